@@ -1,0 +1,20 @@
+"""Prefect flows and everything with side effects: files, DuckDB, email.
+
+Importing this package applies the offline Prefect defaults the project needs (without overriding
+anything the user has set), so a first run on a fresh machine never times out.
+"""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_PREFECT_DEFAULTS = {
+    "PREFECT_HOME": str(PROJECT_ROOT / ".prefect"),
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "INFO",
+}
+for _key, _value in _PREFECT_DEFAULTS.items():
+    os.environ.setdefault(_key, _value)

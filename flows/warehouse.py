@@ -1,0 +1,97 @@
+"""The DuckDB warehouse: opening it, its schema, SQL files, transactions and frame I/O."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows import PROJECT_ROOT
+
+SQL_DIR = PROJECT_ROOT / "sql"
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process holds the warehouse file."""
+
+
+@cache
+def sql_text(name: str) -> str:
+    """The text of ``sql/<name>.sql``."""
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table of ``sql/schema`` that does not exist yet."""
+    for ddl in sorted((SQL_DIR / "schema").glob("*.sql")):
+        con.execute(ddl.read_text())
+
+
+def connect(path: Path | str, *, read_only: bool = False, lock_timeout_s: float = 600.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (creating it and its schema), waiting while another process holds it."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"warehouse {path} is in use by another process and stayed locked for "
+                    f"{lock_timeout_s:.0f}s: {exc}"
+                ) from exc
+            time.sleep(0.5)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        create_schema(con)
+    return con
+
+
+@contextmanager
+def opened(path: Path | str, **kwargs) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``connect`` as a context manager that always closes."""
+    con = connect(path, **kwargs)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Everything inside commits together or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | list | None = None) -> pl.DataFrame:
+    """Run ``sql/<name>.sql`` with bound parameters and return a polars frame."""
+    return con.sql(sql_text(name), params=params).pl()
+
+
+def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Append a frame to a table by column name; returns the rows written."""
+    if frame.height == 0:
+        return 0
+    view = f"_incoming_{table}"
+    con.register(view, frame.to_arrow())
+    try:
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+    return frame.height

@@ -1,0 +1,26 @@
+-- attributed_cost: one row per week, day, category, team, project, model, resource, provider, service, currency and idle flag.
+CREATE TABLE IF NOT EXISTS attributed_cost (
+    week_start DATE,
+    day DATE,
+    category VARCHAR,
+    team VARCHAR,
+    project VARCHAR,
+    model VARCHAR,
+    resource_id VARCHAR,
+    provider VARCHAR,
+    billing_account_id VARCHAR,
+    service_name VARCHAR,
+    billing_currency VARCHAR,
+    is_idle BOOLEAN,
+    is_unused_commitment BOOLEAN,
+    attribution_method VARCHAR,
+    charge_category VARCHAR,
+    effective_cost DECIMAL(38, 10),
+    billed_cost DECIMAL(38, 10),
+    list_cost DECIMAL(38, 10),
+    reporting_currency VARCHAR,
+    effective_cost_reporting DECIMAL(38, 10),
+    gpu_hours DOUBLE,
+    energy_kwh DOUBLE,
+    co2e_kg DOUBLE
+);

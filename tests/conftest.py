@@ -1,0 +1,28 @@
+"""Shared test fixtures: where the real samples are, and a fresh warehouse per test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real public samples, read in place (never copied into the repo)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the shared samples are expected beside the project at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    """A fresh DuckDB warehouse with the whole schema, closed after the test."""
+    from flows.warehouse import connect
+
+    con = connect(tmp_path / "warehouse.duckdb")
+    yield con
+    con.close()

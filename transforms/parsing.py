@@ -1,0 +1,118 @@
+"""Expression helpers shared by every source mapping: strings in, typed canonical values out.
+
+Each ``parse_*`` helper returns the parsed expression; ``reject_if_unparsed`` builds the reason a
+row is rejected when a present source value did not parse, so no reader drops a value silently.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from transforms.schema import MONEY, UTC_TS
+
+NULL_STRINGS = ("", "NULL", "null", "None", "NaN", "nan")
+
+# ISO 4217 active codes (plus a few widely used in billing exports).
+ISO_4217 = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL
+    GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW
+    KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN
+    NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+    SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYU UZS
+    VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL""".split()
+)
+
+
+def text(col: str | pl.Expr) -> pl.Expr:
+    """A source column as trimmed text, with the null spellings exports use turned into null."""
+    expr = pl.col(col) if isinstance(col, str) else col
+    expr = expr.cast(pl.String).str.strip_chars()
+    return pl.when(expr.is_in(NULL_STRINGS)).then(None).otherwise(expr)
+
+
+def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY) -> pl.Expr:
+    """Exact decimal from text (``1.5``, ``-2E-7``, ``0.0000004``); null where it does not parse.
+
+    Parsed from the text itself, never through a float, so the source's digits are kept.
+    """
+    return text(col).cast(dtype, strict=False)
+
+
+def parse_int(col: str | pl.Expr, dtype: pl.DataType = pl.Int64) -> pl.Expr:
+    """Integer from text (``"8"``, ``"8.0"``); null where it does not parse."""
+    return text(col).cast(pl.Float64, strict=False).cast(dtype, strict=False)
+
+
+def parse_float(col: str | pl.Expr) -> pl.Expr:
+    return text(col).cast(pl.Float64, strict=False)
+
+
+_TS_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.fZ",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y-%m-%dT%H:%M:%S%:z",
+    "%Y-%m-%d %H:%M:%S%.f%:z",
+    "%Y-%m-%d %H:%M:%S%:z",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%MZ",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S%.f",
+    "%Y/%m/%d %H:%M:%S",
+    "%m/%d/%Y",
+)
+
+
+def parse_timestamp(col: str | pl.Expr, formats: tuple[str, ...] = _TS_FORMATS) -> pl.Expr:
+    """UTC timestamp from text with or without a zone (no zone means UTC); null where none fits.
+
+    Values that are already datetimes (Parquet) are converted to UTC as they are.
+    """
+    raw = text(col)
+    attempts = []
+    for fmt in formats:
+        if "%z" in fmt or "%:z" in fmt or fmt.endswith("Z"):
+            zoned = "Z" in fmt and "%" not in fmt[-1:]
+            parsed = raw.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False, exact=True) if not zoned else (
+                raw.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True).dt.replace_time_zone("UTC")
+            )
+        else:
+            parsed = raw.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True).dt.replace_time_zone("UTC")
+        attempts.append(parsed.dt.convert_time_zone("UTC").cast(UTC_TS))
+    return pl.coalesce(attempts)
+
+
+def reject_if_unparsed(pairs: dict[str, tuple[pl.Expr, pl.Expr, str]]) -> pl.Expr:
+    """The first reason a row fails: ``{column: (raw_text, parsed, expected)}``.
+
+    A row fails on a column when its raw value is present but did not parse. Reasons read like
+    ``column BilledCost: expected a decimal number, got 'abc'``.
+    """
+    reasons = [
+        pl.when(raw.is_not_null() & parsed.is_null()).then(
+            pl.format("column {}: expected {}, got '{}'", pl.lit(name), pl.lit(expected), raw)
+        )
+        for name, (raw, parsed, expected) in pairs.items()
+    ]
+    return pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)
+
+
+def reject_if_missing(columns: dict[str, pl.Expr]) -> pl.Expr:
+    """The first required value that is null: ``{column: raw_text}``."""
+    reasons = [
+        pl.when(raw.is_null()).then(pl.lit(f"column {name}: required value is missing"))
+        for name, raw in columns.items()
+    ]
+    return pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)
+
+
+def reject_unknown_currency(raw: pl.Expr, name: str) -> pl.Expr:
+    """Reason for a currency code that is not ISO 4217."""
+    return pl.when(raw.is_not_null() & ~raw.str.to_uppercase().is_in(sorted(ISO_4217))).then(
+        pl.format("column {}: expected an ISO 4217 currency code, got '{}'", pl.lit(name), raw)
+    )
