@@ -116,3 +116,20 @@ def reject_unknown_currency(raw: pl.Expr, name: str) -> pl.Expr:
     return pl.when(raw.is_not_null() & ~raw.str.to_uppercase().is_in(sorted(ISO_4217))).then(
         pl.format("column {}: expected an ISO 4217 currency code, got '{}'", pl.lit(name), raw)
     )
+
+
+def key_value_list_to_json(expr: pl.Expr) -> pl.Expr:
+    """A MAP read as a list of {key, value} structs -> JSON object text (null for an empty map)."""
+    pairs = expr.list.eval(
+        pl.element()
+        .struct.json_encode()
+        .str.replace(r'^\{"key":(".*?"),"value":(.*)\}$', "$1:$2")
+    ).list.join(",")
+    return pl.when(expr.list.len() > 0).then(pl.concat_str([pl.lit("{"), pairs, pl.lit("}")]))
+
+
+def tags_json(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Tags as JSON object text, whether the source holds JSON text or a MAP (list of key/value)."""
+    if isinstance(dtype, pl.List):
+        return key_value_list_to_json(expr)
+    return text(expr)
