@@ -1,0 +1,272 @@
+"""What every detector shares: the output shape, exact money helpers, price lookups, machine rates.
+
+A detector is ``detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame`` returning
+``DETECTOR_COLUMNS``. ``config`` holds the detector's own section of config/recommendations.toml under
+its kind, ``general``, and the run's context: ``week_start`` (date), ``reporting_currency`` and
+``fx`` ({currency: Decimal rate to the reporting currency}). Aggregation happens in polars; the few
+candidate rows are valued in Python ``Decimal`` so the formula shows exactly the numbers used.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+
+import polars as pl
+
+from transforms.schema import RECOMMENDATION_COLUMNS
+
+TRACKING_COLUMNS = ("week_start", "rec_id", "counted", "status", "first_seen_week", "realised_savings")
+DETECTOR_COLUMNS: dict[str, pl.DataType] = {
+    name: dtype for name, dtype in RECOMMENDATION_COLUMNS.items() if name not in TRACKING_COLUMNS
+}
+HOURS_PER_WEEK = Decimal(168)
+CENT = Decimal("0.01")
+PRICE_CURRENCY = "USD"
+
+
+def dec(value: float | int | Decimal | None, places: int = 6) -> Decimal | None:
+    """An exact Decimal from a measured float, rounded to ``places`` (None stays None)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(round(float(value), places)))
+
+
+def money(value: Decimal) -> Decimal:
+    """Money rounded to the cent, half up."""
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def ceil_int(value: Decimal) -> int:
+    """The smallest integer not below ``value``."""
+    return int(value.to_integral_value(rounding=ROUND_CEILING))
+
+
+def num(value: Decimal | float | int) -> str:
+    """A number as written in a formula: no exponent, no trailing zeros."""
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    text = format(d.normalize(), "f")
+    return text
+
+
+def hours_per_month(config: Mapping) -> Decimal:
+    """The month length every projection uses (730 h by default)."""
+    return Decimal(str(config.get("general", {}).get("hours_per_month", 730)))
+
+
+def section(config: Mapping, kind: str) -> dict:
+    """The detector's own settings."""
+    return dict(config.get(kind, {}))
+
+
+def week_bounds(config: Mapping) -> tuple[datetime, datetime]:
+    """Monday 00:00 UTC of the report week and the Monday after."""
+    start = config["week_start"]
+    begin = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
+    return begin, begin + timedelta(days=7)
+
+
+def to_reporting(amount: Decimal | None, currency: str | None, config: Mapping) -> Decimal | None:
+    """``amount`` in the reporting currency, or None where no exchange rate is known."""
+    if amount is None or currency is None:
+        return None
+    if currency == config.get("reporting_currency", PRICE_CURRENCY):
+        return amount
+    rate = config.get("fx", {}).get(currency)
+    return None if rate is None else amount * Decimal(rate)
+
+
+@dataclass(frozen=True)
+class Price:
+    """One figure of the price table, with where it came from."""
+
+    value: Decimal  # in the reporting currency
+    source_id: str
+    as_of: str
+    region: str
+    exact_region: bool
+
+    def evidence(self, name: str) -> dict:
+        """The price as evidence fields."""
+        return {
+            name: float(self.value),
+            f"{name}_source": self.source_id,
+            f"{name}_as_of": self.as_of,
+            f"{name}_region": self.region,
+        }
+
+
+def lookup_price(
+    prices: pl.DataFrame, provider: str | None, region: str | None, item: str | None, price_type: str, config: Mapping
+) -> Price | None:
+    """A price for this provider / region / item, falling back to the provider's default region."""
+    if prices is None or prices.height == 0 or provider is None or item is None:
+        return None
+    rows = prices.filter(
+        (pl.col("provider") == provider) & (pl.col("item") == item) & (pl.col("price_type") == price_type)
+    )
+    if rows.height == 0:
+        return None
+    default_region = config.get("general", {}).get("default_region", {}).get(provider)
+    exact = rows.filter(pl.col("region") == region) if region else rows.clear()
+    exact_region = exact.height > 0
+    if not exact_region:
+        exact = rows.filter(pl.col("region") == default_region)
+    if exact.height == 0:
+        exact = rows.sort("region").head(1)
+    row = exact.row(0, named=True)
+    value = to_reporting(Decimal(str(row["value"])), row["currency"], config)
+    if value is None:
+        return None
+    return Price(value, row["source_id"], str(row["as_of"]), row["region"], exact_region)
+
+
+def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: Mapping) -> dict[str, dict]:
+    """Per resource: what one machine-hour costs (the bill's own rate wins over the list price).
+
+    ``machines`` has one row per resource (``recommend_machines.sql``): provider, region_id,
+    instance_type, gpu_count, billing_currency, hours, effective_cost, pricing_category, tags.
+    """
+    rates: dict[str, dict] = {}
+    if machines is None:
+        return rates
+    for row in machines.iter_rows(named=True):
+        info = dict(row)
+        listed = lookup_price(prices, row["provider"], row["region_id"], row["instance_type"], "ondemand_hour", config)
+        info["list_rate"] = listed
+        hours = row.get("hours")
+        cost = to_reporting(row.get("effective_cost"), row.get("billing_currency"), config)
+        if hours and hours > 0 and cost is not None and cost > 0:
+            info["rate"] = cost / Decimal(hours)
+            info["rate_source"] = "bill"
+            info["rate_as_of"] = str(config["week_start"])
+        elif listed is not None:
+            info["rate"] = listed.value
+            info["rate_source"] = listed.source_id
+            info["rate_as_of"] = listed.as_of
+        else:
+            continue
+        rates[row["resource_id"]] = info
+    return rates
+
+
+def rate_evidence(info: dict) -> dict:
+    """The machine rate as evidence fields."""
+    return {
+        "hourly_rate": float(info["rate"].quantize(Decimal("0.000001"))),
+        "hourly_rate_source": info["rate_source"],
+        "hourly_rate_as_of": info["rate_as_of"],
+        "instance_type": info.get("instance_type"),
+    }
+
+
+def owners(attributed: pl.DataFrame | None, jobs: pl.DataFrame | None = None) -> dict[str, dict]:
+    """Per resource: the team / project / model carrying most of its cost (or most job hours)."""
+    result: dict[str, dict] = {}
+    if jobs is not None and jobs.height:
+        ranked = (
+            jobs.filter(pl.col("resource_id").is_not_null())
+            .with_columns(
+                ((pl.col("end_ts").fill_null(pl.col("start_ts")) - pl.col("start_ts")).dt.total_seconds()).alias("_s")
+            )
+            .group_by("resource_id", "team", "project", "model")
+            .agg(pl.col("_s").sum())
+            .sort(["resource_id", "_s", "team"], descending=[False, True, False], nulls_last=True)
+            .unique("resource_id", keep="first", maintain_order=True)
+        )
+        for row in ranked.iter_rows(named=True):
+            result[row["resource_id"]] = {k: row[k] for k in ("team", "project", "model")}
+    if attributed is not None and attributed.height:
+        ranked = (
+            attributed.filter(pl.col("resource_id").is_not_null())
+            .group_by("resource_id", "team", "project", "model")
+            .agg(pl.col("effective_cost_reporting").sum().alias("_c"))
+            .sort(["resource_id", "_c", "team"], descending=[False, True, False], nulls_last=True)
+            .unique("resource_id", keep="first", maintain_order=True)
+        )
+        for row in ranked.iter_rows(named=True):
+            result[row["resource_id"]] = {k: row[k] for k in ("team", "project", "model")}
+    return result
+
+
+def hourly_util(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
+    """Per resource and hour: mean and max GPU utilisation (%) and the GPUs seen."""
+    return (
+        gpu_metrics.filter(pl.col("utilization_pct").is_not_null())
+        .with_columns(pl.col("ts").dt.truncate("1h").alias("hour"))
+        .group_by("resource_id", "hour")
+        .agg(
+            pl.col("utilization_pct").mean().alias("util_mean"),
+            pl.col("utilization_pct").max().alias("util_max"),
+            pl.col("gpu_index").n_unique().alias("gpus_seen"),
+        )
+    )
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"evidence value of type {type(value).__name__} is not a number or text")
+
+
+def recommendation(
+    *,
+    kind: str,
+    strategy: str,
+    monthly_savings: Decimal,
+    config: Mapping,
+    formula: str,
+    evidence: dict,
+    evidence_text: str,
+    confidence: str,
+    confidence_reason: str,
+    action: str,
+    resource_id: str | None = None,
+    team: str | None = None,
+    project: str | None = None,
+    model: str | None = None,
+    overlap_group: str | None = None,
+) -> dict:
+    """One recommendation row (DETECTOR_COLUMNS) with its evidence as a JSON object."""
+    if confidence not in ("high", "medium", "low"):
+        raise ValueError(f"confidence must be high, medium or low, got {confidence!r}")
+    return {
+        "kind": kind,
+        "strategy": strategy,
+        "resource_id": resource_id,
+        "team": team,
+        "project": project,
+        "model": model,
+        "monthly_savings": money(monthly_savings),
+        "currency": config.get("reporting_currency", PRICE_CURRENCY),
+        "formula": formula,
+        "evidence": json.dumps(evidence, default=_json_default, sort_keys=True),
+        "evidence_text": evidence_text,
+        "confidence": confidence,
+        "confidence_reason": confidence_reason,
+        "action": action,
+        "overlap_group": overlap_group,
+    }
+
+
+def to_frame(rows: list[dict], config: Mapping | None = None) -> pl.DataFrame:
+    """The detector's rows as a frame, dropping those under the configured minimum saving."""
+    minimum = Decimal(str((config or {}).get("general", {}).get("min_monthly_savings", 0)))
+    kept = [row for row in rows if row["monthly_savings"] > 0 and row["monthly_savings"] >= minimum]
+    if not kept:
+        return pl.DataFrame(schema=DETECTOR_COLUMNS)
+    return pl.DataFrame(kept, schema=DETECTOR_COLUMNS)
+
+
+def frame(frames: Mapping[str, pl.DataFrame], name: str) -> pl.DataFrame | None:
+    """An input frame, or None where the run has none (the detector then finds nothing)."""
+    value = frames.get(name)
+    return value if value is not None and value.height > 0 else None
