@@ -36,7 +36,11 @@ def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY) -> pl.Expr:
 
     Parsed from the text itself, never through a float, so the source's digits are kept.
     """
-    return text(col).cast(dtype, strict=False)
+    raw = text(col)
+    # Spreadsheet-style amounts ("$10,000.00 ", "-€1,234.5"): drop the symbol and thousands commas.
+    formatted = raw.str.contains(r"^[-+]?[$€£]?\d{1,3}(,\d{3})+(\.\d+)?$|^[-+]?[$€£]\d+(\.\d+)?$")
+    cleaned = pl.when(formatted).then(raw.str.replace_all(r"[$€£,]", "")).otherwise(raw)
+    return cleaned.cast(dtype, strict=False)
 
 
 def parse_int(col: str | pl.Expr, dtype: pl.DataType = pl.Int64) -> pl.Expr:
@@ -64,6 +68,7 @@ _TS_FORMATS = (
     "%Y-%m-%d",
     "%Y/%m/%d %H:%M:%S%.f",
     "%Y/%m/%d %H:%M:%S",
+    "%m/%d/%y",
     "%m/%d/%Y",
 )
 

@@ -62,7 +62,7 @@ BILLING_COLUMNS: dict[str, pl.DataType] = {
     "tags": pl.String,  # JSON object text, keys and values as the source has them; null if none
     # --- extensions (x_) that attribution and the detectors need ---
     "x_instance_type": pl.String,  # p5.48xlarge, a3-highgpu-8g, Standard_ND96asr_v4, ...
-    "x_gpu_count": pl.Int32,  # GPUs of the instance where known
+    "x_gpu_count": pl.Float64,  # GPUs of the instance where known (fractional for shared GPUs)
     "x_storage_class": pl.String,  # STANDARD, STANDARD_IA, GLACIER, Hot, Cool, NEARLINE, ...
     "x_usage_type": pl.String,  # the provider's usage type / meter (lineItem/UsageType, ...)
     "x_operation": pl.String,

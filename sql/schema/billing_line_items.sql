@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS billing_line_items (
     commitment_discount_status VARCHAR,
     tags VARCHAR,
     x_instance_type VARCHAR,
-    x_gpu_count INTEGER,
+    x_gpu_count DOUBLE,
     x_storage_class VARCHAR,
     x_usage_type VARCHAR,
     x_operation VARCHAR,

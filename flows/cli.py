@@ -1,0 +1,235 @@
+"""``aicost``: the command line beside Prefect.
+
+Every command works on one DuckDB warehouse (``--db``, or ``AICOST_DB``, default
+``data/warehouse.duckdb``). Heavy modules are imported inside each command so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import flows  # noqa: F401  (applies the offline Prefect defaults before Prefect is imported)
+
+
+def last_complete_week(today: date | None = None) -> date:
+    """Monday of the last ISO week that has fully ended (UTC)."""
+    today = today or datetime.now().astimezone().date()
+    return today - timedelta(days=today.weekday() + 7)
+
+
+def parse_week(text: str) -> date:
+    """A date (any day of the week) or an ISO week ``2026-W47`` -> the Monday of that ISO week."""
+    try:
+        if "W" in text.upper():
+            year, week = text.upper().split("-W")
+            return date.fromisocalendar(int(year), int(week), 1)
+        day = date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected a date YYYY-MM-DD or an ISO week YYYY-Www, got {text!r}"
+        ) from exc
+    return day - timedelta(days=day.weekday())
+
+
+def _settings(args: argparse.Namespace):
+    from flows.settings import get_settings
+
+    return get_settings(db=getattr(args, "db", None))
+
+
+def _print(data, as_json: bool, human: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if as_json else human)
+
+
+def cmd_sample_data(args: argparse.Namespace) -> int:
+    from flows.sample_data import generate_sample
+
+    summary = generate_sample(
+        Path(args.out), weeks=args.weeks, rows=args.rows, seed=args.seed, end_week=args.end_week
+    )
+    _print(summary, args.json, f"sample data written to {args.out}: " + json.dumps(summary.get("files", {}), default=str))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from flows.ingest import ingest_files
+    from flows.warehouse import opened
+
+    settings = _settings(args)
+    defaults = dict(item.split("=", 1) for item in args.set or [])
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        results = ingest_files(con, [Path(p) for p in args.paths], args.format, column_defaults=defaults)
+    if args.json:
+        print(json.dumps([r.as_json() for r in results], indent=2))
+    else:
+        for r in results:
+            if r.error:
+                print(f"ERROR {r.error}")
+            elif r.skipped:
+                print(f"skip  {r.path}: {r.message}")
+            else:
+                totals = ", ".join(f"{cur} {amount:,.2f}" for cur, amount in sorted(r.effective_cost.items()))
+                print(
+                    f"ok    {r.path}: {r.source_format}, {r.rows_loaded:,} rows loaded, "
+                    f"{r.rows_rejected:,} rejected{f' (effective {totals})' if totals else ''}"
+                )
+                for reason, count in r.rejected_reasons.items():
+                    print(f"      {count:,} rejected: {reason}")
+    return 1 if any(r.error for r in results) else 0
+
+
+def cmd_attribution(args: argparse.Namespace) -> int:
+    from flows.attribute import attribution_summary
+    from flows.warehouse import opened
+
+    settings = _settings(args)
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        summary = attribution_summary(con, args.week, settings)
+    lines = [f"Attributed cost, week of {args.week} ({summary['reporting_currency']}): {summary['total']}"]
+    lines += [f"  {cat:<16} {amount:>16}" for cat, amount in summary["by_category"].items()]
+    lines.append("Coverage: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["coverage"].items()))
+    if summary.get("unconverted"):
+        lines.append("Unconverted (no exchange rate): " + ", ".join(f"{c} {a}" for c, a in summary["unconverted"].items()))
+    _print(summary, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_recommendations(args: argparse.Namespace) -> int:
+    from flows.recommend import recommendations_for_week
+    from flows.warehouse import opened
+
+    settings = _settings(args)
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        recs = recommendations_for_week(con, args.week)
+    rows = recs.to_dicts()
+    human = "\n".join(
+        f"{i:>2}. {r['currency']} {r['monthly_savings']:>12,.2f}/mo  {r['confidence']:<6} {r['status']:<8} {r['action']}"
+        for i, r in enumerate(rows, 1)
+    ) or f"No recommendations stored for the week of {args.week}."
+    _print(rows, args.json, human)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from flows.report import report_command
+
+    settings = _settings(args)
+    result = report_command(args.week, send=args.send, resend=args.resend, as_json=args.json, settings=settings)
+    _print(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from flows.weekly import weekly_cost_report
+
+    settings = _settings(args)
+    result = weekly_cost_report(
+        week_start=args.week.isoformat(), send=args.send, resend=args.resend, db=str(settings.db),
+        landing=args.landing,
+    )
+    _print(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from flows.sample_data import generate_sample
+    from flows.weekly import weekly_cost_report
+
+    week = last_complete_week()
+    landing = Path(args.landing)
+    print(f"Generating the sample company's exports and logs for the 8 weeks to {week} in {landing} ...")
+    generate_sample(landing, weeks=8, end_week=week, seed=args.seed)
+    print("Running the weekly cost report flow (Prefect) ...")
+    result = weekly_cost_report(
+        week_start=week.isoformat(), send=args.send, db=str(args.db or Path("data/demo.duckdb")), landing=str(landing)
+    )
+    print()
+    print(f"Report for the week of {week}: {result.get('html_path')}")
+    if result.get("eml_path"):
+        print(f"Email (.eml):           {result['eml_path']}")
+    print(f"Open it with:           xdg-open {result.get('html_path')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="aicost",
+        description="Weekly AI cost report: billing exports and usage logs in, attributed spend and ranked savings out.",
+    )
+    parser.add_argument("--db", type=Path, help="DuckDB warehouse file (default: $AICOST_DB or data/warehouse.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sample-data", help="write a deterministic sample of a fictional AI company's exports and logs")
+    p.add_argument("--out", required=True, help="folder to write into")
+    p.add_argument("--weeks", type=int, default=8, help="weeks of data (default 8)")
+    p.add_argument("--rows", type=int, help="scale the billing exports to about this many line items")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7): same seed, same files")
+    p.add_argument("--end-week", type=parse_week, help="last week covered (default: the last complete ISO week)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(func=cmd_sample_data)
+
+    p = sub.add_parser("ingest", help="load billing exports and usage logs (files or folders), each exactly once")
+    p.add_argument("paths", nargs="+", help="files or folders")
+    p.add_argument("--format", default="auto", help="the format of every file (default: detected from each header)")
+    p.add_argument(
+        "--set", action="append", metavar="COLUMN=VALUE",
+        help="fill a column the files lack (e.g. --set BillingCurrency=USD); never overrides the file",
+    )
+    p.add_argument("--json", action="store_true", help="per file: format, rows loaded/rejected, cost totals per currency")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("attribution", help="attributed cost of a week by category, and how it was attributed")
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or 2026-W47")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_attribution)
+
+    p = sub.add_parser("recommendations", help="the week's savings recommendations, ranked by monthly savings")
+    p.add_argument("--week", type=parse_week, default=last_complete_week())
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_recommendations)
+
+    p = sub.add_parser("report", help="render (and optionally email) the week's report")
+    p.add_argument("--week", type=parse_week, default=last_complete_week())
+    p.add_argument("--send", action="store_true", help="send it to the configured recipients")
+    p.add_argument("--resend", action="store_true", help="send even if this week was sent before")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("run", help="run the whole weekly flow once for a week (ingest, attribute, recommend, report)")
+    p.add_argument("--week", type=parse_week, default=last_complete_week())
+    p.add_argument("--landing", help="folder of new files to ingest (default: $AICOST_LANDING or data/landing)")
+    p.add_argument("--send", action="store_true")
+    p.add_argument("--resend", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="generate the sample, run the weekly flow for the last complete week, show the report")
+    p.add_argument("--landing", default="data/demo-landing", help="where the sample is written (default data/demo-landing)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--send", action="store_true", help="also email it (needs AICOST_SMTP_HOST and AICOST_MAIL_TO)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the CLI's last line of defence: one clear line, not a traceback
+        from flows.ingest import IngestError
+        from flows.warehouse import WarehouseBusy
+
+        if isinstance(exc, IngestError | WarehouseBusy | ValueError | FileNotFoundError):
+            print(f"aicost: error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,330 @@
+"""Loading files into the warehouse exactly once, losing nothing.
+
+- Each file is recorded in ``ingest_manifest`` by its SHA-256: the same file again changes nothing.
+- Billing files given together (per format), or the parts one AWS manifest lists, form one
+  *delivery*. A delivery is stored in one transaction: if any part cannot be read, nothing of it
+  is stored. For formats whose period policy is ``replace``, the delivery then replaces every
+  older delivery's rows of the same provider / account / billing period.
+- Rows that cannot be mapped go to ``rejected_rows`` with file, row number and reason.
+- Usage logs are stored per file, in one transaction each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows import PROJECT_ROOT
+from flows.readers import UnreadableFile, read_raw, sniff
+from flows.warehouse import insert_frame, sql_text, transaction
+from transforms.formats import REGISTRY, FormatError, SourceFormat, detect, load_all
+
+log = logging.getLogger(__name__)
+
+INSTANCES_CSV = PROJECT_ROOT / "config" / "instances.csv"
+SKIPPED_NAMES = ("readme", ".")
+
+
+class IngestError(ValueError):
+    """A file (or delivery) that was refused; nothing of it was stored."""
+
+
+@dataclass
+class FileResult:
+    path: str
+    source_format: str | None
+    table: str | None
+    rows_in_file: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    billed_cost: dict[str, Decimal] = field(default_factory=dict)
+    effective_cost: dict[str, Decimal] = field(default_factory=dict)
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
+    skipped: bool = False
+    error: str | None = None
+    message: str = ""
+    file_sha256: str = ""
+    delivery_id: str | None = None
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        data["billed_cost"] = {k: str(v) for k, v in self.billed_cost.items()}
+        data["effective_cost"] = {k: str(v) for k, v in self.effective_cost.items()}
+        return data
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_aws_manifest(path: Path) -> bool:
+    return path.suffix == ".json" and path.name.lower().endswith("manifest.json") and path.name != "manifest.json"
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files under the given paths, in a stable order, without AWS manifests and inventory data parts."""
+    files: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if not path.exists():
+            raise IngestError(f"{path}: no such file or folder")
+        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files.extend(p for p in candidates if not p.name.lower().startswith(SKIPPED_NAMES))
+    inventory_parts: set[Path] = set()
+    for f in files:
+        if f.name == "manifest.json":
+            from flows.readers import s3_inventory_data_files
+
+            try:
+                inventory_parts.update(p.resolve() for p in s3_inventory_data_files(f))
+            except (UnreadableFile, KeyError, json.JSONDecodeError):
+                pass
+    return [f for f in files if not _is_aws_manifest(f) and f.resolve() not in inventory_parts]
+
+
+def aws_assembly_id(path: Path) -> str | None:
+    """The assembly id of the AWS CUR manifest beside ``path`` that lists it, if any."""
+    for folder in (path.parent, path.parent.parent):
+        for manifest in folder.glob("*anifest.json"):
+            if manifest.name == "manifest.json":
+                continue
+            try:
+                data = json.loads(manifest.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            keys = [Path(k).name for k in data.get("reportKeys", [])]
+            if path.name in keys and data.get("assemblyId"):
+                return f"aws-assembly-{data['assemblyId']}"
+    return None
+
+
+def resolve_format(path: Path, fmt: str) -> SourceFormat:
+    """The named format, or the one the file's header shows; IngestError naming the file if none."""
+    formats = load_all()
+    if fmt != "auto":
+        if fmt not in formats:
+            raise IngestError(f"{path}: unknown format {fmt!r}; known formats: {', '.join(sorted(formats))}")
+        return formats[fmt]
+    found = detect(sniff(path))
+    if found is None:
+        header = ", ".join(sniff(path).columns[:6]) or "(no header)"
+        raise IngestError(
+            f"{path}: not a recognised billing export or usage log (header starts: {header}); "
+            f"name the format with --format (one of {', '.join(sorted(formats))})"
+        )
+    return found
+
+
+def _load_instances() -> pl.DataFrame:
+    return pl.read_csv(INSTANCES_CSV, columns=["instance_type", "gpu_count"], schema_overrides={"gpu_count": pl.Float64})
+
+
+def _enrich_billing(frame: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFrame:
+    """Fill the GPU count from the instance reference table where the bill does not carry it."""
+    joined = frame.join(instances, left_on="x_instance_type", right_on="instance_type", how="left")
+    return joined.with_columns(pl.coalesce("x_gpu_count", "gpu_count").alias("x_gpu_count")).drop("gpu_count")
+
+
+def _store_file(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: SourceFormat,
+    result: FileResult,
+    ingest_id: str,
+    instances: pl.DataFrame,
+    column_defaults: dict[str, str] | None = None,
+) -> None:
+    """Read, map and insert one file inside the caller's transaction; fills ``result``."""
+    from transforms import schema
+
+    columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
+    billed: Counter[str] = Counter()
+    effective: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    lineage = {
+        "source_format": fmt.name,
+        "source_file": str(path),
+        "file_sha256": result.file_sha256,
+        "ingest_id": ingest_id,
+    }
+    if fmt.table == "billing_line_items":
+        lineage["delivery_id"] = result.delivery_id
+    for raw in read_raw(path, fmt):
+        if column_defaults:
+            raw = raw.with_columns(
+                pl.lit(value, dtype=pl.String).alias(name)
+                for name, value in column_defaults.items()
+                if name not in raw.columns
+            )
+        mapped = fmt.to_table(raw.lazy()).collect()
+        result.rows_in_file += raw.height
+        bad = mapped.filter(pl.col("_reject_reason").is_not_null())
+        good = mapped.filter(pl.col("_reject_reason").is_null()).drop("_reject_reason")
+        good = good.with_columns(pl.lit(v, dtype=columns[k]).alias(k) for k, v in lineage.items())
+        if fmt.table == "billing_line_items":
+            good = _enrich_billing(good, instances)
+            for row in good.group_by("billing_currency").agg(
+                pl.col("billed_cost").sum(), pl.col("effective_cost").sum()
+            ).iter_rows(named=True):
+                billed[row["billing_currency"]] += row["billed_cost"]
+                effective[row["billing_currency"]] += row["effective_cost"]
+        insert_frame(con, fmt.table, good.select(list(columns)))
+        if bad.height:
+            insert_frame(
+                con,
+                "rejected_rows",
+                bad.select(
+                    pl.lit(result.file_sha256).alias("file_sha256"),
+                    pl.lit(str(path)).alias("source_file"),
+                    "source_row",
+                    pl.col("_reject_reason").alias("reason"),
+                    pl.lit(ingest_id).alias("ingest_id"),
+                ),
+            )
+            reasons.update(dict(bad["_reject_reason"].value_counts().iter_rows()))
+        result.rows_loaded += good.height
+        result.rows_rejected += bad.height
+    result.billed_cost = dict(billed)
+    result.effective_cost = dict(effective)
+    result.rejected_reasons = dict(reasons.most_common(20))
+    now = datetime.now(UTC)
+    con.execute(
+        sql_text("insert_manifest"),
+        {
+            "file_sha256": result.file_sha256,
+            "source_file": str(path),
+            "source_format": fmt.name,
+            "target_table": fmt.table,
+            "delivery_id": result.delivery_id,
+            "ingest_id": ingest_id,
+            "rows_in_file": result.rows_in_file,
+            "rows_loaded": result.rows_loaded,
+            "rows_rejected": result.rows_rejected,
+            "ingested_at": now,
+        },
+    )
+
+
+def _replace_older_deliveries(con: duckdb.DuckDBPyConnection, delivery_id: str, hashes: list[str]) -> None:
+    """Make this delivery the holder of every provider/account/period it contains."""
+    params = {"delivery_id": delivery_id, "hashes": hashes}
+    con.execute(sql_text("replace_older_deliveries"), params)
+    con.execute(sql_text("record_deliveries"), {**params, "now": datetime.now(UTC)})
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    fmt: str = "auto",
+    *,
+    column_defaults: dict[str, str] | None = None,
+    raise_on_error: bool = False,
+) -> list[FileResult]:
+    """Load every file under ``paths`` exactly once; a result per file (errors included, not raised).
+
+    ``column_defaults`` fills columns a file lacks (e.g. ``{"BillingCurrency": "USD"}`` for an
+    export of one account that leaves the currency out); a column the file has is never changed.
+    """
+    ingest_id = uuid.uuid4().hex
+    instances = _load_instances()
+    results: list[FileResult] = []
+    billing_groups: dict[str, list[tuple[Path, SourceFormat, FileResult]]] = defaultdict(list)
+    seen_hashes: set[str] = set()
+    usage: list[tuple[Path, SourceFormat, FileResult]] = []
+    for path in expand_paths(paths):
+        result = FileResult(path=str(path), source_format=None, table=None)
+        results.append(result)
+        try:
+            result.file_sha256 = sha256_of(path)
+            source_format = resolve_format(path, fmt)
+        except (IngestError, UnreadableFile, OSError) as exc:
+            result.error = str(exc)
+            continue
+        result.source_format, result.table = source_format.name, source_format.table
+        known = con.execute(sql_text("manifest_entry"), {"h": result.file_sha256}).fetchone()
+        if known or result.file_sha256 in seen_hashes:
+            result.skipped = True
+            result.message = (
+                f"already loaded from {known[0]} on {known[1]:%Y-%m-%d %H:%M} UTC" if known else "same file given twice"
+            )
+            continue
+        seen_hashes.add(result.file_sha256)
+        if source_format.table == "billing_line_items":
+            group = aws_assembly_id(path) or f"{source_format.name}"
+            billing_groups[group].append((path, source_format, result))
+        else:
+            usage.append((path, source_format, result))
+
+    for group, members in billing_groups.items():
+        hashes = sorted(r.file_sha256 for _, _, r in members)
+        delivery_id = group if group.startswith("aws-assembly-") else f"{group}-{hashlib.sha256(''.join(hashes).encode()).hexdigest()[:16]}"
+        for _, _, result in members:
+            result.delivery_id = delivery_id
+        _store_group(con, members, ingest_id, instances, delivery_id=delivery_id, column_defaults=column_defaults)
+
+    for member in usage:
+        _store_group(con, [member], ingest_id, instances, delivery_id=None, column_defaults=column_defaults)
+
+    for result in results:
+        if result.error:
+            log.error("%s", result.error)
+        elif not result.skipped:
+            result.message = result.message or (
+                f"{result.rows_loaded} rows loaded, {result.rows_rejected} rejected as {result.source_format}"
+            )
+            log.info("%s: %s", result.path, result.message)
+    if raise_on_error and (errors := [r.error for r in results if r.error]):
+        raise IngestError("; ".join(errors))
+    return results
+
+
+def _store_group(
+    con: duckdb.DuckDBPyConnection,
+    members: list[tuple[Path, SourceFormat, FileResult]],
+    ingest_id: str,
+    instances: pl.DataFrame,
+    *,
+    delivery_id: str | None,
+    column_defaults: dict[str, str] | None = None,
+) -> None:
+    """Store files together in one transaction; on any failure none of them is stored."""
+    try:
+        with transaction(con):
+            for path, source_format, result in members:
+                try:
+                    _store_file(con, path, source_format, result, ingest_id, instances, column_defaults)
+                except (FormatError, UnreadableFile) as exc:
+                    message = str(exc)
+                    raise IngestError(message if str(path) in message else f"{path}: {message}") from exc
+                except (pl.exceptions.PolarsError, duckdb.Error) as exc:
+                    raise IngestError(f"{path}: cannot be loaded as {source_format.name}: {exc}") from exc
+            if delivery_id and members[0][1].period_policy == "replace":
+                _replace_older_deliveries(con, delivery_id, [r.file_sha256 for _, _, r in members])
+    except IngestError as exc:
+        for path, _, result in members:
+            failed_here = str(path) in str(exc)
+            result.error = str(exc) if failed_here or len(members) == 1 else (
+                f"{path}: not stored, because another part of the same delivery failed: {exc}"
+            )
+            result.rows_loaded = result.rows_rejected = 0
+            result.billed_cost, result.effective_cost = {}, {}
+
+
+def known_formats() -> dict[str, str]:
+    """Format name -> description, for --help and the README."""
+    load_all()
+    return {name: f.description for name, f in sorted(REGISTRY.items())}

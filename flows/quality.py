@@ -1,0 +1,134 @@
+"""The data-quality gate: great-expectations suites over the canonical billing rows.
+
+GX validates pandas frames (its SQL datasource misreads DuckDB), so the rows are queried into
+polars and handed over as Arrow-backed pandas without a copy. Every result is stored in
+``dq_results``; the weekly flow stops before attribution when an expectation fails.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import duckdb
+import polars as pl
+
+from flows.warehouse import insert_frame, query
+from transforms.parsing import ISO_4217
+from transforms.schema import BILLING_REQUIRED, CHARGE_CATEGORIES
+
+log = logging.getLogger(__name__)
+
+MAX_ABS_COST = 1_000_000_000  # no single line item is a billion in any currency
+
+
+class DataQualityError(RuntimeError):
+    """One or more expectations failed; the message lists them."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    expectation: str
+    column: str | None
+    success: bool
+    unexpected_count: int | None
+    details: str
+
+
+def billing_suite():
+    """The expectations every canonical billing row must meet."""
+    import great_expectations as gx
+
+    expectations = [gx.expectations.ExpectColumnToExist(column=c) for c in BILLING_REQUIRED]
+    expectations += [gx.expectations.ExpectColumnValuesToNotBeNull(column=c) for c in BILLING_REQUIRED]
+    expectations += [
+        gx.expectations.ExpectColumnValuesToBeInSet(column="charge_category", value_set=list(CHARGE_CATEGORIES)),
+        gx.expectations.ExpectColumnValuesToBeInSet(column="billing_currency", value_set=sorted(ISO_4217)),
+        gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="charge_period_end", column_B="charge_period_start", or_equal=True
+        ),
+    ]
+    # Costs are numbers of a sane size (a parse error in an exponent shows up as an absurd figure).
+    expectations += [
+        gx.expectations.ExpectColumnValuesToBeBetween(column=c, min_value=-MAX_ABS_COST, max_value=MAX_ABS_COST)
+        for c in ("billed_cost", "effective_cost")
+    ]
+    return expectations
+
+
+def validate_frame(frame: pl.DataFrame, expectations: list) -> list[Outcome]:
+    """Run the expectations over a polars frame with an ephemeral GX context."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    name = f"suite_{uuid.uuid4().hex[:8]}"
+    batch = (
+        context.data_sources.add_pandas(name)
+        .add_dataframe_asset(name)
+        .add_batch_definition_whole_dataframe(name)
+        .get_batch(batch_parameters={"dataframe": frame.to_pandas(use_pyarrow_extension_array=True)})
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
+    outcomes = []
+    for result in batch.validate(suite).results:
+        config = result.expectation_config
+        kwargs = dict(config.kwargs)
+        column = kwargs.get("column") or (
+            f"{kwargs.get('column_A')} > {kwargs.get('column_B')}" if "column_A" in kwargs else None
+        )
+        res = result.result or {}
+        details = res.get("partial_unexpected_list") or res.get("details") or res.get("observed_value")
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            details = result.exception_info.get("exception_message")
+        outcomes.append(
+            Outcome(
+                expectation=config.type,
+                column=column,
+                success=bool(result.success),
+                unexpected_count=res.get("unexpected_count"),
+                details=json.dumps(details, default=str)[:500] if details is not None else "",
+            )
+        )
+    return outcomes
+
+
+def validate_billing_week(con: duckdb.DuckDBPyConnection, week_start: date) -> list[Outcome]:
+    """Validate the week's canonical billing rows; store the results; raise if any failed."""
+    rows = query(con, "quality_billing_week", {"week_start": week_start})
+    outcomes = validate_frame(rows, billing_suite()) if rows.height else []
+    run_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    record = pl.DataFrame(
+        [
+            {
+                "run_id": run_id,
+                "scope": f"week {week_start.isoformat()} ({rows.height} billing rows)",
+                "target_table": "billing_line_items",
+                "expectation": o.expectation,
+                "column_name": o.column,
+                "success": o.success,
+                "unexpected_count": o.unexpected_count,
+                "details": o.details,
+                "validated_at": now,
+            }
+            for o in outcomes
+        ],
+        schema={
+            "run_id": pl.String, "scope": pl.String, "target_table": pl.String, "expectation": pl.String,
+            "column_name": pl.String, "success": pl.Boolean, "unexpected_count": pl.Int64, "details": pl.String,
+            "validated_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    con.execute("DELETE FROM dq_results WHERE scope LIKE $p", {"p": f"week {week_start.isoformat()}%"})
+    insert_frame(con, "dq_results", record)
+    failed = [o for o in outcomes if not o.success]
+    if failed:
+        listing = "; ".join(f"{o.expectation}({o.column}): {o.unexpected_count} unexpected {o.details}" for o in failed)
+        raise DataQualityError(f"week {week_start}: {len(failed)} expectation(s) failed on billing rows: {listing}")
+    log.info("week %s: %d expectations passed on %d billing rows", week_start, len(outcomes), rows.height)
+    return outcomes
