@@ -107,6 +107,7 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> 
         "delim": options.get("delim", ","),
         "header": header,
         "skip": options.get("skip", 0),
+        "null_padding": bool(options.get("null_padding", False)),
     }
     names = options.get("names")
     names_sql = ", names = $names" if names else ""
@@ -114,7 +115,7 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> 
         args["names"] = list(names)
     sql = (
         "SELECT * FROM read_csv($p, all_varchar = true, delim = $delim, header = $header, skip = $skip, "
-        "quote = '\"', escape = '\"', strict_mode = true, null_padding = false, auto_detect = true, "
+        "quote = '\"', escape = '\"', strict_mode = true, null_padding = $null_padding, auto_detect = true, "
         f"sample_size = -1{names_sql})"
     )
     return con.sql(sql, params=args)

@@ -229,6 +229,8 @@ AWS_CUR_CSV = register(
         to_table=legacy_csv_to_canonical,
         description="AWS Cost and Usage Report, legacy CSV (plain or gzip), amortised",
         period_policy="replace",
+        # rows shorter than the header (a trailing empty column left out) read as nulls there
+        read_options={"null_padding": True},
         priority=20,
     )
 )
