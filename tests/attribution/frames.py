@@ -1,0 +1,52 @@
+"""Tiny hand-made billing, job and metric frames for attribution tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import polars as pl
+
+from transforms.schema import BILLING_COLUMNS, GPU_METRICS_COLUMNS, JOBS_COLUMNS, conform
+
+
+def ts(text: str) -> datetime:
+    """A UTC datetime from ``2026-11-16T03:00``."""
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+def billing(*rows: dict) -> pl.DataFrame:
+    """Billing rows with defaults for the columns a test does not care about."""
+    defaults = {"provider": "aws", "billing_account_id": "111", "billing_currency": "USD", "charge_category": "Usage"}
+    records = []
+    for row in rows:
+        record = {**defaults, **row}
+        for key in ("charge_period_start", "charge_period_end"):
+            if isinstance(record.get(key), str):
+                record[key] = ts(record[key])
+        for key in ("effective_cost", "billed_cost", "list_cost"):
+            if key in record and record[key] is not None:
+                record[key] = Decimal(str(record[key]))
+        record.setdefault("billed_cost", record.get("effective_cost"))
+        if isinstance(record.get("tags"), dict):
+            record["tags"] = json.dumps(record["tags"])
+        records.append(record)
+    frame = pl.DataFrame(records, infer_schema_length=None, strict=False)
+    return conform(frame.lazy(), BILLING_COLUMNS).collect()
+
+
+def jobs(*rows: dict) -> pl.DataFrame:
+    records = [
+        {**row, "start_ts": ts(row["start_ts"]), "end_ts": ts(row["end_ts"]) if row.get("end_ts") else None} for row in rows
+    ]
+    if not records:
+        return conform(pl.DataFrame().lazy(), JOBS_COLUMNS).collect()
+    return conform(pl.DataFrame(records, infer_schema_length=None, strict=False).lazy(), JOBS_COLUMNS).collect()
+
+
+def metrics(*rows: dict) -> pl.DataFrame:
+    records = [{**row, "ts": ts(row["ts"])} for row in rows]
+    if not records:
+        return conform(pl.DataFrame().lazy(), GPU_METRICS_COLUMNS).collect()
+    return conform(pl.DataFrame(records, infer_schema_length=None, strict=False).lazy(), GPU_METRICS_COLUMNS).collect()

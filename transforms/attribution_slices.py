@@ -1,0 +1,90 @@
+"""Cut billing rows into the day slices of one ISO week, exactly.
+
+A row whose charge period lasts at most one day lands whole on the day its charge period starts.
+A longer row (monthly fee, RI fee, tax) is spread evenly over the time it covers: the part up to
+the end of day ``k`` is ``floor(cost * seconds_up_to_k / seconds_total)`` in units of 1e-10, and a
+day's slice is the difference of two such parts. The parts telescope, so the slices of one row
+add up exactly to the row over all weeks, and the last slice carries the remainder.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import polars as pl
+
+from transforms.schema import MONEY
+
+MONEY_COLUMNS = ("effective_cost", "billed_cost", "list_cost")
+UNITS_PER_MONEY = 10**10  # DECIMAL(38, 10): one unit is 1e-10
+DAY_S = 86_400
+
+
+def to_units(expr: pl.Expr) -> pl.Expr:
+    """A DECIMAL(38, 10) amount as an exact Int128 count of 1e-10 units."""
+    return (expr.cast(MONEY) * pl.lit(UNITS_PER_MONEY)).cast(pl.Int128)
+
+
+def from_units(expr: pl.Expr) -> pl.Expr:
+    """An Int128 count of 1e-10 units back to DECIMAL(38, 10), exactly."""
+    return expr.cast(MONEY) / pl.lit(UNITS_PER_MONEY)
+
+
+def share_up_to(units: pl.Expr, weight_so_far: pl.Expr, weight_total: pl.Expr) -> pl.Expr:
+    """``floor(units * weight_so_far / weight_total)`` in exact integer arithmetic."""
+    return (units * weight_so_far.cast(pl.Int128)) // weight_total.cast(pl.Int128)
+
+
+def week_bounds(week_start: date) -> tuple[datetime, datetime]:
+    """Monday 00:00 UTC and the next Monday 00:00 UTC; refuses a date that is not a Monday."""
+    if week_start.weekday() != 0:
+        raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
+    start = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
+    return start, start + timedelta(days=7)
+
+
+def week_slices(billing: pl.LazyFrame, week_start: date) -> pl.LazyFrame:
+    """One row per billing row and day of the week it touches, money columns cut to that day.
+
+    Adds ``day`` (Date), ``overlap_s`` (seconds of the row's charge period inside that day) and
+    keeps every input column; the input must carry a unique ``row_id``.
+    """
+    start, end = week_bounds(week_start)
+    cps, cpe = pl.col("charge_period_start"), pl.col("charge_period_end")
+    duration_s = (cpe - cps).dt.total_seconds()
+    frame = billing.with_columns(
+        _duration_s=duration_s,
+        _spread=cpe.is_not_null() & (duration_s > DAY_S),
+    )
+    whole = (
+        frame.filter(~pl.col("_spread"))
+        .with_columns(
+            day=cps.dt.date(),
+            overlap_s=pl.col("_duration_s").clip(0, DAY_S).fill_null(0),
+        )
+        .filter((pl.col("day") >= start.date()) & (pl.col("day") < end.date()))
+    )
+    spread = (
+        frame.filter(pl.col("_spread"))
+        .with_columns(_day_start=pl.datetime_ranges(cps.dt.truncate("1d"), cpe - pl.duration(microseconds=1), "1d"))
+        .explode("_day_start")
+        .filter((pl.col("_day_start") >= start) & (pl.col("_day_start") < end))
+        .with_columns(
+            _before_s=(pl.col("_day_start") - cps).dt.total_seconds().clip(0, pl.col("_duration_s")),
+            _after_s=(pl.min_horizontal(cpe, pl.col("_day_start") + pl.duration(days=1)) - cps)
+            .dt.total_seconds()
+            .clip(0, pl.col("_duration_s")),
+        )
+        .with_columns(
+            [
+                from_units(
+                    share_up_to(to_units(pl.col(c)), pl.col("_after_s"), pl.col("_duration_s"))
+                    - share_up_to(to_units(pl.col(c)), pl.col("_before_s"), pl.col("_duration_s"))
+                ).alias(c)
+                for c in MONEY_COLUMNS
+            ]
+        )
+        .with_columns(day=pl.col("_day_start").dt.date(), overlap_s=pl.col("_after_s") - pl.col("_before_s"))
+        .drop("_day_start", "_before_s", "_after_s")
+    )
+    return pl.concat([whole, spread], how="diagonal_relaxed").drop("_duration_s", "_spread")
