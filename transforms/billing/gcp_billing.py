@@ -288,6 +288,9 @@ def _entries(expr: pl.Expr, dtype: pl.DataType | None, keys: tuple[str, ...]) ->
                 ]
             )
         )
+    if dtype is not None and dtype not in (pl.String, pl.Null):
+        # e.g. a JSON ``[]`` in every row, which DuckDB types as a list of text: no entries
+        return pl.lit(None, dtype=pl.List(pl.Struct({k: pl.String for k in keys})))
     return text(expr).str.extract_all(_ENTRY).list.eval(pl.struct([_dict_value(pl.element(), k).alias(k) for k in keys]))
 
 
@@ -491,13 +494,14 @@ def _looks_like_gcp_nested(sniff: Sniff) -> bool:
     return {"billing_account_id", "service", "sku", "usage_start_time", "cost", "invoice"} <= cols
 
 
-def _is_jsonl(sniff: Sniff) -> bool:
-    name = sniff.name.lower()
-    return name.endswith((".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz", ".ndjson.gz")) or sniff.head.lstrip().startswith("{")
-
-
 def _is_parquet(sniff: Sniff) -> bool:
-    return sniff.name.lower().endswith(".parquet") or sniff.head.startswith("PAR1")
+    """Parquet: by name, by magic bytes, or a sniff with columns but no text head."""
+    return sniff.name.lower().endswith(".parquet") or sniff.head.startswith("PAR1") or not sniff.head
+
+
+def _is_jsonl(sniff: Sniff) -> bool:
+    """JSON lines: a text head that starts with an object."""
+    return sniff.head.lstrip().startswith("{")
 
 
 register(
