@@ -6,11 +6,14 @@ at 1: its reporting amount stays null and it is listed as unconverted.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
 from transforms.schema import MONEY
 
 RATE = pl.Decimal(38, 10)
+TEN_PLACES = Decimal("1e-10")
 
 
 def rates_frame(rates: pl.DataFrame, reporting_currency: str) -> pl.DataFrame:
@@ -44,4 +47,9 @@ def unconverted(frame: pl.DataFrame) -> dict[str, str]:
         .agg(pl.col("effective_cost").sum())
         .sort("billing_currency")
     )
-    return {row["billing_currency"]: str(row["effective_cost"]) for row in missing.iter_rows(named=True)}
+    return {row["billing_currency"]: money_text(row["effective_cost"]) for row in missing.iter_rows(named=True)}
+
+
+def money_text(value: Decimal | None) -> str:
+    """A money amount as a decimal string with the warehouse's ten places (0 for none)."""
+    return str(Decimal(value if value is not None else 0).quantize(TEN_PLACES))

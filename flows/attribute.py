@@ -1,0 +1,115 @@
+"""Attribute one ISO week: read the week's billing and usage logs, run the transform, replace the
+week's rows of ``attributed_cost`` in one transaction, and summarise."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from flows.settings import CONFIG_DIR, Settings
+from flows.warehouse import insert_frame, query, transaction
+from transforms.attribution import AttributionConfig, AttributionResult, attribute_costs
+from transforms.attribution_rules import validate_rules
+from transforms.fx import money_text, unconverted
+from transforms.schema import ATTRIBUTION_METHODS, CATEGORIES
+
+
+def _read_csv(path: Path) -> pl.DataFrame:
+    """A configuration CSV as text columns ('#' lines are comments)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"configuration file {path} does not exist")
+    return pl.read_csv(path, comment_prefix="#", infer_schema=False)
+
+
+def load_config(settings: Settings) -> AttributionConfig:
+    """Rules, job kinds, exchange rates, instance GPUs, GPU power, grid carbon and PUE from config files."""
+    rules_doc = tomllib.loads(settings.attribution_rules.read_text()) if settings.attribution_rules.is_file() else {}
+    energy_path = settings.energy
+    energy = tomllib.loads(energy_path.read_text()) if energy_path.is_file() else {}
+    energy_dir = energy_path.parent if energy_path.is_file() else CONFIG_DIR
+    instances = _read_csv(CONFIG_DIR / "instances.csv").with_columns(pl.col("gpu_count").cast(pl.Int64, strict=False))
+    pue = float(energy.get("pue", 1.2))
+    if pue < 1.0:
+        raise ValueError(f"{energy_path}: pue must be at least 1.0, got {pue}")
+    return AttributionConfig(
+        reporting_currency=settings.reporting_currency.upper(),
+        rules=validate_rules(list(rules_doc.get("rules", []))),
+        kind_categories=dict(rules_doc.get("job_kinds", {})),
+        fx_rates=_read_csv(settings.fx_rates),
+        instances=instances,
+        gpu_power=_read_csv(energy_dir / energy.get("gpu_power_csv", "gpu_power.csv")).with_columns(pl.col("power_w").cast(pl.Float64)),
+        grid_carbon=_read_csv(energy_dir / energy.get("grid_carbon_csv", "grid_carbon.csv")).with_columns(
+            pl.col("gco2e_per_kwh").cast(pl.Float64, strict=False)
+        ),
+        pue=pue,
+        default_gco2e_per_kwh=energy.get("default_gco2e_per_kwh"),
+    )
+
+
+def _week_params(week_start: date) -> dict:
+    start = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
+    return {"week_start": start, "week_end": start + timedelta(days=7)}
+
+
+def compute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> AttributionResult:
+    """Read the week's inputs with the sql/attribution_*.sql queries and attribute them (no writes)."""
+    if week_start.weekday() != 0:
+        raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
+    params = _week_params(week_start)
+    billing = query(con, "attribution_billing", params)
+    jobs = query(con, "attribution_jobs", params)
+    metrics = query(con, "attribution_gpu_metrics", {"week_start": params["week_start"], "week_end": params["week_end"]})
+    return attribute_costs(billing, jobs, metrics, week_start, load_config(settings))
+
+
+def attribute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict:
+    """Replace the week's rows of attributed_cost in one transaction and return its summary."""
+    result = compute_week(con, week_start, settings)
+    with transaction(con):
+        con.execute(_delete_sql(), {"week_start": week_start})
+        insert_frame(con, "attributed_cost", result.frame)
+    return summarise(result.frame, week_start, settings.reporting_currency.upper(), result.anomalies)
+
+
+def _delete_sql() -> str:
+    from flows.warehouse import sql_text
+
+    return sql_text("attribution_delete_week")
+
+
+def attribution_summary(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict:
+    """The stored week's totals, with the anomaly counts recomputed from the week's inputs."""
+    stored = query(con, "attribution_week", {"week_start": week_start})
+    anomalies = compute_week(con, week_start, settings).anomalies
+    return summarise(stored, week_start, settings.reporting_currency.upper(), anomalies)
+
+
+def _money(value) -> str:
+    return money_text(value)
+
+
+def summarise(frame: pl.DataFrame, week_start: date, reporting_currency: str, anomalies: dict) -> dict:
+    """Totals in the reporting currency: by category, idle, unused commitments, unconverted, coverage."""
+    converted = frame.filter(pl.col("effective_cost_reporting").is_not_null())
+    amount = pl.col("effective_cost_reporting")
+    by_category = dict(converted.group_by("category").agg(amount.sum()).iter_rows())
+    weight = frame.with_columns(
+        _w=pl.coalesce(pl.col("effective_cost_reporting"), pl.col("effective_cost")).abs().cast(pl.Float64)
+    )
+    total_weight = weight["_w"].sum() or 0.0
+    by_method = dict(weight.group_by("attribution_method").agg(pl.col("_w").sum()).iter_rows())
+    return {
+        "week_start": week_start.isoformat(),
+        "reporting_currency": reporting_currency,
+        "total": _money(converted["effective_cost_reporting"].sum()),
+        "by_category": {c: _money(by_category.get(c)) for c in CATEGORIES},
+        "idle_gpu_cost": _money(converted.filter(pl.col("is_idle"))["effective_cost_reporting"].sum()),
+        "unused_commitment_cost": _money(converted.filter(pl.col("is_unused_commitment"))["effective_cost_reporting"].sum()),
+        "unconverted": unconverted(frame) if frame.height else {},
+        "coverage": {m: (by_method.get(m, 0.0) / total_weight if total_weight else 0.0) for m in ATTRIBUTION_METHODS},
+        "anomalies": anomalies,
+    }
