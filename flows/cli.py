@@ -9,30 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import flows  # noqa: F401  (applies the offline Prefect defaults before Prefect is imported)
-
-
-def last_complete_week(today: date | None = None) -> date:
-    """Monday of the last ISO week that has fully ended (UTC)."""
-    today = today or datetime.now().astimezone().date()
-    return today - timedelta(days=today.weekday() + 7)
+from transforms.weeks import last_complete_week
 
 
 def parse_week(text: str) -> date:
-    """A date (any day of the week) or an ISO week ``2026-W47`` -> the Monday of that ISO week."""
+    """argparse type: a date or ISO week -> its Monday, with the validation the flows use."""
+    from transforms.weeks import WeekParameterError
+    from transforms.weeks import parse_week as parse
+
     try:
-        if "W" in text.upper():
-            year, week = text.upper().split("-W")
-            return date.fromisocalendar(int(year), int(week), 1)
-        day = date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"expected a date YYYY-MM-DD or an ISO week YYYY-Www, got {text!r}"
-        ) from exc
-    return day - timedelta(days=day.weekday())
+        return parse(text)
+    except WeekParameterError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _settings(args: argparse.Namespace):

@@ -95,3 +95,39 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     finally:
         con.unregister(view)
     return frame.height
+
+
+@contextmanager
+def exclusive_run(db_path: Path | str, timeout_s: float = 600.0) -> Iterator[None]:
+    """Hold the warehouse for a whole run: a second run on this machine waits, then fails clearly.
+
+    DuckDB lets one process write a file; a run opens and closes it several times, so the file
+    lock alone would let two runs interleave their steps. This advisory lock beside the file
+    serialises whole runs (Prefect's global concurrency limit does the same across machines).
+    """
+    import fcntl
+    import logging
+
+    lock_path = Path(f"{db_path}.lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    with open(lock_path, "w") as handle:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusy(
+                        f"warehouse {db_path} is held by another run for more than {timeout_s:.0f}s; "
+                        "try again when it has finished"
+                    ) from None
+                if not waited:
+                    logging.getLogger(__name__).warning("warehouse %s is in use by another run: waiting", db_path)
+                    waited = True
+                time.sleep(1.0)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

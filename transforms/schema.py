@@ -1,7 +1,7 @@
 """The warehouse's tables, named and typed in one place.
 
 Every reader produces frames with exactly these columns, every SQL DDL file in ``sql/`` creates
-them, and a test checks that the two agree. Money is DECIMAL(38, 10) (CUR carries up to ten
+them, and a test checks that the two agree. Money is DECIMAL(38, 12) (CUR carries up to ten, FOCUS exports eleven
 decimal places; rounding happens only for display). Timestamps are UTC.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-MONEY = pl.Decimal(38, 10)
-QUANTITY = pl.Decimal(38, 10)
+MONEY = pl.Decimal(38, 12)
+QUANTITY = pl.Decimal(38, 16)
 UTC_TS = pl.Datetime("us", "UTC")
 
 # ---------------------------------------------------------------------------------------------

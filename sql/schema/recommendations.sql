@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS recommendations (
     team VARCHAR,
     project VARCHAR,
     model VARCHAR,
-    monthly_savings DECIMAL(38, 10),
+    monthly_savings DECIMAL(38, 12),
     currency VARCHAR,
     formula VARCHAR,
     evidence VARCHAR,
@@ -20,5 +20,5 @@ CREATE TABLE IF NOT EXISTS recommendations (
     counted BOOLEAN,
     status VARCHAR,
     first_seen_week DATE,
-    realised_savings DECIMAL(38, 10)
+    realised_savings DECIMAL(38, 12)
 );

@@ -18,7 +18,7 @@ import re
 
 import polars as pl
 
-from transforms.formats import FormatError, SourceFormat, Sniff, register, require_columns
+from transforms.formats import FormatError, SourceFormat, Sniff, register
 from transforms.parsing import (
     parse_decimal,
     parse_int,
@@ -140,7 +140,9 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Map a raw FOCUS frame onto the canonical billing columns, with a reason for each bad row."""
     schema = raw.collect_schema()
     spelled = _resolve(schema.names())
-    require_columns(tuple(spelled), tuple(_key(c) for c in REQUIRED), "FOCUS")
+    missing = [c for c in REQUIRED if _key(c) not in spelled]
+    if missing:
+        raise FormatError(f"FOCUS: missing required column(s) {', '.join(missing)}")
     provider_col = spelled.get("providername") or spelled.get("serviceprovidername")
     if provider_col is None:
         raise FormatError("FOCUS: missing required column ProviderName (or ServiceProviderName)")

@@ -1,0 +1,185 @@
+"""The Prefect flows: ``weekly-cost-report`` for one ISO week, ``backfill-cost-reports`` for a range.
+
+The weekly flow reads as the list of its steps: ingest what is new, gate data quality, attribute,
+recommend, render, deliver. Each step is a task over the same DuckDB file; a whole run holds the
+warehouse (``exclusive_run`` and the ``aicost-warehouse`` global concurrency limit), so two runs at
+once wait for each other instead of interleaving.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import flows  # noqa: F401  (offline Prefect defaults)
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
+
+from flows.settings import Settings, get_settings
+from flows.warehouse import exclusive_run, opened
+from transforms.weeks import iso_week_label, parse_week, week_range
+
+WAREHOUSE_LIMIT = "aicost-warehouse"
+
+
+def _settings(db: str | None, landing: str | None) -> Settings:
+    return get_settings(db=Path(db) if db else None, landing=Path(landing) if landing else None)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], task_run_name="ingest new files", cache_policy=NO_CACHE)
+def ingest_landing(settings: Settings) -> dict:
+    """Load every file in the landing folder that the warehouse has not seen (by content hash)."""
+    from flows.ingest import ingest_files
+
+    logger = get_run_logger()
+    if not settings.landing.exists():
+        logger.warning("landing folder %s does not exist: nothing to ingest", settings.landing)
+        return {"files": 0, "loaded": 0, "skipped": 0, "errors": []}
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        results = ingest_files(con, [settings.landing])
+    new = [r for r in results if not r.skipped and not r.error]
+    for r in new:
+        logger.info("%s: %s", r.path, r.message)
+    errors = [r.error for r in results if r.error]
+    for error in errors:
+        logger.error("refused: %s", error)
+    if new:
+        create_table_artifact(
+            key="ingested-files",
+            table=[
+                {"file": Path(r.path).name, "format": r.source_format, "rows loaded": r.rows_loaded,
+                 "rows rejected": r.rows_rejected,
+                 "effective cost": ", ".join(f"{c} {v:,.2f}" for c, v in r.effective_cost.items())}
+                for r in new
+            ],
+            description="Files loaded by this run",
+        )
+    return {
+        "files": len(results),
+        "loaded": len(new),
+        "skipped": sum(r.skipped for r in results),
+        "rows_loaded": sum(r.rows_loaded for r in new),
+        "rows_rejected": sum(r.rows_rejected for r in new),
+        "errors": errors,
+    }
+
+
+@task(task_run_name="validate billing rows", cache_policy=NO_CACHE)
+def validate_week(settings: Settings, week_start: date) -> int:
+    """Gate: great-expectations over the week's canonical billing rows; fails the run if one fails."""
+    from flows.quality import validate_billing_week
+
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        return len(validate_billing_week(con, week_start))
+
+
+@task(task_run_name="attribute cost", cache_policy=NO_CACHE)
+def attribute(settings: Settings, week_start: date) -> dict:
+    """Attribute the week's cost to category, team, project and model (replaces the week)."""
+    from flows.attribute import attribute_week
+
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        summary = attribute_week(con, week_start, settings)
+    get_run_logger().info(
+        "attributed %s %s for the week of %s", summary.get("reporting_currency"), summary.get("total"), week_start
+    )
+    return summary
+
+
+@task(task_run_name="find savings", cache_policy=NO_CACHE)
+def recommend(settings: Settings, week_start: date) -> dict:
+    """Run every savings detector and track the recommendations against last week (replaces the week)."""
+    from flows.recommend import recommend_week
+
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        recs = recommend_week(con, week_start, settings)
+    counted = recs.filter(recs["counted"] & (recs["status"] != "resolved")) if recs.height else recs
+    total = sum(counted["monthly_savings"].to_list()) if counted.height else 0
+    get_run_logger().info("%d recommendations, %s per month open", recs.height, total)
+    return {"recommendations": recs.height, "open_monthly_savings": str(total)}
+
+
+@task(task_run_name="render report", cache_policy=NO_CACHE)
+def render(settings: Settings, week_start: date):
+    """Render the HTML and plain-text report and archive it under reports/."""
+    from flows.report import render_report
+
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        return render_report(con, week_start, settings)
+
+
+@task(task_run_name="deliver report", cache_policy=NO_CACHE)
+def deliver(settings: Settings, report, send: bool, resend: bool) -> dict:
+    """Email the report (once per week unless resend), and publish it as a Prefect artifact."""
+    from flows.deliver import deliver_report, publish_artifact
+
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        delivery = deliver_report(con, report, settings, send=send, resend=resend)
+    publish_artifact(report, delivery)
+    return delivery
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    week = flow_run.parameters.get("week_start")
+    try:
+        return f"week-{iso_week_label(parse_week(week))}"
+    except ValueError:
+        return f"week-{week}"
+
+
+@flow(name="weekly-cost-report", flow_run_name=_run_name, log_prints=True)
+def weekly_cost_report(
+    week_start: str | None = None,
+    send: bool = True,
+    resend: bool = False,
+    db: str | None = None,
+    landing: str | None = None,
+) -> dict:
+    """The weekly AI cost report for one ISO week (default: the last complete week)."""
+    week = parse_week(week_start)
+    settings = _settings(db, landing)
+    logger = get_run_logger()
+    logger.info("weekly cost report for %s (week of %s), warehouse %s", iso_week_label(week), week, settings.db)
+    with concurrency(WAREHOUSE_LIMIT, occupy=1, timeout_seconds=settings.lock_timeout_s, strict=False):
+        with exclusive_run(settings.db, settings.lock_timeout_s):
+            ingested = ingest_landing(settings)
+            checked = validate_week(settings, week)
+            attributed = attribute(settings, week)
+            recommended = recommend(settings, week)
+            report = render(settings, week)
+            delivery = deliver(settings, report, send, resend)
+    return {
+        "week_start": week.isoformat(),
+        "week": iso_week_label(week),
+        "ingested": ingested,
+        "expectations_passed": checked,
+        "total": attributed.get("total"),
+        "reporting_currency": attributed.get("reporting_currency"),
+        **recommended,
+        "html_path": str(report.html_path),
+        "eml_path": str(report.eml_path),
+        "sent": delivery.get("sent"),
+        "delivery": delivery.get("reason"),
+    }
+
+
+@flow(name="backfill-cost-reports", log_prints=True)
+def backfill_cost_reports(
+    start: str,
+    end: str,
+    send: bool = False,
+    db: str | None = None,
+    landing: str | None = None,
+) -> list[dict]:
+    """Run the weekly report for every week from ``start`` to ``end``, in order, one run per week."""
+    weeks = week_range(start, end)
+    logger = get_run_logger()
+    logger.info("backfilling %d weeks: %s to %s (send=%s)", len(weeks), weeks[0], weeks[-1], send)
+    return [
+        weekly_cost_report(week_start=week.isoformat(), send=send, resend=False, db=db, landing=landing)
+        for week in weeks
+    ]
