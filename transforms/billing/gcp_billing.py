@@ -346,12 +346,9 @@ def _service_category(service: pl.Expr) -> pl.Expr:
 
 def _credit_sum(credits: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(exact sum of credit amounts, the first amount text that did not parse)."""
-    amounts = credits.list.eval(parse_decimal(pl.element().struct.field("amount")))
-    bad = credits.list.eval(
-        pl.element()
-        .struct.field("amount")
-        .filter(pl.element().struct.field("amount").is_not_null() & parse_decimal(pl.element().struct.field("amount")).is_null())
-    ).list.first()
+    amount = pl.element().struct.field("amount")
+    amounts = credits.list.eval(parse_decimal(amount))
+    bad = credits.list.eval(amount.filter(text(amount).is_not_null() & parse_decimal(amount).is_null())).list.first()
     return amounts.list.sum().fill_null(0).cast(MONEY), bad
 
 
