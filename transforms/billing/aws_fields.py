@@ -166,6 +166,18 @@ def _tags(layout: str, schema: pl.Schema) -> pl.Expr:
     return _tags_from_columns({c[len(prefix):]: c for c in schema.names() if c.lower().startswith(prefix)})
 
 
+KEY_VALUE_LIST = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
+MAP_COLUMNS = ("product", "resource_tags")
+
+
+def _maps_as_key_value_lists(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """The CUR 2.0 MAP columns as lists of {key, value} structs, however the reader typed them."""
+    schema = raw.collect_schema()
+    return raw.with_columns(
+        pl.col(name).cast(KEY_VALUE_LIST) for name in MAP_COLUMNS if isinstance(schema.get(name), pl.Map)
+    )
+
+
 def source_column(layout: str, field: str, present: dict[str, str]) -> str | None:
     """The file's own column for a logical field (``present`` maps lower-cased names to names)."""
     spelled = FIELDS[field][LAYOUTS.index(layout)]
@@ -178,6 +190,7 @@ def source_column(layout: str, field: str, present: dict[str, str]) -> str | Non
 
 def stage(raw: pl.LazyFrame, layout: str, fmt_name: str) -> Staged:
     """Logical text fields of a raw frame; FormatError naming any required column the file lacks."""
+    raw = _maps_as_key_value_lists(raw)
     schema = raw.collect_schema()
     present = {name.lower(): name for name in schema.names()}
     required = [FIELDS[f][LAYOUTS.index(layout)] or f for f in REQUIRED_FIELDS]
