@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     smtp_timeout_s: float = 30.0
     mail_from: str = "ai-cost-report@localhost"
     mail_to: list[str] = Field(default_factory=list)
+    report_stale_after_days: int = Field(3, description="A source with no new data for more than this many days is reported stale.")
 
 
 def get_settings(**overrides) -> Settings:

@@ -1,0 +1,200 @@
+"""Render the weekly report: query the warehouse, build the context, draw charts, fill templates, archive."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import css_inline
+import duckdb
+import polars as pl
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from flows import PROJECT_ROOT
+from flows.charts import weekly_spend_chart
+from flows.settings import Settings
+from flows.warehouse import opened, query
+from transforms.report_model import (
+    CHART_WEEKS,
+    SPEND_CHART_CID,
+    TOP_REASONS,
+    build_context,
+    iso_week_label,
+    require_monday,
+)
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates"
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass
+class RenderedReport:
+    """One week's report, rendered and archived."""
+
+    week_start: date
+    subject: str
+    html: str  # for email: CSS inlined, images as cid: references
+    text: str  # the plain-text alternative
+    images: dict[str, bytes]  # Content-ID (without <>) -> PNG
+    headline: dict
+    html_path: Path  # archived HTML, images embedded as data: URIs
+    eml_path: Path  # archived MIME message
+    top_actions: list[dict] = field(default_factory=list)
+
+    @property
+    def week_label(self) -> str:
+        return iso_week_label(self.week_start)
+
+
+def _environment(autoescape: bool) -> Environment:
+    """Jinja environment over templates/: HTML autoescaped, text not (it is sent as text/plain)."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=autoescape,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff: datetime) -> dict[str, pl.DataFrame]:
+    """Every query the report needs, run with bound parameters."""
+    week_begin = datetime.combine(week_start, datetime.min.time(), tzinfo=timezone.utc)
+    week_end = week_begin + timedelta(days=7)
+    return {
+        "cost": query(con, "report_cost", {"first_week": week_start - timedelta(weeks=CHART_WEEKS - 1),
+                                           "week_start": week_start}),
+        "recs": query(con, "report_recommendations", {"week_start": week_start}),
+        "commitment_rows": query(con, "report_commitments", {"week_begin": week_begin, "week_end": week_end}),
+        "ingest": query(con, "report_ingest", {"cutoff": cutoff}),
+        "rejections": query(con, "report_rejections", {"cutoff": cutoff, "limit": TOP_REASONS}),
+        "dq": query(con, "report_dq_latest", {"cutoff": cutoff}),
+        "freshness": query(con, "report_source_freshness", {"week_end": week_end}),
+    }
+
+
+def load_fx_rates(path: Path) -> pl.DataFrame | None:
+    """The user's exchange-rate table (currency, rate_to_reporting, as_of, source), or None if absent."""
+    if not Path(path).is_file():
+        return None
+    rates = pl.read_csv(path, infer_schema=False, comment_prefix="#")
+    needed = {"currency", "rate_to_reporting"}
+    if not needed <= set(rates.columns):
+        raise ValueError(f"{path}: expected columns currency,rate_to_reporting[,as_of,source], got {','.join(rates.columns)}")
+    return rates
+
+
+def render_html(context: dict, image_sources: dict[str, str], css: str) -> str:
+    """The HTML report with CSS inlined; ``image_sources`` maps each Content-ID to its src."""
+    html = _environment(True).get_template("report.html.j2").render(
+        **context, images=image_sources, css=Markup(css))
+    return _INLINER.inline(html)
+
+
+def render_text(context: dict) -> str:
+    """The plain-text alternative."""
+    return _environment(False).get_template("report.txt.j2").render(**context)
+
+
+def data_uri(png: bytes) -> str:
+    """A PNG as a ``data:`` URI, so the archived HTML opens on its own."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a file whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def _headline_summary(context: dict) -> dict:
+    """The headline as plain values (strings), for the CLI's JSON, the artifact and the flow's result."""
+    head = context["headline"]
+    return {
+        "week": context["week_label"],
+        "currency": context["currency"],
+        "spend": head["spend_exact"],
+        "spend_display": head["spend"],
+        "vs_last_week": head["vs_last_week"]["text"],
+        "vs_last_week_pct": head["vs_last_week"]["pct"],
+        "vs_four_week_average": head["vs_four_week"]["text"],
+        "vs_four_week_average_pct": head["vs_four_week"]["pct"],
+        "open_savings_monthly": head["open_savings_exact"],
+        "open_savings_display": head["open_savings"],
+        "open_recommendations": head["open_count"],
+        "unconverted": {u["currency"]: u["amount_exact"] for u in head["unconverted"]},
+    }
+
+
+def render_report(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> RenderedReport:
+    """Query, build, render and archive the report of the ISO week starting ``week_start``."""
+    from flows.deliver import build_message  # deliver needs RenderedReport; import here to avoid a cycle
+
+    require_monday(week_start)
+    now = datetime.now(timezone.utc)
+    frames = load_report_frames(con, week_start, now)
+    context = build_context(
+        week_start=week_start,
+        currency=settings.reporting_currency,
+        fx_rates=load_fx_rates(settings.fx_rates),
+        generated_at=now,
+        stale_after_days=settings.report_stale_after_days,
+        **frames,
+    )
+    series = context.pop("series")
+    images = {SPEND_CHART_CID: weekly_spend_chart(series, settings.reporting_currency, context["chart"]["title"])}
+    css = (TEMPLATES_DIR / "report.css").read_text()
+    label = context["week_label"]
+    archive = Path(settings.reports)
+    report = RenderedReport(
+        week_start=week_start,
+        subject=context["subject"],
+        html=render_html(context, {cid: f"cid:{cid}" for cid in images}, css),
+        text=render_text(context),
+        images=images,
+        headline=_headline_summary(context),
+        html_path=archive / f"{label}.html",
+        eml_path=archive / f"{label}.eml",
+        top_actions=context["recommendations"]["top"],
+    )
+    archived_html = render_html(context, {cid: data_uri(png) for cid, png in images.items()}, css)
+    write_atomically(report.html_path, archived_html.encode("utf-8"))
+    write_atomically(report.eml_path, bytes(build_message(report, settings)))
+    return report
+
+
+def report_command(week_start: date, send: bool, resend: bool, as_json: bool, settings: Settings) -> dict:
+    """``aicost report --week YYYY-MM-DD [--send] [--resend] [--json]``: render, archive, maybe send; prints a summary."""
+    from flows.deliver import deliver_report
+
+    require_monday(week_start)
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        report = render_report(con, week_start, settings)
+        delivery = deliver_report(con, report, settings, send=send, resend=resend)
+    result = {
+        "week": report.week_label,
+        "subject": report.subject,
+        "headline": report.headline,
+        "top_actions": [{"action": a["action"], "savings": a["savings"], "confidence": a["confidence_key"]}
+                        for a in report.top_actions],
+        "delivery": delivery,
+    }
+    if as_json:
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    else:
+        head = report.headline
+        print(f"{report.subject}")
+        print(f"  spend {head['spend_display']} ({head['vs_last_week']} vs last week, "
+              f"{head['vs_four_week_average']} vs 4-week average)")
+        print(f"  open savings {head['open_savings_display']}/month across {head['open_recommendations']} recommendations")
+        print(f"  archived: {delivery['html_path']} and {delivery['eml_path']}")
+        print(f"  email: {'sent to ' + ', '.join(delivery['recipients']) if delivery['sent'] else delivery['reason']}")
+    return result
