@@ -96,9 +96,9 @@ def with_intervals(table: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _is_nvidia_smi(sniff) -> bool:
-    return "utilization.gpu [%]" in sniff.head and "timestamp" in sniff.head and (
-        sniff.name.lower().endswith((".csv", ".txt", ".csv.gz"))
-    )
+    header = "utilization.gpu [%]" in sniff.head and "timestamp" in sniff.head
+    capture = "nvidia_gpu_exporter GPU capture" in sniff.head  # query-gpu sections lie beyond the sniffed head
+    return (header or capture) and sniff.name.lower().endswith((".csv", ".txt", ".csv.gz"))
 
 
 register(SourceFormat(name="nvidia_smi_csv", table="gpu_metrics", reader="text", matches=_is_nvidia_smi,
