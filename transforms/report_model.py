@@ -435,6 +435,7 @@ def recommendations(recs: pl.DataFrame, currency: str) -> dict:
             group_sizes[group] = group_sizes.get(group, 0) + 1
             if r.get("counted") is not False and group not in counted_by_group:
                 counted_by_group[group] = r
+    places = money_places([r.get("monthly_savings") for r in rows])
     items = []
     for rank, r in enumerate(rows, start=1):
         group = r.get("overlap_group")
@@ -456,7 +457,7 @@ def recommendations(recs: pl.DataFrame, currency: str) -> dict:
             "strategy": r.get("strategy") or "",
             "action": r.get("action") or "",
             "scope": _scope(r),
-            "savings": f"{format_money(r.get('monthly_savings') or ZERO, rec_currency, places=0)}/mo",
+            "savings": f"{format_money(r.get('monthly_savings') or ZERO, rec_currency, places=places)}/mo",
             "confidence": CONFIDENCE_MARKS.get(r.get("confidence") or "", r.get("confidence") or "—"),
             "confidence_key": r.get("confidence") or "unknown",
             "confidence_reason": r.get("confidence_reason") or "",
@@ -464,7 +465,7 @@ def recommendations(recs: pl.DataFrame, currency: str) -> dict:
             "formula": r.get("formula") or "",
             "status": status,
             "first_seen": iso_week_label(r["first_seen_week"]) if r.get("first_seen_week") else "",
-            "realised": (f"{format_money(r['realised_savings'], rec_currency, places=0)}/mo"
+            "realised": (f"{format_money(r['realised_savings'], rec_currency, places=places)}/mo"
                          if status == "resolved" and r.get("realised_savings") is not None else ""),
             "overlap": overlap,
             "counted": r.get("counted") is not False,
