@@ -137,6 +137,8 @@ def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: Mapping)
     if machines is None:
         return rates
     for row in machines.iter_rows(named=True):
+        if row["resource_id"] in rates:  # one currency per machine: the first (largest) row wins
+            continue
         info = dict(row)
         listed = lookup_price(prices, row["provider"], row["region_id"], row["instance_type"], "ondemand_hour", config)
         info["list_rate"] = listed

@@ -1,0 +1,96 @@
+"""Unbatched endpoints on idle GPUs: turn on dynamic batching.
+
+Fires for an endpoint whose request-weighted mean batch size is at most ``max_mean_batch_size``
+(default 1.5) and whose machines' mean GPU utilisation is under ``max_gpu_util_pct`` (default 30 %).
+
+    monthly_cost    = sum over its machines of hourly_rate x 730 h
+    monthly_savings = monthly_cost x (1 - achieved_util / target_util)      (target default 60 %)
+
+Confidence: medium (the reachable utilisation depends on the traffic's latency budget).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import polars as pl
+
+from transforms.detectors.common import (
+    dec,
+    frame,
+    hours_per_month,
+    machine_rates,
+    money,
+    num,
+    recommendation,
+    section,
+    to_frame,
+)
+from transforms.detectors.endpoints import endpoint_stats
+
+KIND = "batching"
+STRATEGY = "batching"
+INPUTS = ("inference_requests", "gpu_metrics", "machines", "prices")
+
+
+def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+    """Endpoints serving one request at a time on mostly idle GPUs."""
+    cfg = section(config, KIND)
+    max_batch = float(cfg.get("max_mean_batch_size", 1.5))
+    max_util = float(cfg.get("max_gpu_util_pct", 30.0))
+    target = Decimal(str(cfg.get("target_util_pct", 60.0)))
+    inference = frame(frames, "inference_requests")
+    if inference is None:
+        return to_frame([])
+    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
+    month = hours_per_month(config)
+    cur = config["reporting_currency"]
+    rows = []
+    for e in endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True):
+        if e["mean_batch"] is None or e["gpu_util"] is None:
+            continue
+        if e["mean_batch"] > max_batch or e["gpu_util"] >= max_util:
+            continue
+        known = [r for r in e["resource_ids"] if r in rates and (rates[r].get("gpu_count") or 0) > 0]
+        if not known:
+            continue
+        cost = sum((rates[r]["rate"] * month for r in known), Decimal(0))
+        achieved = dec(e["gpu_util"], 2)
+        savings = cost * (Decimal(1) - achieved / target)
+        resource = ";".join(known)
+        rows.append(
+            recommendation(
+                kind=KIND,
+                strategy=STRATEGY,
+                resource_id=resource,
+                model=e["model"],
+                monthly_savings=savings,
+                config=config,
+                formula=(
+                    f"{num(money(cost))} {cur}/month x (1 - {num(achieved)} % / {num(target)} %) = {num(money(savings))}"
+                ),
+                evidence={
+                    "endpoint": e["endpoint"],
+                    "mean_batch_size": round(e["mean_batch"], 3),
+                    "gpu_util_pct": float(achieved),
+                    "target_util_pct": float(target),
+                    "requests": e["requests"],
+                    "p95_requests_per_s": round(e["p95_rps"] or 0.0, 4),
+                    "monthly_machine_cost": money(cost),
+                    "machines": known,
+                    "hourly_rates": {r: float(money(rates[r]["rate"])) for r in known},
+                    "hourly_rate_sources": {r: rates[r]["rate_source"] for r in known},
+                },
+                evidence_text=(
+                    f"endpoint {e['endpoint']}: mean batch {e['mean_batch']:.2f}, GPUs {float(achieved):.0f} % busy"
+                ),
+                confidence="medium",
+                confidence_reason="reachable utilisation depends on the endpoint's latency budget",
+                action=(
+                    f"Enable dynamic batching on endpoint {e['endpoint']} and consolidate it onto fewer GPUs."
+                ),
+                overlap_group=f"machine:{resource}",
+            )
+        )
+    return to_frame(rows, config)

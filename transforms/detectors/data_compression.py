@@ -1,0 +1,87 @@
+"""Large uncompressed text in object storage: compress it or convert it to Parquet.
+
+Objects whose keys end with one of ``suffixes`` (default .csv .json .jsonl .log .txt; compressed
+endings such as .csv.gz never match) in each bucket's latest snapshot, summed per bucket; fires
+from ``min_gb`` (default 100 GB). Sizes are binary GB; the price is the object's own class price.
+
+    monthly_savings = sum over classes of GB x (1 - 1 / ratio) x class_price     (ratio default 4)
+
+Confidence: medium (the achievable ratio depends on the data).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import polars as pl
+
+from transforms.detectors.common import frame, money, num, recommendation, section, to_frame
+from transforms.detectors.storage_common import bucket_regions, class_price, gb, latest_snapshot
+
+KIND = "data_compression"
+STRATEGY = "data compression"
+INPUTS = ("storage_inventory", "prices", "bucket_regions")
+
+
+def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+    """Buckets with a lot of uncompressed text."""
+    cfg = section(config, KIND)
+    suffixes = [s.lower() for s in cfg.get("suffixes", [".csv", ".json", ".jsonl", ".log", ".txt"])]
+    ratio = Decimal(str(cfg.get("ratio", 4.0)))
+    min_gb = Decimal(str(cfg.get("min_gb", 100)))
+    inventory = frame(frames, "storage_inventory")
+    if inventory is None:
+        return to_frame([])
+    key = pl.col("key").str.to_lowercase()
+    text = latest_snapshot(inventory).filter(
+        pl.any_horizontal([key.str.ends_with(s) for s in suffixes]) & pl.col("size_bytes").is_not_null()
+    )
+    per_class = (
+        text.group_by("provider", "bucket", "storage_class")
+        .agg(pl.len().alias("objects"), pl.col("size_bytes").sum().alias("bytes"))
+        .sort("provider", "bucket", "storage_class")
+    )
+    regions = bucket_regions(frames)
+    cur = config["reporting_currency"]
+    rows = []
+    for (provider, bucket), classes in per_class.group_by("provider", "bucket", maintain_order=True):
+        total_gb = gb(classes["bytes"].sum())
+        if total_gb < min_gb:
+            continue
+        total, formulas, evidence = Decimal(0), [], {}
+        for c in classes.iter_rows(named=True):
+            price = class_price(frames, provider, regions.get(bucket), c["storage_class"], "storage_gb_month", config)
+            if price is None:
+                continue
+            size = gb(c["bytes"])
+            saving = size * (Decimal(1) - Decimal(1) / ratio) * price.value
+            total += saving
+            formulas.append(
+                f"{num(size.quantize(Decimal('0.01')))} GB x (1 - 1 / {num(ratio)}) x {num(price.value)} {cur}/GB-month"
+                f" = {num(money(saving))}"
+            )
+            evidence[c["storage_class"]] = {"objects": c["objects"], "gb": size.quantize(Decimal("0.001")),
+                                            **price.evidence("price")}
+        if total <= 0:
+            continue
+        rows.append(
+            recommendation(
+                kind=KIND,
+                strategy=STRATEGY,
+                resource_id=bucket,
+                monthly_savings=total,
+                config=config,
+                formula="; ".join(formulas),
+                evidence={"bucket": bucket, "suffixes": suffixes, "assumed_ratio": float(ratio), "classes": evidence},
+                evidence_text=(
+                    f"{num(total_gb.quantize(Decimal('0.1')))} GB of uncompressed text "
+                    f"({sum(v['objects'] for v in evidence.values())} objects) in {bucket}"
+                ),
+                confidence="medium",
+                confidence_reason=f"the compression ratio {num(ratio)} is assumed; text usually compresses 3-10x",
+                action=f"Compress the text objects in {bucket} (gzip / zstd) or rewrite them as Parquet.",
+                overlap_group=f"storage:{bucket}",
+            )
+        )
+    return to_frame(rows, config)

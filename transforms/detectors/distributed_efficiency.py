@@ -1,0 +1,135 @@
+"""Multi-node training that scales poorly: use fewer nodes.
+
+For each model, compares the per-GPU utilisation of its multi-node training jobs this week with
+that of its jobs on the fewest nodes (the baseline). A job's utilisation is the mean GPU
+utilisation of its machines while it ran. Fires when the multi-node jobs reach less than
+``max_util_ratio`` (default 0.75) of the baseline.
+
+    job_week_cost   = hours of the job inside the week x hourly_rate x job GPUs / machine GPUs
+    idle_share      = 1 - multi_node_util / baseline_util
+    monthly_savings = sum(multi-node job_week_cost) x idle_share / 168 h x 730 h
+
+Confidence: medium (a larger job may also have a different batch or sequence size).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import polars as pl
+
+from transforms.detectors.common import (
+    HOURS_PER_WEEK,
+    dec,
+    frame,
+    hours_per_month,
+    machine_rates,
+    money,
+    num,
+    recommendation,
+    section,
+    to_frame,
+    week_bounds,
+)
+
+KIND = "distributed_efficiency"
+STRATEGY = "distributed training"
+INPUTS = ("jobs", "gpu_metrics", "machines", "prices")
+
+
+def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: Mapping) -> pl.DataFrame:
+    """Per training job row (job and machine): mean GPU utilisation while it ran, hours in the week."""
+    begin, end = week_bounds(config)
+    rows = (
+        jobs.filter((pl.col("kind") == "training") & pl.col("start_ts").is_not_null() & pl.col("model").is_not_null())
+        .with_columns(
+            pl.col("end_ts").fill_null(pl.lit(end)).alias("_end"),
+            pl.col("nodes").fill_null(1).alias("nodes"),
+        )
+        .with_columns(
+            (
+                (pl.min_horizontal(pl.col("_end"), pl.lit(end)) - pl.max_horizontal(pl.col("start_ts"), pl.lit(begin)))
+                .dt.total_seconds()
+                .clip(lower_bound=0)
+                / 3600.0
+            ).alias("week_hours")
+        )
+        .filter(pl.col("week_hours") > 0)
+    )
+    util = (
+        rows.select("job_id", "resource_id", "start_ts", "_end")
+        .join(metrics.select("resource_id", "ts", "utilization_pct"), on="resource_id", how="inner")
+        .filter((pl.col("ts") >= pl.col("start_ts")) & (pl.col("ts") < pl.col("_end")))
+        .group_by("job_id", "resource_id")
+        .agg(pl.col("utilization_pct").mean().alias("util"))
+    )
+    return rows.join(util, on=["job_id", "resource_id"], how="inner")
+
+
+def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+    """Models whose multi-node jobs use each GPU much less than their smaller jobs."""
+    cfg = section(config, KIND)
+    max_ratio = Decimal(str(cfg.get("max_util_ratio", 0.75)))
+    jobs, metrics = frame(frames, "jobs"), frame(frames, "gpu_metrics")
+    if jobs is None or metrics is None:
+        return to_frame([])
+    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
+    per_job = job_utilisation(jobs, metrics, config)
+    month = hours_per_month(config)
+    cur = config["reporting_currency"]
+    rows = []
+    for (model,), group in sorted(per_job.group_by("model"), key=lambda kv: str(kv[0][0])):
+        fewest = group["nodes"].min()
+        multi = group.filter((pl.col("nodes") > fewest) & (pl.col("nodes") > 1))
+        base = group.filter(pl.col("nodes") == fewest)
+        if multi.height == 0 or base.height == 0:
+            continue
+        base_util = dec(base["util"].mean(), 2)
+        multi_util = dec(multi["util"].mean(), 2)
+        if base_util <= 0 or multi_util / base_util >= max_ratio:
+            continue
+        cost = Decimal(0)
+        for j in multi.iter_rows(named=True):
+            info = rates.get(j["resource_id"])
+            if info is None:
+                continue
+            gpus = info.get("gpu_count") or j["gpus"] or 1
+            cost += dec(j["week_hours"], 4) * info["rate"] * Decimal(min(j["gpus"] or gpus, gpus)) / Decimal(gpus)
+        if cost == 0:
+            continue
+        idle_share = Decimal(1) - multi_util / base_util
+        savings = cost * idle_share / HOURS_PER_WEEK * month
+        top = multi.sort("nodes", descending=True).row(0, named=True)
+        rows.append(
+            recommendation(
+                kind=KIND,
+                strategy=STRATEGY,
+                team=top["team"],
+                project=top["project"],
+                model=model,
+                monthly_savings=savings,
+                config=config,
+                formula=(
+                    f"{num(money(cost))} {cur}/week x (1 - {num(multi_util)} % / {num(base_util)} %) / 168 h x "
+                    f"{num(month)} h = {num(money(savings))}"
+                ),
+                evidence={
+                    "multi_node_jobs": sorted(multi["job_id"].unique().to_list()),
+                    "max_nodes": int(multi["nodes"].max()),
+                    "baseline_nodes": int(fewest),
+                    "multi_node_util_pct": float(multi_util),
+                    "baseline_util_pct": float(base_util),
+                    "week_multi_node_cost": money(cost),
+                },
+                evidence_text=(
+                    f"{model}: {float(multi_util):.0f} % per GPU on {int(multi['nodes'].max())} nodes vs "
+                    f"{float(base_util):.0f} % on {int(fewest)}"
+                ),
+                confidence="medium",
+                confidence_reason="per-GPU utilisation compared across runs that may differ in batch size",
+                action=f"Train {model} on fewer nodes (or fix its communication bottleneck) so each GPU stays busy.",
+                overlap_group=f"training:{top['team']}/{top['project']}/{model}",
+            )
+        )
+    return to_frame(rows, config)

@@ -1,0 +1,131 @@
+"""Self-managed HDFS clusters: move the data to object storage.
+
+HDFS resources are billing rows whose tag ``role_tag`` (default ``role``) matches ``role_pattern``
+(default ``^hdfs``, e.g. role=hdfs-datanode); tag ``cluster_tag`` groups them into clusters. The
+cluster's cost is everything billed to those resources this week (instances and block volumes).
+Block volume size comes from the volumes' GB-month quantity; the replication factor from tag
+``replication_tag`` (default 3 when absent).
+
+    hdfs_monthly   = week_cost / 168 h x 730 h
+    block_gb       = GB-months this week x 730 / 168        (the average provisioned GB)
+    logical_gb     = block_gb / replication
+    object_monthly = logical_gb x object_price               (``object_class``, config/prices.csv)
+    monthly_savings = hdfs_monthly - object_monthly
+
+Confidence: medium (jobs reading the data need compute elsewhere; request charges are not priced).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+
+import polars as pl
+
+from transforms.detectors.common import (
+    HOURS_PER_WEEK,
+    frame,
+    hours_per_month,
+    lookup_price,
+    money,
+    num,
+    recommendation,
+    section,
+    to_frame,
+    to_reporting,
+)
+
+KIND = "hdfs_to_object"
+STRATEGY = "object storage versus HDFS"
+INPUTS = ("tagged_costs", "prices")
+GB_MONTH = re.compile(r"(?i)^gb[- ]?(mo|month)")
+
+
+def _tags(text: str | None) -> dict:
+    """Tags as a dict with the ``user:`` prefix CUR adds removed (empty where unreadable)."""
+    if not text:
+        return {}
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {str(k).removeprefix("user:"): v for k, v in parsed.items()}
+
+
+def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+    """HDFS clusters whose data would cost less in object storage."""
+    cfg = section(config, KIND)
+    role_tag = cfg.get("role_tag", "role")
+    role = re.compile(cfg.get("role_pattern", "^hdfs"))
+    cluster_tag = cfg.get("cluster_tag", "cluster")
+    replication_tag = cfg.get("replication_tag", "replication")
+    default_rf = Decimal(str(cfg.get("default_replication", 3)))
+    object_class = cfg.get("object_class", {})
+    tagged = frame(frames, "tagged_costs")
+    if tagged is None:
+        return to_frame([])
+    clusters: dict[tuple, dict] = {}
+    for r in tagged.filter(pl.col("tags").str.contains(role_tag, literal=True)).iter_rows(named=True):
+        tags = _tags(r["tags"])
+        if not role.search(str(tags.get(role_tag, ""))):
+            continue
+        key = (r["provider"], str(tags.get(cluster_tag, "hdfs")))
+        c = clusters.setdefault(key, {"cost": Decimal(0), "gb_months": Decimal(0), "rf": None, "region": r["region_id"],
+                                      "resources": set(), "unconverted": 0})
+        cost = to_reporting(r["effective_cost"], r["billing_currency"], config)
+        if cost is None:
+            c["unconverted"] += 1
+            continue
+        c["cost"] += cost
+        c["resources"].add(r["resource_id"])
+        if r["consumed_unit"] and GB_MONTH.match(r["consumed_unit"]) and r["consumed_quantity"] is not None:
+            c["gb_months"] += Decimal(r["consumed_quantity"])
+        if replication_tag in tags:
+            try:
+                c["rf"] = Decimal(str(tags[replication_tag]))
+            except ArithmeticError:
+                pass
+    month = hours_per_month(config)
+    cur = config["reporting_currency"]
+    rows = []
+    for (provider, cluster), c in sorted(clusters.items()):
+        price = lookup_price(frames.get("prices"), provider, c["region"], object_class.get(provider), "storage_gb_month", config)
+        if price is None or c["gb_months"] <= 0:
+            continue
+        rf = c["rf"] if c["rf"] and c["rf"] > 0 else default_rf
+        hdfs_monthly = c["cost"] / HOURS_PER_WEEK * month
+        block_gb = c["gb_months"] * month / HOURS_PER_WEEK
+        logical_gb = block_gb / rf
+        object_monthly = logical_gb * price.value
+        savings = hdfs_monthly - object_monthly
+        rows.append(
+            recommendation(
+                kind=KIND,
+                strategy=STRATEGY,
+                resource_id=f"hdfs:{cluster}",
+                monthly_savings=savings,
+                config=config,
+                formula=(
+                    f"{num(money(c['cost']))} {cur}/week / 168 h x {num(month)} h - "
+                    f"{num(block_gb.quantize(Decimal('0.01')))} GB / {num(rf)} x {num(price.value)} {cur}/GB-month"
+                    f" = {num(money(savings))}"
+                ),
+                evidence={"cluster": cluster, "resources": sorted(c["resources"]), "week_cost": money(c["cost"]),
+                          "hdfs_monthly": money(hdfs_monthly), "block_gb": block_gb.quantize(Decimal("0.01")),
+                          "replication": float(rf), "logical_gb": logical_gb.quantize(Decimal("0.01")),
+                          "object_monthly": money(object_monthly), **price.evidence("object_price")},
+                evidence_text=(
+                    f"HDFS cluster {cluster}: {len(c['resources'])} resources, {num(money(hdfs_monthly))} {cur}/month for "
+                    f"{num(logical_gb.quantize(Decimal('1')))} GB of data (replication {num(rf)})"
+                ),
+                confidence="medium",
+                confidence_reason="jobs reading the data still need compute; object request charges are not priced",
+                action=f"Move HDFS cluster {cluster}'s data to {object_class.get(provider)} object storage and retire the data nodes.",
+                overlap_group=f"hdfs:{cluster}",
+            )
+        )
+    return to_frame(rows, config)
