@@ -16,6 +16,7 @@ import json
 import logging
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -139,16 +140,86 @@ def _enrich_billing(frame: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFram
     return joined.with_columns(pl.coalesce("x_gpu_count", "gpu_count").alias("x_gpu_count")).drop("gpu_count")
 
 
+@dataclass
+class MappedBatch:
+    """One batch of a file mapped onto its table: good rows, rejected rows, raw rows read."""
+
+    good: pl.DataFrame
+    bad: pl.DataFrame  # source_row, reason
+    raw_rows: int
+
+
+@dataclass
+class StagedFile:
+    """A file read and mapped ahead of storing (in parallel, e.g. on Dask), kept as Parquet parts."""
+
+    path: str
+    parts: list[tuple[str, str, int]] = field(default_factory=list)  # (good parquet, bad parquet, raw rows)
+    error: str | None = None
+
+    def batches(self) -> Iterator[MappedBatch]:
+        if self.error:
+            raise IngestError(self.error)
+        for good, bad, raw_rows in self.parts:
+            yield MappedBatch(pl.read_parquet(good), pl.read_parquet(bad), raw_rows)
+
+
+def map_file(
+    path: Path, fmt: SourceFormat, column_defaults: dict[str, str] | None = None, instances: pl.DataFrame | None = None
+) -> Iterator[MappedBatch]:
+    """Read and map a file batch by batch (pure of the warehouse: safe to run in any process)."""
+    from transforms import schema
+
+    columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
+    for raw in read_raw(path, fmt):
+        if column_defaults:
+            raw = raw.with_columns(
+                pl.lit(value, dtype=pl.String).alias(name)
+                for name, value in column_defaults.items()
+                if name not in raw.columns
+            )
+        mapped = fmt.to_table(raw.lazy()).collect()
+        bad = mapped.filter(pl.col("_reject_reason").is_not_null()).select(
+            "source_row", pl.col("_reject_reason").alias("reason")
+        )
+        good = mapped.filter(pl.col("_reject_reason").is_null()).drop("_reject_reason")
+        if fmt.table == "billing_line_items":
+            good = _enrich_billing(good, instances if instances is not None else _load_instances())
+        yield MappedBatch(good.select(list(columns)), bad, raw.height)
+
+
+def prepare_file(
+    path: str, fmt_name: str, staging_dir: str, column_defaults: dict[str, str] | None = None
+) -> StagedFile:
+    """Map a file into Parquet parts under ``staging_dir``; errors are returned, not raised."""
+    staged = StagedFile(path=path)
+    try:
+        fmt = load_all()[fmt_name]
+        instances = _load_instances()
+        stem = hashlib.sha256(path.encode()).hexdigest()[:16]
+        for i, batch in enumerate(map_file(Path(path), fmt, column_defaults, instances)):
+            good_path = str(Path(staging_dir) / f"{stem}-{i:05d}-good.parquet")
+            bad_path = str(Path(staging_dir) / f"{stem}-{i:05d}-bad.parquet")
+            batch.good.write_parquet(good_path)
+            batch.bad.write_parquet(bad_path)
+            staged.parts.append((good_path, bad_path, batch.raw_rows))
+    except (FormatError, UnreadableFile) as exc:
+        message = str(exc)
+        staged.error = message if path in message else f"{path}: {message}"
+    except (pl.exceptions.PolarsError, duckdb.Error) as exc:
+        staged.error = f"{path}: cannot be loaded as {fmt_name}: {exc}"
+    return staged
+
+
 def _store_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     fmt: SourceFormat,
     result: FileResult,
     ingest_id: str,
-    instances: pl.DataFrame,
-    column_defaults: dict[str, str] | None = None,
+    batches: Iterable[MappedBatch],
 ) -> None:
-    """Read, map and insert one file inside the caller's transaction; fills ``result``."""
+    """Insert one file's mapped batches inside the caller's transaction; fills ``result``."""
     from transforms import schema
 
     columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
@@ -163,41 +234,31 @@ def _store_file(
     }
     if fmt.table == "billing_line_items":
         lineage["delivery_id"] = result.delivery_id
-    for raw in read_raw(path, fmt):
-        if column_defaults:
-            raw = raw.with_columns(
-                pl.lit(value, dtype=pl.String).alias(name)
-                for name, value in column_defaults.items()
-                if name not in raw.columns
-            )
-        mapped = fmt.to_table(raw.lazy()).collect()
-        result.rows_in_file += raw.height
-        bad = mapped.filter(pl.col("_reject_reason").is_not_null())
-        good = mapped.filter(pl.col("_reject_reason").is_null()).drop("_reject_reason")
-        good = good.with_columns(pl.lit(v, dtype=columns[k]).alias(k) for k, v in lineage.items())
+    for batch in batches:
+        result.rows_in_file += batch.raw_rows
+        good = batch.good.with_columns(pl.lit(v, dtype=columns[k]).alias(k) for k, v in lineage.items())
         if fmt.table == "billing_line_items":
-            good = _enrich_billing(good, instances)
             for row in good.group_by("billing_currency").agg(
                 pl.col("billed_cost").sum(), pl.col("effective_cost").sum()
             ).iter_rows(named=True):
                 billed[row["billing_currency"]] += row["billed_cost"]
                 effective[row["billing_currency"]] += row["effective_cost"]
-        insert_frame(con, fmt.table, good.select(list(columns)))
-        if bad.height:
+        insert_frame(con, fmt.table, good)
+        if batch.bad.height:
             insert_frame(
                 con,
                 "rejected_rows",
-                bad.select(
+                batch.bad.select(
                     pl.lit(result.file_sha256).alias("file_sha256"),
                     pl.lit(str(path)).alias("source_file"),
                     "source_row",
-                    pl.col("_reject_reason").alias("reason"),
+                    "reason",
                     pl.lit(ingest_id).alias("ingest_id"),
                 ),
             )
-            reasons.update(dict(bad["_reject_reason"].value_counts().iter_rows()))
+            reasons.update(dict(batch.bad["reason"].value_counts().iter_rows()))
         result.rows_loaded += good.height
-        result.rows_rejected += bad.height
+        result.rows_rejected += batch.bad.height
     result.billed_cost = dict(billed)
     result.effective_cost = dict(effective)
     result.rejected_reasons = dict(reasons.most_common(20))
@@ -233,6 +294,7 @@ def ingest_files(
     *,
     column_defaults: dict[str, str] | None = None,
     raise_on_error: bool = False,
+    staged: dict[str, StagedFile] | None = None,
 ) -> list[FileResult]:
     """Load every file under ``paths`` exactly once; a result per file (errors included, not raised).
 
@@ -274,10 +336,14 @@ def ingest_files(
         delivery_id = group if group.startswith("aws-assembly-") else f"{group}-{hashlib.sha256(''.join(hashes).encode()).hexdigest()[:16]}"
         for _, _, result in members:
             result.delivery_id = delivery_id
-        _store_group(con, members, ingest_id, instances, delivery_id=delivery_id, column_defaults=column_defaults)
+        _store_group(
+            con, members, ingest_id, instances, delivery_id=delivery_id, column_defaults=column_defaults, staged=staged
+        )
 
     for member in usage:
-        _store_group(con, [member], ingest_id, instances, delivery_id=None, column_defaults=column_defaults)
+        _store_group(
+            con, [member], ingest_id, instances, delivery_id=None, column_defaults=column_defaults, staged=staged
+        )
 
     for result in results:
         if result.error:
@@ -300,13 +366,19 @@ def _store_group(
     *,
     delivery_id: str | None,
     column_defaults: dict[str, str] | None = None,
+    staged: dict[str, StagedFile] | None = None,
 ) -> None:
     """Store files together in one transaction; on any failure none of them is stored."""
     try:
         with transaction(con):
             for path, source_format, result in members:
                 try:
-                    _store_file(con, path, source_format, result, ingest_id, instances, column_defaults)
+                    batches = (
+                        staged[str(path)].batches()
+                        if staged and str(path) in staged
+                        else map_file(path, source_format, column_defaults, instances)
+                    )
+                    _store_file(con, path, source_format, result, ingest_id, batches)
                 except (FormatError, UnreadableFile) as exc:
                     message = str(exc)
                     raise IngestError(message if str(path) in message else f"{path}: {message}") from exc
@@ -328,3 +400,17 @@ def known_formats() -> dict[str, str]:
     """Format name -> description, for --help and the README."""
     load_all()
     return {name: f.description for name, f in sorted(REGISTRY.items())}
+
+
+def pending_files(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str = "auto") -> list[tuple[Path, str]]:
+    """Files under ``paths`` the warehouse has not loaded yet, with their format (unreadable ones left out)."""
+    pending = []
+    for path in expand_paths(paths):
+        try:
+            source_format = resolve_format(path, fmt)
+            digest = sha256_of(path)
+        except (IngestError, UnreadableFile, OSError):
+            continue  # ingest_files reports it
+        if con.execute(sql_text("manifest_entry"), {"h": digest}).fetchone() is None:
+            pending.append((path, source_format.name))
+    return pending

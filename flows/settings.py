@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     lock_timeout_s: float = Field(600.0, description="How long a run waits for another run's warehouse lock.")
     dask_address: str | None = Field(None, description="Ingest files in parallel on this Dask scheduler.")
     dask_local_workers: int = Field(0, description="Ingest on a local Dask cluster of this many processes (0: off).")
+    staging: Path | None = Field(None, description="Staging folder for parallel ingest (shared storage for a remote Dask).")
 
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import flows  # noqa: F401  (offline Prefect defaults before anything imports Prefect)
+
 import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -26,3 +28,12 @@ def warehouse(tmp_path):
     con = connect(tmp_path / "warehouse.duckdb")
     yield con
     con.close()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A throwaway Prefect API for tests that run flows in-process."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -5,7 +5,7 @@ machine's daily cost split among its jobs by GPU-hours, the rest idle (``usage``
 service knowledge (``service``) → 4) ``other``. Team, project and model fall back to tags, then to
 "unattributed". Unused commitments (status Unused, RIFee, SavingsPlanRecurringFee) stay their own
 line with ``is_unused_commitment``. Every slice is cut exactly (see ``attribution_slices``), so per
-week and currency the attributed effective cost equals the week's source slices to the 1e-10.
+week and currency the attributed effective cost equals the week's source slices exactly (to MONEY's smallest unit).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A row whose charge period lasts at most one day lands whole on the day its charge period starts.
 A longer row (monthly fee, RI fee, tax) is spread evenly over the time it covers: the part up to
-the end of day ``k`` is ``floor(cost * seconds_up_to_k / seconds_total)`` in units of 1e-10, and a
+the end of day ``k`` is ``floor(cost * seconds_up_to_k / seconds_total)`` in MONEY's smallest units, and a
 day's slice is the difference of two such parts. The parts telescope, so the slices of one row
 add up exactly to the row over all weeks, and the last slice carries the remainder.
 """
@@ -16,17 +16,17 @@ import polars as pl
 from transforms.schema import MONEY
 
 MONEY_COLUMNS = ("effective_cost", "billed_cost", "list_cost")
-UNITS_PER_MONEY = 10**10  # DECIMAL(38, 10): one unit is 1e-10
+UNITS_PER_MONEY = 10**MONEY.scale  # one unit is the smallest amount MONEY holds
 DAY_S = 86_400
 
 
 def to_units(expr: pl.Expr) -> pl.Expr:
-    """A DECIMAL(38, 10) amount as an exact Int128 count of 1e-10 units."""
+    """A MONEY amount as an exact Int128 count of its smallest units."""
     return (expr.cast(MONEY) * pl.lit(UNITS_PER_MONEY)).cast(pl.Int128)
 
 
 def from_units(expr: pl.Expr) -> pl.Expr:
-    """An Int128 count of 1e-10 units back to DECIMAL(38, 10), exactly."""
+    """An Int128 count of smallest units back to MONEY, exactly."""
     return expr.cast(MONEY) / pl.lit(UNITS_PER_MONEY)
 
 

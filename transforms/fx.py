@@ -13,7 +13,7 @@ import polars as pl
 from transforms.schema import MONEY
 
 RATE = pl.Decimal(38, 10)
-TEN_PLACES = Decimal("1e-10")
+TEN_PLACES = Decimal(1).scaleb(-MONEY.scale)  # display exactness of MONEY
 
 
 def rates_frame(rates: pl.DataFrame, reporting_currency: str) -> pl.DataFrame:
