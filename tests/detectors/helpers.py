@@ -122,3 +122,8 @@ def attributed(*rows: dict) -> pl.DataFrame:
     fixed = [{**r, **{k: Decimal(str(r[k])) for k in ("effective_cost", "effective_cost_reporting") if k in r}}
              for r in rows]
     return table(ATTRIBUTED_COST_COLUMNS, fixed)
+
+
+def instances_frame(*rows: tuple) -> pl.DataFrame:
+    """Instance reference rows: (provider, instance_type, gpu_count)."""
+    return pl.DataFrame([{"provider": p, "instance_type": i, "gpu_count": float(g)} for p, i, g in rows])
