@@ -71,13 +71,19 @@ def _as_date(value: date | str) -> date:
     return day
 
 
+def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFrame:
+    """Run ``sql/<name>.sql`` binding only the parameters it names."""
+    text = sql_text(name)
+    return query(con, name, {k: v for k, v in params.items() if f"${k}" in text})
+
+
 def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: dict) -> dict[str, pl.DataFrame]:
     """Every frame a detector may ask for, read with bound parameters."""
     begin = datetime(week_start.year, week_start.month, week_start.day, tzinfo=timezone.utc)
     week = {"week_start": begin, "week_end": begin + timedelta(days=7)}
     lookback = int(config.get("commitments", {}).get("lookback_weeks", 4))
     frames = {
-        name: query(con, f"recommend_{name}", week)
+        name: _query(con, f"recommend_{name}", week)
         for name in ("machines", "gpu_metrics", "jobs", "inference", "storage", "network", "tagged_costs",
                      "transfer_rates", "bucket_regions")
     }
