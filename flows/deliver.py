@@ -57,7 +57,7 @@ def build_message(report: RenderedReport, settings: Settings) -> EmailMessage:
     if settings.mail_to:
         message["To"] = ", ".join(settings.mail_to)
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(idstring=f"aicost-{report.week_label}", domain=_mail_domain(settings))
+    message["Message-ID"] = make_msgid(domain=_mail_domain(settings))
     message.set_content(report.text)
     message.add_alternative(report.html, subtype="html")
     html_part = message.get_payload()[1]
