@@ -170,3 +170,22 @@ def test_distributed_efficiency_compares_with_fewer_node_runs():
     assert out["model"].to_list() == ["m"]
     # 4 machines x 24 h x 20 USD/h = 1,920 this week; idle share 1 - 45/90 = 0.5
     assert out["monthly_savings"][0] == (Decimal(1920) * Decimal("0.5") / 168 * 730).quantize(C) == Decimal("4171.43")
+
+
+def test_hdfs_tags_with_cur2_prefixes_and_a_replication_tag():
+    tags = '{"user_role": "hdfs-datanode", "user_hdfs_replication": "2"}'
+    schema = {"resource_id": pl.String, "provider": pl.String, "region_id": pl.String, "billing_currency": pl.String,
+              "tags": pl.String, "consumed_unit": pl.String, "effective_cost": MONEY, "consumed_quantity": MONEY}
+    rows = pl.DataFrame([
+        {"resource_id": "i-dn", "provider": "aws", "region_id": "us-east-1", "billing_currency": "USD", "tags": tags,
+         "consumed_unit": "Hrs", "effective_cost": Decimal("168"), "consumed_quantity": Decimal("168")},
+        {"resource_id": "vol-dn", "provider": "aws", "region_id": "us-east-1", "billing_currency": "USD", "tags": tags,
+         "consumed_unit": "GB-Mo", "effective_cost": Decimal("100"), "consumed_quantity": Decimal("2301.36986301")},
+    ], schema=schema)
+    px = prices(("aws", "us-east-1", "STANDARD", "storage_gb_month", "0.023"))
+    out = hdfs_to_object.detect({"tagged_costs": rows, "prices": px}, config())
+    assert out["resource_id"].to_list() == ["hdfs:hdfs"]  # no cluster tag: one cluster named hdfs
+    block_gb = Decimal("2301.36986301") * 730 / 168  # ~10,000 GB
+    expected = Decimal(268) / 168 * 730 - block_gb / 2 * Decimal("0.023")
+    assert out["monthly_savings"][0] == expected.quantize(C)
+    assert '"replication": 2.0' in out["evidence"][0]

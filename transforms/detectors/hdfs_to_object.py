@@ -3,8 +3,9 @@
 HDFS resources are billing rows whose tag ``role_tag`` (default ``role``) matches ``role_pattern``
 (default ``^hdfs``, e.g. role=hdfs-datanode); tag ``cluster_tag`` groups them into clusters. The
 cluster's cost is everything billed to those resources this week (instances and block volumes).
-Block volume size comes from the volumes' GB-month quantity; the replication factor from tag
-``replication_tag`` (default 3 when absent).
+Tag keys are compared without the prefixes exports add (``user:``, ``user_``). Block volume size
+comes from the volumes' GB-month quantity; the replication factor from the first of
+``replication_tags`` present (default 3 when none is).
 
     hdfs_monthly   = week_cost / 168 h x 730 h
     block_gb       = GB-months this week x 730 / 168        (the average provisioned GB)
@@ -17,7 +18,6 @@ Confidence: medium (jobs reading the data need compute elsewhere; request charge
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -29,6 +29,7 @@ from transforms.detectors.common import (
     frame,
     hours_per_month,
     lookup_price,
+    parse_tags,
     money,
     num,
     recommendation,
@@ -43,26 +44,13 @@ INPUTS = ("tagged_costs", "prices")
 GB_MONTH = re.compile(r"(?i)^gb[- ]?(mo|month)")
 
 
-def _tags(text: str | None) -> dict:
-    """Tags as a dict with the ``user:`` prefix CUR adds removed (empty where unreadable)."""
-    if not text:
-        return {}
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return {}
-    if not isinstance(parsed, dict):
-        return {}
-    return {str(k).removeprefix("user:"): v for k, v in parsed.items()}
-
-
 def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
     """HDFS clusters whose data would cost less in object storage."""
     cfg = section(config, KIND)
     role_tag = cfg.get("role_tag", "role")
     role = re.compile(cfg.get("role_pattern", "^hdfs"))
     cluster_tag = cfg.get("cluster_tag", "cluster")
-    replication_tag = cfg.get("replication_tag", "replication")
+    replication_tags = cfg.get("replication_tags", ["replication", "hdfs_replication", "replication_factor"])
     default_rf = Decimal(str(cfg.get("default_replication", 3)))
     object_class = cfg.get("object_class", {})
     tagged = frame(frames, "tagged_costs")
@@ -70,7 +58,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         return to_frame([])
     clusters: dict[tuple, dict] = {}
     for r in tagged.filter(pl.col("tags").str.contains(role_tag, literal=True)).iter_rows(named=True):
-        tags = _tags(r["tags"])
+        tags = parse_tags(r["tags"])
         if not role.search(str(tags.get(role_tag, ""))):
             continue
         key = (r["provider"], str(tags.get(cluster_tag, "hdfs")))
@@ -84,11 +72,13 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         c["resources"].add(r["resource_id"])
         if r["consumed_unit"] and GB_MONTH.match(r["consumed_unit"]) and r["consumed_quantity"] is not None:
             c["gb_months"] += Decimal(r["consumed_quantity"])
-        if replication_tag in tags:
-            try:
-                c["rf"] = Decimal(str(tags[replication_tag]))
-            except ArithmeticError:
-                pass
+        for name in replication_tags:
+            if name in tags:
+                try:
+                    c["rf"] = Decimal(tags[name])
+                except ArithmeticError:
+                    pass
+                break
     month = hours_per_month(config)
     cur = config["reporting_currency"]
     rows = []

@@ -13,7 +13,6 @@ Confidence: high with a billed rate, else medium.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -28,6 +27,7 @@ from transforms.detectors.common import (
     money,
     num,
     owners,
+    parse_tags,
     rate_evidence,
     recommendation,
     section,
@@ -41,15 +41,7 @@ INPUTS = ("gpu_metrics", "jobs", "machines", "prices", "attributed_cost")
 
 def _tagged_dev(tags: str | None, dev_tags: Mapping[str, list[str]]) -> bool:
     """True when the billing tags mark a development machine."""
-    if not tags:
-        return False
-    try:
-        parsed = json.loads(tags)
-    except ValueError:
-        return False
-    if not isinstance(parsed, dict):
-        return False
-    lowered = {str(k).lower().removeprefix("user:"): str(v).lower() for k, v in parsed.items()}
+    lowered = {k.lower(): v.lower() for k, v in parse_tags(tags).items()}
     return any(lowered.get(k.lower()) in {v.lower() for v in values} for k, values in dev_tags.items())
 
 
