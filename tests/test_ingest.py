@@ -227,3 +227,32 @@ def test_cli_ingest_json_reports_totals_per_currency(tmp_path, shared_data, caps
     code = cli(["--db", str(db), "ingest", str(tmp_path / "missing.csv")])
     assert code == 2
     assert "missing.csv" in capsys.readouterr().err
+
+
+def test_focus_parquet_with_map_tags_matches_the_csv(warehouse, shared_data, tmp_path):
+    csv_path = shared_data / FOCUS_SAMPLE
+    parquet = tmp_path / "focus.parquet"
+    duckdb_sql = f"""
+        COPY (
+            SELECT * REPLACE (
+                CAST(NULLIF(BilledCost, 'NULL') AS DECIMAL(38, 12)) AS BilledCost,
+                CAST(NULLIF(EffectiveCost, 'NULL') AS DECIMAL(38, 12)) AS EffectiveCost,
+                CAST(NULLIF(ChargePeriodStart, 'NULL') AS TIMESTAMP) AS ChargePeriodStart,
+                CASE WHEN Tags = 'NULL' THEN NULL ELSE CAST(json_transform(Tags, '"MAP(VARCHAR, VARCHAR)"') AS MAP(VARCHAR, VARCHAR)) END AS Tags
+            )
+            FROM read_csv('{csv_path}', all_varchar = true)
+        ) TO '{parquet}' (FORMAT parquet)
+    """
+    import duckdb
+
+    duckdb.sql(duckdb_sql)
+    [from_parquet] = ingest_files(warehouse, [parquet])
+    assert from_parquet.error is None and from_parquet.source_format == "focus_parquet"
+    _, rows = focus_rows(csv_path)
+    assert from_parquet.rows_loaded == len(rows)
+    assert from_parquet.billed_cost["USD"] == sum(Decimal(r["BilledCost"]) for r in rows)
+    tags = warehouse.execute(
+        "SELECT tags FROM billing_line_items WHERE tags IS NOT NULL ORDER BY source_row LIMIT 1"
+    ).fetchone()[0]
+    first_tagged = next(r for r in rows if r["Tags"] != "NULL")
+    assert json.loads(tags) == json.loads(first_tagged["Tags"])

@@ -135,6 +135,8 @@ def key_value_list_to_json(expr: pl.Expr) -> pl.Expr:
 
 def tags_json(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Tags as JSON object text, whether the source holds JSON text or a MAP (list of key/value)."""
+    if isinstance(dtype, pl.Map):
+        return key_value_list_to_json(expr.cast(pl.List(pl.Struct({"key": pl.String, "value": pl.String}))))
     if isinstance(dtype, pl.List):
         return key_value_list_to_json(expr)
     return text(expr)
