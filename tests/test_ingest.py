@@ -256,3 +256,17 @@ def test_focus_parquet_with_map_tags_matches_the_csv(warehouse, shared_data, tmp
     ).fetchone()[0]
     first_tagged = next(r for r in rows if r["Tags"] != "NULL")
     assert json.loads(tags) == json.loads(first_tagged["Tags"])
+
+
+# Column lists: microsoft/finops-toolkit open data (MIT), FocusCost 1.0 and 1.2-preview metadata.
+@pytest.mark.parametrize("version", ["1.0", "1.2-preview"])
+def test_focus_exports_with_every_column_of_a_version_load(warehouse, shared_data, tmp_path, version):
+    meta = json.loads((shared_data / "focus" / f"finops-toolkit_FocusCost_{version}_metadata.json").read_text())
+    columns = [c["ColumnName"] for c in meta["Columns"]]
+    header, rows = focus_rows(shared_data / FOCUS_SAMPLE)
+    rows = [{c: r.get(c, "") for c in columns} for r in rows[:50]]
+    path = write_focus(tmp_path / f"focus-{version}.csv", columns, rows)
+    [result] = ingest_files(warehouse, [path])
+    assert result.error is None and result.source_format == "focus"
+    assert (result.rows_loaded, result.rows_rejected) == (50, 0)
+    assert result.billed_cost["USD"] == sum(Decimal(r["BilledCost"]) for r in rows)
