@@ -174,3 +174,19 @@ def test_commitments_quality_and_staleness_from_the_warehouse(warehouse, report_
     # gpu metrics stopped on Nov 17, six days before the week's end; billing ran to its last hour
     assert "gpu_metrics · nvidia_smi_csv: newest data 2026-11-17 00:00 UTC (6 days before the week's end)" in text
     assert "billing_line_items · aws" not in text.split("Stale sources")[1]
+
+
+def test_report_command_renders_archives_and_prints_json(reference_warehouse, report_settings, capsys):
+    import json
+
+    from flows.report import report_command
+
+    result = report_command(WEEK, send=False, resend=False, as_json=True, settings=report_settings)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads(json.dumps(result))
+    assert printed["week"] == "2026-W47"
+    assert printed["headline"]["spend"] == "2058.85" and printed["headline"]["open_recommendations"] == 2
+    assert [a["action"] for a in printed["top_actions"]] == ["Power down 6 idle p4d nodes in team vision",
+                                                            "Move batch inference to spot"]
+    assert printed["delivery"]["sent"] is False
+    assert (report_settings.reports / "2026-W47.html").is_file()
