@@ -1,0 +1,187 @@
+"""Northwind AI, the fictional company the sample describes: accounts, machines, buckets, prices.
+
+Everything here is generated data, not a real company. Prices are public list prices (us-east-1
+unless noted) from the price tables in the shared samples, as of late 2025.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+COMPANY = "Northwind AI (generated sample data)"
+AWS_PAYER = "111122223333"
+AWS_PAYER_NAME = "Northwind AI (generated)"
+AWS_ACCOUNTS = {"vision": "210987654321", "nlp": "310987654321", "platform": "410987654321", "research": "510987654321"}
+GCP_BILLING_ACCOUNT = "01A2B3-C4D5E6-F7A8B9"
+GCP_PROJECT = "nw-research-gen"
+AZURE_BILLING_ACCOUNT = "nw-mca-0001:generated"
+AZURE_SUBSCRIPTION = "5e1f0c2a-0000-4000-8000-00000000ab01"
+OCI_TENANCY = "ocid1.tenancy.oc1..northwindgenerated"
+
+TEAMS = ("vision", "nlp", "platform", "research")
+
+
+def hex_id(name: str, length: int = 17) -> str:
+    """A stable hexadecimal id derived from a name (the same on every run and seed)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:length]
+
+
+def instance_id(name: str) -> str:
+    return f"i-0{hex_id(name, 16)}"
+
+
+def gpu_uuid(machine: str, index: int) -> str:
+    h = hashlib.sha256(f"{machine}/{index}".encode()).hexdigest()
+    return f"GPU-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+@dataclass(frozen=True)
+class GpuModel:
+    smi_name: str  # as nvidia-smi names it
+    memory_mib: int
+    idle_w: float
+    max_w: float
+
+
+A100_40 = GpuModel("NVIDIA A100-SXM4-40GB", 40960, 52.0, 400.0)
+H100 = GpuModel("NVIDIA H100 80GB HBM3", 81559, 70.0, 700.0)
+A10G = GpuModel("NVIDIA A10G", 23028, 18.0, 300.0)
+L40S = GpuModel("NVIDIA L40S", 46068, 35.0, 350.0)
+A10 = GpuModel("NVIDIA A10", 23028, 18.0, 150.0)
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One billed machine, its GPUs, owner and the workload pattern it runs."""
+
+    name: str
+    provider: str
+    instance_type: str
+    gpus: int
+    gpu: GpuModel | None
+    region: str
+    zone: str
+    team: str
+    project: str
+    model: str
+    workload: str  # idle | underused | cluster | reserved_training | inference | dev | spot_eval | training | evaluation | hdfs
+    pricing: str  # on_demand | reserved | spot | savings_plan
+    hourly: float  # on-demand list price per hour in the billing currency
+    resource_id: str = ""
+    tags: dict = field(default_factory=dict)
+    endpoint: str = ""  # inference endpoint it serves
+
+    def all_tags(self) -> dict:
+        base = {"team": self.team, "project": self.project}
+        if self.model:
+            base["model"] = self.model
+        return {**base, **self.tags}
+
+
+def _aws(name: str, **kw) -> Machine:
+    return Machine(name=name, provider="aws", resource_id=instance_id(name), **kw)
+
+
+P4D, P5 = 21.957642, 55.04
+MACHINES: tuple[Machine, ...] = (
+    # 1. idle GPUs: two p4d nodes of team vision, no jobs
+    *(
+        _aws(f"vision-p4d-{i}", instance_type="p4d.24xlarge", gpus=8, gpu=A100_40, region="us-east-1",
+             zone="us-east-1b", team="vision", project="vision-seg", model="seg-v3", workload="idle",
+             pricing="on_demand", hourly=P4D)
+        for i in (1, 2)
+    ),
+    # the busy vision p4d, covered by the reserved instance
+    _aws("vision-p4d-3", instance_type="p4d.24xlarge", gpus=8, gpu=A100_40, region="us-east-1", zone="us-east-1a",
+         team="vision", project="vision-seg", model="seg-v3", workload="reserved_training", pricing="reserved", hourly=P4D),
+    # nlp training cluster: steady on-demand baseline, long jobs, a 4-node job each week
+    *(
+        _aws(f"nlp-p5-{i}", instance_type="p5.48xlarge", gpus=8, gpu=H100, region="us-east-1", zone="us-east-1a",
+             team="nlp", project="llm-chat", model="nw-chat-70b", workload="cluster", pricing="on_demand", hourly=P5)
+        for i in (1, 2, 3, 4)
+    ),
+    # 2. underused p5 of team research
+    _aws("research-p5-1", instance_type="p5.48xlarge", gpus=8, gpu=H100, region="us-east-1", zone="us-east-1c",
+         team="research", project="speech-asr", model="asr-large", workload="underused", pricing="on_demand", hourly=P5),
+    # busy chat endpoints, covered by the Savings Plan (5. compression: the largest inference spend)
+    *(
+        _aws(f"chat-g6e-{i}", instance_type="g6e.12xlarge", gpus=4, gpu=L40S, region="us-east-1", zone="us-east-1a",
+             team="nlp", project="llm-chat", model="nw-chat-70b", workload="inference", pricing="savings_plan",
+             hourly=10.49264, endpoint="chat-prod")
+        for i in (1, 2)
+    ),
+    # 3. batching: seg-v3 endpoint on g5 with batch size 1
+    _aws("seg-g5-1", instance_type="g5.2xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
+         team="vision", project="vision-seg", model="seg-v3", workload="inference", pricing="on_demand", hourly=1.212,
+         endpoint="seg-realtime"),
+    # 4. gpu_to_cpu: low-traffic embed-small endpoint
+    _aws("embed-g5-1", instance_type="g5.xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
+         team="platform", project="search-embed", model="embed-small", workload="inference", pricing="on_demand",
+         hourly=1.006, endpoint="embed-search"),
+    # 14. scheduling: development notebooks left on nights and weekends
+    _aws("dev-g5-alice", instance_type="g5.4xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
+         team="research", project="speech-asr", model="asr-large", workload="dev", pricing="on_demand", hourly=1.624,
+         tags={"purpose": "notebook"}),
+    _aws("dev-g5-bob", instance_type="g5.4xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
+         team="nlp", project="llm-chat", model="nw-chat-70b", workload="dev", pricing="on_demand", hourly=1.624,
+         tags={"purpose": "notebook"}),
+    # spot evaluation nodes (busy while they run)
+    *(
+        _aws(f"eval-spot-{i}", instance_type="g5.2xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1d",
+             team="vision", project="vision-seg", model="seg-v3", workload="spot_eval", pricing="spot", hourly=0.43682)
+        for i in (1, 2)
+    ),
+    # 12. self-managed HDFS on EC2 with large EBS volumes
+    *(
+        _aws(f"hdfs-dn-{i}", instance_type="r6i.4xlarge", gpus=0, gpu=None, region="us-east-1", zone="us-east-1a",
+             team="platform", project="data-lake", model="", workload="hdfs", pricing="on_demand", hourly=1.008,
+             tags={"role": "hdfs-datanode", "hdfs_replication": "3"})
+        for i in (1, 2, 3, 4)
+    ),
+    # GCP: busy asr-large training on a3-highgpu-8g
+    Machine(name="a3-train-1", provider="gcp", instance_type="a3-highgpu-8g", gpus=8, gpu=H100, region="us-central1",
+            zone="us-central1-a", team="research", project="speech-asr", model="asr-large", workload="training",
+            pricing="on_demand", hourly=88.49,
+            resource_id=f"//compute.googleapis.com/projects/{GCP_PROJECT}/zones/us-central1-a/instances/a3-train-1"),
+    # Azure: busy seg-v3 training on ND96asr_v4 (EUR)
+    Machine(name="nd96-train-1", provider="azure", instance_type="Standard_ND96asr_v4", gpus=8, gpu=A100_40,
+            region="westeurope", zone="", team="vision", project="vision-seg", model="seg-v3", workload="training",
+            pricing="on_demand", hourly=32.52,
+            resource_id=f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/rg-vision-train/providers/"
+            "Microsoft.Compute/virtualMachines/nd96-train-1"),
+    # OCI (FOCUS export): evaluation node
+    Machine(name="oci-a10-eval-1", provider="oracle", instance_type="VM.GPU.A10.1", gpus=1, gpu=A10, region="us-ashburn-1",
+            zone="", team="platform", project="search-embed", model="embed-small", workload="evaluation",
+            pricing="on_demand", hourly=2.0,
+            resource_id="ocid1.instance.oc1.iad.northwindgeneratedevala10x1"),
+)
+
+GPU_MACHINES = tuple(m for m in MACHINES if m.gpus > 0)
+
+
+def machine(name: str) -> Machine:
+    return next(m for m in MACHINES if m.name == name)
+
+
+# SageMaker (managed, no GPU agent): an endpoint and training jobs, both for asr-large
+SAGEMAKER_ENDPOINT = f"arn:aws:sagemaker:us-east-1:{AWS_ACCOUNTS['research']}:endpoint/asr-large-prod"
+SAGEMAKER_ENDPOINT_INSTANCES = 2
+SAGEMAKER_HOST_TYPE, SAGEMAKER_HOST_RATE = "ml.g5.4xlarge", 2.03
+SAGEMAKER_TRAIN_TYPE, SAGEMAKER_TRAIN_RATE = "ml.p4d.24xlarge", 25.25
+VERTEX_ENDPOINT = f"projects/{GCP_PROJECT}/locations/us-central1/endpoints/asr-large-online"
+VERTEX_NODE_RATE = 1.0
+
+# Reserved instance: 2 x p4d.24xlarge (1 year, no upfront, zonal us-east-1a); only vision-p4d-3 matches
+RI_ARN = f"arn:aws:ec2:us-east-1:{AWS_PAYER}:reserved-instances/{hex_id('ri-p4d', 8)}-0000-4000-8000-{hex_id('ri', 12)}"
+RI_COUNT, RI_RATE = 2, 13.921094
+# Compute Savings Plan covering the chat endpoints' g6e usage
+SP_ARN = f"arn:aws:savingsplans::{AWS_PAYER}:savingsplan/{hex_id('sp-compute', 8)}-0000-4000-8000-{hex_id('sp', 12)}"
+SP_RATE = {"g6e.12xlarge": 6.61036}  # the plan's rate for covered usage
+SP_COMMITMENT_PER_HOUR = 13.6  # dollars per hour committed (covered usage needs 13.22)
+
+S3_PRICES = {"STANDARD": 0.023, "STANDARD_IA": 0.0125, "GLACIER": 0.0036, "INTELLIGENT_TIERING": 0.023}
+EBS_PRICES = {"gp3": 0.08, "st1": 0.045}
+EGRESS_INTERNET, EGRESS_INTER_REGION = 0.09, 0.02
+TAX_RATE = 0.0625  # a sales tax on AWS usage, one Tax line per month and service
+MONTHLY_CREDIT = 5000.0  # an AWS promotional credit each month (prorated to the window)

@@ -1,0 +1,83 @@
+"""The savings opportunities planted in the sample, with their approximate monthly savings (730 h)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from flows.sample_data import company as co
+from flows.sample_data.storage import BUCKETS, GIB, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
+from flows.sample_data.workloads import Schedule
+
+MONTH_H = 730
+
+
+def planted(sched: Schedule, objects, flows) -> list[dict]:
+    """One entry per planted opportunity: kind, scope, evidence and the approximate monthly saving (USD)."""
+    m = co.machine
+    idle = [m("vision-p4d-1"), m("vision-p4d-2")]
+    cluster = [x for x in co.MACHINES if x.workload == "cluster"]
+    under = m("research-p5-1")
+    p95 = float(np.percentile(sched.util[under.name], 95))
+    dev = [m("dev-g5-alice"), m("dev-g5-bob")]
+    off_hours = float(np.mean([np.mean(sched.util[d.name] < 5) for d in dev]))
+    cold = objects.filter((objects["bucket"] == "nw-training-data") & (objects["storage_class"] == "STANDARD")
+                          & (objects["accessed_days"] >= 90) & (objects["size"] >= 128 * 1024)
+                          & (objects["modified_days"] >= 30))["size"].sum() / GIB
+    text = objects.filter(objects["key"].str.contains(r"\.(csv|json|log)$") & (objects["size"] >= GIB))["size"].sum() / GIB
+    ckpt = objects.filter(objects["key"].str.starts_with("checkpoints/"))
+    ckpt_gib = ckpt["size"].sum() / GIB
+    internet = flows.filter((flows["destination"] == "internet") & (flows["content_key"] != ""))["bytes"].sum() / GIB
+    inter = flows.filter(flows["destination_region"] != "")["bytes"].sum() / GIB
+    days = len(sched.util[under.name]) / 24
+    hdfs = [x for x in co.MACHINES if x.workload == "hdfs"]
+    hdfs_ebs_gib = len(hdfs) * 6 * 12_500
+    dist_share = 36 / 168
+    r = lambda v: round(float(v), 0)  # noqa: E731
+    return [
+        dict(kind="idle_gpu", resource_id=[x.resource_id for x in idle], team="vision",
+             evidence="GPU utilisation 0-3 % in ~94 % of hours, no jobs",
+             monthly_saving_usd=r(2 * co.P4D * MONTH_H * 0.94)),
+        dict(kind="underused_gpu", resource_id=under.resource_id, team="research",
+             evidence=f"p95 GPU utilisation {p95:.0f} %", monthly_saving_usd=r(co.P5 * MONTH_H * 0.5)),
+        dict(kind="batching", resource_id=m("seg-g5-1").resource_id, team="vision", model="seg-v3",
+             evidence="avg_batch_size ~1.04, GPU utilisation ~15 %", monthly_saving_usd=r(1.212 * MONTH_H * 0.6)),
+        dict(kind="gpu_to_cpu", resource_id=m("embed-g5-1").resource_id, team="platform", model="embed-small",
+             evidence="~0.35 requests/s on a g5.xlarge", monthly_saving_usd=r((1.006 - 0.17) * MONTH_H)),
+        dict(kind="compression", model="nw-chat-70b", team="nlp",
+             resource_id=[m("chat-g6e-1").resource_id, m("chat-g6e-2").resource_id],
+             evidence="largest inference spend (2 x g6e.12xlarge, Savings Plan rate)",
+             monthly_saving_usd=r(2 * co.SP_RATE["g6e.12xlarge"] * MONTH_H * 0.4)),
+        dict(kind="commitments", resource_id=[x.resource_id for x in cluster], team="nlp",
+             evidence="4 p5.48xlarge on demand every hour, not covered by the Savings Plan",
+             monthly_saving_usd=r(4 * (co.P5 - 43.344) * MONTH_H)),
+        dict(kind="commitments", resource_id=co.RI_ARN, team="vision",
+             evidence=f"{co.RI_COUNT} p4d.24xlarge reserved, 1 used: half the RI hours unused",
+             monthly_saving_usd=r(co.RI_RATE * MONTH_H)),
+        dict(kind="spot", resource_id=[x.resource_id for x in cluster], team="nlp", model="nw-chat-70b",
+             evidence="on-demand training jobs of 30-60 h", monthly_saving_usd=r(4 * (co.P5 - 28.106467) * MONTH_H * 0.75)),
+        dict(kind="storage_tiering", resource_id="nw-training-data", team="platform",
+             evidence=f"{cold / 1024:.0f} TiB in STANDARD last read 90+ days ago (excluding < 128 KB and < 30 days)",
+             monthly_saving_usd=r(cold * (0.023 - 0.004))),
+        dict(kind="data_compression", resource_id="nw-training-data", team="platform",
+             evidence=f"{text / 1024:.0f} TiB of uncompressed .csv/.json/.log objects",
+             monthly_saving_usd=r(text * 0.023 * 0.7)),
+        dict(kind="checkpoint_sprawl", resource_id="nw-checkpoints", team="nlp",
+             evidence=f"{len(ckpt)} checkpoints in 3 runs, {ckpt_gib / 1024:.0f} TiB",
+             monthly_saving_usd=r(ckpt_gib * 0.023 * (45 / 48))),
+        dict(kind="network", resource_id="nw-model-weights", team="platform",
+             evidence=f"{internet / days:.0f} GiB/day of the same weights ({WEIGHTS_SHARDS} x "
+                      f"{WEIGHTS_SHARD_BYTES / 1e9:.1f} GB) to the internet; {inter / days:.0f} GiB/day us-west-2 -> us-east-1",
+             monthly_saving_usd=r(internet / days * 30.4 * 0.09 * 0.8 + inter / days * 30.4 * 0.02)),
+        dict(kind="hdfs", resource_id=[x.resource_id for x in hdfs], team="platform",
+             evidence=f"{len(hdfs)} r6i.4xlarge datanodes, {hdfs_ebs_gib / 1024:.0f} TiB st1, replication 3",
+             monthly_saving_usd=r(len(hdfs) * 1.008 * MONTH_H + hdfs_ebs_gib * 0.045 - hdfs_ebs_gib / 3 * 0.023)),
+        dict(kind="distributed_efficiency", resource_id=[x.resource_id for x in cluster], team="nlp",
+             model="nw-chat-70b", evidence="4-node job ~42 % per GPU vs ~90 % on 1 node",
+             monthly_saving_usd=r(4 * co.P5 * MONTH_H * dist_share * (1 - 42 / 90))),
+        dict(kind="scheduling", resource_id=[x.resource_id for x in dev], team="research/nlp",
+             evidence=f"development GPUs idle {off_hours:.0%} of hours (nights, weekends)",
+             monthly_saving_usd=r(2 * 1.624 * MONTH_H * off_hours)),
+    ]
+
+
+BUCKET_NAMES = tuple(b.name for b in BUCKETS)

@@ -1,0 +1,182 @@
+"""The usage logs: nvidia-smi CSV per machine, jobs CSV, hourly inference CSV, network flows CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from flows.sample_data.company import (
+    GPU_MACHINES,
+    MACHINES,
+    SAGEMAKER_ENDPOINT,
+    SAGEMAKER_ENDPOINT_INSTANCES,
+    VERTEX_ENDPOINT,
+    gpu_uuid,
+    machine,
+)
+from flows.sample_data.frames import hour_times
+from flows.sample_data.storage import WEIGHTS_PREFIX, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
+from flows.sample_data.workloads import Schedule, Window, rng_for
+
+SMI_HEADER = ("timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], "
+              "power.draw [W]")
+JOBS_HEADER = ("job_id", "kind", "team", "project", "model", "user", "resource_ids", "start", "end", "gpus_per_node",
+               "pricing_model")
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def resource_id(name: str) -> str:
+    """A machine's billed resource id; anything else (a SageMaker ARN) is already one."""
+    known = {m.name: m.resource_id for m in MACHINES}
+    return known.get(name, name)
+
+
+def write_gpu_metrics(sched: Schedule, window: Window, seed: int, out: Path) -> dict[str, Path]:
+    """One nvidia-smi query-gpu CSV per GPU machine; a ``host`` column where the id is no file name."""
+    written = {}
+    out.mkdir(parents=True, exist_ok=True)
+    for m in GPU_MACHINES:
+        rng = rng_for(seed, f"smi/{m.name}")
+        hours = np.flatnonzero(sched.on[m.name])
+        n_t, g = len(hours) * 4, m.gpus
+        t_us = (int(window.start.timestamp()) + (np.repeat(hours, 4) * 3600 + np.tile([0, 900, 1800, 2700], len(hours)))) * 1_000_000
+        mean = np.repeat(sched.util[m.name][hours], 4)[:, None]
+        sd = np.where(mean > 8, 3.0, 0.6)
+        util = np.clip(np.rint(mean + rng.normal(0, 1, (n_t, g)) * sd), 0, 100).astype(np.int64)
+        frac = util / 100.0
+        loaded = mean > 5
+        mem = np.where(loaded, m.gpu.memory_mib * (0.55 + 0.4 * frac), rng.integers(1, 6, (n_t, g)))
+        power = m.gpu.idle_w + (m.gpu.max_w - m.gpu.idle_w) * 0.92 * frac + rng.normal(0, 1.5, (n_t, g))
+        frame = pl.DataFrame(
+            {
+                "ts": np.repeat(t_us, g),
+                "index": np.tile(np.arange(g), n_t),
+                "util": util.ravel(),
+                "mem": np.rint(mem).astype(np.int64).ravel(),
+                "power": np.round(np.maximum(power, m.gpu.idle_w * 0.8), 2).ravel(),
+            }
+        )
+        uuids = pl.Series([gpu_uuid(m.name, i) for i in range(g)])
+        lines = frame.select(
+            pl.concat_str(
+                [
+                    pl.col("ts").cast(pl.Datetime("us")).dt.strftime("%Y/%m/%d %H:%M:%S%.3f"),
+                    pl.col("index").cast(pl.String),
+                    pl.col("index").replace_strict(list(range(g)), uuids.to_list(), return_dtype=pl.String),
+                    pl.lit(m.gpu.smi_name),
+                    pl.format("{} %", pl.col("util")),
+                    pl.format("{} MiB", pl.col("mem")),
+                    pl.lit(f"{m.gpu.memory_mib} MiB"),
+                    pl.format("{} W", pl.col("power").round(2).cast(pl.Decimal(10, 2)).cast(pl.String)),
+                ],
+                separator=", ",
+            ).alias("line")
+        )["line"]
+        needs_host = "/" in m.resource_id
+        header = ("host, " + SMI_HEADER) if needs_host else SMI_HEADER
+        if needs_host:
+            lines = lines.to_frame().select(pl.concat_str([pl.lit(m.resource_id), pl.col("line")], separator=", ").alias("line"))["line"]
+        stem = m.name if needs_host else m.resource_id
+        path = out / f"{stem}.csv"
+        path.write_text(header + "\n" + "\n".join(lines.to_list()) + "\n")
+        written[m.name] = path
+    return written
+
+
+def jobs_frame(sched: Schedule, window: Window) -> pl.DataFrame:
+    """The jobs as the documented CSV layout (one row per job, machines ``;``-separated)."""
+    rows = []
+    for j in sched.jobs:
+        rows.append(
+            {
+                "job_id": j.job_id,
+                "kind": j.kind,
+                "team": j.team,
+                "project": j.project,
+                "model": j.model,
+                "user": j.user,
+                "resource_ids": ";".join(resource_id(r) for r in j.resources),
+                "start": window.at(j.start_h).strftime(ISO),
+                "end": "" if j.end_h is None else window.at(j.end_h).strftime(ISO),
+                "gpus_per_node": str(j.gpus_per_node),
+                "pricing_model": j.pricing_model,
+            }
+        )
+    return pl.DataFrame(rows, schema={c: pl.String for c in JOBS_HEADER}).sort("start", "job_id")
+
+
+def inference_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
+    """Hourly serving statistics per endpoint and machine, consistent with the GPUs' utilisation."""
+    rng = rng_for(seed, "inference")
+    H = window.hours
+    hod = window.hour_of_day()
+    diurnal = 1 + 0.35 * np.sin((hod - 9) / 24 * 2 * np.pi)
+    parts = []
+
+    def add(endpoint, model, rid, rate_per_s, tok_in, tok_out, batch, latency):
+        requests = rng.poisson(np.maximum(rate_per_s, 0) * 3600)
+        parts.append(pl.DataFrame({
+            "hour": hour_times(window, np.arange(H))[0].dt.strftime(ISO),
+            "endpoint": endpoint, "model": model, "resource_id": rid, "requests": requests,
+            "tokens_in": np.rint(requests * tok_in).astype(np.int64),
+            "tokens_out": np.rint(requests * tok_out).astype(np.int64),
+            "avg_batch_size": np.round(batch, 2), "avg_latency_ms": np.round(latency, 1),
+        }))
+
+    for name in ("chat-g6e-1", "chat-g6e-2"):
+        util = sched.util[name]
+        add("chat-prod", "nw-chat-70b", machine(name).resource_id, util * 0.6, rng.normal(900, 40, H),
+            rng.normal(260, 15, H), rng.normal(24, 2, H), rng.normal(950, 60, H))
+    seg = machine("seg-g5-1")
+    add("seg-realtime", "seg-v3", seg.resource_id, 12 * diurnal, 0, 0, rng.uniform(1.0, 1.08, H),
+        rng.normal(38, 3, H))
+    emb = machine("embed-g5-1")
+    add("embed-search", "embed-small", emb.resource_id, 0.35 * diurnal, rng.normal(120, 8, H), 0, np.ones(H),
+        rng.normal(12, 1, H))
+    add("asr-large-prod", "asr-large", SAGEMAKER_ENDPOINT, 6 * SAGEMAKER_ENDPOINT_INSTANCES * diurnal, 0,
+        rng.normal(80, 5, H), rng.normal(6, 0.5, H), rng.normal(420, 25, H))
+    add("asr-large-online", "asr-large", VERTEX_ENDPOINT, 2 * diurnal, 0, rng.normal(80, 5, H),
+        rng.normal(4, 0.4, H), rng.normal(450, 30, H))
+    return pl.concat(parts).sort("hour", "endpoint", "resource_id")
+
+
+def network_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
+    """Hourly flows: weights downloads to the internet, cross-region pulls, endpoint responses."""
+    rng = rng_for(seed, "network")
+    H = window.hours
+    hours = np.arange(H)
+    start = hour_times(window, hours)[0].dt.strftime(ISO)
+    weights_bytes = WEIGHTS_SHARDS * WEIGHTS_SHARD_BYTES
+    parts = [
+        pl.DataFrame({"interval_start": start, "interval_seconds": 3600, "source_resource_id": "nw-model-weights",
+                      "source_region": "us-west-2", "destination": "internet", "destination_region": "",
+                      "bytes": rng.poisson(0.3, H) * weights_bytes, "content_key": WEIGHTS_PREFIX}),
+    ]
+    for m in (m for m in MACHINES if m.workload == "cluster"):
+        util = sched.util[m.name]
+        job_start = np.r_[util[0] > 0, (util[1:] > 0) & (util[:-1] == 0)]
+        parts.append(pl.DataFrame({
+            "interval_start": start, "interval_seconds": 3600, "source_resource_id": "nw-model-weights",
+            "source_region": "us-west-2", "destination": m.resource_id, "destination_region": "us-east-1",
+            "bytes": job_start.astype(np.int64) * weights_bytes, "content_key": WEIGHTS_PREFIX}))
+        parts.append(pl.DataFrame({
+            "interval_start": start, "interval_seconds": 3600, "source_resource_id": "nw-model-weights",
+            "source_region": "us-west-2", "destination": m.resource_id, "destination_region": "us-east-1",
+            "bytes": (util > 0) * rng.integers(15 * 10**9, 25 * 10**9, H), "content_key": "eval/chat-bench/"}))
+    for name in ("chat-g6e-1", "chat-g6e-2"):
+        m = machine(name)
+        parts.append(pl.DataFrame({
+            "interval_start": start, "interval_seconds": 3600, "source_resource_id": m.resource_id,
+            "source_region": "us-east-1", "destination": "internet", "destination_region": "",
+            "bytes": rng.integers(1 * 10**9, 3 * 10**9, H), "content_key": ""}))
+    flows = pl.concat(parts, how="vertical_relaxed").filter(pl.col("bytes") > 0)
+    return flows.with_columns(pl.col("interval_seconds").cast(pl.Int64), pl.col("bytes").cast(pl.Int64)).sort(
+        "interval_start", "source_resource_id", "destination", "content_key")
+
+
+def write_csv(frame: pl.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_csv(path)
+    return path

@@ -1,0 +1,185 @@
+"""What each machine does hour by hour: whether it is billed, how busy its GPUs are, which jobs ran.
+
+One truth drives every file: billing hours, GPU samples, jobs and inference logs all derive from
+the ``Schedule`` built here, so they agree with each other.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from flows.sample_data.company import AWS_ACCOUNTS, MACHINES, Machine
+
+
+def rng_for(seed: int, name: str) -> np.random.Generator:
+    """An independent random stream per component, so that one part never shifts another."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+@dataclass(frozen=True)
+class Window:
+    """The covered ISO weeks: ``start`` (a Monday 00:00 UTC) for ``hours`` hours."""
+
+    start: datetime
+    weeks: int
+
+    @property
+    def hours(self) -> int:
+        return self.weeks * 168
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=self.hours)
+
+    def at(self, hour: int) -> datetime:
+        return self.start + timedelta(hours=int(hour))
+
+    def mondays(self) -> list:
+        return [(self.start + timedelta(weeks=w)).date() for w in range(self.weeks)]
+
+    def hour_of_day(self) -> np.ndarray:
+        return np.arange(self.hours) % 24
+
+    def day_of_week(self) -> np.ndarray:
+        return (np.arange(self.hours) // 24) % 7  # 0 = Monday
+
+
+@dataclass
+class Job:
+    job_id: str
+    kind: str
+    team: str
+    project: str
+    model: str
+    user: str
+    resources: tuple[str, ...]  # machine names
+    start_h: int
+    end_h: int | None  # None: still running at the end of the window
+    gpus_per_node: int
+    pricing_model: str
+
+
+@dataclass
+class Schedule:
+    """Per machine: billed hours, mean GPU utilisation per hour (0-100), and the jobs."""
+
+    on: dict[str, np.ndarray] = field(default_factory=dict)
+    util: dict[str, np.ndarray] = field(default_factory=dict)
+    jobs: list[Job] = field(default_factory=list)
+
+
+def _fill(h0: int, h1: int, rng: np.random.Generator, dur: tuple[int, int], gap: tuple[int, int]) -> list[tuple[int, int]]:
+    """Back-to-back job slots in [h0, h1) with random durations and gaps."""
+    slots, t = [], h0 + int(rng.integers(0, gap[1] + 1))
+    while t < h1:
+        length = int(rng.integers(dur[0], dur[1] + 1))
+        end = min(t + length, h1)
+        if end - t >= 2:
+            slots.append((t, end))
+        t = end + int(rng.integers(gap[0], gap[1] + 1))
+    return slots
+
+
+def _jobs_on(sched: Schedule, m: Machine, slots, rng, *, kind: str, level: tuple[float, float], user: str,
+             prefix: str, pricing: str) -> None:
+    util = sched.util[m.name]
+    for start, end in slots:
+        util[start:end] = np.clip(rng.normal(level[0], level[1], end - start), 0, 100)
+        sched.jobs.append(Job(f"{prefix}-{len(sched.jobs) + 1:05d}", kind, m.team, m.project, m.model, user,
+                              (m.name,), start, end, m.gpus, pricing))
+
+
+def build_schedule(window: Window, seed: int) -> Schedule:
+    """The whole company's hour-by-hour truth for the window."""
+    sched = Schedule()
+    H = window.hours
+    for m in MACHINES:
+        sched.on[m.name] = np.ones(H, dtype=bool)
+        sched.util[m.name] = np.zeros(H)
+    hod, dow = window.hour_of_day(), window.day_of_week()
+    for m in MACHINES:
+        rng = rng_for(seed, m.name)
+        util = sched.util[m.name]
+        if m.workload == "idle":
+            blips = rng.random(H) < 0.06
+            util[:] = np.where(blips, rng.uniform(5, 12, H), rng.uniform(0, 2.5, H))
+        elif m.workload == "underused":
+            _jobs_on(sched, m, _fill(0, H, rng, (10, 14), (0, 1)), rng, kind="evaluation", level=(21, 2.5),
+                     user="carol", prefix="eval", pricing="on_demand")
+        elif m.workload == "reserved_training":
+            _jobs_on(sched, m, _fill(0, H, rng, (20, 40), (1, 4)), rng, kind="training", level=(90, 1.5),
+                     user="dave", prefix="seg", pricing="reserved")
+        elif m.workload == "training":
+            _jobs_on(sched, m, _fill(0, H, rng, (16, 22), (1, 3)), rng, kind="training", level=(89, 1.5),
+                     user="erin" if m.team == "research" else "dave", prefix=f"{m.provider}-train",
+                     pricing="on_demand")
+        elif m.workload == "evaluation":
+            _jobs_on(sched, m, _fill(0, H, rng, (16, 20), (3, 6)), rng, kind="evaluation", level=(70, 4),
+                     user="frank", prefix="oci-eval", pricing="on_demand")
+        elif m.workload == "inference":
+            diurnal = np.sin((hod - 9) / 24 * 2 * np.pi)
+            base = {"nw-chat-70b": (68, 12), "seg-v3": (15, 2), "embed-small": (4, 1)}[m.model]
+            util[:] = np.clip(base[0] + base[1] * diurnal + rng.normal(0, base[1] / 4, H), 0, 100)
+            sched.jobs.append(Job(f"serve-{m.name}", "inference", m.team, m.project, m.model, "svc-serving",
+                                  (m.name,), -24 * 21, None, m.gpus, "on_demand"))
+        elif m.workload == "dev":
+            working = (dow < 5) & (hod >= 8) & (hod < 18)
+            util[:] = np.where(working, rng.normal(45, 12, H), rng.uniform(0, 2, H)).clip(0, 100)
+            user = "alice" if m.name.endswith("alice") else "bob"
+            for w in range(window.weeks):
+                sched.jobs.append(Job(f"nb-{user}-w{w + 1}", "development", m.team, m.project, m.model, user,
+                                      (m.name,), w * 168, (w + 1) * 168 if w + 1 < window.weeks else None, m.gpus,
+                                      "on_demand"))
+        elif m.workload == "spot_eval":
+            on = (hod >= 1) & (hod < 7)
+            sched.on[m.name] = on
+            util[:] = np.where(on, rng.normal(82, 4, H), 0).clip(0, 100)
+            for d in range(H // 24):
+                sched.jobs.append(Job(f"spot-eval-{m.name}-d{d + 1:03d}", "evaluation", m.team, m.project, m.model,
+                                      "dave", (m.name,), d * 24 + 1, d * 24 + 7, m.gpus, "spot"))
+        elif m.workload == "hdfs":
+            for d in range(H // 24):
+                sched.jobs.append(Job(f"etl-{m.name}-d{d + 1:03d}", "preprocessing", m.team, m.project, "", "svc-etl",
+                                      (m.name,), d * 24 + 2, d * 24 + 8, 0, "on_demand"))
+    _cluster(sched, [m for m in MACHINES if m.workload == "cluster"], window, seed)
+    sched.jobs.extend(sagemaker_training_jobs(window))
+    return sched
+
+
+def sagemaker_training_jobs(window: Window) -> list[Job]:
+    """Managed asr-large training: Tuesdays 10:00-20:00 and Thursdays 10:00-22:00 (one ARN each)."""
+    jobs = []
+    for w in range(window.weeks):
+        for day, length in ((1, 10), (3, 12)):
+            start = w * 168 + day * 24 + 10
+            name = f"asr-large-ft-w{w + 1:02d}-d{day}"
+            arn = f"arn:aws:sagemaker:us-east-1:{AWS_ACCOUNTS['research']}:training-job/{name}"
+            jobs.append(Job(name, "training", "research", "speech-asr", "asr-large", "erin", (arn,), start,
+                            start + length, 8, "on_demand"))
+    return jobs
+
+
+def _cluster(sched: Schedule, nodes: list[Machine], window: Window, seed: int) -> None:
+    """The nlp p5 cluster: long 1-node jobs at ~90 %, and each week one 4-node job at ~42 % per GPU."""
+    H = window.hours
+    multi = [(w * 168 + 96, w * 168 + 132) for w in range(window.weeks)]  # Friday 00:00 to Saturday 12:00
+    free = []
+    edges = [0] + [x for s in multi for x in s] + [H]
+    for a, b in zip(edges[0::2], edges[1::2]):
+        free.append((a, b))
+    rng = rng_for(seed, "nlp-cluster")
+    for node in nodes:
+        for a, b in free:
+            slots = _fill(a, b - 1, rng, (30, 60), (1, 2))
+            _jobs_on(sched, node, slots, rng, kind="training", level=(90, 1.5), user="grace", prefix="llm",
+                     pricing="on_demand")
+    for start, end in multi:
+        for node in nodes:
+            sched.util[node.name][start:end] = np.clip(rng.normal(42, 2.5, end - start), 0, 100)
+        first = nodes[0]
+        sched.jobs.append(Job(f"llm-dist-{start // 168 + 1:02d}", "training", first.team, first.project, first.model,
+                              "grace", tuple(n.name for n in nodes), start, end, first.gpus, "on_demand"))

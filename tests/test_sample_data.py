@@ -1,0 +1,242 @@
+"""The deterministic sample generator: same bytes for the same seed, formats the readers accept,
+totals that survive ingestion exactly, and the planted opportunities visible in the files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from flows.readers import sniff
+from flows.sample_data import generate_sample, last_complete_week
+from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
+from transforms.formats import detect
+
+END_WEEK = date(2026, 11, 16)
+BILLING_FORMATS = ("aws_cur_csv", "aws_cur2_parquet", "gcp_billing_jsonl", "azure_cost_details", "focus")
+USAGE_FOLDERS = ("usage/gpu", "usage/jobs", "usage/inference", "usage/network")
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("sample")
+    return out, generate_sample(out, end_week=END_WEEK)
+
+
+def _digests(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _sql(query: str, **params):
+    return duckdb.sql(query, params=params or None).fetchall()
+
+
+def test_same_arguments_give_identical_bytes_and_another_seed_differs(sample, tmp_path):
+    out, summary = sample
+    again = generate_sample(tmp_path / "again", end_week=END_WEEK)
+    assert again == summary
+    first = _digests(out)
+    assert _digests(tmp_path / "again") == first
+    generate_sample(tmp_path / "seed8", end_week=END_WEEK, seed=8)
+    other = _digests(tmp_path / "seed8")
+    assert set(other) == set(first)
+    changed = {name for name in first if other[name] != first[name]}
+    for fmt in (*BILLING_FORMATS, "nvidia_smi_csv", "jobs_csv", "inference_hourly", "network_flows_csv"):
+        assert set(summary["files"][fmt]) <= changed, fmt
+
+
+def test_weeks_are_iso_mondays_ending_at_end_week(sample):
+    _, summary = sample
+    weeks = [date.fromisoformat(d) for d in summary["weeks"]]
+    assert len(weeks) == 8 and weeks[-1] == END_WEEK and all(w.weekday() == 0 for w in weeks)
+    assert last_complete_week(date(2026, 11, 25)) == END_WEEK
+    assert last_complete_week(date(2026, 11, 23)) == END_WEEK
+
+
+def test_end_week_must_be_a_monday(tmp_path):
+    with pytest.raises(ValueError, match="end_week must be a Monday"):
+        generate_sample(tmp_path, end_week=date(2026, 11, 18))
+
+
+def test_every_billing_file_is_detected_as_its_format(sample):
+    out, summary = sample
+    for fmt in BILLING_FORMATS:
+        assert summary["files"][fmt], fmt
+        for rel in summary["files"][fmt]:
+            found = detect(sniff(out / rel))
+            assert found is not None and found.name == fmt, (rel, found)
+
+
+def test_usage_logs_are_detected_as_their_formats(sample):
+    out, summary = sample
+    for fmt in ("nvidia_smi_csv", "jobs_csv", "inference_hourly", "network_flows_csv"):
+        for rel in summary["files"][fmt]:
+            assert detect(sniff(out / rel)).name == fmt, rel
+
+
+def test_whole_set_ingests_without_rejections_and_totals_match(sample, warehouse):
+    from flows.ingest import ingest_files
+
+    out, summary = sample
+    results = ingest_files(warehouse, [out / "billing", *(out / f for f in USAGE_FOLDERS)])
+    assert [r.error for r in results if r.error] == []
+    assert sum(r.rows_rejected for r in results) == 0
+    billed: dict[str, Decimal] = {}
+    effective: dict[str, Decimal] = {}
+    loaded: dict[str, int] = {}
+    for r in results:
+        loaded[r.source_format] = loaded.get(r.source_format, 0) + r.rows_loaded
+        for cur, v in r.billed_cost.items():
+            billed[cur] = billed.get(cur, Decimal(0)) + v
+        for cur, v in r.effective_cost.items():
+            effective[cur] = effective.get(cur, Decimal(0)) + v
+    assert set(billed) == {"USD", "EUR"}
+    assert billed == {c: Decimal(v) for c, v in summary["billed_totals"].items()}
+    assert effective == {c: Decimal(v) for c, v in summary["effective_totals"].items()}
+    for fmt in (*BILLING_FORMATS, "nvidia_smi_csv", "inference_hourly", "network_flows_csv"):
+        assert loaded[fmt] == summary["rows"][fmt], fmt
+    stored = warehouse.sql("select billing_currency, sum(billed_cost) from billing_line_items group by 1").fetchall()
+    assert {c: v for c, v in stored} == billed
+    # credits are kept: AWS credit lines and GCP credits inside rows
+    assert warehouse.sql("select count(*) from billing_line_items where charge_category = 'Credit'").fetchall()[0][0] >= 2
+    assert warehouse.sql("select sum(x_credit_amount) < 0 from billing_line_items where provider = 'gcp'").fetchall()[0][0]
+
+
+def test_default_sample_is_small(sample):
+    out, summary = sample
+    assert 20_000 < summary["billing_rows"] < 100_000
+    billing_bytes = sum(p.stat().st_size for p in (out / "billing").rglob("*") if p.is_file())
+    assert billing_bytes < 10 * 2**20
+
+
+def test_rows_scales_the_billing_exports(tmp_path):
+    summary = generate_sample(tmp_path, end_week=END_WEEK, rows=200_000)
+    counted = sum(pq.ParquetFile(tmp_path / rel).metadata.num_rows for rel in summary["files"]["aws_cur2_parquet"])
+    for rel in summary["files"]["aws_cur_csv"]:
+        with gzip.open(tmp_path / rel, "rt") as fh:
+            counted += sum(1 for _ in fh) - 1
+    counted += sum(1 for _ in open(tmp_path / summary["files"]["gcp_billing_jsonl"][0]))
+    for fmt in ("azure_cost_details", "focus"):
+        counted += sum(1 for _ in open(tmp_path / summary["files"][fmt][0], encoding="utf-8-sig")) - 1
+    assert counted == summary["billing_rows"]
+    assert abs(counted - 200_000) <= 2_000
+    fleet_jobs = _sql("select count(*) from read_csv($p)", p=str(tmp_path / "usage/jobs/jobs_fleet.csv"))[0][0]
+    assert 0 < fleet_jobs <= 20_000
+
+
+def test_cur2_files_have_exactly_the_reader_columns(sample):
+    out, summary = sample
+    for rel in summary["files"]["aws_cur2_parquet"]:
+        schema = pq.read_schema(out / rel)
+        assert {f.name: f.type for f in schema} == dict(CUR2_COLUMNS)
+    types = _sql("select distinct line_item_line_item_type from read_parquet($p)",
+                 p=[str(out / r) for r in summary["files"]["aws_cur2_parquet"]])
+    assert {t for (t,) in types} >= {"Usage", "DiscountedUsage", "RIFee", "SavingsPlanCoveredUsage",
+                                      "SavingsPlanNegation", "SavingsPlanRecurringFee", "Credit", "Tax"}
+    classes = _sql("select distinct product['storage_class'] from read_parquet($p) where product['storage_class'] is not null",
+                   p=[str(out / r) for r in summary["files"]["aws_cur2_parquet"]])
+    assert {c for (c,) in classes} == {"STANDARD", "STANDARD_IA", "GLACIER", "INTELLIGENT_TIERING"}
+
+
+def test_legacy_cur_is_two_gzip_parts_listed_by_a_manifest(sample):
+    out, summary = sample
+    manifest_path = out / summary["files"]["aws_cur_manifest"][0]
+    assert manifest_path.name.endswith("-Manifest.json")
+    manifest = json.loads(manifest_path.read_text())
+    parts = [out / rel for rel in summary["files"]["aws_cur_csv"]]
+    assert manifest["assemblyId"] and [Path(k).name for k in manifest["reportKeys"]] == [p.name for p in parts]
+    assert [p.name[-13:] for p in parts] == ["-00001.csv.gz", "-00002.csv.gz"]
+    with gzip.open(parts[0], "rt") as fh:
+        header = fh.readline()
+    assert "lineItem/UnblendedCost" in header and "resourceTags/user:team" in header
+
+
+def test_azure_is_eur_with_a_bom_and_gcp_is_nested(sample):
+    out, summary = sample
+    raw = (out / summary["files"]["azure_cost_details"][0]).read_bytes()
+    assert raw.startswith("\ufeff".encode()) and b",EUR," in raw
+    first = json.loads((out / summary["files"]["gcp_billing_jsonl"][0]).read_text().splitlines()[0])
+    assert set(first["service"]) == {"id", "description"} and isinstance(first["labels"], list)
+
+
+def _gpu(out: Path, resource_id: str) -> np.ndarray:
+    rows = _sql('select "utilization.gpu [%]" from read_csv($p, all_varchar=true)',
+                p=str(out / "usage/gpu" / f"{resource_id}.csv"))
+    return np.array([int(v.strip().rstrip("%")) for (v,) in rows])
+
+
+def _jobs(out: Path):
+    return _sql("select job_id, kind, resource_ids, start, \"end\" from read_csv($p, all_varchar=true)",
+                p=str(out / "usage/jobs/jobs.csv"))
+
+
+def _opportunity(summary, kind):
+    return next(o for o in summary["opportunities"] if o["kind"] == kind)
+
+
+def test_planted_gpu_opportunities_are_in_the_logs(sample):
+    out, summary = sample
+    jobs = _jobs(out)
+    for rid in _opportunity(summary, "idle_gpu")["resource_id"]:
+        util = _gpu(out, rid)
+        assert np.mean(util <= 3) > 0.85
+        assert not [j for j in jobs if rid in j[2]]
+    under = _gpu(out, _opportunity(summary, "underused_gpu")["resource_id"])
+    assert 22 <= np.percentile(under, 95) <= 28
+    cluster = _opportunity(summary, "distributed_efficiency")["resource_id"]
+    multi = [j for j in jobs if j[2].count(";") == 3]
+    assert len(multi) == 8 and all(j[2].split(";") == cluster for j in multi)
+    node = _gpu(out, cluster[0]).reshape(-1, 4 * 8)  # one row per hour: 4 samples x 8 GPUs
+    start = lambda ts: (date.fromisoformat(ts[:10]) - date(2026, 9, 28)).days * 24 + int(ts[11:13])  # noqa: E731
+    single = [j for j in jobs if j[2] == cluster[0] and j[1] == "training"]
+    single_util = np.mean(np.concatenate([node[start(j[3]):start(j[4])].ravel() for j in single]))
+    multi_util = np.mean(np.concatenate([node[start(j[3]):start(j[4])].ravel() for j in multi]))
+    assert 85 <= single_util <= 95 and multi_util < 50
+    lengths = np.array([start(j[4]) - start(j[3]) for j in single])
+    assert lengths[lengths > 24].sum() > 0.7 * lengths.sum()  # mostly long on-demand jobs (spot)
+
+
+def test_planted_inference_and_storage_opportunities(sample):
+    out, summary = sample
+    inf = str(out / "usage/inference/inference_hourly.csv")
+    batch, = _sql("select avg(avg_batch_size) from read_csv($p) where endpoint = 'seg-realtime'", p=inf)[0:1]
+    assert 1.0 <= batch[0] < 1.1
+    rate, = _sql("select sum(requests) / (count(*) * 3600.0) from read_csv($p) where endpoint = 'embed-search'", p=inf)
+    assert rate[0] < 1
+    spend = _sql("select model, count(*) from read_csv($p) group by 1", p=inf)
+    assert {m for m, _ in spend} >= {"nw-chat-70b", "seg-v3", "embed-small", "asr-large"}
+    manifest = json.loads((out / "usage/storage/nw-training-data/manifest.json").read_text())
+    assert manifest["fileSchema"] == "Bucket, Key, Size, LastModifiedDate, StorageClass, LastAccessedDate"
+    data = [out / "usage/storage/nw-training-data/data" / Path(f["key"]).name for f in manifest["files"]]
+    assert all(hashlib.md5(p.read_bytes()).hexdigest() == f["MD5checksum"] for p, f in zip(data, manifest["files"]))
+    rows = _sql("select * from read_csv($p, header=false, all_varchar=true, "
+                "names=['b','k','size','modified','cls','accessed'])", p=[str(p) for p in data])
+    snapshot = int(manifest["creationTimestamp"]) // 1000
+    from datetime import datetime
+
+    age = lambda t: (snapshot - datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()) / 86400  # noqa: E731
+    cold = [r for r in rows if r[4] == "STANDARD" and r[5] and age(r[5]) >= 90]
+    assert sum(int(r[2]) for r in cold if int(r[2]) >= 128 * 1024 and age(r[3]) >= 30) > 300 * 2**40
+    assert sum(1 for r in cold if int(r[2]) < 128 * 1024) >= 1000  # near-miss: tiny objects
+    assert sum(1 for r in rows if age(r[3]) < 30) >= 500  # near-miss: young objects
+    ckpt = json.loads((out / "usage/storage/nw-checkpoints/manifest.json").read_text())
+    keys = _sql("select column1 from read_csv($p, header=false, all_varchar=true)",
+                p=[str(out / "usage/storage/nw-checkpoints/data" / Path(f["key"]).name) for f in ckpt["files"]])
+    runs = {}
+    for (k,) in keys:
+        assert k.startswith("checkpoints/") and k.endswith(".pt") and "/step-" in k
+        runs[k.split("/")[1]] = runs.get(k.split("/")[1], 0) + 1
+    assert min(runs.values()) >= 24
+    kinds = {o["kind"] for o in summary["opportunities"]}
+    assert kinds == {"idle_gpu", "underused_gpu", "batching", "gpu_to_cpu", "compression", "commitments", "spot",
+                     "storage_tiering", "data_compression", "checkpoint_sprawl", "network", "hdfs",
+                     "distributed_efficiency", "scheduling"}
+    assert all(o["monthly_saving_usd"] > 100 for o in summary["opportunities"])
