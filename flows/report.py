@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -172,29 +171,32 @@ def render_report(con: duckdb.DuckDBPyConnection, week_start: date, settings: Se
 
 
 def report_command(week_start: date, send: bool, resend: bool, as_json: bool, settings: Settings) -> dict:
-    """``aicost report --week YYYY-MM-DD [--send] [--resend] [--json]``: render, archive, maybe send; prints a summary."""
+    """``aicost report --week YYYY-MM-DD [--send] [--resend] [--json]``: render, archive, maybe send.
+
+    Returns a JSON-safe summary (the CLI prints it; ``as_json`` is the CLI's choice of format, so this
+    function prints nothing either way); ``summary`` holds the same as readable lines.
+    """
     from flows.deliver import deliver_report
 
     require_monday(week_start)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         report = render_report(con, week_start, settings)
         delivery = deliver_report(con, report, settings, send=send, resend=resend)
-    result = {
+    head = report.headline
+    summary = [
+        report.subject,
+        f"spend {head['spend_display']} ({head['vs_last_week']} vs last week, "
+        f"{head['vs_four_week_average']} vs 4-week average)",
+        f"open savings {head['open_savings_display']}/month across {head['open_recommendations']} recommendations",
+        f"archived: {delivery['html_path']} and {delivery['eml_path']}",
+        f"email: {'sent to ' + ', '.join(delivery['recipients']) if delivery['sent'] else delivery['reason']}",
+    ]
+    return {
         "week": report.week_label,
         "subject": report.subject,
-        "headline": report.headline,
+        "headline": head,
         "top_actions": [{"action": a["action"], "savings": a["savings"], "confidence": a["confidence_key"]}
                         for a in report.top_actions],
         "delivery": delivery,
+        "summary": summary,
     }
-    if as_json:
-        print(json.dumps(result, indent=2, ensure_ascii=False))
-    else:
-        head = report.headline
-        print(f"{report.subject}")
-        print(f"  spend {head['spend_display']} ({head['vs_last_week']} vs last week, "
-              f"{head['vs_four_week_average']} vs 4-week average)")
-        print(f"  open savings {head['open_savings_display']}/month across {head['open_recommendations']} recommendations")
-        print(f"  archived: {delivery['html_path']} and {delivery['eml_path']}")
-        print(f"  email: {'sent to ' + ', '.join(delivery['recipients']) if delivery['sent'] else delivery['reason']}")
-    return result

@@ -176,14 +176,15 @@ def test_commitments_quality_and_staleness_from_the_warehouse(warehouse, report_
     assert "billing_line_items · aws" not in text.split("Stale sources")[1]
 
 
-def test_report_command_renders_archives_and_prints_json(reference_warehouse, report_settings, capsys):
+def test_report_command_renders_archives_and_returns_json_safe_results(reference_warehouse, report_settings):
     import json
 
     from flows.report import report_command
 
     result = report_command(WEEK, send=False, resend=False, as_json=True, settings=report_settings)
-    printed = json.loads(capsys.readouterr().out)
-    assert printed == json.loads(json.dumps(result))
+    printed = json.loads(json.dumps(result))  # nothing in it needs a custom encoder
+    assert printed == result
+    assert printed["summary"][0] == "AI spend 2026-W47: $2,059 (▲ 37% vs last week) · $11,300/mo savings open"
     assert printed["week"] == "2026-W47"
     assert printed["headline"]["spend"] == "2058.85" and printed["headline"]["open_recommendations"] == 2
     assert [a["action"] for a in printed["top_actions"]] == ["Power down 6 idle p4d nodes in team vision",
