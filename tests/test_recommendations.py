@@ -147,3 +147,32 @@ def test_recommend_week_through_the_warehouse(warehouse, tmp_path):
 def test_recommendations_for_week_rejects_a_non_monday(warehouse):
     with pytest.raises(ValueError, match="must be a Monday"):
         recommendations_for_week(warehouse, "2026-11-17")
+
+
+@pytest.mark.slow
+def test_every_planted_opportunity_fires_on_the_generated_sample(warehouse, tmp_path):
+    """The generated Northwind AI sample (clearly generated data) through ingest, attribution and the detectors."""
+    from flows.attribute import attribute_week
+    from flows.ingest import ingest_files
+    from flows.sample_data import generate_sample
+
+    summary = generate_sample(tmp_path / "sample", weeks=5, end_week=W2)
+    files = sorted(p for p in (tmp_path / "sample").rglob("*") if p.is_file() and p.name != "README.txt")
+    ingest_files(warehouse, files)
+    settings = Settings(db=tmp_path / "unused.duckdb")
+    for week in summary["weeks"]:
+        attribute_week(warehouse, date.fromisoformat(str(week)), settings)
+    recs = recommend_week(warehouse, W2, settings)
+    fired = {(r["kind"], r["resource_id"]) for r in recs.filter(pl.col("status") != "resolved").iter_rows(named=True)}
+    kinds = {kind for kind, _ in fired}
+    for planted in summary["opportunities"]:
+        kind = {"hdfs": "hdfs_to_object"}.get(planted["kind"], planted["kind"])
+        assert kind in kinds, f"planted {planted['kind']} ({planted['evidence']}) did not fire"
+        if kind in ("idle_gpu", "underused_gpu", "storage_tiering", "data_compression", "checkpoint_sprawl",
+                    "scheduling", "gpu_to_cpu", "batching") or (kind == "commitments" and isinstance(planted["resource_id"], str)):
+            wanted = planted["resource_id"] if isinstance(planted["resource_id"], list) else [planted["resource_id"]]
+            for resource in wanted:
+                assert (kind, resource) in fired, f"planted {kind} on {resource} did not fire"
+    # the busy training cluster never gets an idle or right-size recommendation
+    busy = {r for p in summary["opportunities"] if p["kind"] == "spot" for r in p["resource_id"]}
+    assert not {(k, r) for k, r in fired if k in ("idle_gpu", "underused_gpu") and r in busy}

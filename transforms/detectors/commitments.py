@@ -88,8 +88,7 @@ def hourly_on_demand(rows: pl.DataFrame, start, end) -> pl.DataFrame:
 
 def best_level(series: list[Decimal], hours: int, discount: Decimal) -> tuple[Decimal, Decimal]:
     """The commitment level (on-demand-equivalent per hour) maximising net savings, and that net."""
-    values = sorted(series) + []
-    values = [Decimal(0)] * (hours - len(values)) + values
+    values = [Decimal(0)] * (hours - len(series)) + sorted(series)
     best_c, best_net, prefix = Decimal(0), Decimal(0), Decimal(0)
     previous = None
     for k, c in enumerate(values):
