@@ -1,4 +1,4 @@
-"""The Prefect markdown artifact: its text, and its publication inside a flow run."""
+"""Prefect: the markdown artifact (its text, its publication in a flow run) and the SMTP secret block."""
 
 from __future__ import annotations
 
@@ -58,3 +58,19 @@ def test_the_artifact_is_published_inside_a_flow_run(prefect_api, reference_ware
     assert stored is not None and stored.type == "markdown"
     assert stored.data == artifact_markdown(report, delivery)
     assert stored.flow_run_id is not None
+
+
+@pytest.mark.slow
+def test_the_smtp_password_can_come_from_a_prefect_secret_block(prefect_api, report_settings):
+    from prefect.blocks.system import Secret
+
+    from flows.deliver import DeliveryError, smtp_password
+    from flows.settings import Settings
+
+    Secret(value="from-the-block-123").save("aicost-smtp-test", overwrite=True)
+    settings = Settings(**{**report_settings.model_dump(), "smtp_user": "reporter", "smtp_password": None,
+                           "smtp_secret_block": "aicost-smtp-test"})
+    assert smtp_password(settings) == "from-the-block-123"
+    missing = Settings(**{**settings.model_dump(), "smtp_secret_block": "no-such-block"})
+    with pytest.raises(DeliveryError, match="could not load the SMTP password from Prefect Secret block 'no-such-block'"):
+        smtp_password(missing)
