@@ -86,13 +86,10 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
         month_items = items.filter(period == month)
         share = min(remaining, n_fleet * (h1 - h0))
         remaining -= share
-        fleet = list(bulk.fleet_chunks(window, h0, h1, n_fleet, share, f"{month:%Y%m}")) if share else []
+        fleet = bulk.fleet_chunks(window, h0, h1, n_fleet, share, f"{month:%Y%m}") if share else iter(())
         path = out / "billing/aws_cur2" / f"{PREFIX}-cur2-{month:%Y-%m}-00001.snappy.parquet"
-        aws.write_cur2([month_items, *fleet], path)
-        record("aws_cur2_parquet", [path], month_items.height + sum(f.height for f in fleet))
-        totals.add_aws(month_items)
-        for f in fleet:
-            totals.add_aws(f)
+        written = aws.write_cur2(totals.tally([month_items], fleet), path)
+        record("aws_cur2_parquet", [path], written)
 
     gcp = other_clouds.gcp_rows(sched, window, seed)
     path = out / "billing/gcp" / f"{PREFIX}-gcp-billing-export.jsonl"
@@ -168,6 +165,13 @@ class _Totals:
 
     def add_aws(self, items: pl.DataFrame) -> None:
         self.add("USD", int(items["unblended_cost"].sum()), int(items["effective_cost"].sum()))
+
+    def tally(self, *groups):
+        """Pass AWS line-item frames through (one at a time, for streaming writes), adding them up."""
+        for group in groups:
+            for items in group:
+                self.add_aws(items)
+                yield items
 
     def billed_text(self) -> dict[str, str]:
         return {c: str(to_decimal(v)) for c, v in sorted(self.billed.items())}

@@ -390,15 +390,17 @@ PARQUET_OPTIONS = dict(compression="snappy", use_dictionary=True, write_statisti
 ROW_GROUP_ROWS = 262_144
 
 
-def write_cur2(parts, path: Path) -> Path:
-    """Write one CUR 2.0 Parquet file from an iterable of line-item frames (fixed settings)."""
+def write_cur2(parts, path: Path) -> int:
+    """Write one CUR 2.0 Parquet file from an iterable of line-item frames, streamed; returns its rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
     schema = pa.schema([(n, t) for n, t in CUR2_COLUMNS.items()])
+    rows = 0
     with pq.ParquetWriter(path, schema, **PARQUET_OPTIONS) as writer:
         for items in parts:
             if items.height:
                 writer.write_table(cur2_table(items), row_group_size=ROW_GROUP_ROWS)
-    return path
+                rows += items.height
+    return rows
 
 
 def gzip_bytes(data: bytes) -> bytes:
