@@ -1,5 +1,6 @@
--- report_source_freshness: one row per table and source (provider for billing, format for usage logs): the newest data time before $week_end.
-SELECT 'billing_line_items' AS target_table, coalesce(provider, 'unknown') || ' · ' || coalesce(source_format, 'unknown') AS source,
+-- report_source_freshness: one row per table and source (provider and account for billing, format for usage logs): the newest data time before $week_end.
+SELECT 'billing_line_items' AS target_table,
+       coalesce(provider, 'unknown') || ' account ' || coalesce(billing_account_id, 'unknown') AS source,
        max(charge_period_start) AS latest
 FROM billing_line_items WHERE charge_period_start < $week_end GROUP BY ALL
 UNION ALL

@@ -205,6 +205,9 @@ def headline(cost: pl.DataFrame, recs: pl.DataFrame, week_start: date, currency:
         "four_week_average": format_money(average, currency, places=places) if average is not None else "—",
         "four_week_weeks": len(prior),
         "last_week_spend": format_money(previous, currency, places=places) if previous is not None else "—",
+        "last_week_note": f"({format_money(previous, currency, places=places)})" if previous is not None else "",
+        "four_week_note": (f"({format_money(average, currency, places=places)} over {len(prior)} "
+                           f"week{'s' if len(prior) > 1 else ''})" if average is not None else ""),
         "open_savings": format_money(open_savings, currency, places=money_places([open_savings])),
         "open_savings_exact": exact(open_savings),
         "open_count": open_recs.height,

@@ -173,7 +173,7 @@ def test_commitments_quality_and_staleness_from_the_warehouse(warehouse, report_
     assert "billing_line_items · between · effective_cost: 1 unexpected (cur.csv)" in text
     # gpu metrics stopped on Nov 17, six days before the week's end; billing ran to its last hour
     assert "gpu_metrics · nvidia_smi_csv: newest data 2026-11-17 00:00 UTC (6 days before the week's end)" in text
-    assert "billing_line_items · aws" not in text.split("Stale sources")[1]
+    assert "billing_line_items · aws account 111" not in text.split("Stale sources")[1]
 
 
 def test_report_command_renders_archives_and_returns_json_safe_results(reference_warehouse, report_settings):
