@@ -46,6 +46,7 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
 
 
 def _mail_domain(settings: Settings) -> str:
+    """The sender's domain, for Message-IDs."""
     return settings.mail_from.rpartition("@")[2] or "localhost"
 
 
@@ -93,6 +94,7 @@ def smtp_password(settings: Settings) -> str | None:
 
 
 def _is_loopback(host: str) -> bool:
+    """Whether the SMTP server is this machine."""
     if host == "localhost":
         return True
     try:

@@ -47,6 +47,7 @@ class RenderedReport:
 
     @property
     def week_label(self) -> str:
+        """``2026-W47``."""
         return iso_week_label(self.week_start)
 
 

@@ -169,14 +169,17 @@ def _sum(frame: pl.DataFrame, column: str = "effective_cost_reporting") -> Decim
 
 
 def _converted(cost: pl.DataFrame) -> pl.DataFrame:
+    """Rows with an amount in the reporting currency."""
     return cost.filter(pl.col("converted"))
 
 
 def _weeks_with_data(cost: pl.DataFrame) -> set[date]:
+    """Weeks that have any cost row, converted or not."""
     return set(cost.get_column("week_start").unique().to_list())
 
 
 def _week_total(cost: pl.DataFrame, week: date) -> Decimal:
+    """A week's spend in the reporting currency."""
     return _sum(_converted(cost).filter(pl.col("week_start") == week))
 
 
@@ -422,6 +425,7 @@ def _open_counted(recs: pl.DataFrame, currency: str) -> pl.DataFrame:
 
 
 def _scope(r: dict) -> str:
+    """``team vision · project x · resource i-1``: what a recommendation is about."""
     parts = [f"{label} {r[col]}" for col, label in
              (("team", "team"), ("project", "project"), ("model", "model"), ("resource_id", "resource")) if r.get(col)]
     return " · ".join(parts)
