@@ -8,7 +8,7 @@ once wait for each other instead of interleaving.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import flows  # noqa: F401  (offline Prefect defaults)
@@ -18,10 +18,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 
 from flows.settings import Settings, get_settings
-from flows.warehouse import exclusive_run, opened
+from flows.warehouse import exclusive_run, opened, sql_text
 from transforms.weeks import iso_week_label, parse_week, week_range
 
 WAREHOUSE_LIMIT = "aicost-warehouse"
+TREND_WEEKS = 8  # the report's trend chart covers this many weeks
 
 
 def _settings(db: str | None, landing: str | None) -> Settings:
@@ -73,6 +74,27 @@ def validate_week(settings: Settings, week_start: date) -> int:
 
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         return len(validate_billing_week(con, week_start))
+
+
+@task(task_run_name="attribute earlier weeks", cache_policy=NO_CACHE)
+def attribute_history(settings: Settings, week_start: date, weeks: int = TREND_WEEKS) -> list[str]:
+    """Attribute the trend's earlier weeks that have billing data but were never attributed."""
+    from flows.attribute import attribute_week
+    from flows.recommend import recommend_week
+
+    first = week_start - timedelta(days=7 * (weeks - 1))
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        missing = [r[0] for r in con.execute(
+            sql_text("weeks_without_attribution"), {"first": first, "last": week_start}
+        ).fetchall()]
+        for week in missing:
+            attribute_week(con, week, settings)
+        previous = week_start - timedelta(days=7)
+        if previous in missing:  # last week's recommendations are what this week is tracked against
+            recommend_week(con, previous, settings)
+    if missing:
+        get_run_logger().info("attributed earlier weeks for the trend: %s", ", ".join(map(str, missing)))
+    return [w.isoformat() for w in missing]
 
 
 @task(task_run_name="attribute cost", cache_policy=NO_CACHE)
@@ -148,6 +170,7 @@ def weekly_cost_report(
         with exclusive_run(settings.db, settings.lock_timeout_s):
             ingested = ingest_landing(settings)
             checked = validate_week(settings, week)
+            history = attribute_history(settings, week)
             attributed = attribute(settings, week)
             recommended = recommend(settings, week)
             report = render(settings, week)
@@ -157,6 +180,7 @@ def weekly_cost_report(
         "week": iso_week_label(week),
         "ingested": ingested,
         "expectations_passed": checked,
+        "earlier_weeks_attributed": history,
         "total": attributed.get("total"),
         "reporting_currency": attributed.get("reporting_currency"),
         **recommended,

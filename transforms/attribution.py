@@ -158,6 +158,36 @@ def _sum_or_null(column: str) -> pl.Expr:
     return pl.when(pl.col(column).is_not_null().any()).then(pl.col(column).sum()).alias(column)
 
 
+IDLE_WITHOUT_JOBS_MAX_UTILISATION = 10.0  # % mean GPU utilisation under which a job-less machine is idle
+
+
+def mark_idle_without_jobs(rows: pl.DataFrame, metrics: pl.DataFrame, split_resources: set[str]) -> pl.DataFrame:
+    """A GPU machine whose telemetry shows it nearly unused all week, and that ran no job, is idle.
+
+    Its usage charges stay under their service category (the machine's kind of use) but are
+    flagged ``is_idle`` and attributed by usage logs, so the report shows them as idle GPU cost
+    rather than as training. A job-less machine whose GPUs were busy is left as it is: something
+    ran on it that the job logs do not know.
+    """
+    quiet = (
+        metrics.group_by("resource_id")
+        .agg(pl.col("utilization_pct").mean().alias("_mean"))
+        .filter(pl.col("_mean") < IDLE_WITHOUT_JOBS_MAX_UTILISATION)["resource_id"]
+        .to_list()
+    )
+    idle = sorted(set(quiet) - set(split_resources))
+    flagged = (
+        pl.col("resource_id").is_in(idle)
+        & (pl.col("attribution_method") == "service")
+        & ~pl.col("is_unused_commitment")
+        & (pl.col("charge_category") == "Usage")
+    )
+    return rows.with_columns(
+        is_idle=pl.when(flagged).then(True).otherwise(pl.col("is_idle")),
+        attribution_method=pl.when(flagged).then(pl.lit("usage")).otherwise(pl.col("attribution_method")),
+    )
+
+
 def attribute_costs(
     billing: pl.DataFrame, jobs: pl.DataFrame, metrics: pl.DataFrame, week_start: date, config: AttributionConfig
 ) -> AttributionResult:
@@ -177,6 +207,7 @@ def attribute_costs(
     context = classified.drop(*MONEY_COLUMNS)
     by_usage = split.parts.join(context, on="slice_id", how="left").with_columns(attribution_method=pl.lit("usage"))
     others = undivided(classified.filter(~pl.col("slice_id").is_in(split_ids.to_list())), machines)
+    others = mark_idle_without_jobs(others, week_metrics, split.split_resources)
     rows = pl.concat([others, by_usage], how="diagonal_relaxed").with_columns(
         team=pl.coalesce("team", "tag_team", pl.lit(UNATTRIBUTED)),
         project=pl.coalesce("project", "tag_project", pl.lit(UNATTRIBUTED)),
