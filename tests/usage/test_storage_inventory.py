@@ -101,6 +101,9 @@ def test_a_missing_part_refuses_the_whole_inventory(warehouse, tmp_path):
     assert result.rows_loaded == 0
     assert warehouse.sql("SELECT count(*) FROM storage_inventory").fetchall() == [(0,)]
     assert warehouse.sql("SELECT count(*) FROM ingest_manifest").fetchall() == [(0,)]
+    given_as_folder = {r.path: r.error for r in ingest_files(warehouse, [tmp_path / "nw-data"])}
+    assert "gone-part.csv.gz listed in the manifest is missing" in given_as_folder[str(manifest)]
+    assert warehouse.sql("SELECT count(*) FROM storage_inventory").fetchall() == [(0,)]
 
 
 def test_a_manifest_without_a_creation_timestamp_or_with_parquet_is_refused(warehouse, tmp_path):

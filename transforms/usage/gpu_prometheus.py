@@ -10,6 +10,7 @@ A scrape saved to a file (``curl node1:9400/metrics > node1.metrics``), one samp
   ``nvidia_smi_memory_used_bytes`` / ``_memory_total_bytes`` (stored in MiB),
   ``nvidia_smi_power_draw_watts``, ``nvidia_smi_index`` (the index) and ``nvidia_smi_gpu_info``
   (labels ``name`` → the model, ``index``); every series is keyed by its ``uuid`` label.
+  Converted values are rounded to 9 decimals (0.09 × 100 is stored as 9.0).
 
 One row per GPU per scrape: the GPU is its UUID (else its ``gpu`` label) on a machine;
 ``ts`` = the sample's timestamp, else the file's modification time; ``resource_id`` = the
@@ -90,8 +91,9 @@ def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
     )
     reason = (
         pl.when(pl.col("metric").is_null())
-        .then(pl.format("line {}: expected a Prometheus sample (name, optional labels, value, optional timestamp in ms), got '{}'",
-                        "source_row", pl.col("line").str.slice(0, 200)))
+        .then(pl.format(
+            "line {}: expected a Prometheus sample (name, optional labels, value, optional timestamp in ms), got '{}'",
+            "source_row", pl.col("line").str.slice(0, 200)))
         .when(pl.col("value_text").is_not_null() & pl.col("value").is_null())
         .then(pl.format("line {}: metric {}: expected a number, got '{}'", "source_row", "metric", "value_text"))
         .when(pl.col("uuid").is_null() & pl.col("gpu_label").is_null())
@@ -116,11 +118,12 @@ def gpu_attributes(good: pl.LazyFrame) -> pl.LazyFrame:
 
 def scrapes(good: pl.LazyFrame, interval_s: pl.Expr) -> pl.LazyFrame:
     """One row per machine, GPU and sample time, with every read measure in the table's unit."""
+    sample_time = pl.from_epoch("ts_ms", time_unit="ms").dt.replace_time_zone("UTC").cast(UTC_TS)
     measures = good.filter(pl.col("metric").is_in(list(MEASURES))).with_columns(
         field=pl.col("metric").replace_strict({m: f for m, (f, _) in MEASURES.items()}, return_dtype=pl.String),
         value=(pl.col("value") * pl.col("metric").replace_strict({m: k for m, (_, k) in MEASURES.items()},
                                                                  return_dtype=pl.Float64)).round(9),
-        ts=pl.coalesce(pl.from_epoch("ts_ms", time_unit="ms").dt.replace_time_zone("UTC").cast(UTC_TS), pl.col("_file_mtime").cast(UTC_TS)),
+        ts=pl.coalesce(sample_time, pl.col("_file_mtime").cast(UTC_TS)),
     )
     rows = measures.group_by("resource_id", "gpu_key", "ts").agg(
         pl.col("source_row").min(),
@@ -138,10 +141,11 @@ def interval_expr(raw: pl.LazyFrame) -> pl.Expr:
     """``interval_s`` from the raw frame where given (ingest column_defaults), else the default."""
     if "interval_s" not in raw.collect_schema().names():
         return pl.lit(DEFAULT_INTERVAL_S)
-    bad = raw.select(pl.col("interval_s").filter(parse_float("interval_s").is_null() | (parse_float("interval_s") <= 0)).first()).collect()
+    seconds = parse_float("interval_s")
+    bad = raw.select(pl.col("interval_s").filter(seconds.is_null() | (seconds <= 0)).first()).collect()
     if bad.height and bad.item() is not None:
         raise FormatError(f"{FORMAT}: interval_s: expected a number of seconds above zero, got {bad.item()!r}")
-    return parse_float("interval_s")
+    return seconds
 
 
 def prometheus_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -159,8 +163,8 @@ def prometheus_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     table = table.with_columns(
         gpu_index=pl.col("_index").cast(pl.Int32, strict=False),
         _reject_reason=pl.when(pl.col("_index").is_null()).then(
-            pl.format("line {}: GPU {} on {}: expected its index (a gpu label, nvidia_smi_index or nvidia_smi_gpu_info index)",
-                      "source_row", "gpu_key", "resource_id")
+            pl.format("line {}: GPU {} on {}: expected its index "
+                      "(a gpu label, nvidia_smi_index or nvidia_smi_gpu_info index)", "source_row", "gpu_key", "resource_id")
         ),
     )
     rejected = parsed.lazy().filter(pl.col("_reject_reason").is_not_null()).select("source_row", "_reject_reason")
