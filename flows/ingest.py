@@ -185,7 +185,10 @@ def map_file(
         good = mapped.filter(pl.col("_reject_reason").is_null()).drop("_reject_reason")
         if fmt.table == "billing_line_items":
             good = _enrich_billing(good, instances if instances is not None else _load_instances())
-        yield MappedBatch(good.select(list(columns)), bad, raw.height)
+        # A record is a raw row, except in line-based formats, where headers and comments are not
+        # records: there the records are the source rows the mapping recognised.
+        records = raw.height if fmt.reader not in ("text", "document") else mapped["source_row"].n_unique()
+        yield MappedBatch(good.select(list(columns)), bad, records)
 
 
 def prepare_file(
@@ -257,8 +260,9 @@ def _store_file(
                 ),
             )
             reasons.update(dict(batch.bad["reason"].value_counts().iter_rows()))
-        result.rows_loaded += good.height
-        result.rows_rejected += batch.bad.height
+        # counted in source records: one record may give several rows (a job on several machines)
+        result.rows_loaded += good["source_row"].n_unique()
+        result.rows_rejected += batch.bad["source_row"].n_unique()
     result.billed_cost = dict(billed)
     result.effective_cost = dict(effective)
     result.rejected_reasons = dict(reasons.most_common(20))

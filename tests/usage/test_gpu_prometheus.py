@@ -97,7 +97,8 @@ def test_dcgm_exposition_one_row_per_gpu_and_scrape(warehouse, tmp_path):
     assert detect(sniff(path)).name == "prometheus_gpu"
     (result,) = ingest_files(warehouse, [path], column_defaults={"interval_s": "30"})
     assert result.error is None, result.error
-    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (len(DCGM.splitlines()), 4, 3)
+    # records are GPU scrapes and bad sample lines, not comment or HELP/TYPE lines
+    assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (7, 4, 3)
 
     stored = warehouse.sql(f"SELECT {COLUMNS}, source_row FROM gpu_metrics ORDER BY resource_id, gpu_uuid, ts").fetchall()
     first, second = datetime(2025, 11, 16, 9, 0, tzinfo=UTC), datetime(2025, 11, 16, 9, 1, tzinfo=UTC)

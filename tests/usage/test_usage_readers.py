@@ -48,9 +48,11 @@ def test_slurm_samples(warehouse, shared_data):
     # ubccr/xdmod test artifacts (LGPL-3.0): headerless sacct --parsable2, old and new layouts
     old = load(warehouse, shared_data / "slurm" / "xdmod_sacct_accounting-logs-with-gpu-gres_old-format.log")
     assert (old.source_format, old.rows_rejected) == ("slurm_sacct", 0)
-    assert old.rows_loaded == 24 * 8  # node[01-08] expanded for each of 24 jobs
+    assert old.rows_loaded == 24  # records: 24 jobs ...
+    assert warehouse.sql("SELECT count(*) FROM jobs").fetchall()[0][0] == 24 * 8  # ... node[01-08] expanded for each
     new = load(warehouse, shared_data / "slurm" / "xdmod_sacct_accounting-logs.log")
-    assert new.rows_loaded == 32 + 3 + 4 + 2
+    assert new.rows_loaded + new.rows_rejected == new.rows_in_file
+    assert warehouse.sql("SELECT count(*) FROM jobs").fetchall()[0][0] == 24 * 8 + 32 + 3 + 4 + 2
     gpu_job = warehouse.sql("SELECT resource_id, gpus, team FROM jobs WHERE job_id = '5692623' ORDER BY resource_id").fetchall()
     assert gpu_job == [("cpn-k16-35-01", 1, "ccr"), ("cpn-k16-37-01", 1, "ccr")]
 
@@ -79,7 +81,8 @@ def test_documented_jobs_csv_and_bad_rows(warehouse, tmp_path):
         "j3,inference,nlp,,,,i-c,2026-11-16T00:00:00Z,,8,\n"
     )
     result = load(warehouse, path)
-    assert (result.source_format, result.rows_loaded, result.rows_rejected) == ("jobs_csv", 3, 1)
+    assert (result.source_format, result.rows_loaded, result.rows_rejected) == ("jobs_csv", 2, 1)  # records
+    assert warehouse.sql("SELECT count(*) FROM jobs").fetchall()[0][0] == 3  # j1 on two machines
     assert "column kind" in warehouse.sql("SELECT reason FROM rejected_rows").fetchall()[0][0]
     assert warehouse.sql("SELECT count(*) FROM jobs WHERE end_ts IS NULL").fetchall()[0][0] == 1
 
