@@ -3,19 +3,22 @@ totals that survive ingestion exactly, and the planted opportunities visible in 
 
 from __future__ import annotations
 
+import calendar
 import gzip
 import hashlib
 import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import quote_plus, unquote_plus
 
 import duckdb
 import numpy as np
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from flows.readers import sniff
+from flows.readers import file_stem, sniff
 from flows.sample_data import generate_sample, last_complete_week
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
 from transforms.formats import detect
@@ -169,7 +172,7 @@ def test_azure_is_eur_with_a_bom_and_gcp_is_nested(sample):
 
 def _gpu(out: Path, resource_id: str) -> np.ndarray:
     rows = _sql('select "utilization.gpu [%]" from read_csv($p, all_varchar=true)',
-                p=str(out / "usage/gpu" / f"{resource_id}.csv"))
+                p=str(out / "usage/gpu" / f"{resource_id}.csv.gz"))
     return np.array([int(v.strip().rstrip("%")) for (v,) in rows])
 
 
@@ -231,7 +234,8 @@ def test_planted_inference_and_storage_opportunities(sample):
     keys = _sql("select column1 from read_csv($p, header=false, all_varchar=true)",
                 p=[str(out / "usage/storage/nw-checkpoints/data" / Path(f["key"]).name) for f in ckpt["files"]])
     runs = {}
-    for (k,) in keys:
+    for (raw,) in keys:
+        k = unquote_plus(raw)
         assert k.startswith("checkpoints/") and k.endswith(".pt") and "/step-" in k
         runs[k.split("/")[1]] = runs.get(k.split("/")[1], 0) + 1
     assert min(runs.values()) >= 24
@@ -240,3 +244,106 @@ def test_planted_inference_and_storage_opportunities(sample):
                      "storage_tiering", "data_compression", "checkpoint_sprawl", "network", "hdfs",
                      "distributed_efficiency", "scheduling"}
     assert all(o["monthly_saving_usd"] > 100 for o in summary["opportunities"])
+
+
+def _days_in_month(day: date) -> int:
+    return calendar.monthrange(day.year, day.month)[1]
+
+
+def _aws_storage_days(out: Path, summary) -> pl.DataFrame:
+    """Every GB-Mo line item of both AWS formats: resource, usage type, day, quantity, cost."""
+    cur2 = pl.read_parquet([out / r for r in summary["files"]["aws_cur2_parquet"]]).select(
+        resource=pl.col("line_item_resource_id"), usage_type=pl.col("line_item_usage_type"),
+        day=pl.col("line_item_usage_start_date").dt.date(), quantity=pl.col("line_item_usage_amount"),
+        cost=pl.col("line_item_unblended_cost"), unit=pl.col("pricing_unit"))
+    legacy = pl.concat([pl.read_csv(out / r, infer_schema=False) for r in summary["files"]["aws_cur_csv"]]).select(
+        resource=pl.col("lineItem/ResourceId"), usage_type=pl.col("lineItem/UsageType"),
+        day=pl.col("lineItem/UsageStartDate").str.slice(0, 10).str.to_date(),
+        quantity=pl.col("lineItem/UsageAmount").cast(pl.Float64), cost=pl.col("lineItem/UnblendedCost").cast(pl.Float64),
+        unit=pl.col("pricing/unit"))
+    rows = pl.concat([cur2, legacy]).filter(pl.col("unit") == "GB-Mo")
+    return rows.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64))
+
+
+def _assert_flat_per_month_day(rows: pl.DataFrame, keys: list[str], value: str, rel: float) -> None:
+    """``value`` x days in the day's month is the same on every day of each series (size x 24 / hours in month)."""
+    spread = rows.group_by(keys).agg(
+        lo=(pl.col(value) * pl.col("month_days")).min(), hi=(pl.col(value) * pl.col("month_days")).max(),
+        months=pl.col("day").dt.month().n_unique(), days=pl.len())
+    assert spread.height and spread["months"].min() >= 2, spread
+    bad = spread.filter(pl.col("hi") > pl.col("lo") * (1 + rel))
+    assert bad.height == 0, bad
+
+
+def test_storage_is_charged_per_day_as_size_times_24_over_month_hours(sample):
+    out, summary = sample
+    aws = _aws_storage_days(out, summary)
+    assert {"USE1-TimedStorage-ByteHrs", "EBS:VolumeUsage.st1", "EBS:VolumeUsage.gp3"} <= set(aws["usage_type"])
+    assert aws["day"].min() < date(2026, 10, 1) and aws["day"].max() > date(2026, 11, 1)  # legacy and CUR 2.0 months
+    _assert_flat_per_month_day(aws, ["resource", "usage_type"], "quantity", 1e-5)
+    _assert_flat_per_month_day(aws.filter(pl.col("cost") > 1), ["resource", "usage_type"], "cost", 1e-5)
+    # one 12,500 GB st1 volume: 12,500 x 24 / hours in month GB-Mo every day
+    st1 = aws.filter(pl.col("usage_type") == "EBS:VolumeUsage.st1").filter(pl.col("resource") == pl.col("resource").min())
+    assert np.allclose(st1["quantity"].to_numpy(), 12_500 / st1["month_days"].to_numpy(), rtol=1e-6)
+    gcp = pl.read_ndjson(out / summary["files"]["gcp_billing_jsonl"][0]).filter(
+        pl.col("service").struct.field("description") == "Cloud Storage").select(
+        resource=pl.col("resource").struct.field("name"), day=pl.col("usage_start_time").str.slice(0, 10).str.to_date(),
+        cost=pl.col("cost"), bytes_day=pl.col("usage").struct.field("amount") / 86400)
+    _assert_flat_per_month_day(gcp.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
+                               ["resource"], "cost", 1e-5)
+    assert gcp.group_by("resource").agg(pl.col("bytes_day").n_unique())["bytes_day"].to_list() == [1, 1]
+    azure = pl.read_csv(out / summary["files"]["azure_cost_details"][0], infer_schema=False, encoding="utf8-lossy")
+    azure = azure.rename({azure.columns[0]: azure.columns[0].lstrip("\ufeff")}).filter(
+        pl.col("MeterName").str.ends_with("Data Stored")).select(
+        "MeterName", day=pl.col("Date").str.to_date("%m/%d/%Y"), quantity=pl.col("Quantity").cast(pl.Float64))
+    assert azure["MeterName"].n_unique() == 2  # Blob Hot and Cool
+    _assert_flat_per_month_day(azure.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
+                               ["MeterName"], "quantity", 1e-5)
+    oci = pl.read_csv(out / summary["files"]["focus"][0], infer_schema=False).filter(
+        pl.col("ServiceName") == "Object Storage").select(
+        "ResourceId", day=pl.col("ChargePeriodStart").str.slice(0, 10).str.to_date(),
+        quantity=pl.col("ConsumedQuantity").cast(pl.Float64))
+    _assert_flat_per_month_day(oci.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
+                               ["ResourceId"], "quantity", 0.08)  # 40 TB with 1 % daily noise
+
+
+def test_constant_storage_is_flat_week_to_week(sample):
+    out, summary = sample
+    weekly = _aws_storage_days(out, summary).group_by(week=pl.col("day").dt.truncate("1w")).agg(pl.col("cost").sum())
+    assert weekly.height == 8
+    assert weekly["cost"].max() <= weekly["cost"].min() * 31 / 30 * (1 + 1e-6)
+
+
+def test_gpu_metrics_are_deterministic_gzip_named_after_the_machine(sample):
+    out, summary = sample
+    paths = [out / rel for rel in summary["files"]["nvidia_smi_csv"]]
+    billed = set(pl.read_parquet([out / r for r in summary["files"]["aws_cur2_parquet"]])["line_item_resource_id"])
+    billed |= set(pl.read_csv(out / summary["files"]["focus"][0], infer_schema=False)["ResourceId"])
+    for path in paths:
+        raw = path.read_bytes()
+        assert path.name.endswith(".csv.gz") and raw[:2] == b"\x1f\x8b" and raw[4:8] == b"\0\0\0\0"  # mtime 0
+        assert detect(sniff(path)).name == "nvidia_smi_csv"
+        with gzip.open(path, "rt") as fh:
+            header = fh.readline()
+        assert header.rstrip("\n").endswith("utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]")
+        assert file_stem(path) in billed or header.startswith("host, ")
+    assert sum(p.stat().st_size for p in paths) < 8 * 2**20
+
+
+def test_default_sample_stays_well_under_20_mb(sample):
+    out, _ = sample
+    assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 16 * 2**20
+
+
+def test_inventory_keys_are_url_encoded_like_s3_inventory(sample):
+    out, _ = sample
+    decoded = []
+    for manifest_path in sorted((out / "usage/storage").glob("*/manifest.json")):
+        manifest = json.loads(manifest_path.read_text())
+        for f in manifest["files"]:
+            with gzip.open(manifest_path.parent / "data" / Path(f["key"]).name, "rt") as fh:
+                for line in fh:
+                    raw = line.split('","')[1]
+                    assert raw == quote_plus(unquote_plus(raw)) and "/" not in raw and " " not in raw, raw
+                    decoded.append(unquote_plus(raw))
+    assert any(" " in k for k in decoded) and any("+" in k for k in decoded)

@@ -7,7 +7,7 @@
     billing/focus/            OCI as FOCUS 1.0 CSV (USD)
     billing/gcp/              the BigQuery billing export as JSON lines (USD)
     billing/azure/            MCA cost details CSV with a BOM (EUR)
-    usage/gpu/                nvidia-smi query-gpu CSV per machine (15-minute samples)
+    usage/gpu/                nvidia-smi query-gpu CSV per machine, gzip (15-minute samples)
     usage/jobs/ usage/inference/ usage/network/   documented CSV layouts
     usage/storage/<bucket>/   S3 Inventory: manifest.json + data/*.csv.gz
     README.txt                what this is and what is planted in it

@@ -135,10 +135,7 @@ def _storage_rows(window: Window, totals: pl.DataFrame) -> list[pl.DataFrame]:
 def _ebs_rows(window: Window) -> list[pl.DataFrame]:
     parts = []
     for m in (m for m in co.MACHINES if m.provider == "aws" and m.pricing != "spot"):
-        volumes = [("gp3", 2000 if m.gpus >= 4 else 500)]
-        if m.workload == "hdfs":
-            volumes += [("st1", 12_500)] * 6
-        for i, (vtype, gib) in enumerate(volumes):
+        for i, (vtype, gib) in enumerate(co.ebs_volumes(m)):
             parts.append(_daily_rows(
                 window, gib, co.EBS_PRICES[vtype], usage_account_id=co.AWS_ACCOUNTS[m.team], product_code="AmazonEC2",
                 usage_type=f"EBS:VolumeUsage.{vtype}", operation="CreateVolume-Gp3" if vtype == "gp3" else "CreateVolume",

@@ -182,6 +182,17 @@ SP_COMMITMENT_PER_HOUR = 13.6  # dollars per hour committed (covered usage needs
 
 S3_PRICES = {"STANDARD": 0.023, "STANDARD_IA": 0.0125, "GLACIER": 0.0036, "INTELLIGENT_TIERING": 0.023}
 EBS_PRICES = {"gp3": 0.08, "st1": 0.045}
+HDFS_VOLUMES_PER_NODE, HDFS_VOLUME_GIB = 6, 12_500
+
+
+def ebs_volumes(m: Machine) -> list[tuple[str, int]]:
+    """The EBS volumes (type, GiB) attached to an AWS machine: a gp3 root, plus st1 data volumes on HDFS nodes."""
+    volumes = [("gp3", 2000 if m.gpus >= 4 else 500)]
+    if m.workload == "hdfs":
+        volumes += [("st1", HDFS_VOLUME_GIB)] * HDFS_VOLUMES_PER_NODE
+    return volumes
+
+
 EGRESS_INTERNET, EGRESS_INTER_REGION = 0.09, 0.02
 TAX_RATE = 0.0625  # a sales tax on AWS usage, one Tax line per month and service
 MONTHLY_CREDIT = 5000.0  # an AWS promotional credit each month (prorated to the window)

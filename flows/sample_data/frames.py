@@ -54,5 +54,7 @@ def month_segments(window: Window) -> list[tuple[int, int, datetime]]:
     return segments
 
 
-def hours_in_month(month: datetime) -> int:
-    return int((next_month(month) - month) / timedelta(hours=1))
+def hours_in_month(ts: datetime) -> int:
+    """Hours of the whole calendar month containing ``ts`` (not the hours left after it)."""
+    first = month_start(ts)
+    return int((next_month(first) - first) / timedelta(hours=1))

@@ -30,7 +30,10 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
     inter = flows.filter(flows["destination_region"] != "")["bytes"].sum() / GIB
     days = len(sched.util[under.name]) / 24
     hdfs = [x for x in co.MACHINES if x.workload == "hdfs"]
-    hdfs_ebs_gib = len(hdfs) * 6 * 12_500
+    hdfs_volumes = [v for x in hdfs for v in co.ebs_volumes(x)]  # the detector counts every volume the nodes bill
+    hdfs_ebs_gib = sum(gib for _, gib in hdfs_volumes)
+    hdfs_ebs_usd = sum(gib * co.EBS_PRICES[vtype] for vtype, gib in hdfs_volumes)
+    hdfs_st1_gib = sum(gib for vtype, gib in hdfs_volumes if vtype == "st1")
     dist_share = 36 / 168
     r = lambda v: round(float(v), 0)  # noqa: E731
     return [
@@ -69,8 +72,8 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
                       f"{WEIGHTS_SHARD_BYTES / 1e9:.1f} GB) to the internet; {inter / days:.0f} GiB/day us-west-2 -> us-east-1",
              monthly_saving_usd=r(internet / days * 30.4 * 0.09 * 0.8 + inter / days * 30.4 * 0.02)),
         dict(kind="hdfs", resource_id=[x.resource_id for x in hdfs], team="platform",
-             evidence=f"{len(hdfs)} r6i.4xlarge datanodes, {hdfs_ebs_gib / 1024:.0f} TiB st1, replication 3",
-             monthly_saving_usd=r(len(hdfs) * 1.008 * MONTH_H + hdfs_ebs_gib * 0.045 - hdfs_ebs_gib / 3 * 0.023)),
+             evidence=f"{len(hdfs)} r6i.4xlarge datanodes, {hdfs_st1_gib / 1024:.0f} TiB st1, replication 3",
+             monthly_saving_usd=r(len(hdfs) * 1.008 * MONTH_H + hdfs_ebs_usd - hdfs_ebs_gib / 3 * co.S3_PRICES["STANDARD"])),
         dict(kind="distributed_efficiency", resource_id=[x.resource_id for x in cluster], team="nlp",
              model="nw-chat-70b", evidence="4-node job ~42 % per GPU vs ~90 % on 1 node",
              monthly_saving_usd=r(4 * co.P5 * MONTH_H * dist_share * (1 - 42 / 90))),

@@ -63,7 +63,7 @@ def gcp_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
         gib_month = np.round(tib * 1024 / month_days, 6)
         parts.append(frame(len(days), start=s, end=e, service="Cloud Storage", service_id="95FF-2EF5-5EA1",
                            sku_id=sku_id, sku=desc, cost=micro(gib_month * price), credit=0, credit_type=None,
-                           usage_amount=gib_month * GIB * 30 * 86400, usage_unit="byte-seconds", region="us-central1",
+                           usage_amount=float(tib * 1024 * GIB * 86400), usage_unit="byte-seconds", region="us-central1",
                            zone=None, resource=bucket, global_name=f"//storage.googleapis.com/projects/_/buckets/{bucket}",
                            machine_spec=None, label_team="research", label_project="speech-asr", label_model=None))
     egress_gib = np.round(rng.normal(500, 40, len(days)), 3)

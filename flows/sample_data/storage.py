@@ -2,7 +2,8 @@
 
 Planted here: a bucket with hundreds of TB in STANDARD last read 90+ days ago (tiering), with
 near-misses that must not count (objects under 128 KB, objects younger than 30 days); large
-uncompressed .csv/.json/.log objects (compression); ``checkpoints/<run>/step-*.pt`` sprawl.
+uncompressed .csv/.json/.log objects (compression); ``checkpoints/<run>/step-*.pt`` sprawl. Keys are
+URL-encoded in the inventory CSV as S3 Inventory does; some contain a space or ``+`` to exercise decoding.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import numpy as np
 import polars as pl
@@ -69,7 +71,7 @@ def inventory(seed: int) -> pl.DataFrame:
                           rng.integers(18 * GIB, 24 * GIB, n), rng.uniform(200, 700, n), rng.uniform(95, 400, n),
                           "STANDARD"))
     n = 3_000  # near-miss: tiny cold objects (< 128 KB)
-    parts.append(_objects("nw-training-data", [f"datasets/corpus-{i % 40:02d}/_meta/part-{i:05d}.json" for i in range(n)],
+    parts.append(_objects("nw-training-data", [f"datasets/corpus-{i % 40:02d}/_meta/part-{i:05d}+stats.json" for i in range(n)],
                           rng.integers(2_000, 120_000, n), rng.uniform(200, 700, n), rng.uniform(120, 400, n),
                           "STANDARD"))
     n = 600  # near-miss: young objects (< 30 days), half never read
@@ -78,7 +80,7 @@ def inventory(seed: int) -> pl.DataFrame:
                           rng.integers(5 * GIB, 10 * GIB, n), rng.uniform(1, 25, n), accessed, "STANDARD"))
     n = 1_200  # large uncompressed text (data compression)
     ext = np.array(["json", "csv", "log"])[np.arange(n) % 3]
-    folder = np.array(["raw/events", "raw/exports", "logs/app"])[np.arange(n) % 3]
+    folder = np.array(["raw/events", "raw/exports/Q3 2026", "logs/app"])[np.arange(n) % 3]  # a key with a space
     parts.append(_objects("nw-training-data", [f"{f}/2026/part-{i:05d}.{e}" for i, (f, e) in enumerate(zip(folder, ext))],
                           rng.integers(30 * GIB, 50 * GIB, n), rng.uniform(30, 80, n), rng.uniform(5, 40, n),
                           "STANDARD"))
@@ -110,6 +112,12 @@ def bucket_totals(objects: pl.DataFrame) -> pl.DataFrame:
     return objects.group_by("bucket", "storage_class").agg(pl.col("size").sum().alias("bytes")).sort("bucket", "storage_class")
 
 
+def url_encoded(keys: pl.Expr) -> pl.Expr:
+    """Keys URL-encoded as S3 Inventory writes them (``quote_plus``: ``/`` -> ``%2F``, space -> ``+``)."""
+    return keys.map_batches(lambda s: pl.Series(s.name, [quote_plus(k) for k in s.to_list()], dtype=pl.String),
+                            return_dtype=pl.String)
+
+
 def _iso(snapshot: datetime, days: pl.Expr) -> pl.Expr:
     ts = pl.lit(snapshot) - pl.duration(seconds=(days * 86400).round(0).cast(pl.Int64))
     return ts.dt.strftime("%Y-%m-%dT%H:%M:%S.000Z")
@@ -121,7 +129,7 @@ def write_inventories(objects: pl.DataFrame, window: Window, out: Path) -> list[
     manifests = []
     for bucket in BUCKETS:
         rows = objects.filter(pl.col("bucket") == bucket.name).select(
-            "bucket", "key", pl.col("size").cast(pl.String), _iso(snapshot, pl.col("modified_days")).alias("modified"),
+            "bucket", url_encoded(pl.col("key")).alias("key"), pl.col("size").cast(pl.String), _iso(snapshot, pl.col("modified_days")).alias("modified"),
             "storage_class",
             pl.when(pl.col("accessed_days").is_nan()).then(pl.lit("")).otherwise(
                 _iso(snapshot, pl.col("accessed_days"))).alias("accessed"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def resource_id(name: str) -> str:
 
 
 def write_gpu_metrics(sched: Schedule, window: Window, seed: int, out: Path) -> dict[str, Path]:
-    """One nvidia-smi query-gpu CSV per GPU machine; a ``host`` column where the id is no file name."""
+    """One gzip nvidia-smi query-gpu CSV per GPU machine (``<resource_id>.csv.gz``); a ``host`` column where the id is no file name."""
     written = {}
     out.mkdir(parents=True, exist_ok=True)
     for m in GPU_MACHINES:
@@ -79,8 +80,8 @@ def write_gpu_metrics(sched: Schedule, window: Window, seed: int, out: Path) -> 
         if needs_host:
             lines = lines.to_frame().select(pl.concat_str([pl.lit(m.resource_id), pl.col("line")], separator=", ").alias("line"))["line"]
         stem = m.name if needs_host else m.resource_id
-        path = out / f"{stem}.csv"
-        path.write_text(header + "\n" + "\n".join(lines.to_list()) + "\n")
+        path = out / f"{stem}.csv.gz"
+        write_gzip_text(header + "\n" + "\n".join(lines.to_list()) + "\n", path, f"{stem}.csv")
         written[m.name] = path
     return written
 
@@ -174,6 +175,13 @@ def network_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     flows = pl.concat(parts, how="vertical_relaxed").filter(pl.col("bytes") > 0)
     return flows.with_columns(pl.col("interval_seconds").cast(pl.Int64), pl.col("bytes").cast(pl.Int64)).sort(
         "interval_start", "source_resource_id", "destination", "content_key")
+
+
+def write_gzip_text(text: str, path: Path, inner_name: str) -> Path:
+    """Gzip text to ``path`` with no timestamp and a fixed inner name, so the bytes depend on the text only."""
+    with path.open("wb") as raw, gzip.GzipFile(filename=inner_name, mode="wb", fileobj=raw, mtime=0, compresslevel=6) as fh:
+        fh.write(text.encode("utf-8"))
+    return path
 
 
 def write_csv(frame: pl.DataFrame, path: Path) -> Path:
