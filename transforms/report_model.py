@@ -431,6 +431,9 @@ def _scope(r: dict) -> str:
     return " · ".join(parts)
 
 
+MAX_LISTED_RECOMMENDATIONS = 25
+
+
 def recommendations(recs: pl.DataFrame, currency: str) -> dict:
     """Every recommendation ranked by savings with overlap notes, and the top 3 open actions."""
     rows = recs.sort(["monthly_savings", "rec_id"], descending=[True, False], nulls_last=True).to_dicts()
@@ -478,7 +481,15 @@ def recommendations(recs: pl.DataFrame, currency: str) -> dict:
             "counted": r.get("counted") is not False,
         })
     top = [i for i in items if i["counted"] and i["status"] != "resolved"][:3]
-    return {"all": items, "top": top, "empty": not items}
+    # Mail clients clip long messages (Gmail at ~102 KB): the HTML lists the largest ones; the
+    # plain-text part and `aicost recommendations` carry them all.
+    return {
+        "all": items,
+        "listed": items[:MAX_LISTED_RECOMMENDATIONS],
+        "more": max(0, len(items) - MAX_LISTED_RECOMMENDATIONS),
+        "top": top,
+        "empty": not items,
+    }
 
 
 # --------------------------------------------------------------------------------------------

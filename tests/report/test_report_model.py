@@ -216,3 +216,13 @@ def test_stale_sources_and_rejection_reasons():
     assert quality["reasons"][0]["example"] == "cur.csv row 7"
     assert (quality["expectations_failed"], quality["expectations_evaluated"]) == ("1", "1")
     assert quality["files"] == "0"
+
+
+def test_the_html_lists_the_largest_recommendations_and_says_how_many_more():
+    from tests.report.conftest import rec_row
+
+    rows = [rec_row(f"r{i:02d}", str(1000 - i), f"action {i}") for i in range(rm.MAX_LISTED_RECOMMENDATIONS + 5)]
+    model = rm.recommendations(recs_frame(rows), "USD")
+    assert len(model["all"]) == rm.MAX_LISTED_RECOMMENDATIONS + 5  # the plain-text part keeps them all
+    assert [r["action"] for r in model["listed"]] == [f"action {i}" for i in range(rm.MAX_LISTED_RECOMMENDATIONS)]
+    assert model["more"] == 5
