@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import flows  # noqa: F401  (applies the offline Prefect defaults before Prefect is imported)
@@ -81,8 +82,9 @@ def cmd_attribution(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         summary = attribution_summary(con, args.week, settings)
-    lines = [f"Attributed cost, week of {args.week} ({summary['reporting_currency']}): {summary['total']}"]
-    lines += [f"  {cat:<16} {amount:>16}" for cat, amount in summary["by_category"].items()]
+    lines = [f"Attributed cost, week of {args.week} ({summary['reporting_currency']}): {Decimal(summary['total']):,.2f}"]
+    lines += [f"  {cat:<16} {Decimal(amount):>16,.2f}" for cat, amount in summary["by_category"].items()]
+    lines.append(f"  idle GPU (included above): {Decimal(summary['idle_gpu_cost']):,.2f}")
     lines.append("Coverage: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["coverage"].items()))
     if summary.get("unconverted"):
         lines.append("Unconverted (no exchange rate): " + ", ".join(f"{c} {a}" for c, a in summary["unconverted"].items()))
@@ -99,7 +101,8 @@ def cmd_recommendations(args: argparse.Namespace) -> int:
         recs = recommendations_for_week(con, args.week)
     rows = recs.to_dicts()
     human = "\n".join(
-        f"{i:>2}. {r['currency']} {r['monthly_savings']:>12,.2f}/mo  {r['confidence']:<6} {r['status']:<8} {r['action']}"
+        f"{i:>2}. {r['currency']} {r['monthly_savings']:>12,.2f}/mo  {r['confidence']:<6} {r['status']:<8} "
+        f"{r['action']}{'' if r['counted'] or r['status'] == 'resolved' else '  [overlaps a larger one: not counted]'}"
         for i, r in enumerate(rows, 1)
     ) or f"No recommendations stored for the week of {args.week}."
     _print(rows, args.json, human)
@@ -111,7 +114,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     result = report_command(args.week, send=args.send, resend=args.resend, as_json=args.json, settings=settings)
-    _print(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
+    _print(result, args.json, "\n".join(result.get("summary") or [f"{k}: {v}" for k, v in result.items()]))
     return 0
 
 
