@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
@@ -105,3 +107,18 @@ def test_inference_hourly_and_network_flows(warehouse, tmp_path):
     result = load(warehouse, flows)
     assert (result.source_format, result.rows_loaded, result.rows_rejected) == ("network_flows_csv", 1, 1)
     assert "column bytes" in warehouse.sql("SELECT reason FROM rejected_rows WHERE reason LIKE '%bytes%'").fetchall()[0][0]
+
+
+def test_opencost_allocation_api_response(warehouse, shared_data):
+    # opencost/opencost-website static/allocation-example-output.json (Apache-2.0)
+    path = shared_data / "k8s" / "opencost_allocation-example-output.json"
+    expected = [
+        (name, alloc["start"], alloc.get("gpuCount", 0))
+        for window in json.loads(path.read_text())["data"]
+        for name, alloc in window.items()
+    ]
+    result = load(warehouse, path)
+    assert (result.source_format, result.rows_loaded, result.rows_rejected) == ("opencost_allocation_json", len(expected), 0)
+    stored = warehouse.sql("SELECT job_id, strftime(start_ts, '%Y-%m-%dT%H:%M:%SZ'), gpus, project FROM jobs ORDER BY job_id").fetchall()
+    assert [(r[0], r[1], r[2]) for r in stored] == sorted((n, s, int(g)) for n, s, g in expected)
+    assert all(r[3] == r[0] for r in stored)  # aggregated by namespace: the allocation is the namespace
