@@ -347,3 +347,22 @@ def test_inventory_keys_are_url_encoded_like_s3_inventory(sample):
                     assert raw == quote_plus(unquote_plus(raw)) and "/" not in raw and " " not in raw, raw
                     decoded.append(unquote_plus(raw))
     assert any(" " in k for k in decoded) and any("+" in k for k in decoded)
+
+
+def test_hdfs_planted_figure_is_what_the_detector_measures_every_week(sample, warehouse, tmp_path):
+    from flows.ingest import ingest_files
+    from flows.recommend import load_config, load_prices, read_inputs
+    from flows.settings import Settings
+    from transforms.detectors import hdfs_to_object
+
+    out, summary = sample
+    ingest_files(warehouse, [out / "billing"])
+    settings = Settings(db=tmp_path / "unused.duckdb")
+    planted = _opportunity(summary, "hdfs")["monthly_saving_usd"]
+    for week in (date.fromisoformat(w) for w in summary["weeks"]):
+        config = load_config(settings, week)
+        frames = {**read_inputs(warehouse, week, config), "prices": load_prices(settings.prices)}
+        found = hdfs_to_object.detect(frames, config)
+        assert found.height == 1, week
+        measured = float(found["monthly_savings"][0])
+        assert abs(measured - planted) <= 0.03 * planted, (week, measured, planted)  # within the month-length factor

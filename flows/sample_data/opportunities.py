@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from flows.sample_data import company as co
@@ -9,6 +11,13 @@ from flows.sample_data.storage import BUCKETS, GIB, WEIGHTS_SHARD_BYTES, WEIGHTS
 from flows.sample_data.workloads import Schedule
 
 MONTH_H = 730
+# The detectors' settings (config/recommendations.toml) and prices (config/prices.csv) the figures follow
+RIGHTSIZE_TARGET_PCT, BATCHING_TARGET_PCT = 80.0, 60.0
+CPU_ALTERNATIVE_HOURLY = 0.357  # c7i.2xlarge
+P5_SPOT, SPOT_INTERRUPTION_OVERHEAD = 28.106467, 0.1
+TEXT_COMPRESSION_RATIO = 4.0
+CDN_EGRESS_PER_GB = 0.085
+WORK_DAYS, WORK_HOURS, LOW_UTIL_PCT = range(5), range(8, 20), 10.0
 
 
 def planted(sched: Schedule, objects, flows) -> list[dict]:
@@ -17,9 +26,18 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
     idle = [m("vision-p4d-1"), m("vision-p4d-2")]
     cluster = [x for x in co.MACHINES if x.workload == "cluster"]
     under = m("research-p5-1")
+    chat = [m("chat-g6e-1"), m("chat-g6e-2")]
     p95 = float(np.percentile(sched.util[under.name], 95))
+    gpus_needed = math.ceil(under.gpus * p95 / RIGHTSIZE_TARGET_PCT)
+    seg = m("seg-g5-1")
+    seg_util = float(np.mean(sched.util[seg.name][sched.on[seg.name]]))
     dev = [m("dev-g5-alice"), m("dev-g5-bob")]
-    off_hours = float(np.mean([np.mean(sched.util[d.name] < 5) for d in dev]))
+    hours = np.arange(len(sched.util[dev[0].name]))
+    off = ~(np.isin((hours // 24) % 7, list(WORK_DAYS)) & np.isin(hours % 24, list(WORK_HOURS)))
+    off_hours = float(np.mean([np.mean(off & sched.on[d.name] & (sched.util[d.name] < LOW_UTIL_PCT)) for d in dev]))
+    long_jobs = [j for j in sched.jobs if j.kind == "training" and j.pricing_model == "on_demand"
+                 and j.end_h is not None and j.end_h - j.start_h > 24 and set(j.resources) <= {x.name for x in cluster}]
+    long_share = sum((j.end_h - j.start_h) * len(j.resources) for j in long_jobs) / (len(cluster) * len(hours))
     cold = objects.filter((objects["bucket"] == "nw-training-data") & (objects["storage_class"] == "STANDARD")
                           & (objects["accessed_days"] >= 90) & (objects["size"] >= 128 * 1024)
                           & (objects["modified_days"] >= 30))["size"].sum() / GIB
@@ -41,15 +59,18 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
              evidence="GPU utilisation 0-3 % in ~94 % of hours, no jobs",
              monthly_saving_usd=r(2 * co.P4D * MONTH_H * 0.94)),
         dict(kind="underused_gpu", resource_id=under.resource_id, team="research",
-             evidence=f"p95 GPU utilisation {p95:.0f} %", monthly_saving_usd=r(co.P5 * MONTH_H * 0.5)),
+             evidence=f"p95 GPU utilisation {p95:.0f} %: {gpus_needed} of {under.gpus} GPUs needed",
+             monthly_saving_usd=r(co.P5 * MONTH_H * (1 - gpus_needed / under.gpus))),
         dict(kind="batching", resource_id=m("seg-g5-1").resource_id, team="vision", model="seg-v3",
-             evidence="avg_batch_size ~1.04, GPU utilisation ~15 %", monthly_saving_usd=r(1.212 * MONTH_H * 0.6)),
+             evidence=f"avg_batch_size ~1.04, GPU utilisation ~{seg_util:.0f} %",
+             monthly_saving_usd=r(seg.hourly * MONTH_H * (1 - seg_util / BATCHING_TARGET_PCT))),
         dict(kind="gpu_to_cpu", resource_id=m("embed-g5-1").resource_id, team="platform", model="embed-small",
-             evidence="~0.35 requests/s on a g5.xlarge", monthly_saving_usd=r((1.006 - 0.17) * MONTH_H)),
+             evidence="~0.35 requests/s on a g5.xlarge", monthly_saving_usd=r((m("embed-g5-1").hourly - CPU_ALTERNATIVE_HOURLY) * MONTH_H)),
         dict(kind="compression", model="nw-chat-70b", team="nlp",
              resource_id=[m("chat-g6e-1").resource_id, m("chat-g6e-2").resource_id],
              evidence="largest inference spend (2 x g6e.12xlarge, Savings Plan rate)",
-             monthly_saving_usd=r(2 * co.SP_RATE["g6e.12xlarge"] * MONTH_H * 0.4)),
+             monthly_saving_usd=r(sum(co.SP_RATE[x.instance_type] * MONTH_H + sum(
+                 gib * co.EBS_PRICES[vtype] for vtype, gib in co.ebs_volumes(x)) for x in chat) * 0.4)),
         dict(kind="commitments", resource_id=[x.resource_id for x in cluster], team="nlp",
              evidence="4 p5.48xlarge on demand every hour, not covered by the Savings Plan",
              monthly_saving_usd=r(4 * (co.P5 - 43.344) * MONTH_H)),
@@ -57,20 +78,23 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
              evidence=f"{co.RI_COUNT} p4d.24xlarge reserved, 1 used: half the RI hours unused",
              monthly_saving_usd=r(co.RI_RATE * MONTH_H)),
         dict(kind="spot", resource_id=[x.resource_id for x in cluster], team="nlp", model="nw-chat-70b",
-             evidence="on-demand training jobs of 30-60 h", monthly_saving_usd=r(4 * (co.P5 - 28.106467) * MONTH_H * 0.75)),
+             evidence=f"on-demand training jobs of 30-60 h ({long_share:.0%} of the cluster's hours)",
+             monthly_saving_usd=r(len(cluster) * co.P5 * MONTH_H * long_share * (1 - P5_SPOT / co.P5)
+                                  * (1 - SPOT_INTERRUPTION_OVERHEAD))),
         dict(kind="storage_tiering", resource_id="nw-training-data", team="platform",
              evidence=f"{cold / 1024:.0f} TiB in STANDARD last read 90+ days ago (excluding < 128 KB and < 30 days)",
              monthly_saving_usd=r(cold * (0.023 - 0.004))),
         dict(kind="data_compression", resource_id="nw-training-data", team="platform",
              evidence=f"{text / 1024:.0f} TiB of uncompressed .csv/.json/.log objects",
-             monthly_saving_usd=r(text * 0.023 * 0.7)),
+             monthly_saving_usd=r(text * co.S3_PRICES["STANDARD"] * (1 - 1 / TEXT_COMPRESSION_RATIO))),
         dict(kind="checkpoint_sprawl", resource_id="nw-checkpoints", team="nlp",
              evidence=f"{len(ckpt)} checkpoints in 3 runs, {ckpt_gib / 1024:.0f} TiB",
              monthly_saving_usd=r(ckpt_gib * 0.023 * (45 / 48))),
         dict(kind="network", resource_id="nw-model-weights", team="platform",
              evidence=f"{internet / days:.0f} GiB/day of the same weights ({WEIGHTS_SHARDS} x "
                       f"{WEIGHTS_SHARD_BYTES / 1e9:.1f} GB) to the internet; {inter / days:.0f} GiB/day us-west-2 -> us-east-1",
-             monthly_saving_usd=r(internet / days * 30.4 * 0.09 * 0.8 + inter / days * 30.4 * 0.02)),
+             monthly_saving_usd=r((internet * (co.EGRESS_INTERNET - CDN_EGRESS_PER_GB) + inter * co.EGRESS_INTER_REGION)
+                                  / days * MONTH_H / 24)),
         dict(kind="hdfs", resource_id=[x.resource_id for x in hdfs], team="platform",
              evidence=f"{len(hdfs)} r6i.4xlarge datanodes, {hdfs_st1_gib / 1024:.0f} TiB st1, replication 3",
              monthly_saving_usd=r(len(hdfs) * 1.008 * MONTH_H + hdfs_ebs_usd - hdfs_ebs_gib / 3 * co.S3_PRICES["STANDARD"])),
@@ -78,8 +102,8 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
              model="nw-chat-70b", evidence="4-node job ~42 % per GPU vs ~90 % on 1 node",
              monthly_saving_usd=r(4 * co.P5 * MONTH_H * dist_share * (1 - 42 / 90))),
         dict(kind="scheduling", resource_id=[x.resource_id for x in dev], team="research/nlp",
-             evidence=f"development GPUs idle {off_hours:.0%} of hours (nights, weekends)",
-             monthly_saving_usd=r(2 * 1.624 * MONTH_H * off_hours)),
+             evidence=f"development GPUs on and idle {off_hours:.0%} of hours (nights, weekends)",
+             monthly_saving_usd=r(sum(d.hourly for d in dev) * MONTH_H * off_hours)),
     ]
 
 
