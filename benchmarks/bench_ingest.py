@@ -1,0 +1,132 @@
+"""Ingest benchmark: rows/s and peak memory of ``aicost ingest`` against DuckDB's raw load and focus-converter.
+
+For each size, writes billing files of exactly that many AWS line items (``make_billing``), then per
+file, each in a fresh process under ``/usr/bin/time -v`` and with a fresh warehouse:
+``aicost ingest FILE``; DuckDB's own load of the raw file (``CREATE TABLE t AS SELECT * FROM
+read_csv/read_parquet``, the floor); and, on the Athena-style CUR Parquet file, focus-converter 1.0.0
+from its own virtual environment (``benchmarks/work/fc-venv``, see README).
+
+    python benchmarks/bench_ingest.py --rows 1000000 5000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import PROJECT_ROOT, PYTHON, WORK, Measured, markdown_table, remove, run_measured, write_results  # noqa: E402
+
+FORMATS = ("aws_cur_csv", "aws_cur_parquet", "aws_cur2_parquet", "focus")
+FC_BIN = WORK / "fc-venv" / "bin" / "focus-converter"
+FC_TIMEOUT_S = 3600
+RAW_LOAD = """
+import duckdb, sys, time
+reader = "read_parquet" if sys.argv[2].endswith(".parquet") else "read_csv"
+con = duckdb.connect(sys.argv[1])
+started = time.perf_counter()
+con.execute(f"CREATE TABLE t AS SELECT * FROM {reader}($p)", {"p": sys.argv[2]})
+n = con.execute("SELECT count(*) FROM t").fetchone()[0]
+con.close()
+print('BENCH-RESULT {"rows": %d, "load_s": %.3f}' % (n, time.perf_counter() - started))
+"""
+
+
+def aicost_argv(db: Path, path: Path) -> list[str]:
+    """The ``aicost ingest`` command of this environment."""
+    script = Path(PYTHON).parent / "aicost"
+    base = [str(script)] if script.exists() else [PYTHON, "-m", "flows.cli"]
+    return [*base, "--db", str(db), "ingest", str(path)]
+
+
+def measure_aicost(path: Path) -> Measured:
+    db = WORK / "bench-ingest.duckdb"
+    remove(db)
+    try:
+        return run_measured(aicost_argv(db, path))
+    finally:
+        remove(db)
+
+
+def measure_duckdb(path: Path) -> Measured:
+    db = WORK / "bench-raw.duckdb"
+    remove(db)
+    try:
+        return run_measured([PYTHON, "-c", RAW_LOAD, str(db), str(path)])
+    finally:
+        remove(db)
+
+
+def measure_focus_converter(path: Path) -> Measured | None:
+    if not FC_BIN.exists():
+        print(f"focus-converter not installed at {FC_BIN}: skipped (see benchmarks/README.md)", file=sys.stderr)
+        return None
+    out = WORK / "fc-out"
+    remove(out)
+    out.mkdir(parents=True)
+    try:
+        # focus-converter 1.0.0 can hang after an error: the timeout bounds it; a failure is reported, not timed.
+        return run_measured(["timeout", str(FC_TIMEOUT_S), str(FC_BIN), "convert", "--provider", "aws",
+                             "--data-path", str(path), "--data-format", "parquet", "--parquet-data-format", "file",
+                             "--export-path", str(out)], check=False)
+    finally:
+        remove(out)
+
+
+def row(rows: int, fmt: str, path: Path, tool: str, m: Measured, floor: Measured | None) -> list:
+    ok = m.returncode == 0
+    rate = f"{rows / m.wall_s:,.0f}" if ok else "failed"
+    vs = f"{m.wall_s / floor.wall_s:.2f}x" if ok and floor else ""
+    size = f"{path.stat().st_size / 2**20:,.0f}"
+    return [f"{rows:,}", fmt, size, tool, f"{m.wall_s:.1f}" if ok else f"failed ({m.returncode})", rate,
+            f"{m.peak_mib:,.0f}", vs, f"{m.load_1m:.2f}"]
+
+
+def bench_size(rows: int, formats: tuple[str, ...], notes: list[str]) -> list[list]:
+    from make_billing import write_all
+
+    folder = WORK / f"ingest-{rows}"
+    started = time.perf_counter()
+    paths = {k: Path(v) for k, v in write_all(rows, folder, formats).items()}
+    notes.append(f"{rows:,} rows: inputs written in {time.perf_counter() - started:.0f} s")
+    table = []
+    try:
+        for fmt, path in paths.items():
+            floor = measure_duckdb(path)
+            ours = measure_aicost(path)
+            table.append(row(rows, fmt, path, "DuckDB raw load (floor)", floor, None))
+            table.append(row(rows, fmt, path, "aicost ingest", ours, floor))
+            if fmt == "aws_cur_parquet":
+                fc = measure_focus_converter(path)
+                if fc is not None:
+                    table.append(row(rows, fmt, path, "focus-converter 1.0.0", fc, floor))
+                    if fc.returncode == 0:
+                        notes.append(f"{rows:,} rows: aicost ingest is {fc.wall_s / ours.wall_s:.1f}x faster than "
+                                     f"focus-converter on the same file")
+                    else:
+                        notes.append(f"{rows:,} rows: focus-converter failed: {fc.stderr_tail[-400:]}")
+            print(table[-1], flush=True)
+    finally:
+        remove(folder)
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="aicost ingest vs DuckDB raw load vs focus-converter")
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    rows = [r for n in args.rows for r in bench_size(n, tuple(args.formats), notes)]
+    header = ["rows", "format", "file MiB", "tool", "wall s", "rows/s", "peak RSS MiB", "vs DuckDB load", "load (1 min)"]
+    body = markdown_table(header, rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+    write_results("ingest", "Ingest: aicost ingest vs DuckDB raw load vs focus-converter", body)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(PROJECT_ROOT))
+    main()

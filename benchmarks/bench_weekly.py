@@ -1,0 +1,142 @@
+"""Weekly-run growth: the weekly flow for the last week with 4 vs 52 weeks in the warehouse, and the backfill.
+
+For each history length, the sample generator writes that many weeks of the sample company's exports
+and logs, which are ingested once (not measured); then, in a fresh process with Prefect's test
+harness (a local ephemeral API), ``weekly_cost_report`` runs for the last week with an empty
+landing folder, RUNS times (the first run pays Prefect's warm-up). Last, the whole 52-week backfill
+(``backfill_cost_reports``) runs in its own fresh process on the 52-week warehouse.
+
+    python benchmarks/bench_weekly.py --weeks 4 52
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import PROJECT_ROOT, PYTHON, WORK, markdown_table, remove, report, run_measured, write_results  # noqa: E402
+
+END_WEEK = date(2026, 11, 16)
+RUNS = 3
+
+
+def prepare(weeks: int) -> tuple[Path, dict]:
+    """Generate ``weeks`` weeks of sample data and ingest them into a fresh warehouse (not measured)."""
+    from flows.ingest import ingest_files
+    from flows.sample_data import generate_sample
+    from flows.warehouse import opened
+
+    landing = WORK / f"weekly-src-{weeks}"
+    db = WORK / f"bench-weekly-{weeks}.duckdb"
+    remove(landing, db)
+    started = time.perf_counter()
+    summary = generate_sample(landing, weeks=weeks, end_week=END_WEEK, seed=7)
+    generated = time.perf_counter() - started
+    started = time.perf_counter()
+    with opened(db) as con:
+        results = ingest_files(con, [landing])
+        billing_rows = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
+    errors = [r.error for r in results if r.error]
+    if errors:
+        raise RuntimeError(f"ingest of the {weeks}-week sample failed: {errors[:3]}")
+    remove(landing)
+    return db, {"generate_s": generated, "ingest_s": time.perf_counter() - started, "billing_rows": billing_rows,
+                "files": len(results), "generator_billing_rows": summary.get("billing_rows")}
+
+
+def child_weekly(db: str, runs: int) -> None:
+    """Run the weekly flow for END_WEEK ``runs`` times under one Prefect test harness; report each time."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.weekly import weekly_cost_report
+
+    empty = WORK / "empty-landing"
+    empty.mkdir(parents=True, exist_ok=True)
+    times = []
+    with prefect_test_harness(server_startup_timeout=120):
+        for _ in range(runs):
+            started = time.perf_counter()
+            result = weekly_cost_report(week_start=END_WEEK.isoformat(), send=False, db=db, landing=str(empty))
+            times.append(time.perf_counter() - started)
+    report({"seconds": times, "total": result.get("total"), "recommendations": result.get("recommendations")})
+
+
+def child_backfill(db: str, weeks: int) -> None:
+    """Run the backfill flow over the last ``weeks`` weeks; report the time."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.weekly import backfill_cost_reports
+
+    empty = WORK / "empty-landing"
+    empty.mkdir(parents=True, exist_ok=True)
+    first = END_WEEK - timedelta(weeks=weeks - 1)
+    with prefect_test_harness(server_startup_timeout=120):
+        started = time.perf_counter()
+        results = backfill_cost_reports(start=first.isoformat(), end=END_WEEK.isoformat(), send=False, db=db,
+                                        landing=str(empty))
+        report({"seconds": time.perf_counter() - started, "weeks": len(results)})
+
+
+def child_env() -> dict:
+    return {"AICOST_REPORTS": str(WORK / "reports"), "PREFECT_HOME": str(WORK / "prefect-home")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="weekly flow time with short vs long history; 52-week backfill")
+    parser.add_argument("--weeks", type=int, nargs="+", default=[4, 52])
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--no-backfill", action="store_true")
+    parser.add_argument("--child", choices=["weekly", "backfill"])
+    parser.add_argument("--db")
+    args = parser.parse_args()
+    if args.child == "weekly":
+        return child_weekly(args.db, args.runs)
+    if args.child == "backfill":
+        return child_backfill(args.db, args.weeks[0])
+    WORK.mkdir(parents=True, exist_ok=True)
+    me = str(Path(__file__).resolve())
+    table, notes, steady = [], [], {}
+    dbs = {}
+    try:
+        for weeks in args.weeks:
+            db, info = prepare(weeks)
+            dbs[weeks] = db
+            notes.append(f"{weeks} weeks: {info['files']} files, {info['billing_rows']:,} billing rows; generated in "
+                         f"{info['generate_s']:.0f} s, ingested in {info['ingest_s']:.0f} s (not part of the figures)")
+            m = run_measured([PYTHON, me, "--child", "weekly", "--db", str(db), "--runs", str(args.runs)], env=child_env())
+            times = m.reported["seconds"]
+            steady[weeks] = statistics.median(times[1:]) if len(times) > 1 else times[0]
+            table.append([weeks, f"{info['billing_rows']:,}", f"{times[0]:.1f}",
+                          ", ".join(f"{t:.1f}" for t in times[1:]), f"{steady[weeks]:.1f}", f"{m.peak_mib:,.0f}",
+                          f"{m.load_1m:.2f}"])
+            print(table[-1], flush=True)
+        if len(steady) >= 2:
+            w0, w1 = min(steady), max(steady)
+            notes.append(f"weekly run, {w1} vs {w0} weeks of history (median of the runs after the first): "
+                         f"{steady[w1] / steady[w0]:.2f}x")
+        if not args.no_backfill:
+            longest = max(dbs)
+            m = run_measured([PYTHON, me, "--child", "backfill", "--db", str(dbs[longest]), "--weeks", str(longest)],
+                             env=child_env())
+            notes.append(f"backfill of {m.reported['weeks']} weeks on the {longest}-week warehouse: "
+                         f"{m.reported['seconds']:.0f} s ({m.reported['seconds'] / m.reported['weeks']:.1f} s per week), "
+                         f"peak RSS {m.peak_mib:,.0f} MiB, load {m.load_1m:.2f} at start")
+    finally:
+        remove(*dbs.values(), WORK / "reports", WORK / "empty-landing")
+    header = ["weeks in warehouse", "billing rows", "first run s", "later runs s", "median later s", "peak RSS MiB",
+              "load (1 min)"]
+    body = markdown_table(header, table) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+    write_results("weekly", "Weekly flow: 4 vs 52 weeks of history, and the 52-week backfill", body)
+    print(json.dumps(steady))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(PROJECT_ROOT))
+    main()
