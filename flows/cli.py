@@ -134,19 +134,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from flows.sample_data import generate_sample
     from flows.weekly import weekly_cost_report
 
+    settings = _settings(args)
     week = last_complete_week()
     landing = Path(args.landing)
     print(f"Generating the sample company's exports and logs for the 8 weeks to {week} in {landing} ...")
     generate_sample(landing, weeks=8, end_week=week, seed=args.seed)
-    print("Running the weekly cost report flow (Prefect) ...")
-    result = weekly_cost_report(
-        week_start=week.isoformat(), send=args.send, db=str(args.db or Path("data/demo.duckdb")), landing=str(landing)
-    )
+    print(f"Running the weekly cost report flow (Prefect) on {settings.db} ...")
+    result = weekly_cost_report(week_start=week.isoformat(), send=args.send, db=str(settings.db), landing=str(landing))
+    html = Path(result["html_path"]).resolve()
     print()
-    print(f"Report for the week of {week}: {result.get('html_path')}")
-    if result.get("eml_path"):
-        print(f"Email (.eml):           {result['eml_path']}")
-    print(f"Open it with:           xdg-open {result.get('html_path')}")
+    print(f"AI spend {result['week']}: {result['reporting_currency']} {Decimal(result['total']):,.2f}; "
+          f"{result['recommendations']} recommendations, "
+          f"{result['reporting_currency']} {Decimal(result['open_monthly_savings']):,.0f} per month of savings open")
+    print(f"Report: {html}")
+    print(f"Email:  {Path(result['eml_path']).resolve()}")
+    print(f"Open it in a browser (file://{html}), or explore: aicost recommendations --week {week}")
     return 0
 
 

@@ -119,7 +119,7 @@ def recommend(settings: Settings, week_start: date) -> dict:
         recs = recommend_week(con, week_start, settings)
     counted = recs.filter(recs["counted"] & (recs["status"] != "resolved")) if recs.height else recs
     total = sum(counted["monthly_savings"].to_list()) if counted.height else 0
-    get_run_logger().info("%d recommendations, %s per month open", recs.height, total)
+    get_run_logger().info("%d recommendations, %s per month of savings open", recs.height, f"{total:,.2f}")
     return {"recommendations": recs.height, "open_monthly_savings": str(total)}
 
 

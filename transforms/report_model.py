@@ -131,6 +131,10 @@ def format_percent(ratio: Decimal | float | None) -> str:
     return f"{_grouped(pct, places)}%"
 
 
+FLAT_PCT = Decimal("0.05")  # below this a change rounds to 0.0 % and reads as no change
+MIN_MOVE = Decimal("1")  # a mover moved by at least one unit of the reporting currency
+
+
 def change(current: Decimal, previous: Decimal | None, *, lower_is_better: bool = True) -> dict:
     """A change with its arrow, percentage and direction (``up``/``down``/``flat``/``none``).
 
@@ -139,7 +143,8 @@ def change(current: Decimal, previous: Decimal | None, *, lower_is_better: bool 
     if previous is None:
         return {"arrow": "", "text": "no data", "direction": "none", "tone": "neutral", "pct": None}
     delta = current - previous
-    if delta == 0:
+    # a change that shows as 0.0 % is no change to a reader
+    if delta == 0 or (previous != 0 and abs(delta / previous) * 100 < FLAT_PCT):
         return {"arrow": "■", "text": "■ no change", "direction": "flat", "tone": "neutral", "pct": "0"}
     up = delta > 0
     arrow = "▲" if up else "▼"
@@ -282,7 +287,7 @@ def breakdown(cost: pl.DataFrame, week_start: date, currency: str, key: str, top
 
     top = joined.filter(pl.col("spend") != 0).sort(["spend", key], descending=[True, False]).head(top_n)
     movers = (
-        joined.filter(pl.col("delta") != 0).with_columns(pl.col("delta").abs().alias("size"))
+        joined.filter(pl.col("delta").abs() >= MIN_MOVE).with_columns(pl.col("delta").abs().alias("size"))
         .sort(["size", key], descending=[True, False]).head(top_n)
         if had_last else joined.clear()
     )

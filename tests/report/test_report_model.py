@@ -226,3 +226,12 @@ def test_the_html_lists_the_largest_recommendations_and_says_how_many_more():
     assert len(model["all"]) == rm.MAX_LISTED_RECOMMENDATIONS + 5  # the plain-text part keeps them all
     assert [r["action"] for r in model["listed"]] == [f"action {i}" for i in range(rm.MAX_LISTED_RECOMMENDATIONS)]
     assert model["more"] == 5
+
+
+def test_a_change_that_rounds_to_zero_reads_as_no_change_and_is_no_mover():
+    assert rm.change(Decimal("10000.40"), Decimal("10000"))["text"] == "■ no change"
+    assert rm.change(Decimal("10010"), Decimal("10000"))["text"] == "▲ 0.1%"
+    rows = [cost_row(WEEK, 0, "1000.40", team="a"), cost_row(WEEK - timedelta(weeks=1), 0, "1000", team="a"),
+            cost_row(WEEK, 0, "500", team="b"), cost_row(WEEK - timedelta(weeks=1), 0, "400", team="b")]
+    movers = rm.breakdown(cost_frame(rows), WEEK, "USD", "team")["movers"]
+    assert [m["name"] for m in movers] == ["b"]
