@@ -79,7 +79,7 @@ def machine() -> str:
     ram_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     libs = ", ".join(f"{k} {v}" for k, v in versions().items())
     return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, nproc {os.cpu_count()}, RAM {ram_gib:.1f} GiB, "
-            f"load {load_1m():.2f} at start; {libs}")
+            f"load {load_1m():.2f} when written; {libs}")
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -100,9 +100,9 @@ def write_results(name: str, title: str, body: str) -> Path:
 
 
 def remove(*paths: Path) -> None:
-    """Delete work files (and DuckDB's .wal beside a database)."""
+    """Delete work files (and the .wal and run .lock files beside a database)."""
     for path in paths:
-        for p in (path, Path(f"{path}.wal")):
+        for p in (path, Path(f"{path}.wal"), Path(f"{path}.lock")):
             if p.is_dir():
                 import shutil
 
