@@ -7,7 +7,7 @@ import calendar
 import gzip
 import hashlib
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote_plus, unquote_plus
@@ -265,6 +265,11 @@ def _aws_storage_days(out: Path, summary) -> pl.DataFrame:
     return rows.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64))
 
 
+def _from_the_first_day(rows: pl.DataFrame) -> pl.DataFrame:
+    """Only the volumes and buckets billed since the window's first day (not the new project's machine)."""
+    return rows.filter(pl.col("day").min().over("resource", "usage_type") == pl.col("day").min())
+
+
 def _assert_flat_per_month_day(rows: pl.DataFrame, keys: list[str], value: str, rel: float) -> None:
     """``value`` x days in the day's month is the same on every day of each series (size x 24 / hours in month)."""
     spread = rows.group_by(keys).agg(
@@ -277,7 +282,7 @@ def _assert_flat_per_month_day(rows: pl.DataFrame, keys: list[str], value: str, 
 
 def test_storage_is_charged_per_day_as_size_times_24_over_month_hours(sample):
     out, summary = sample
-    aws = _aws_storage_days(out, summary)
+    aws = _from_the_first_day(_aws_storage_days(out, summary))
     assert {"USE1-TimedStorage-ByteHrs", "EBS:VolumeUsage.st1", "EBS:VolumeUsage.gp3"} <= set(aws["usage_type"])
     assert aws["day"].min() < date(2026, 10, 1) and aws["day"].max() > date(2026, 11, 1)  # legacy and CUR 2.0 months
     _assert_flat_per_month_day(aws, ["resource", "usage_type"], "quantity", 1e-5)
@@ -309,7 +314,7 @@ def test_storage_is_charged_per_day_as_size_times_24_over_month_hours(sample):
 
 def test_constant_storage_is_flat_week_to_week(sample):
     out, summary = sample
-    weekly = _aws_storage_days(out, summary).group_by(week=pl.col("day").dt.truncate("1w")).agg(pl.col("cost").sum())
+    weekly = _from_the_first_day(_aws_storage_days(out, summary)).group_by(week=pl.col("day").dt.truncate("1w")).agg(pl.col("cost").sum())
     assert weekly.height == 8
     assert weekly["cost"].max() <= weekly["cost"].min() * 31 / 30 * (1 + 1e-6)
 
@@ -366,3 +371,155 @@ def test_hdfs_planted_figure_is_what_the_detector_measures_every_week(sample, wa
         assert found.height == 1, week
         measured = float(found["monthly_savings"][0])
         assert abs(measured - planted) <= 0.03 * planted, (week, measured, planted)  # within the month-length factor
+
+
+# ------------------------------------------------------------------------------------------------
+# The story the weeks tell: pipelines, growth, a new project, an anomaly, a resolved recommendation
+# ------------------------------------------------------------------------------------------------
+MONDAYS = [date(2026, 9, 28) + timedelta(weeks=w) for w in range(8)]
+
+
+@pytest.fixture(scope="module")
+def story(sample, tmp_path_factory):
+    """The generated files ingested, every week attributed, the last two weeks' recommendations tracked."""
+    from flows.attribute import attribute_week
+    from flows.ingest import ingest_files
+    from flows.recommend import recommend_week
+    from flows.settings import Settings
+    from flows.warehouse import connect
+
+    out, summary = sample
+    folder = tmp_path_factory.mktemp("story")
+    con = connect(folder / "warehouse.duckdb")
+    results = ingest_files(con, [out / "billing", *(out / f for f in (*USAGE_FOLDERS, "usage/storage"))])
+    assert sum(r.rows_rejected for r in results) == 0 and not [r.error for r in results if r.error]
+    settings = Settings(db=folder / "unused.duckdb")
+    for week in MONDAYS:
+        attribute_week(con, week, settings)
+    recs = {week: recommend_week(con, week, settings) for week in MONDAYS[-2:]}
+    cost = con.sql("select * from attributed_cost").pl().with_columns(
+        converted=pl.col("effective_cost_reporting").is_not_null())
+    yield cost, recs
+    con.close()
+
+
+def _weekly(cost: pl.DataFrame, *filters) -> dict[date, Decimal]:
+    rows = cost.filter(*filters) if filters else cost
+    by_week = rows.group_by("week_start").agg(pl.col("effective_cost_reporting").sum())
+    return {w: by_week.filter(pl.col("week_start") == w)["effective_cost_reporting"].sum() for w in MONDAYS}
+
+
+def _cur_rows(out: Path, summary) -> pl.DataFrame:
+    """Every CUR 2.0 and legacy CUR line item: product code, resource, start, amount, unblended cost."""
+    cur2 = pl.read_parquet([out / r for r in summary["files"]["aws_cur2_parquet"]]).select(
+        code=pl.col("line_item_product_code"), resource=pl.col("line_item_resource_id"),
+        start=pl.col("line_item_usage_start_date").dt.replace_time_zone(None).cast(pl.Datetime("us")),
+        amount=pl.col("line_item_usage_amount"), cost=pl.col("line_item_unblended_cost"),
+        usage_type=pl.col("line_item_usage_type"))
+    legacy = pl.concat([pl.read_csv(out / r, infer_schema=False) for r in summary["files"]["aws_cur_csv"]]).select(
+        code=pl.col("lineItem/ProductCode"), resource=pl.col("lineItem/ResourceId"),
+        start=pl.col("lineItem/UsageStartDate").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us"),
+        amount=pl.col("lineItem/UsageAmount").cast(pl.Float64), cost=pl.col("lineItem/UnblendedCost").cast(pl.Float64),
+        usage_type=pl.col("lineItem/UsageType"))
+    return pl.concat([cur2, legacy]).with_columns(week=pl.col("start").dt.truncate("1w").dt.date())
+
+
+def test_daily_pipelines_are_billed_by_four_services_and_attributed_as_data_processing(sample, story):
+    out, summary = sample
+    cost, _ = story
+    codes = set(_cur_rows(out, summary)["code"])
+    assert {"AWSGlue", "ElasticMapReduce"} <= codes
+    gcp = pl.read_ndjson(out / summary["files"]["gcp_billing_jsonl"][0])
+    assert "Dataflow" in set(gcp["service"].struct.field("description"))
+    azure = (out / summary["files"]["azure_cost_details"][0]).read_text(encoding="utf-8-sig")
+    assert ",Azure Databricks," in azure
+    processing = cost.filter(pl.col("category") == "data_processing")
+    assert set(processing["service_name"]) >= {"AWS Glue", "Amazon Elastic MapReduce", "Dataflow", "Azure Databricks"}
+    share = {w: _weekly(processing)[w] / _weekly(cost)[w] for w in MONDAYS}
+    assert all(Decimal("0.01") <= v <= Decimal("0.06") for v in share.values()), share
+
+
+def test_inference_traffic_and_token_spend_grow_a_few_percent_a_week(sample):
+    out, summary = sample
+    hourly = pl.read_csv(out / "usage/inference/inference_hourly.csv").with_columns(
+        week=pl.col("hour").str.slice(0, 10).str.to_date().dt.truncate("1w"))
+    weekly = hourly.group_by("week").agg(pl.col("requests", "tokens_in", "tokens_out").sum()).sort("week")
+    assert weekly.height == 8
+    for column in ("requests", "tokens_in", "tokens_out"):
+        values = weekly[column].to_numpy().astype(float)
+        growth = values[1:] / values[:-1]
+        assert np.all((growth > 1.01) & (growth < 1.06)), (column, growth)
+    bedrock = _cur_rows(out, summary).filter(pl.col("code") == "AmazonBedrock").group_by("week").agg(
+        pl.col("amount").sum()).sort("week")["amount"].to_numpy()
+    assert 1.03 ** 7 * 0.9 < bedrock[-1] / bedrock[0] < 1.03 ** 7 * 1.1
+
+
+def test_a_new_project_trains_on_a_new_machine_in_the_last_two_weeks(sample, story):
+    out, summary = sample
+    cost, _ = story
+    jobs = pl.read_csv(out / "usage/jobs/jobs.csv", infer_schema=False).filter(pl.col("project") == "vision-seg-v4")
+    assert jobs.height >= 8 and set(jobs["kind"]) == {"training"} and set(jobs["team"]) == {"vision"}
+    machine = jobs["resource_ids"].unique().to_list()
+    assert len(machine) == 1
+    starts = jobs["start"].str.slice(0, 10).str.to_date()
+    assert starts.min() >= MONDAYS[-2] + timedelta(days=3)
+    hours = _cur_rows(out, summary).filter((pl.col("resource") == machine[0]) & pl.col("usage_type").str.starts_with(
+        "BoxUsage:p5")).group_by("week").agg(pl.len())
+    billed = dict(zip(hours["week"], hours["len"]))
+    assert set(billed) == {MONDAYS[-2], MONDAYS[-1]} and billed[MONDAYS[-1]] == 168 and 24 < billed[MONDAYS[-2]] < 168
+    util = _gpu(out, machine[0])
+    assert util.size == 8 * 4 * (billed[MONDAYS[-2]] + billed[MONDAYS[-1]]) and np.mean(util) > 70
+    total = _weekly(cost)
+    change = total[MONDAYS[-1]] / total[MONDAYS[-2]] - 1
+    assert Decimal("0.05") <= change <= Decimal("0.15"), change
+    last, before = (cost.filter(pl.col("week_start") == w).group_by("project").agg(pl.col("effective_cost_reporting").sum())
+                    for w in MONDAYS[-2:][::-1])
+    moves = last.join(before, on="project", how="left", suffix="_before").with_columns(
+        move=pl.col("effective_cost_reporting") - pl.col("effective_cost_reporting_before").fill_null(0)).sort(
+        "move", descending=True)
+    assert moves["project"][0] == "vision-seg-v4"
+    assert not cost.filter((pl.col("project") == "vision-seg-v4") & (pl.col("week_start") < MONDAYS[-2])).height
+
+
+def test_the_last_week_has_one_anomalous_day_and_service(sample, story):
+    from transforms.report_model import daily_anomalies, service_anomalies
+
+    out, summary = sample
+    cost, _ = story
+    flows = pl.read_csv(out / "usage/network/network_flows.csv").filter(
+        (pl.col("source_resource_id") == "nw-model-weights") & (pl.col("destination") == "internet"))
+    daily = flows.group_by(day=pl.col("interval_start").str.slice(0, 10)).agg(pl.col("bytes").sum()).sort("bytes")
+    burst_day = date.fromisoformat(daily["day"][-1])
+    assert burst_day == MONDAYS[-1] + timedelta(days=2)
+    assert daily["bytes"][-1] > 10 * daily["bytes"].median()
+    days = daily_anomalies(cost, MONDAYS[-1], "USD")
+    assert [d["subject"] for d in days] == [f"{burst_day:%a %b} {burst_day.day}"]
+    services = service_anomalies(cost, MONDAYS[-1], "USD")
+    assert [s["subject"] for s in services] == ["Amazon Simple Storage Service (aws)"]
+    for week in MONDAYS[4:-1]:  # the weeks before it are quiet
+        assert not daily_anomalies(cost, week, "USD") or week == MONDAYS[-2]
+        assert not service_anomalies(cost, week, "USD")
+
+
+def test_the_dev_machine_scheduled_off_resolves_its_recommendation_the_others_stay_open(sample, story):
+    out, summary = sample
+    _, recs = story
+    resolved = summary["story"]["resolved"]
+    assert [r["kind"] for r in resolved] == ["scheduling"]
+    bob = resolved[0]["resource_id"]
+    hours = _cur_rows(out, summary).filter((pl.col("resource") == bob) & pl.col("usage_type").str.starts_with("BoxUsage"))
+    per_week = dict(zip(*hours.group_by("week").agg(pl.len()).sort("week").to_dict(as_series=False).values()))
+    assert [per_week[w] for w in MONDAYS] == [168] * 7 + [60]
+    before = recs[MONDAYS[-2]].filter((pl.col("kind") == "scheduling") & (pl.col("resource_id") == bob))
+    assert before.height == 1 and before["status"][0] in ("new", "open")
+    now = recs[MONDAYS[-1]]
+    row = now.filter((pl.col("kind") == "scheduling") & (pl.col("resource_id") == bob))
+    assert row["status"].to_list() == ["resolved"]
+    realised = float(row["realised_savings"][0])
+    assert abs(realised - 108 * 1.624 * 730 / 168) < 1 and abs(realised - resolved[0]["monthly_saving_usd"]) <= 1
+    assert set(now.filter(pl.col("status") == "resolved")["resource_id"]) == {bob}
+    planted = {r for p in summary["opportunities"] for r in ([p["resource_id"]] if isinstance(p["resource_id"], str)
+                                                               else p["resource_id"])}
+    assert bob not in planted
+    alice = _opportunity(summary, "scheduling")["resource_id"]
+    assert now.filter((pl.col("kind") == "scheduling") & pl.col("resource_id").is_in(alice))["status"].to_list() == ["open"]

@@ -25,9 +25,10 @@ from pathlib import Path
 import polars as pl
 
 from flows.sample_data import aws, bulk, other_clouds, storage, usage_logs
+from flows.sample_data.company import DATAFLOW_HOURS
 from flows.sample_data.frames import month_segments
 from flows.sample_data.money import to_decimal
-from flows.sample_data.opportunities import planted
+from flows.sample_data.opportunities import planted, story
 from flows.sample_data.workloads import Window, build_schedule
 
 __all__ = ["generate_sample", "last_complete_week"]
@@ -136,6 +137,7 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
         "billed_totals": totals.billed_text(),
         "effective_totals": totals.effective_text(),
         "opportunities": opportunities,
+        "story": story(sched, window, flows),
     }
     _write_readme(out, summary)
     return summary
@@ -146,8 +148,9 @@ BILLING_FORMATS = ("aws_cur_csv", "aws_cur2_parquet", "gcp_billing_jsonl", "azur
 
 def _base_rows(items: pl.DataFrame, sched, window: Window) -> int:
     """Billing rows of the sample without the fleet (AWS items plus the other clouds' rows)."""
-    gcp_rows = 3 * int(sched.on["a3-train-1"].sum()) + window.hours + 3 * (window.hours // 24)
-    azure_rows = 6 * (window.hours // 24)
+    days = window.hours // 24
+    gcp_rows = 3 * int(sched.on["a3-train-1"].sum()) + window.hours + 3 * days + 2 * DATAFLOW_HOURS[1] * days
+    azure_rows = 7 * days
     focus_rows = int(sched.on["oci-a10-eval-1"].sum()) + window.hours // 24 + len(month_segments(window))
     return items.height + gcp_rows + azure_rows + focus_rows
 
@@ -196,5 +199,21 @@ def _write_readme(out: Path, summary: dict) -> None:
     for o in summary["opportunities"]:
         rid = o["resource_id"] if isinstance(o["resource_id"], str) else ", ".join(o["resource_id"])
         lines.append(f"- {o['kind']}: {rid} - {o['evidence']} - ~{o['monthly_saving_usd']:,.0f}")
+    st = summary["story"]
+    lines += [
+        "",
+        "What changes over the weeks:",
+        f"- inference traffic (requests, tokens, Bedrock and Azure OpenAI spend) grows "
+        f"{st['growth']['per_week']:.0%} a week",
+        f"- new project {st['new_project']['project']} (team {st['new_project']['team']}) starts training on a new "
+        f"{st['new_project']['instance_type']} ({st['new_project']['resource_id']}) at {st['new_project']['start']}",
+        "- nightly feature pipelines (AWS Glue, EMR, GCP Dataflow, Azure Databricks): the data_processing category",
+        f"- anomaly on {st['anomaly']['day']}: {st['anomaly']['kind']} from {st['anomaly']['resource_id']}, "
+        f"{st['anomaly']['gib']:,.0f} GiB vs ~{st['anomaly']['usual_gib_per_day']:,.0f} GiB on a usual day "
+        f"(~USD {st['anomaly']['extra_usd']:,.0f} extra)",
+    ]
+    for r in st["resolved"]:
+        lines.append(f"- resolved in the week of {r['week']}: {r['kind']} on {r['resource_id']} - {r['evidence']} "
+                     f"- ~{r['monthly_saving_usd']:,.0f} a month")
     lines += ["", "Files:"] + [f"- {fmt}: {len(paths)} file(s)" for fmt, paths in summary["files"].items()]
     (out / "README.txt").write_text("\n".join(lines) + "\n")

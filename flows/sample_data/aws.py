@@ -51,7 +51,8 @@ TAG_KEYS = ("team", "project", "model", "role", "hdfs_replication", "purpose")
 PRODUCT_NAMES = {
     "AmazonEC2": "Amazon Elastic Compute Cloud", "AmazonS3": "Amazon Simple Storage Service",
     "AmazonSageMaker": "Amazon SageMaker", "AmazonBedrock": "Amazon Bedrock",
-    "ComputeSavingsPlans": "Savings Plans for AWS Compute usage",
+    "ComputeSavingsPlans": "Savings Plans for AWS Compute usage", "AWSGlue": "AWS Glue",
+    "ElasticMapReduce": "Amazon Elastic MapReduce",
 }
 
 
@@ -132,9 +133,11 @@ def _storage_rows(window: Window, totals: pl.DataFrame) -> list[pl.DataFrame]:
     return parts
 
 
-def _ebs_rows(window: Window) -> list[pl.DataFrame]:
+def _ebs_rows(window: Window, sched: Schedule) -> list[pl.DataFrame]:
+    """Daily EBS charges of every non-spot AWS machine, from the day it was first launched."""
     parts = []
     for m in (m for m in co.MACHINES if m.provider == "aws" and m.pricing != "spot"):
+        launched = window.at(int(np.argmax(sched.on[m.name])) // 24 * 24)
         for i, (vtype, gib) in enumerate(co.ebs_volumes(m)):
             parts.append(_daily_rows(
                 window, gib, co.EBS_PRICES[vtype], usage_account_id=co.AWS_ACCOUNTS[m.team], product_code="AmazonEC2",
@@ -143,7 +146,7 @@ def _ebs_rows(window: Window) -> list[pl.DataFrame]:
                 region=REGION_NAME[m.region], region_code=m.region, volume_type="Throughput Optimized HDD"
                 if vtype == "st1" else "General Purpose", volume_api_name=vtype, product_family="Storage",
                 servicecode="AmazonEC2", description=f"${co.EBS_PRICES[vtype]} per GB-month of {vtype} provisioned storage",
-                **_tags(m.all_tags())))
+                **_tags(m.all_tags())).filter(pl.col("usage_start") >= launched))
     return parts
 
 
@@ -180,9 +183,10 @@ def _bedrock_rows(window: Window, seed: int) -> list[pl.DataFrame]:
     rng = rng_for(seed, "bedrock")
     days = np.arange(window.hours // 24)
     start, end = hour_times(window, days * 24, 24)
+    growth = window.growth()[days * 24]
     parts = []
     for kind, price, mean in (("input", 0.003, 9000.0), ("output", 0.015, 2200.0)):
-        k_tokens = np.round(rng.normal(mean, mean * 0.1, len(days)), 3)
+        k_tokens = np.round(rng.normal(mean, mean * 0.1, len(days)) * growth, 3)
         cost = micro(k_tokens * price)
         parts.append(frame(len(days), usage_account_id=co.AWS_ACCOUNTS["nlp"], usage_start=start, usage_end=end,
                            product_code="AmazonBedrock", usage_type=f"USE1-Claude3.5Sonnet-{kind}-tokens",
@@ -193,6 +197,34 @@ def _bedrock_rows(window: Window, seed: int) -> list[pl.DataFrame]:
                            term="OnDemand", pricing_unit="1K tokens", product_family="Amazon Bedrock",
                            description=f"${price} per 1K {kind} tokens for Claude 3.5 Sonnet (generated)",
                            **_tags({"team": "nlp", "project": "llm-chat", "model": "claude-3.5-sonnet"})))
+    return parts
+
+
+def _data_processing_rows(window: Window, seed: int) -> list[pl.DataFrame]:
+    """The nightly feature pipelines: an AWS Glue ETL job (DPU-hours) and an EMR cluster's fee (node-hours)."""
+    rng = rng_for(seed, "aws-pipelines")
+    account, tags = co.AWS_ACCOUNTS["platform"], _tags({"team": "platform", "project": "feature-store"})
+    parts = []
+    for code, usage_type, operation, resource, qty, rate, (first, length), unit, family, desc in (
+        ("AWSGlue", "USE1-ETL-DPU-Hour", "Jobrun", f"arn:aws:glue:us-east-1:{account}:job/nightly-feature-etl",
+         co.GLUE_DPU, co.GLUE_DPU_RATE, co.GLUE_HOURS, "DPU-Hour", "AWS Glue", "ETL job run, per DPU-Hour"),
+        ("ElasticMapReduce", f"USE1-BoxUsage:{co.EMR_INSTANCE}", "RunInstances",
+         f"arn:aws:elasticmapreduce:us-east-1:{account}:cluster/j-{co.hex_id('emr-features', 13).upper()}",
+         float(co.EMR_NODES), co.EMR_NODE_FEE, co.EMR_HOURS, "Hrs", "Elastic Map Reduce Instance",
+         f"Amazon EMR fee per {co.EMR_INSTANCE} node-hour"),
+    ):
+        days = window.hours // 24
+        hours = (np.arange(days)[:, None] * 24 + first + np.arange(length)[None, :]).ravel()
+        amount = np.round(np.repeat(qty * rng.uniform(0.8, 1.2, days), length), 3)  # the day's data volume varies
+        cost = micro(amount * rate)
+        s, e = hour_times(window, hours)
+        parts.append(frame(len(hours), usage_account_id=account, usage_start=s, usage_end=e, product_code=code,
+                           usage_type=usage_type, operation=operation, resource_id=resource, usage_amount=amount,
+                           unblended_cost=cost, effective_cost=cost, public_on_demand_cost=cost,
+                           unblended_rate=f"{rate:.6f}", public_on_demand_rate=f"{rate:.6f}", line_item_type="Usage",
+                           currency="USD", region=REGION_NAME["us-east-1"], region_code="us-east-1", servicecode=code,
+                           term="OnDemand", pricing_unit=unit, product_family=family,
+                           description=f"${rate} per {desc} (generated)", **tags))
     return parts
 
 
@@ -276,8 +308,8 @@ def _monthly_rows(window: Window, items: pl.DataFrame) -> list[pl.DataFrame]:
 def line_items(sched: Schedule, window: Window, totals: pl.DataFrame, flows: pl.DataFrame, seed: int) -> pl.DataFrame:
     """Every AWS line item of the window, ordered by time, with billing periods and ids."""
     parts = [p for m in co.MACHINES if m.provider == "aws" for p in _ec2_rows(m, sched, window)]
-    parts += _ebs_rows(window) + _storage_rows(window, totals) + _sagemaker_rows(sched, window)
-    parts += _bedrock_rows(window, seed) + _transfer_rows(window, flows)
+    parts += _ebs_rows(window, sched) + _storage_rows(window, totals) + _sagemaker_rows(sched, window)
+    parts += _bedrock_rows(window, seed) + _data_processing_rows(window, seed) + _transfer_rows(window, flows)
     items = pl.concat(parts, how="diagonal_relaxed")
     items = pl.concat([items, *_monthly_rows(window, items)], how="diagonal_relaxed")
     return finish(items)

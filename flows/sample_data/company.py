@@ -65,7 +65,7 @@ class Machine:
     team: str
     project: str
     model: str
-    workload: str  # idle | underused | cluster | reserved_training | inference | dev | spot_eval | training | evaluation | hdfs
+    workload: str  # idle | underused | cluster | reserved_training | new_training | inference | dev | spot_eval | training | evaluation | hdfs
     pricing: str  # on_demand | reserved | spot | savings_plan
     hourly: float  # on-demand list price per hour in the billing currency
     resource_id: str = ""
@@ -101,6 +101,10 @@ MACHINES: tuple[Machine, ...] = (
              team="nlp", project="llm-chat", model="nw-chat-70b", workload="cluster", pricing="on_demand", hourly=P5)
         for i in (1, 2, 3, 4)
     ),
+    # the story: vision's new project starts training on a new p5 node in the second-to-last week
+    _aws("vision-p5-1", instance_type="p5.48xlarge", gpus=8, gpu=H100, region="us-east-1", zone="us-east-1a",
+         team="vision", project="vision-seg-v4", model="seg-v4", workload="new_training", pricing="on_demand",
+         hourly=P5),
     # 2. underused p5 of team research
     _aws("research-p5-1", instance_type="p5.48xlarge", gpus=8, gpu=H100, region="us-east-1", zone="us-east-1c",
          team="research", project="speech-asr", model="asr-large", workload="underused", pricing="on_demand", hourly=P5),
@@ -196,3 +200,16 @@ def ebs_volumes(m: Machine) -> list[tuple[str, int]]:
 EGRESS_INTERNET, EGRESS_INTER_REGION = 0.09, 0.02
 TAX_RATE = 0.0625  # a sales tax on AWS usage, one Tax line per month and service
 MONTHLY_CREDIT = 5000.0  # an AWS promotional credit each month (prorated to the window)
+
+# The story the weeks tell (see workloads.story_hours)
+INFERENCE_GROWTH_PER_WEEK = 0.03  # requests, tokens and token-billed spend grow 3 % a week
+NEW_PROJECT_START = (3, 9)  # vision-seg-v4 starts on Thursday 09:00 of the second-to-last week (day, hour)
+SCHEDULED_DEV = "dev-g5-bob"  # scheduled off nights and weekends in the last week (the resolved recommendation)
+EGRESS_BURST_DAY, EGRESS_BURST_HOURS = 2, range(10, 22)  # Wednesday of the last week: weights downloads burst
+EGRESS_BURST_DOWNLOADS_PER_HOUR = 20
+
+# Daily data pipelines (the data_processing category): (hourly quantity, unit price, first hour, hours)
+GLUE_DPU, GLUE_DPU_RATE, GLUE_HOURS = 100.0, 0.44, (2, 4)  # AWS Glue ETL job, DPU-hours
+EMR_NODES, EMR_NODE_FEE, EMR_INSTANCE, EMR_HOURS = 12, 0.252, "r5.4xlarge", (1, 6)  # EMR fee per node-hour
+DATAFLOW_VCPU, DATAFLOW_VCPU_RATE, DATAFLOW_GB, DATAFLOW_GB_RATE, DATAFLOW_HOURS = 400, 0.056, 1500, 0.003557, (3, 4)
+DATABRICKS_DBU, DATABRICKS_DBU_RATE = 350.0, 0.30  # EUR, premium jobs compute, per day

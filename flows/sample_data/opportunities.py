@@ -8,7 +8,8 @@ import numpy as np
 
 from flows.sample_data import company as co
 from flows.sample_data.storage import BUCKETS, GIB, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
-from flows.sample_data.workloads import Schedule
+from flows.sample_data.usage_logs import egress_burst_hours
+from flows.sample_data.workloads import Schedule, Window
 
 MONTH_H = 730
 # The detectors' settings (config/recommendations.toml) and prices (config/prices.csv) the figures follow
@@ -31,7 +32,7 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
     gpus_needed = math.ceil(under.gpus * p95 / RIGHTSIZE_TARGET_PCT)
     seg = m("seg-g5-1")
     seg_util = float(np.mean(sched.util[seg.name][sched.on[seg.name]]))
-    dev = [m("dev-g5-alice"), m("dev-g5-bob")]
+    dev = [x for x in co.MACHINES if x.workload == "dev" and sched.on[x.name].all()]  # not the one scheduled off
     hours = np.arange(len(sched.util[dev[0].name]))
     off = ~(np.isin((hours // 24) % 7, list(WORK_DAYS)) & np.isin(hours % 24, list(WORK_HOURS)))
     off_hours = float(np.mean([np.mean(off & sched.on[d.name] & (sched.util[d.name] < LOW_UTIL_PCT)) for d in dev]))
@@ -101,10 +102,43 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
         dict(kind="distributed_efficiency", resource_id=[x.resource_id for x in cluster], team="nlp",
              model="nw-chat-70b", evidence="4-node job ~42 % per GPU vs ~90 % on 1 node",
              monthly_saving_usd=r(4 * co.P5 * MONTH_H * dist_share * (1 - 42 / 90))),
-        dict(kind="scheduling", resource_id=[x.resource_id for x in dev], team="research/nlp",
+        dict(kind="scheduling", resource_id=[x.resource_id for x in dev], team="/".join(x.team for x in dev),
              evidence=f"development GPUs on and idle {off_hours:.0%} of hours (nights, weekends)",
              monthly_saving_usd=r(sum(d.hourly for d in dev) * MONTH_H * off_hours)),
     ]
+
+
+def story(sched: Schedule, window: Window, flows) -> dict:
+    """What changes over the weeks: traffic growth, a new project, the last week's anomaly and a resolved saving."""
+    m = co.machine
+    new = m("vision-p5-1")
+    start = window.at(window.new_project_start())
+    burst = egress_burst_hours(window)
+    weights = flows.filter((flows["destination"] == "internet") & (flows["content_key"] != ""))
+    day = window.at(int(burst[0]) // 24 * 24)
+    on_day = weights.filter(weights["interval_start"].str.starts_with(day.strftime("%Y-%m-%d")))["bytes"].sum() / GIB
+    usual = (weights["bytes"].sum() / GIB - on_day) / (window.hours / 24 - 1)
+    events = {
+        "growth": dict(what="inference requests, tokens and token-billed spend grow every week",
+                       per_week=co.INFERENCE_GROWTH_PER_WEEK),
+        "new_project": dict(project=new.project, team=new.team, model=new.model, resource_id=new.resource_id,
+                            instance_type=new.instance_type, start=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            jobs=sum(1 for j in sched.jobs if j.project == new.project)),
+        "anomaly": dict(kind="internet egress burst", resource_id="nw-model-weights", day=day.date().isoformat(),
+                        gib=round(float(on_day), 0), usual_gib_per_day=round(float(usual), 0),
+                        extra_usd=round(float((on_day - usual) * co.EGRESS_INTERNET), 0)),
+        "resolved": [],
+    }
+    dev = m(co.SCHEDULED_DEV)
+    on = sched.on[dev.name]
+    if not on.all():
+        last = window.last_week()
+        off_h = 168 - int(on[last:].sum())
+        events["resolved"].append(dict(
+            kind="scheduling", resource_id=dev.resource_id, team=dev.team, week=window.at(last).date().isoformat(),
+            evidence=f"scheduled off outside weekday work hours from {window.at(last):%Y-%m-%d} ({off_h} h a week)",
+            monthly_saving_usd=round(dev.hourly * off_h * MONTH_H / 168, 0)))
+    return events
 
 
 BUCKET_NAMES = tuple(b.name for b in BUCKETS)

@@ -66,6 +66,21 @@ def gcp_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
                            usage_amount=float(tib * 1024 * GIB * 86400), usage_unit="byte-seconds", region="us-central1",
                            zone=None, resource=bucket, global_name=f"//storage.googleapis.com/projects/_/buckets/{bucket}",
                            machine_spec=None, label_team="research", label_project="speech-asr", label_model=None))
+    first, length = co.DATAFLOW_HOURS
+    flow_hours = (days[:, None] * 24 + first + np.arange(length)[None, :]).ravel()
+    fs, fe = hour_times(window, flow_hours)
+    for sku_id, desc, qty, rate, unit in (
+        ("DFL-VCPU-BATCH", "vCPU Time Batch Iowa", co.DATAFLOW_VCPU, co.DATAFLOW_VCPU_RATE, "seconds"),
+        ("DFL-RAM-BATCH", "RAM Time Batch Iowa", co.DATAFLOW_GB, co.DATAFLOW_GB_RATE, "gibibyte second"),
+    ):
+        load = np.repeat(np.round(rng.uniform(0.8, 1.2, len(days)), 3), length)  # the day's data volume varies
+        parts.append(frame(len(flow_hours), start=fs, end=fe, service="Dataflow", service_id="3DB1-E2A6-D0EC",
+                           sku_id=sku_id, sku=desc, cost=micro(qty * load * rate), credit=0, credit_type=None,
+                           usage_amount=np.round(qty * load * 3600.0, 3), usage_unit=unit, region="us-central1",
+                           zone=None, resource="nightly-feature-pipeline",
+                           global_name=f"//dataflow.googleapis.com/projects/{co.GCP_PROJECT}/locations/us-central1/"
+                           "jobs/nightly-feature-pipeline", machine_spec=None, label_team="platform",
+                           label_project="feature-store", label_model=None))
     egress_gib = np.round(rng.normal(500, 40, len(days)), 3)
     egress = micro(egress_gib * 0.12)
     parts.append(frame(len(days), start=s, end=e, service="Networking", service_id="E505-1604-58F8",
@@ -151,12 +166,20 @@ def azure_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
              info=json.dumps({"ServiceType": m.instance_type, "VCPUs": 96, "ImageType": "Canonical"})),
     ]
     openai = rg + "rg-nlp-ai/providers/Microsoft.CognitiveServices/accounts/nw-openai-weu"
+    growth = window.growth()[days * 24]
     for meter, price, mean in (("gpt-4o-0806-Inp-glbl Tokens", 0.0024, 12_000.0), ("gpt-4o-0806-Outp-glbl Tokens", 0.0096, 3_000.0)):
-        parts.append(dict(qty=np.round(rng.normal(mean, mean * 0.1, len(days)), 3), price=price, rg="rg-nlp-ai",
+        parts.append(dict(qty=np.round(rng.normal(mean, mean * 0.1, len(days)) * growth, 3), price=price, rg="rg-nlp-ai",
                           resource=openai, name="nw-openai-weu", product=f"Azure OpenAI - {meter}",
                           category="Cognitive Services", sub="Azure OpenAI", meter=meter, unit="1K",
                           service="Microsoft.CognitiveServices", family="AI + Machine Learning",
                           tags={"team": "nlp", "project": "llm-chat", "model": "gpt-4o"}, info=""))
+    parts.append(dict(qty=np.round(co.DATABRICKS_DBU * rng.uniform(0.8, 1.2, len(days)), 3),
+                      price=co.DATABRICKS_DBU_RATE, rg="rg-platform-data",
+                      resource=rg + "rg-platform-data/providers/Microsoft.Databricks/workspaces/nw-dbx-features",
+                      name="nw-dbx-features", product="Azure Databricks - Premium - Jobs Compute - DBU",
+                      category="Azure Databricks", sub="Premium Jobs Compute", meter="Premium Jobs Compute DBU",
+                      unit="1 Hour", service="Microsoft.Databricks", family="Analytics",
+                      tags={"team": "platform", "project": "feature-store"}, info=""))
     storage = rg + "rg-vision-data/providers/Microsoft.Storage/storageAccounts/nwvisiondatagen"
     for tier, price, gb in (("Hot", 0.0196, 60_000), ("Cool", 0.0107, 250_000)):
         parts.append(dict(qty=np.round(gb / month_days, 6), price=price, rg="rg-vision-data", resource=storage,

@@ -9,6 +9,9 @@ import numpy as np
 import polars as pl
 
 from flows.sample_data.company import (
+    EGRESS_BURST_DAY,
+    EGRESS_BURST_DOWNLOADS_PER_HOUR,
+    EGRESS_BURST_HOURS,
     GPU_MACHINES,
     MACHINES,
     SAGEMAKER_ENDPOINT,
@@ -113,7 +116,7 @@ def inference_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     rng = rng_for(seed, "inference")
     H = window.hours
     hod = window.hour_of_day()
-    diurnal = 1 + 0.35 * np.sin((hod - 9) / 24 * 2 * np.pi)
+    diurnal = (1 + 0.35 * np.sin((hod - 9) / 24 * 2 * np.pi)) * window.growth()  # daily cycle, weekly growth
     parts = []
 
     def add(endpoint, model, rid, rate_per_s, tok_in, tok_out, batch, latency):
@@ -150,10 +153,13 @@ def network_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     hours = np.arange(H)
     start = hour_times(window, hours)[0].dt.strftime(ISO)
     weights_bytes = WEIGHTS_SHARDS * WEIGHTS_SHARD_BYTES
+    downloads = rng.poisson(0.3, H)
+    burst = egress_burst_hours(window)  # the anomaly: the weights link went viral for an afternoon
+    downloads[burst] += rng.poisson(EGRESS_BURST_DOWNLOADS_PER_HOUR, len(burst))
     parts = [
         pl.DataFrame({"interval_start": start, "interval_seconds": 3600, "source_resource_id": "nw-model-weights",
                       "source_region": "us-west-2", "destination": "internet", "destination_region": "",
-                      "bytes": rng.poisson(0.3, H) * weights_bytes, "content_key": WEIGHTS_PREFIX}),
+                      "bytes": downloads * weights_bytes, "content_key": WEIGHTS_PREFIX}),
     ]
     for m in (m for m in MACHINES if m.workload == "cluster"):
         util = sched.util[m.name]
@@ -175,6 +181,11 @@ def network_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     flows = pl.concat(parts, how="vertical_relaxed").filter(pl.col("bytes") > 0)
     return flows.with_columns(pl.col("interval_seconds").cast(pl.Int64), pl.col("bytes").cast(pl.Int64)).sort(
         "interval_start", "source_resource_id", "destination", "content_key")
+
+
+def egress_burst_hours(window: Window) -> np.ndarray:
+    """The hours of the last week's Wednesday when the model weights were downloaded many times over."""
+    return window.last_week() + EGRESS_BURST_DAY * 24 + np.array(list(EGRESS_BURST_HOURS))
 
 
 def write_gzip_text(text: str, path: Path, inner_name: str) -> Path:

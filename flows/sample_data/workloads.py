@@ -12,7 +12,14 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from flows.sample_data.company import AWS_ACCOUNTS, MACHINES, Machine
+from flows.sample_data.company import (
+    AWS_ACCOUNTS,
+    INFERENCE_GROWTH_PER_WEEK,
+    MACHINES,
+    NEW_PROJECT_START,
+    SCHEDULED_DEV,
+    Machine,
+)
 
 
 def rng_for(seed: int, name: str) -> np.random.Generator:
@@ -46,6 +53,19 @@ class Window:
 
     def day_of_week(self) -> np.ndarray:
         return (np.arange(self.hours) // 24) % 7  # 0 = Monday
+
+    def growth(self) -> np.ndarray:
+        """Inference traffic relative to the window's first hour: a few percent more every week."""
+        return (1 + INFERENCE_GROWTH_PER_WEEK) ** (np.arange(self.hours) / 168)
+
+    def new_project_start(self) -> int:
+        """The hour vision-seg-v4 starts on its new machine (Thursday of the second-to-last week)."""
+        day, hour = NEW_PROJECT_START
+        return max(0, self.hours - 2 * 168 + day * 24 + hour)
+
+    def last_week(self) -> int:
+        """The first hour of the window's last week."""
+        return self.hours - 168
 
 
 @dataclass
@@ -120,20 +140,36 @@ def build_schedule(window: Window, seed: int) -> Schedule:
         elif m.workload == "evaluation":
             _jobs_on(sched, m, _fill(0, H, rng, (16, 20), (3, 6)), rng, kind="evaluation", level=(70, 4),
                      user="frank", prefix="oci-eval", pricing="on_demand")
+        elif m.workload == "new_training":
+            start = window.new_project_start()
+            sched.on[m.name][:start] = False
+            _jobs_on(sched, m, _fill(start, H, rng, (10, 20), (1, 2)), rng, kind="training", level=(88, 1.5),
+                     user="heidi", prefix="segv4", pricing="on_demand")
         elif m.workload == "inference":
             diurnal = np.sin((hod - 9) / 24 * 2 * np.pi)
-            base = {"nw-chat-70b": (68, 12), "seg-v3": (15, 2), "embed-small": (4, 1)}[m.model]
-            util[:] = np.clip(base[0] + base[1] * diurnal + rng.normal(0, base[1] / 4, H), 0, 100)
+            base = {"nw-chat-70b": (58, 10), "seg-v3": (15, 2), "embed-small": (10, 1.5)}[m.model]
+            load = window.growth() if m.model == "nw-chat-70b" else 1.0  # the busy endpoint follows the traffic
+            util[:] = np.clip((base[0] + base[1] * diurnal) * load + rng.normal(0, base[1] / 4, H), 0, 100)
             sched.jobs.append(Job(f"serve-{m.name}", "inference", m.team, m.project, m.model, "svc-serving",
                                   (m.name,), -24 * 21, None, m.gpus, "on_demand"))
         elif m.workload == "dev":
             working = (dow < 5) & (hod >= 8) & (hod < 18)
             util[:] = np.where(working, rng.normal(45, 12, H), rng.uniform(0, 2, H)).clip(0, 100)
             user = "alice" if m.name.endswith("alice") else "bob"
-            for w in range(window.weeks):
+            scheduled = m.name == SCHEDULED_DEV and window.weeks >= 2  # switched off outside work hours in the last week
+            for w in range(window.weeks - 1 if scheduled else window.weeks):
                 sched.jobs.append(Job(f"nb-{user}-w{w + 1}", "development", m.team, m.project, m.model, user,
                                       (m.name,), w * 168, (w + 1) * 168 if w + 1 < window.weeks else None, m.gpus,
                                       "on_demand"))
+            if scheduled:
+                last = window.last_week()
+                on = sched.on[m.name]
+                on[last:] = (dow[last:] < 5) & (hod[last:] >= 8) & (hod[last:] < 20)
+                util[~on] = 0.0
+                for d in range(5):
+                    start = last + d * 24 + 8
+                    sched.jobs.append(Job(f"nb-{user}-w{window.weeks}-d{d + 1}", "development", m.team, m.project,
+                                          m.model, user, (m.name,), start, start + 12, m.gpus, "on_demand"))
         elif m.workload == "spot_eval":
             on = (hod >= 1) & (hod < 7)
             sched.on[m.name] = on
