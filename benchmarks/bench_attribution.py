@@ -215,7 +215,14 @@ def main() -> None:
             counts = add_billing_and_jobs(db, rows)
             notes.append(f"{rows:,} line items: {counts['billing_line_items']:,} billing rows, {counts['jobs']:,} jobs")
             scan = run_measured([PYTHON, me, "--child", "scan", "--db", str(db)])
-            attr = run_measured([PYTHON, me, "--child", "attribute", "--db", str(db)])
+            attr = run_measured([PYTHON, me, "--child", "attribute", "--db", str(db)], check=False)
+            if attr.returncode != 0:  # e.g. stopped by a memory watchdog on a shared machine
+                table.append([f"{rows:,}", f"failed ({attr.returncode})", f"{attr.wall_s:.1f}", f"{attr.peak_mib:,.0f}",
+                              "", f"{scan.reported['seconds']:.3f} / {scan.reported['warm_seconds']:.3f}",
+                              f"{scan.peak_mib:,.0f}", "", f"{attr.load_1m:.2f} / {scan.load_1m:.2f}"])
+                notes.append(f"{rows:,} line items: attribute_week did not finish: {attr.stderr_tail[-300:]}")
+                remove(db)
+                continue
             results[rows] = (attr, scan)
             ratio = attr.reported["seconds"] / scan.reported["seconds"]
             warm = attr.reported["seconds"] / scan.reported["warm_seconds"]

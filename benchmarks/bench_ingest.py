@@ -104,10 +104,11 @@ def bench_size(rows: int, formats: tuple[str, ...], notes: list[str]) -> list[li
                 if fc is not None:
                     table.append(row(rows, fmt, path, "focus-converter 1.0.0", fc, floor))
                     if fc.returncode == 0:
-                        notes.append(f"{rows:,} rows: aicost ingest is {fc.wall_s / ours.wall_s:.1f}x faster than "
-                                     f"focus-converter on the same file")
+                        notes.append(f"{rows:,} rows: focus-converter {fc.wall_s:.1f} s, aicost ingest {ours.wall_s:.1f} s "
+                                     f"on the same file: aicost / focus-converter = {ours.wall_s / fc.wall_s:.2f}")
                     else:
-                        notes.append(f"{rows:,} rows: focus-converter failed: {fc.stderr_tail[-400:]}")
+                        notes.append(f"{rows:,} rows: focus-converter did not finish (exit {fc.returncode} after "
+                                     f"{fc.wall_s:.0f} s, peak {fc.peak_mib:,.0f} MiB)")
             print(table[-1], flush=True)
     finally:
         remove(folder)
