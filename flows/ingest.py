@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import tempfile
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,7 +28,7 @@ import polars as pl
 
 from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, read_raw, sniff
-from flows.warehouse import insert_frame, sql_text, transaction
+from flows.warehouse import insert_parquet, sql_text, transaction
 from transforms.formats import REGISTRY, FormatError, SourceFormat, detect, load_all
 
 log = logging.getLogger(__name__)
@@ -141,33 +142,29 @@ def _enrich_billing(frame: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFram
 
 
 @dataclass
-class MappedBatch:
-    """One batch of a file mapped onto its table: good rows, rejected rows, raw rows read."""
-
-    good: pl.DataFrame
-    bad: pl.DataFrame  # source_row, reason
-    raw_rows: int
-
-
-@dataclass
 class StagedFile:
-    """A file read and mapped ahead of storing (in parallel, e.g. on Dask), kept as Parquet parts."""
+    """A file read and mapped ahead of storing, kept as Parquet parts with its counts and totals.
+
+    Mapping happens outside the warehouse transaction (in this process or on a Dask worker), so the
+    transaction itself only copies Parquet into DuckDB: memory stays flat however large the file.
+    """
 
     path: str
-    parts: list[tuple[str, str, int]] = field(default_factory=list)  # (good parquet, bad parquet, raw rows)
+    good_parts: list[str] = field(default_factory=list)
+    bad_parts: list[str] = field(default_factory=list)
+    records: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    billed: dict[str, Decimal] = field(default_factory=dict)
+    effective: dict[str, Decimal] = field(default_factory=dict)
+    reasons: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
-    def batches(self) -> Iterator[MappedBatch]:
-        if self.error:
-            raise IngestError(self.error)
-        for good, bad, raw_rows in self.parts:
-            yield MappedBatch(pl.read_parquet(good), pl.read_parquet(bad), raw_rows)
 
-
-def map_file(
+def map_batches(
     path: Path, fmt: SourceFormat, column_defaults: dict[str, str] | None = None, instances: pl.DataFrame | None = None
-) -> Iterator[MappedBatch]:
-    """Read and map a file batch by batch (pure of the warehouse: safe to run in any process)."""
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, int]]:
+    """Read and map a file batch by batch: (good rows, rejected source_row/reason, records read)."""
     from transforms import schema
 
     columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
@@ -188,7 +185,7 @@ def map_file(
         # A record is a raw row, except in line-based formats, where headers and comments are not
         # records: there the records are the source rows the mapping recognised.
         records = raw.height if fmt.reader not in ("text", "document") else mapped["source_row"].n_unique()
-        yield MappedBatch(good.select(list(columns)), bad, records)
+        yield good.select(list(columns)), bad, records
 
 
 def prepare_file(
@@ -196,21 +193,37 @@ def prepare_file(
 ) -> StagedFile:
     """Map a file into Parquet parts under ``staging_dir``; errors are returned, not raised."""
     staged = StagedFile(path=path)
+    billed: Counter[str] = Counter()
+    effective: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
     try:
         fmt = load_all()[fmt_name]
         instances = _load_instances()
         stem = hashlib.sha256(path.encode()).hexdigest()[:16]
-        for i, batch in enumerate(map_file(Path(path), fmt, column_defaults, instances)):
-            good_path = str(Path(staging_dir) / f"{stem}-{i:05d}-good.parquet")
-            bad_path = str(Path(staging_dir) / f"{stem}-{i:05d}-bad.parquet")
-            batch.good.write_parquet(good_path)
-            batch.bad.write_parquet(bad_path)
-            staged.parts.append((good_path, bad_path, batch.raw_rows))
+        for i, (good, bad, records) in enumerate(map_batches(Path(path), fmt, column_defaults, instances)):
+            staged.records += records
+            # counted in source records: one record may give several rows (a job on several machines)
+            staged.loaded += good["source_row"].n_unique()
+            staged.rejected += bad["source_row"].n_unique()
+            if fmt.table == "billing_line_items":
+                totals = good.group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum())
+                for currency, billed_sum, effective_sum in totals.iter_rows():
+                    billed[currency] += billed_sum
+                    effective[currency] += effective_sum
+            if good.height:
+                staged.good_parts.append(str(Path(staging_dir) / f"{stem}-{i:05d}-good.parquet"))
+                good.write_parquet(staged.good_parts[-1])
+            if bad.height:
+                staged.bad_parts.append(str(Path(staging_dir) / f"{stem}-{i:05d}-bad.parquet"))
+                bad.write_parquet(staged.bad_parts[-1])
+                reasons.update(dict(bad["reason"].value_counts().iter_rows()))
     except (FormatError, UnreadableFile) as exc:
         message = str(exc)
         staged.error = message if path in message else f"{path}: {message}"
-    except (pl.exceptions.PolarsError, duckdb.Error) as exc:
+    except (pl.exceptions.PolarsError, duckdb.Error, OSError) as exc:
         staged.error = f"{path}: cannot be loaded as {fmt_name}: {exc}"
+    staged.billed, staged.effective = dict(billed), dict(effective)
+    staged.reasons = dict(reasons.most_common(20))
     return staged
 
 
@@ -220,15 +233,11 @@ def _store_file(
     fmt: SourceFormat,
     result: FileResult,
     ingest_id: str,
-    batches: Iterable[MappedBatch],
+    staged: StagedFile,
 ) -> None:
-    """Insert one file's mapped batches inside the caller's transaction; fills ``result``."""
-    from transforms import schema
-
-    columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
-    billed: Counter[str] = Counter()
-    effective: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
+    """Copy one staged file into its table inside the caller's transaction; fills ``result``."""
+    if staged.error:
+        raise IngestError(staged.error)
     lineage = {
         "source_format": fmt.name,
         "source_file": str(path),
@@ -237,35 +246,14 @@ def _store_file(
     }
     if fmt.table == "billing_line_items":
         lineage["delivery_id"] = result.delivery_id
-    for batch in batches:
-        result.rows_in_file += batch.raw_rows
-        good = batch.good.with_columns(pl.lit(v, dtype=columns[k]).alias(k) for k, v in lineage.items())
-        if fmt.table == "billing_line_items":
-            for row in good.group_by("billing_currency").agg(
-                pl.col("billed_cost").sum(), pl.col("effective_cost").sum()
-            ).iter_rows(named=True):
-                billed[row["billing_currency"]] += row["billed_cost"]
-                effective[row["billing_currency"]] += row["effective_cost"]
-        insert_frame(con, fmt.table, good)
-        if batch.bad.height:
-            insert_frame(
-                con,
-                "rejected_rows",
-                batch.bad.select(
-                    pl.lit(result.file_sha256).alias("file_sha256"),
-                    pl.lit(str(path)).alias("source_file"),
-                    "source_row",
-                    "reason",
-                    pl.lit(ingest_id).alias("ingest_id"),
-                ),
-            )
-            reasons.update(dict(batch.bad["reason"].value_counts().iter_rows()))
-        # counted in source records: one record may give several rows (a job on several machines)
-        result.rows_loaded += good["source_row"].n_unique()
-        result.rows_rejected += batch.bad["source_row"].n_unique()
-    result.billed_cost = dict(billed)
-    result.effective_cost = dict(effective)
-    result.rejected_reasons = dict(reasons.most_common(20))
+    insert_parquet(con, fmt.table, staged.good_parts, lineage)
+    insert_parquet(
+        con, "rejected_rows", staged.bad_parts,
+        {"file_sha256": result.file_sha256, "source_file": str(path), "ingest_id": ingest_id},
+    )
+    result.rows_in_file, result.rows_loaded, result.rows_rejected = staged.records, staged.loaded, staged.rejected
+    result.billed_cost, result.effective_cost = staged.billed, staged.effective
+    result.rejected_reasons = staged.reasons
     now = datetime.now(UTC)
     con.execute(
         sql_text("insert_manifest"),
@@ -306,7 +294,6 @@ def ingest_files(
     export of one account that leaves the currency out); a column the file has is never changed.
     """
     ingest_id = uuid.uuid4().hex
-    instances = _load_instances()
     results: list[FileResult] = []
     billing_groups: dict[str, list[tuple[Path, SourceFormat, FileResult]]] = defaultdict(list)
     seen_hashes: set[str] = set()
@@ -341,12 +328,12 @@ def ingest_files(
         for _, _, result in members:
             result.delivery_id = delivery_id
         _store_group(
-            con, members, ingest_id, instances, delivery_id=delivery_id, column_defaults=column_defaults, staged=staged
+            con, members, ingest_id, delivery_id=delivery_id, column_defaults=column_defaults, staged=staged or {}
         )
 
     for member in usage:
         _store_group(
-            con, [member], ingest_id, instances, delivery_id=None, column_defaults=column_defaults, staged=staged
+            con, [member], ingest_id, delivery_id=None, column_defaults=column_defaults, staged=staged or {}
         )
 
     for result in results:
@@ -366,38 +353,35 @@ def _store_group(
     con: duckdb.DuckDBPyConnection,
     members: list[tuple[Path, SourceFormat, FileResult]],
     ingest_id: str,
-    instances: pl.DataFrame,
     *,
     delivery_id: str | None,
-    column_defaults: dict[str, str] | None = None,
-    staged: dict[str, StagedFile] | None = None,
+    column_defaults: dict[str, str] | None,
+    staged: dict[str, StagedFile],
 ) -> None:
-    """Store files together in one transaction; on any failure none of them is stored."""
-    try:
-        with transaction(con):
-            for path, source_format, result in members:
-                try:
-                    batches = (
-                        staged[str(path)].batches()
-                        if staged and str(path) in staged
-                        else map_file(path, source_format, column_defaults, instances)
-                    )
-                    _store_file(con, path, source_format, result, ingest_id, batches)
-                except (FormatError, UnreadableFile) as exc:
-                    message = str(exc)
-                    raise IngestError(message if str(path) in message else f"{path}: {message}") from exc
-                except (pl.exceptions.PolarsError, duckdb.Error) as exc:
-                    raise IngestError(f"{path}: cannot be loaded as {source_format.name}: {exc}") from exc
-            if delivery_id and members[0][1].period_policy == "replace":
-                _replace_older_deliveries(con, delivery_id, [r.file_sha256 for _, _, r in members])
-    except IngestError as exc:
-        for path, _, result in members:
-            failed_here = str(path) in str(exc)
-            result.error = str(exc) if failed_here or len(members) == 1 else (
-                f"{path}: not stored, because another part of the same delivery failed: {exc}"
-            )
-            result.rows_loaded = result.rows_rejected = 0
-            result.billed_cost, result.effective_cost = {}, {}
+    """Map the files (unless already staged), then store them in one transaction: all or none."""
+    with tempfile.TemporaryDirectory(prefix="aicost-staging-") as staging:
+        prepared = {
+            str(path): staged.get(str(path))
+            or prepare_file(str(path), source_format.name, staging, column_defaults)
+            for path, source_format, _ in members
+        }
+        try:
+            with transaction(con):
+                for path, source_format, result in members:
+                    try:
+                        _store_file(con, path, source_format, result, ingest_id, prepared[str(path)])
+                    except duckdb.Error as exc:
+                        raise IngestError(f"{path}: cannot be loaded as {source_format.name}: {exc}") from exc
+                if delivery_id and members[0][1].period_policy == "replace":
+                    _replace_older_deliveries(con, delivery_id, [r.file_sha256 for _, _, r in members])
+        except IngestError as exc:
+            for path, _, result in members:
+                failed_here = str(path) in str(exc)
+                result.error = str(exc) if failed_here or len(members) == 1 else (
+                    f"{path}: not stored, because another part of the same delivery failed: {exc}"
+                )
+                result.rows_loaded = result.rows_rejected = 0
+                result.billed_cost, result.effective_cost = {}, {}
 
 
 def known_formats() -> dict[str, str]:

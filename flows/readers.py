@@ -19,7 +19,8 @@ import polars as pl
 
 from transforms.formats import FormatError, SourceFormat, Sniff
 
-BATCH_ROWS = 250_000
+BATCH_ROWS = 200_000
+READER_MEMORY_LIMIT = "512MB"  # the reader streams batches; it never needs the whole file in memory
 HEAD_BYTES = 64 * 1024
 
 
@@ -89,15 +90,29 @@ def _with_lineage(frame: pl.DataFrame, offset: int, path: Path) -> pl.DataFrame:
 
 
 def _stream(relation: duckdb.DuckDBPyRelation, path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """The relation in frames of about ``batch_rows`` rows (DuckDB hands out much smaller chunks)."""
+    import pyarrow as pa
+
     offset = 0
-    reader = relation.to_arrow_reader(batch_rows)
-    for batch in reader:
+    pending: list[pa.RecordBatch] = []
+    pending_rows = 0
+
+    def flush() -> pl.DataFrame:
+        frame = pl.from_arrow(pa.Table.from_batches(pending))
+        assert isinstance(frame, pl.DataFrame)
+        return _with_lineage(frame, offset, path)
+
+    for batch in relation.to_arrow_reader(batch_rows):
         if batch.num_rows == 0:
             continue
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
-        yield _with_lineage(frame, offset, path)
-        offset += batch.num_rows
+        pending.append(batch)
+        pending_rows += batch.num_rows
+        if pending_rows >= batch_rows:
+            yield flush()
+            offset += pending_rows
+            pending, pending_rows = [], 0
+    if pending:
+        yield flush()
 
 
 def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> duckdb.DuckDBPyRelation:
@@ -115,15 +130,15 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> 
         args["names"] = list(names)
     sql = (
         "SELECT * FROM read_csv($p, all_varchar = true, delim = $delim, header = $header, skip = $skip, "
-        "quote = '\"', escape = '\"', strict_mode = true, null_padding = $null_padding, auto_detect = true, "
-        f"sample_size = -1{names_sql})"
+        "quote = '\"', escape = '\"', strict_mode = true, null_padding = $null_padding, auto_detect = true"
+        f"{names_sql})"
     )
     return con.sql(sql, params=args)
 
 
 def read_raw(path: Path, fmt: SourceFormat, batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
     """Raw batches of ``path`` as ``fmt``'s reader kind gives them; UnreadableFile if it cannot be read."""
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": READER_MEMORY_LIMIT})
     con.execute("SET TimeZone = 'UTC'")
     try:
         if fmt.reader == "csv":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,8 @@ import polars as pl
 from flows import PROJECT_ROOT
 
 SQL_DIR = PROJECT_ROOT / "sql"
+# DuckDB spills to disk beyond this; a large ingest transaction must not take the machine's memory.
+MEMORY_LIMIT = os.environ.get("AICOST_DUCKDB_MEMORY_LIMIT", "1GB")
 
 
 class WarehouseBusy(RuntimeError):
@@ -40,7 +43,7 @@ def connect(path: Path | str, *, read_only: bool = False, lock_timeout_s: float 
     deadline = time.monotonic() + lock_timeout_s
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": MEMORY_LIMIT})
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
@@ -82,6 +85,31 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
 def query(con: duckdb.DuckDBPyConnection, name: str, params: dict | list | None = None) -> pl.DataFrame:
     """Run ``sql/<name>.sql`` with bound parameters and return a polars frame."""
     return con.sql(sql_text(name), params=params).pl()
+
+
+def insert_parquet(
+    con: duckdb.DuckDBPyConnection, table: str, parts: list[str], constants: dict[str, object] | None = None
+) -> None:
+    """Append Parquet parts to a table by column name, setting ``constants`` columns on every row.
+
+    DuckDB streams the parts, so a large file costs the same memory as a small one.
+    """
+    if not parts:
+        return
+    known = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if table not in known:
+        raise ValueError(f"unknown warehouse table {table!r}")
+    constants = constants or {}
+    names = list(constants)
+    in_parts = {row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet($parts)", {"parts": parts}).fetchall()}
+    replaced = [name for name in names if name in in_parts]
+    kept = f"* EXCLUDE ({', '.join(replaced)})" if replaced else "*"
+    select = ", ".join([kept, *(f"$c{i} AS {name}" for i, name in enumerate(names))])
+    source = f"SELECT {select}"
+    con.execute(
+        f"INSERT INTO {table} BY NAME {source} FROM read_parquet($parts)",
+        {"parts": parts, **{f"c{i}": constants[name] for i, name in enumerate(names)}},
+    )
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:

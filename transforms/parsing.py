@@ -6,6 +6,8 @@ row is rejected when a present source value did not parse, so no reader drops a 
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from transforms.schema import MONEY, UTC_TS
@@ -140,3 +142,72 @@ def tags_json(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.List):
         return key_value_list_to_json(expr)
     return text(expr)
+
+
+def json_string(expr: pl.Expr) -> pl.Expr:
+    """Text as a JSON string literal, escaped as ``json.dumps(v, ensure_ascii=False)``; null stays null."""
+    encoded = pl.struct(expr.alias("v")).struct.json_encode().str.strip_prefix('{"v":').str.strip_suffix("}")
+    return pl.when(expr.is_not_null()).then(encoded)
+
+
+def json_object_from_columns(values: dict[str, pl.Expr]) -> pl.Expr:
+    """JSON object text from one text expression per key; null values left out, null when all are.
+
+    Flat string expressions (no lists, no regex): each present value becomes ``"key":"value"``
+    and the parts are joined, so it costs a few vectorised passes per key.
+    """
+    if not values:
+        return pl.lit(None, dtype=pl.String)
+    parts = [
+        pl.when(value.is_not_null()).then(pl.concat_str([pl.lit(json.dumps(key, ensure_ascii=False) + ":"), json_string(value)]))
+        for key, value in values.items()
+    ]
+    body = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    present = pl.any_horizontal([value.is_not_null() for value in values.values()])
+    return pl.when(present).then(pl.concat_str([pl.lit("{"), body, pl.lit("}")]))
+
+
+def json_object_from_pairs(expr: pl.Expr) -> pl.Expr:
+    """A MAP read as a list of {key, value} structs -> JSON object text; null values left out, null when none.
+
+    Each entry is encoded once (``{"key":K,"value":V}``) and cut to ``K:V`` with literal string
+    operations: ``,"value":`` cannot occur inside an encoded key, whose quotes are escaped.
+    """
+    entry = pl.element()
+    encoded = (
+        entry.struct.json_encode()
+        .str.strip_prefix('{"key":')
+        .str.strip_suffix("}")
+        .str.replace(',"value":', ":", literal=True, n=1)
+    )
+    present = text(entry.struct.field("value")).is_not_null()
+    pairs = expr.list.eval(pl.when(present).then(encoded)).list.drop_nulls()
+    return pl.when(pairs.list.len() > 0).then(pl.concat_str([pl.lit("{"), pairs.list.join(","), pl.lit("}")]))
+
+
+TIMESTAMP_SAMPLE_ROWS = 4000
+
+
+def timestamp_formats(
+    raw: pl.LazyFrame, columns: dict[str, pl.Expr], formats: tuple[str, ...] = _TS_FORMATS
+) -> dict[str, tuple[str, ...]]:
+    """The timestamp formats each column actually uses, from rows sampled across the frame.
+
+    Trying every known format on every row is most of a mapping's cost; an export writes one
+    format per column, so the formats that parse a sample spread over the batch are enough. A
+    column whose sample parses with none keeps the full list (and its rows are rejected with a
+    reason if they really are not timestamps).
+    """
+    height = raw.select(pl.len()).collect().item()
+    if height == 0 or not columns:
+        return {name: formats for name in columns}
+    step = max(1, height // TIMESTAMP_SAMPLE_ROWS)
+    probe = raw.select(**{name: text(expr) for name, expr in columns.items()}).gather_every(step).collect()
+    found = {}
+    for name in columns:
+        values = probe.select(pl.col(name).drop_nulls())
+        hits = values.select(
+            **{f"f{i}": parse_timestamp(pl.col(name), (fmt,)).is_not_null().any() for i, fmt in enumerate(formats)}
+        ).row(0) if values.height else ()
+        found[name] = tuple(fmt for fmt, hit in zip(formats, hits) if hit) or formats
+    return found

@@ -33,6 +33,7 @@ from transforms.parsing import (
     parse_decimal,
     parse_int,
     parse_timestamp,
+    timestamp_formats,
     reject_if_missing,
     reject_if_unparsed,
     reject_unknown_currency,
@@ -56,11 +57,14 @@ TIME_FIELDS = ("billing_period_start", "billing_period_end", "usage_start", "usa
 QUANTITY_FIELDS = ("usage_amount",)
 
 
-def _parsed(f: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+def _parsed(f: dict[str, pl.Expr], time_formats: dict[str, tuple[str, ...]] | None = None) -> dict[str, pl.Expr]:
     """Typed values of the money, quantity and time fields."""
     out = {name: parse_decimal(f[name]) for name in MONEY_FIELDS}
     out |= {name: parse_decimal(f[name], QUANTITY) for name in QUANTITY_FIELDS}
-    out |= {name: parse_timestamp(f[name]) for name in TIME_FIELDS}
+    out |= {
+        name: parse_timestamp(f[name], time_formats[name]) if time_formats else parse_timestamp(f[name])
+        for name in TIME_FIELDS
+    }
     return out
 
 
@@ -171,7 +175,7 @@ def reject_reason(f: dict[str, pl.Expr], v: dict[str, pl.Expr], names: dict[str,
 
 def _to_table(staged: Staged) -> pl.LazyFrame:
     fields = {name: pl.col(name) for name in staged.frame.collect_schema().names()}
-    values = _parsed(fields)
+    values = _parsed(fields, timestamp_formats(staged.frame, {name: fields[name] for name in TIME_FIELDS}))
     mapped = staged.frame.select(
         pl.col("source_row"),
         *(expr.alias(name) for name, expr in plan(fields, values).items()),

@@ -28,6 +28,7 @@ from transforms.parsing import (
     reject_unknown_currency,
     tags_json,
     text,
+    timestamp_formats,
 )
 from transforms.schema import BILLING_COLUMNS, CHARGE_CATEGORIES, QUANTITY, conform
 
@@ -161,9 +162,10 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     for canonical, focus_name in QUANTITY_COLUMNS.items():
         if (c := col(focus_name)) is not None:
             out[canonical] = parse_decimal(c, QUANTITY)
-    for canonical, focus_name in TIME_COLUMNS.items():
-        if (c := col(focus_name)) is not None:
-            out[canonical] = parse_timestamp(c)
+    times = {canonical: c for canonical, focus_name in TIME_COLUMNS.items() if (c := col(focus_name)) is not None}
+    used_formats = timestamp_formats(raw, times)
+    for canonical, c in times.items():
+        out[canonical] = parse_timestamp(c, used_formats[canonical])
     provider_text = text(pl.col(provider_col))
     out["provider"] = provider_text.str.to_lowercase().replace_strict(
         PROVIDERS, default=provider_text.str.to_lowercase()
@@ -181,8 +183,11 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     if (gpus := spelled.get("xgpucount")) is not None:
         out["x_gpu_count"] = parse_int(pl.col(gpus), pl.Int32)
 
+    # Parse once: the values are materialised first, and the reasons below read them back.
+    staged = raw.with_columns(*(expr.alias(f"__{name}") for name, expr in out.items()))
+    value = {name: pl.col(f"__{name}") for name in out}
     checks = {
-        focus_name: (text(col(focus_name)), out[canonical], expected)
+        focus_name: (text(col(focus_name)), value[canonical], expected)
         for canonical, focus_name, expected in [
             *((k, v, "a decimal number") for k, v in MONEY_COLUMNS.items() if col(v) is not None),
             *((k, v, "a decimal number") for k, v in QUANTITY_COLUMNS.items() if col(v) is not None),
@@ -192,21 +197,21 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     reason = pl.coalesce(
         reject_if_missing({name: text(col(name)) for name in REQUIRED}),
         reject_if_unparsed(checks),
-        reject_unknown_currency(out["billing_currency"], "BillingCurrency"),
-        pl.when(~out["charge_category"].is_in(CHARGE_CATEGORIES)).then(
+        reject_unknown_currency(value["billing_currency"], "BillingCurrency"),
+        pl.when(~value["charge_category"].is_in(CHARGE_CATEGORIES)).then(
             pl.format(
                 "column ChargeCategory: expected one of {}, got '{}'",
                 pl.lit(", ".join(CHARGE_CATEGORIES)),
-                out["charge_category"],
+                value["charge_category"],
             )
         ),
-        pl.when(out["charge_period_end"] < out["charge_period_start"]).then(
+        pl.when(value["charge_period_end"] < value["charge_period_start"]).then(
             pl.lit("column ChargePeriodEnd: expected a time after ChargePeriodStart")
         ),
     )
-    mapped = raw.select(
+    mapped = staged.select(
         pl.col("source_row"),
-        *(expr.alias(name) for name, expr in out.items()),
+        *(expr.alias(name) for name, expr in value.items()),
         reason.alias("_reject_reason"),
     )
     return conform(mapped, {**BILLING_COLUMNS, "_reject_reason": pl.String})
