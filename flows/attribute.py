@@ -56,14 +56,18 @@ def _week_params(week_start: date) -> dict:
 
 
 def compute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> AttributionResult:
-    """Read the week's inputs with the sql/attribution_*.sql queries and attribute them (no writes)."""
+    """Read the week's inputs with the sql/attribution_*.sql queries and attribute them (no writes).
+
+    DuckDB filters the week, reads only the billing columns attribution uses and aggregates the GPU
+    samples per machine and day, so the week's samples never reach Python.
+    """
     if week_start.weekday() != 0:
         raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
     params = _week_params(week_start)
     billing = query(con, "attribution_billing", params)
     jobs = query(con, "attribution_jobs", params)
-    metrics = query(con, "attribution_gpu_metrics", {"week_start": params["week_start"], "week_end": params["week_end"]})
-    return attribute_costs(billing, jobs, metrics, week_start, load_config(settings))
+    telemetry = query(con, "attribution_gpu_metrics", params)
+    return attribute_costs(billing, jobs, telemetry, week_start, load_config(settings))
 
 
 def attribute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict:

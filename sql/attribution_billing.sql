@@ -1,9 +1,13 @@
--- attribution_billing: one row per billing line item whose charge period touches the week [$week_start, $week_end).
-SELECT *
+-- attribution_billing: the columns attribution uses, one row per billing line item whose charge period
+-- touches the week [$week_start, $week_end) (unordered: attribution orders by source_file, source_row itself).
+SELECT
+    provider, billing_account_id, sub_account_id, charge_period_start, charge_period_end, charge_category,
+    charge_description, service_name, resource_id, resource_type, region_id, sku_id, billing_currency,
+    billed_cost, effective_cost, list_cost, commitment_discount_status, tags, x_instance_type, x_gpu_count,
+    x_storage_class, x_usage_type, x_operation, x_transfer_direction, x_line_item_type, source_file, source_row
 FROM billing_line_items
 WHERE charge_period_start < $week_end
   AND (
       charge_period_start >= $week_start
       OR coalesce(charge_period_end, charge_period_start) > $week_start
   )
-ORDER BY source_file, source_row

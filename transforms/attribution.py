@@ -25,6 +25,7 @@ from transforms.schema import ATTRIBUTED_COST_COLUMNS, conform
 
 UNATTRIBUTED = "unattributed"
 UNUSED_LINE_ITEM_TYPES = ("RIFee", "SavingsPlanRecurringFee")
+SOURCE_ORDER = ["source_file", "source_row"]  # a billing row's place in its delivery: breaks ties between slices
 GRAIN = [
     "week_start", "day", "category", "team", "project", "model", "resource_id", "provider", "billing_account_id",
     "service_name", "billing_currency", "is_idle", "is_unused_commitment", "attribution_method", "charge_category",
@@ -53,15 +54,31 @@ class AttributionResult:
     anomalies: dict
 
 
-def gpu_machines(slices: pl.DataFrame, instances: pl.DataFrame, metrics: pl.DataFrame) -> pl.DataFrame:
-    """``resource_id, gpus, gpu_model`` for every billed resource with GPUs (bill, instance table, telemetry)."""
+# The week's GPU telemetry as attribution reads it (sql/attribution_gpu_metrics.sql aggregates the samples):
+# one row per GPU machine and UTC day with samples that week. ``gpus_seen``, ``gpu_model`` and
+# ``mean_utilization_pct`` describe the machine over the whole week (the same on each of its rows).
+GPU_TELEMETRY_COLUMNS: dict[str, pl.DataType] = {
+    "resource_id": pl.String,  # the machine as billing names it
+    "day": pl.Date,  # UTC day of the samples
+    "gpus_seen": pl.Int32,  # distinct gpu_index over the week (a sample without an index counts as one GPU)
+    "gpu_model": pl.String,  # model named by the machine's earliest sample that names one
+    "mean_utilization_pct": pl.Float64,  # mean utilization_pct of the week's samples (null if none has one)
+    "power_joules": pl.Float64,  # the day's Σ power_w × interval_s (null if no sample carries both)
+}
+
+
+def gpu_machines(slices: pl.DataFrame, instances: pl.DataFrame, telemetry: pl.DataFrame) -> pl.DataFrame:
+    """``resource_id, gpus, gpu_model`` for every billed resource with GPUs (bill, instance table, telemetry).
+
+    ``telemetry`` has GPU_TELEMETRY_COLUMNS.
+    """
     lookup = instances.select(
         pl.col("instance_type").str.to_lowercase().alias("_type"),
         pl.col("gpu_count").cast(pl.Int32).alias("_table_gpus"),
         pl.col("gpu_model").alias("_table_model"),
     ).unique("_type", keep="first")
-    seen = metrics.group_by("resource_id").agg(
-        _metric_gpus=pl.col("gpu_index").n_unique().cast(pl.Int32), _metric_model=pl.col("gpu_model").drop_nulls().first()
+    seen = telemetry.group_by("resource_id").agg(
+        _metric_gpus=pl.col("gpus_seen").first().cast(pl.Int32), _metric_model=pl.col("gpu_model").first()
     )
     return (
         slices.filter(pl.col("resource_id").is_not_null())
@@ -133,15 +150,15 @@ def undivided(classified: pl.DataFrame, machines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_energy(rows: pl.DataFrame, metrics: pl.DataFrame, machines: pl.DataFrame, config: AttributionConfig) -> pl.DataFrame:
-    """Share each machine-day's energy among its rows by GPU-hours; add CO2e by region."""
+def with_energy(rows: pl.DataFrame, telemetry: pl.DataFrame, machines: pl.DataFrame, config: AttributionConfig) -> pl.DataFrame:
+    """Share each machine-day's energy among its rows by GPU-hours; add CO2e by region (``telemetry``: GPU_TELEMETRY_COLUMNS)."""
     per_day = (
         rows.filter(pl.col("gpu_hours").is_not_null())
         .group_by(["resource_id", "day"])
         .agg(gpu_hours=pl.col("gpu_hours").sum())
         .join(machines.select("resource_id", "gpu_model"), on="resource_id", how="left")
     )
-    energy = machine_day_energy(per_day.lazy(), telemetry_kwh(metrics.lazy()), config.gpu_power, config.pue).collect()
+    energy = machine_day_energy(per_day.lazy(), telemetry_kwh(telemetry.lazy()), config.gpu_power, config.pue).collect()
     shared = rows.join(
         energy.select("resource_id", "day", pl.col("energy_kwh").alias("_day_kwh"), pl.col("gpu_hours").alias("_day_gh")),
         on=["resource_id", "day"],
@@ -161,18 +178,17 @@ def _sum_or_null(column: str) -> pl.Expr:
 IDLE_WITHOUT_JOBS_MAX_UTILISATION = 10.0  # % mean GPU utilisation under which a job-less machine is idle
 
 
-def mark_idle_without_jobs(rows: pl.DataFrame, metrics: pl.DataFrame, split_resources: set[str]) -> pl.DataFrame:
+def mark_idle_without_jobs(rows: pl.DataFrame, telemetry: pl.DataFrame, split_resources: set[str]) -> pl.DataFrame:
     """A GPU machine whose telemetry shows it nearly unused all week, and that ran no job, is idle.
 
     Its usage charges stay under their service category (the machine's kind of use) but are
     flagged ``is_idle`` and attributed by usage logs, so the report shows them as idle GPU cost
     rather than as training. A job-less machine whose GPUs were busy is left as it is: something
-    ran on it that the job logs do not know.
+    ran on it that the job logs do not know. ``telemetry`` has GPU_TELEMETRY_COLUMNS.
     """
     quiet = (
-        metrics.group_by("resource_id")
-        .agg(pl.col("utilization_pct").mean().alias("_mean"))
-        .filter(pl.col("_mean") < IDLE_WITHOUT_JOBS_MAX_UTILISATION)["resource_id"]
+        telemetry.filter(pl.col("mean_utilization_pct") < IDLE_WITHOUT_JOBS_MAX_UTILISATION)["resource_id"]
+        .unique()
         .to_list()
     )
     idle = sorted(set(quiet) - set(split_resources))
@@ -189,15 +205,19 @@ def mark_idle_without_jobs(rows: pl.DataFrame, metrics: pl.DataFrame, split_reso
 
 
 def attribute_costs(
-    billing: pl.DataFrame, jobs: pl.DataFrame, metrics: pl.DataFrame, week_start: date, config: AttributionConfig
+    billing: pl.DataFrame, jobs: pl.DataFrame, telemetry: pl.DataFrame, week_start: date, config: AttributionConfig
 ) -> AttributionResult:
-    """The week's attributed cost rows (ATTRIBUTED_COST_COLUMNS) and the anomaly counts."""
+    """The week's attributed cost rows (ATTRIBUTED_COST_COLUMNS) and the anomaly counts.
+
+    ``billing``: the week's billing rows (at least the columns sql/attribution_billing.sql reads, in
+    any order: they are put in source order here so ties break the same way every run).
+    ``telemetry``: GPU_TELEMETRY_COLUMNS, one row per GPU machine and day of the week.
+    """
     start, end = week_bounds(week_start)
-    slices = (
-        week_slices(billing.lazy().with_row_index("row_id"), week_start).collect().with_row_index("slice_id")
-    )
+    in_source_order = billing.lazy().sort(SOURCE_ORDER, nulls_last=True, maintain_order=True)
+    slices = week_slices(in_source_order.with_row_index("row_id"), week_start).collect().with_row_index("slice_id")
     classified = classify(slices, config.rules)
-    week_metrics = metrics.filter((pl.col("ts") >= start) & (pl.col("ts") < end))
+    week_metrics = telemetry.filter((pl.col("day") >= start.date()) & (pl.col("day") < end.date()))
     machines = gpu_machines(classified, config.instances, week_metrics)
     eligible = classified.filter(
         pl.col("rule_name").is_null() & ~pl.col("is_unused_commitment") & pl.col("resource_id").is_in(machines["resource_id"].to_list())

@@ -12,12 +12,13 @@ import polars as pl
 JOULES_PER_KWH = 3.6e6
 
 
-def telemetry_kwh(metrics: pl.LazyFrame) -> pl.LazyFrame:
-    """``resource_id, day, telemetry_kwh`` from samples that carry a power reading."""
-    return (
-        metrics.filter(pl.col("power_w").is_not_null() & pl.col("interval_s").is_not_null())
-        .group_by("resource_id", day=pl.col("ts").dt.date())
-        .agg(telemetry_kwh=(pl.col("power_w") * pl.col("interval_s")).sum() / JOULES_PER_KWH)
+def telemetry_kwh(telemetry: pl.LazyFrame) -> pl.LazyFrame:
+    """``resource_id, day, telemetry_kwh`` from per machine-day ``power_joules`` (Σ power_w × interval_s).
+
+    A machine-day whose samples carry no power reading (``power_joules`` null) has no row.
+    """
+    return telemetry.filter(pl.col("power_joules").is_not_null()).select(
+        "resource_id", "day", telemetry_kwh=pl.col("power_joules") / JOULES_PER_KWH
     )
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
+import duckdb
 import polars as pl
+
+from flows.attribute import _week_params
+from flows.warehouse import create_schema, insert_frame, query
 
 from transforms.schema import BILLING_COLUMNS, GPU_METRICS_COLUMNS, JOBS_COLUMNS, conform
 
@@ -45,8 +49,21 @@ def jobs(*rows: dict) -> pl.DataFrame:
     return conform(pl.DataFrame(records, infer_schema_length=None, strict=False).lazy(), JOBS_COLUMNS).collect()
 
 
-def metrics(*rows: dict) -> pl.DataFrame:
+def samples(*rows: dict) -> pl.DataFrame:
+    """GPU metric samples (rows of the gpu_metrics table)."""
     records = [{**row, "ts": ts(row["ts"])} for row in rows]
     if not records:
         return conform(pl.DataFrame().lazy(), GPU_METRICS_COLUMNS).collect()
     return conform(pl.DataFrame(records, infer_schema_length=None, strict=False).lazy(), GPU_METRICS_COLUMNS).collect()
+
+
+def metrics(*rows: dict, week_start: date = date(2026, 11, 16)) -> pl.DataFrame:
+    """The week's GPU telemetry as attribution reads it: the samples aggregated by the real SQL."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        create_schema(con)
+        insert_frame(con, "gpu_metrics", samples(*rows))
+        return query(con, "attribution_gpu_metrics", _week_params(week_start))
+    finally:
+        con.close()
