@@ -64,10 +64,10 @@ def compute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Set
     if week_start.weekday() != 0:
         raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
     params = _week_params(week_start)
-    billing = query(con, "attribution_billing", params)
     jobs = query(con, "attribution_jobs", params)
     telemetry = query(con, "attribution_gpu_metrics", params)
-    return attribute_costs(billing, jobs, telemetry, week_start, load_config(settings))
+    # the billing frame is handed over, not kept here, so attribution can free it once sliced
+    return attribute_costs(query(con, "attribution_billing", params), jobs, telemetry, week_start, load_config(settings))
 
 
 def attribute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict:

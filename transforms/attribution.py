@@ -18,13 +18,14 @@ import polars as pl
 from transforms.attribution_gpu import MONEY_COLUMNS, split_gpu_costs
 from transforms.attribution_rules import apply_rules, tag_dimension
 from transforms.attribution_services import apply_service_rules
-from transforms.attribution_slices import DAY_S, week_bounds, week_slices
+from transforms.attribution_slices import DAY_S, is_spread, week_bounds, week_slices
 from transforms.energy import add_carbon, machine_day_energy, telemetry_kwh
 from transforms.fx import convert
 from transforms.schema import ATTRIBUTED_COST_COLUMNS, conform
 
 UNATTRIBUTED = "unattributed"
 UNUSED_LINE_ITEM_TYPES = ("RIFee", "SavingsPlanRecurringFee")
+ENGINE = "in-memory"
 SOURCE_ORDER = ["source_file", "source_row"]  # a billing row's place in its delivery: breaks ties between slices
 GRAIN = [
     "week_start", "day", "category", "team", "project", "model", "resource_id", "provider", "billing_account_id",
@@ -67,6 +68,11 @@ GPU_TELEMETRY_COLUMNS: dict[str, pl.DataType] = {
 }
 
 
+def order_rank(*keys: str | pl.Expr) -> pl.Expr:
+    """Each row's 0-based place if the frame were sorted by ``keys`` (stable, nulls last), without moving rows."""
+    return pl.int_range(pl.len(), dtype=pl.UInt32).sort_by(list(keys), nulls_last=True, maintain_order=True).arg_sort()
+
+
 def gpu_machines(slices: pl.DataFrame, instances: pl.DataFrame, telemetry: pl.DataFrame) -> pl.DataFrame:
     """``resource_id, gpus, gpu_model`` for every billed resource with GPUs (bill, instance table, telemetry).
 
@@ -95,10 +101,24 @@ def gpu_machines(slices: pl.DataFrame, instances: pl.DataFrame, telemetry: pl.Da
     )
 
 
-def classify(slices: pl.DataFrame, rules: list[dict]) -> pl.DataFrame:
-    """Add rule and service decisions, tag dimensions and the unused-commitment flag to each slice."""
-    frame = apply_service_rules(apply_rules(slices.lazy(), rules))
-    return frame.with_columns(
+# Every column the rule, service and tag decisions read: they are made once per distinct combination.
+DECISION_INPUTS = (
+    "tags", "billing_account_id", "sub_account_id", "sku_id", "service_name", "charge_description", "resource_type",
+    "x_transfer_direction", "x_usage_type", "x_operation", "x_storage_class", "x_instance_type", "x_gpu_count",
+    "commitment_discount_status", "x_line_item_type",
+)
+
+
+# Decision inputs nothing reads once the decisions are made (dropped to keep the slices narrow).
+DECIDED_ONLY = (
+    "tags", "sub_account_id", "sku_id", "charge_description", "resource_type", "x_transfer_direction", "x_usage_type",
+    "x_operation", "x_storage_class", "commitment_discount_status", "x_line_item_type", "service_rule",
+)
+
+
+def decide(frame: pl.LazyFrame, rules: list[dict]) -> pl.LazyFrame:
+    """Add rule and service decisions, tag dimensions and the unused-commitment flag to each row."""
+    return apply_service_rules(apply_rules(frame, rules)).with_columns(
         tag_team=tag_dimension("team"),
         tag_project=tag_dimension("project"),
         tag_model=tag_dimension("model"),
@@ -106,7 +126,19 @@ def classify(slices: pl.DataFrame, rules: list[dict]) -> pl.DataFrame:
             (pl.col("commitment_discount_status").str.to_lowercase() == "unused")
             | pl.col("x_line_item_type").is_in(UNUSED_LINE_ITEM_TYPES)
         ).fill_null(False),
-    ).collect()
+    )
+
+
+def classify(rows: pl.LazyFrame, rules: list[dict]) -> pl.LazyFrame:
+    """``decide`` each row, once per distinct combination of DECISION_INPUTS, joined back in row order.
+
+    Billing repeats the same service, usage type and tags on many rows, so the regular expressions
+    and JSON lookups run on a few thousand combinations instead of every row. The inputs nothing
+    reads afterwards (DECIDED_ONLY) are dropped.
+    """
+    inputs = [*DECISION_INPUTS, *(["resource_id"] if any("resource_id_regex" in r.get("match", {}) for r in rules) else [])]
+    decisions = decide(rows.select(inputs).unique(), rules)
+    return rows.join(decisions, on=inputs, how="left", nulls_equal=True, maintain_order="left").drop(*DECIDED_ONLY)
 
 
 def undivided(classified: pl.DataFrame, machines: pl.DataFrame) -> pl.DataFrame:
@@ -150,25 +182,27 @@ def undivided(classified: pl.DataFrame, machines: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_energy(rows: pl.DataFrame, telemetry: pl.DataFrame, machines: pl.DataFrame, config: AttributionConfig) -> pl.DataFrame:
+def with_energy(rows: pl.DataFrame, telemetry: pl.DataFrame, machines: pl.DataFrame, config: AttributionConfig) -> pl.LazyFrame:
     """Share each machine-day's energy among its rows by GPU-hours; add CO2e by region (``telemetry``: GPU_TELEMETRY_COLUMNS)."""
     per_day = (
-        rows.filter(pl.col("gpu_hours").is_not_null())
+        rows.lazy()
+        .filter(pl.col("gpu_hours").is_not_null())
         .group_by(["resource_id", "day"])
         .agg(gpu_hours=pl.col("gpu_hours").sum())
-        .join(machines.select("resource_id", "gpu_model"), on="resource_id", how="left")
+        .join(machines.lazy().select("resource_id", "gpu_model"), on="resource_id", how="left")
     )
-    energy = machine_day_energy(per_day.lazy(), telemetry_kwh(telemetry.lazy()), config.gpu_power, config.pue).collect()
-    shared = rows.join(
-        energy.select("resource_id", "day", pl.col("energy_kwh").alias("_day_kwh"), pl.col("gpu_hours").alias("_day_gh")),
+    energy = machine_day_energy(per_day, telemetry_kwh(telemetry.lazy()), config.gpu_power, config.pue).collect()
+    shared = rows.lazy().join(
+        energy.lazy().select("resource_id", "day", pl.col("energy_kwh").alias("_day_kwh"), pl.col("gpu_hours").alias("_day_gh")),
         on=["resource_id", "day"],
         how="left",
+        maintain_order="left",
     ).with_columns(
         energy_kwh=pl.when(pl.col("gpu_hours").is_not_null() & (pl.col("_day_gh") > 0)).then(
             pl.col("_day_kwh") * pl.col("gpu_hours") / pl.col("_day_gh")
         )
     )
-    return add_carbon(shared.lazy(), config.grid_carbon, config.default_gco2e_per_kwh).collect().drop("_day_kwh", "_day_gh")
+    return add_carbon(shared, config.grid_carbon, config.default_gco2e_per_kwh).drop("_day_kwh", "_day_gh")
 
 
 def _sum_or_null(column: str) -> pl.Expr:
@@ -214,19 +248,24 @@ def attribute_costs(
     ``telemetry``: GPU_TELEMETRY_COLUMNS, one row per GPU machine and day of the week.
     """
     start, end = week_bounds(week_start)
-    in_source_order = billing.lazy().sort(SOURCE_ORDER, nulls_last=True, maintain_order=True)
-    slices = week_slices(in_source_order.with_row_index("row_id"), week_start).collect().with_row_index("slice_id")
-    classified = classify(slices, config.rules)
+    rows = classify(billing.lazy(), config.rules).with_columns(row_id=order_rank(*SOURCE_ORDER)).drop(*SOURCE_ORDER)
+    del billing  # the caller need not keep the week's billing alive: only its classified slices are used from here
+    # slices numbered as if the rows were in source order, whole rows before spread ones (no wide sort)
+    classified = week_slices(rows, week_start).with_columns(slice_id=order_rank(is_spread(), "row_id", "day")).collect(engine=ENGINE)
     week_metrics = telemetry.filter((pl.col("day") >= start.date()) & (pl.col("day") < end.date()))
     machines = gpu_machines(classified, config.instances, week_metrics)
+    billed_resources = set(classified["resource_id"].drop_nulls().unique().to_list())
     eligible = classified.filter(
-        pl.col("rule_name").is_null() & ~pl.col("is_unused_commitment") & pl.col("resource_id").is_in(machines["resource_id"].to_list())
+        pl.col("rule_name").is_null() & ~pl.col("is_unused_commitment") & pl.col("resource_id").is_in(machines["resource_id"])
     )
     split = split_gpu_costs(eligible, machines, jobs, week_start, config.kind_categories)
     split_ids = eligible.filter(pl.col("resource_id").is_in(sorted(split.split_resources)))["slice_id"]
+    del eligible
     context = classified.drop(*MONEY_COLUMNS)
     by_usage = split.parts.join(context, on="slice_id", how="left").with_columns(attribution_method=pl.lit("usage"))
-    others = undivided(classified.filter(~pl.col("slice_id").is_in(split_ids.to_list())), machines)
+    del context
+    others = undivided(classified.filter(~pl.col("slice_id").is_in(split_ids)), machines)
+    del classified
     others = mark_idle_without_jobs(others, week_metrics, split.split_resources)
     rows = pl.concat([others, by_usage], how="diagonal_relaxed").with_columns(
         team=pl.coalesce("team", "tag_team", pl.lit(UNATTRIBUTED)),
@@ -234,9 +273,9 @@ def attribute_costs(
         model=pl.coalesce("model", "tag_model", pl.lit(UNATTRIBUTED)),
         week_start=pl.lit(week_start, dtype=pl.Date),
     )
-    rows = with_energy(rows, week_metrics, machines, config)
-    rows = convert(rows.lazy(), config.fx_rates, config.reporting_currency).collect()
-    grouped = rows.group_by(GRAIN).agg(
+    del others, by_usage
+    converted = convert(with_energy(rows, week_metrics, machines, config), config.fx_rates, config.reporting_currency)
+    grouped = converted.group_by(GRAIN).agg(
         *[pl.col(c).sum() for c in ("effective_cost", "billed_cost")],
         _sum_or_null("list_cost"),
         _sum_or_null("effective_cost_reporting"),
@@ -244,8 +283,8 @@ def attribute_costs(
         _sum_or_null("energy_kwh"),
         _sum_or_null("co2e_kg"),
     )
-    frame = conform(grouped.lazy(), ATTRIBUTED_COST_COLUMNS).collect().sort(GRAIN[:12], nulls_last=True)
-    billed_resources = set(classified["resource_id"].drop_nulls().unique().to_list())
+    frame = conform(grouped, ATTRIBUTED_COST_COLUMNS).collect().sort(GRAIN[:12], nulls_last=True)
+    del rows
     unknown_metrics = sorted(set(week_metrics["resource_id"].drop_nulls().unique().to_list()) - billed_resources)
     anomalies = {
         **split.anomalies,

@@ -160,8 +160,8 @@ def split_gpu_costs(
         .agg(_primary=pl.col("slice_id").first())
     )
     cut = (
-        machine_slices.join(parts, on=KEYS, how="inner")
-        .join(primary, on=KEYS, how="left")
+        machine_slices.join(parts, on=KEYS, how="inner", maintain_order="left_right")  # a slice's parts in parts' order
+        .join(primary, on=KEYS, how="left", maintain_order="left")
         .with_columns(_cum=pl.col("weight").cum_sum().over("slice_id", order_by=pl.int_range(pl.len())))
         .with_columns(_total=pl.col("weight").sum().over("slice_id"))
         .with_columns(

@@ -43,6 +43,12 @@ def week_bounds(week_start: date) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
+def is_spread() -> pl.Expr:
+    """True for a row spread over the days it covers (a charge period longer than a day)."""
+    cps, cpe = pl.col("charge_period_start"), pl.col("charge_period_end")
+    return cpe.is_not_null() & ((cpe - cps).dt.total_seconds() > DAY_S)
+
+
 def week_slices(billing: pl.LazyFrame, week_start: date) -> pl.LazyFrame:
     """One row per billing row and day of the week it touches, money columns cut to that day.
 
@@ -54,7 +60,7 @@ def week_slices(billing: pl.LazyFrame, week_start: date) -> pl.LazyFrame:
     duration_s = (cpe - cps).dt.total_seconds()
     frame = billing.with_columns(
         _duration_s=duration_s,
-        _spread=cpe.is_not_null() & (duration_s > DAY_S),
+        _spread=is_spread(),
     )
     whole = (
         frame.filter(~pl.col("_spread"))

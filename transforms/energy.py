@@ -56,16 +56,24 @@ def machine_day_energy(
 
 
 def add_carbon(frame: pl.LazyFrame, grid: pl.DataFrame, default_g_per_kwh: float | None = None) -> pl.LazyFrame:
-    """Add ``co2e_kg`` = energy_kwh × intensity of (provider, region_id); null where unknown."""
+    """Add ``co2e_kg`` = energy_kwh × intensity of (provider, region_id); null where unknown.
+
+    The intensity is looked up once per distinct (provider, region_id) and joined back.
+    """
     table = grid.select(
         pl.col("provider").str.to_lowercase().alias("_provider"),
         region_key(pl.col("region")).alias("_region"),
         pl.col("gco2e_per_kwh").cast(pl.Float64).alias("_g_per_kwh"),
     ).unique(["_provider", "_region"], keep="last")
-    joined = frame.with_columns(
-        _provider=pl.col("provider").str.to_lowercase(), _region=region_key(pl.col("region_id"))
-    ).join(table.lazy(), on=["_provider", "_region"], how="left")
+    regions = (
+        frame.select("provider", "region_id")
+        .unique()
+        .with_columns(_provider=pl.col("provider").str.to_lowercase(), _region=region_key(pl.col("region_id")))
+        .join(table.lazy(), on=["_provider", "_region"], how="left")
+        .drop("_provider", "_region")
+    )
+    joined = frame.join(regions, on=["provider", "region_id"], how="left", nulls_equal=True, maintain_order="left")
     intensity = pl.col("_g_per_kwh")
     if default_g_per_kwh is not None:
         intensity = intensity.fill_null(default_g_per_kwh)
-    return joined.with_columns(co2e_kg=pl.col("energy_kwh") * intensity / 1000.0).drop("_provider", "_region", "_g_per_kwh")
+    return joined.with_columns(co2e_kg=pl.col("energy_kwh") * intensity / 1000.0).drop("_g_per_kwh")
