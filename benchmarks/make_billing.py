@@ -92,10 +92,14 @@ FC_REQUIRED_EXTRA = ("product_sku", "pricing_rate_code", "pricing_rate_id", "res
 
 
 def athena_name(legacy: str) -> str:
-    """``lineItem/UsageStartDate`` -> ``line_item_usage_start_date`` (CUR's Athena / Parquet naming)."""
+    """``lineItem/UsageStartDate`` -> ``line_item_usage_start_date`` (CUR's Athena / Parquet naming).
+
+    Every capital letter after the first starts a word, as AWS writes them: ``reservation/ReservationARN``
+    -> ``reservation_reservation_a_r_n`` (the column the well-architected sample and the reader use).
+    """
     if legacy.startswith("resourceTags/user:"):
         return "resource_tags_user_" + legacy.split(":", 1)[1]
-    snake = lambda part: re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", part).lower()  # noqa: E731
+    snake = lambda part: re.sub(r"(?<!^)([A-Z])", r"_\1", part).lower()  # noqa: E731
     category, _, name = legacy.partition("/")
     return f"{snake(category)}_{snake(name)}"
 

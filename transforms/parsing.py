@@ -170,19 +170,20 @@ def json_object_from_columns(values: dict[str, pl.Expr]) -> pl.Expr:
 def json_object_from_pairs(expr: pl.Expr) -> pl.Expr:
     """A MAP read as a list of {key, value} structs -> JSON object text; null values left out, null when none.
 
-    Each entry is encoded once (``{"key":K,"value":V}``) and cut to ``K:V`` with literal string
-    operations: ``,"value":`` cannot occur inside an encoded key, whose quotes are escaped.
+    The present entries are encoded (``{"key":K,"value":V}``), joined, and cut to ``{K:V,...}`` with
+    literal replacements on the joined text: ``"},{"key":`` and ``,"value":`` cannot occur inside an
+    encoded key or value, whose quotes are escaped. No regex, no per-element string work.
     """
     entry = pl.element()
-    encoded = (
-        entry.struct.json_encode()
+    present = expr.list.eval(entry.filter(text(entry.struct.field("value")).is_not_null()))
+    body = (
+        present.list.eval(entry.struct.json_encode())
+        .list.join(",")
+        .str.replace_all('"},{"key":', '",', literal=True)
+        .str.replace_all(',"value":', ":", literal=True)
         .str.strip_prefix('{"key":')
-        .str.strip_suffix("}")
-        .str.replace(',"value":', ":", literal=True, n=1)
     )
-    present = text(entry.struct.field("value")).is_not_null()
-    pairs = expr.list.eval(pl.when(present).then(encoded)).list.drop_nulls()
-    return pl.when(pairs.list.len() > 0).then(pl.concat_str([pl.lit("{"), pairs.list.join(","), pl.lit("}")]))
+    return pl.when(present.list.len() > 0).then(pl.concat_str([pl.lit("{"), body]))
 
 
 TIMESTAMP_SAMPLE_ROWS = 4000

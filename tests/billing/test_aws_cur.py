@@ -9,11 +9,14 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from flows.ingest import ingest_files
 from transforms.billing.aws_cur import legacy_csv_to_canonical
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS, CUR2_REQUIRED
 from transforms.formats import FormatError
+from transforms.parsing import NULL_STRINGS, json_object_from_columns, json_object_from_pairs
 
 BASE = {
     "bill/PayerAccountId": "111122223333",
@@ -187,6 +190,43 @@ def test_tags_are_a_json_object_of_the_present_resource_tags():
     assert out["tags"][1] is None
 
 
+# Tag values JSON must escape exactly: quotes, backslashes, control characters; unicode kept as is.
+AWKWARD_TAGS = {"user:team": 'say "hi"', "user:path": "C:\\models\\v2", "user:owner": "Zoë ✓ 😀", "user:note": "a\tb\nc"}
+
+
+def test_tag_values_are_escaped_exactly_as_json_and_keys_kept_as_spelled():
+    awkward = {f"resourceTags/{key}": value for key, value in AWKWARD_TAGS.items()}
+    blank = {"resourceTags/user:team": " ", "resourceTags/user:path": "NULL", "resourceTags/user:note": ""}
+    out = _map(awkward, {**awkward, **blank})
+    assert json.loads(out["tags"][0]) == AWKWARD_TAGS
+    # the exact text, keys in column order (BASE's user:team first): what json.dumps writes, unicode as is
+    assert out["tags"][0] == json.dumps(AWKWARD_TAGS, ensure_ascii=False, separators=(",", ":"))
+    assert out["tags"][1] == '{"user:owner":"Zoë ✓ 😀"}'  # blank, NULL and empty values are left out
+
+
+def test_athena_tag_columns_are_a_json_object_keyed_by_the_column_suffix():
+    from transforms.billing.aws_cur import athena_parquet_to_canonical
+
+    legacy = {k: v for k, v in BASE.items() if not k.startswith("resourceTags/")}
+    athena = {
+        "bill_payer_account_id": legacy["bill/PayerAccountId"],
+        "bill_billing_period_start_date": legacy["bill/BillingPeriodStartDate"],
+        "line_item_line_item_type": "Usage",
+        "line_item_usage_start_date": legacy["lineItem/UsageStartDate"],
+        "line_item_usage_end_date": legacy["lineItem/UsageEndDate"],
+        "line_item_currency_code": "USD",
+        "line_item_unblended_cost": "1.5",
+    }
+    rows = [
+        {**athena, "resource_tags_user_team": 'q"uote\\', "resource_tags_user_project": None},
+        {**athena, "resource_tags_user_team": "", "resource_tags_user_project": None},
+    ]
+    raw = pl.DataFrame(rows, schema={k: pl.String for k in rows[0]}).with_row_index("source_row", offset=1)
+    out = athena_parquet_to_canonical(raw.with_columns(pl.col("source_row").cast(pl.Int64)).lazy()).collect()
+    assert out["tags"].to_list() == ['{"user_team":"q\\"uote\\\\"}', None]
+    assert json.loads(out["tags"][0]) == {"user_team": 'q"uote\\'}
+
+
 # --- CUR 2.0 (Data Exports) Parquet -----------------------------------------------------------
 
 def _cur2_rows() -> list[dict]:
@@ -252,6 +292,23 @@ def test_cur2_parquet_reads_the_product_and_resource_tag_maps(warehouse, tmp_pat
     assert result.effective_cost == {"USD": Decimal("61.1") + Decimal("38.9") + Decimal("0.0000004")}
 
 
+def test_cur2_resource_tag_map_is_escaped_exactly_and_empty_values_left_out(warehouse, tmp_path):
+    path = tmp_path / "cur2-tags.snappy.parquet"
+    tricky_key = 'odd","value":"key\\'  # looks like the encoded entry's own separator
+    first, second, third = _cur2_rows()
+    first["resource_tags"] = [("user_team", 'say "hi" \\ Zoë ✓ 😀\n'), (tricky_key, "x"), ("user_empty", None)]
+    second["resource_tags"] = [("user_blank", " "), ("user_null", None)]
+    third["resource_tags"] = None
+    _write_cur2(path, [first, second, third])
+    [result] = ingest_files(warehouse, [path])
+    assert result.error is None, result.error
+    tags = [t for (t,) in warehouse.sql("SELECT tags FROM billing_line_items ORDER BY source_row").fetchall()]
+    expected = {"user_team": 'say "hi" \\ Zoë ✓ 😀\n', tricky_key: "x"}
+    assert tags[0] == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+    assert json.loads(tags[0]) == expected
+    assert tags[1:] == [None, None]
+
+
 def test_cur2_top_level_product_column_wins_over_the_map(warehouse, tmp_path):
     path = tmp_path / "cur2-top-level.parquet"
     rows = _cur2_rows()[:1]
@@ -280,3 +337,26 @@ def test_cur2_file_missing_a_required_column_is_refused_naming_it(warehouse, tmp
     [result] = ingest_files(warehouse, [path], fmt="aws_cur2_parquet")
     assert result.error is not None and "line_item_unblended_cost" in result.error
     assert warehouse.sql("SELECT count(*) FROM billing_line_items").fetchall() == [(0,)]
+
+
+# --- the JSON builders the tags use, against Python's json.dumps -------------------------------
+
+_TAG_TEXT = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12).filter(
+    lambda s: s == s.strip() and s not in NULL_STRINGS
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(_TAG_TEXT, _TAG_TEXT | st.none(), max_size=5))
+@example({'a"},{"key":"b': ',"value":', "value": '"},{"key":', "key": None, "x\\": "\\"})
+def test_tag_json_builders_write_what_json_dumps_writes(tags):
+    present = {k: v for k, v in tags.items() if v is not None}
+    expected = json.dumps(present, ensure_ascii=False, separators=(",", ":")) if present else None
+    frame = pl.DataFrame(
+        {"pairs": [[{"key": k, "value": v} for k, v in tags.items()]], **{f"c{i}": [v] for i, v in enumerate(tags.values())}},
+        schema={"pairs": pl.List(pl.Struct({"key": pl.String, "value": pl.String})),
+                **{f"c{i}": pl.String for i in range(len(tags))}},
+    )
+    by_column = json_object_from_columns({k: pl.col(f"c{i}") for i, k in enumerate(tags)})
+    out = frame.select(pairs=json_object_from_pairs(pl.col("pairs")), columns=by_column)
+    assert out.row(0) == (expected, expected)

@@ -173,10 +173,17 @@ def reject_reason(f: dict[str, pl.Expr], v: dict[str, pl.Expr], names: dict[str,
     )
 
 
+PARSED_PREFIX = "__parsed_"
+
+
 def _to_table(staged: Staged) -> pl.LazyFrame:
+    """Parse every typed field once into its own column, then map and reject from those columns."""
     fields = {name: pl.col(name) for name in staged.frame.collect_schema().names()}
-    values = _parsed(fields, timestamp_formats(staged.frame, {name: fields[name] for name in TIME_FIELDS}))
-    mapped = staged.frame.select(
+    time_formats = timestamp_formats(staged.frame, {name: fields[name] for name in TIME_FIELDS})
+    parsed = _parsed(fields, time_formats)
+    typed = staged.frame.with_columns(expr.alias(PARSED_PREFIX + name) for name, expr in parsed.items())
+    values = {name: pl.col(PARSED_PREFIX + name) for name in parsed}
+    mapped = typed.select(
         pl.col("source_row"),
         *(expr.alias(name) for name, expr in plan(fields, values).items()),
         reject_reason(fields, values, staged.source_names).alias("_reject_reason"),

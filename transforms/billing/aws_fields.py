@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from transforms.formats import FormatError
-from transforms.parsing import key_value_list_to_json, text
+from transforms.parsing import json_object_from_columns, json_object_from_pairs, text
 
 LAYOUTS = ("legacy", "athena", "cur2")
 
@@ -143,27 +143,15 @@ def _map_value(map_column: str, key: str) -> pl.Expr:
     return text(entries.list.first())
 
 
-def _tags_from_columns(columns: dict[str, str]) -> pl.Expr:
-    """JSON object text from one column per tag key (``{key: column}``), empty values left out."""
-    if not columns:
-        return pl.lit(None, dtype=pl.String)
-    pairs = pl.concat_list(
-        [pl.struct(pl.lit(key).alias("key"), text(col).alias("value")) for key, col in columns.items()]
-    )
-    return key_value_list_to_json(_present_values(pairs))
-
-
-def _present_values(pairs: pl.Expr) -> pl.Expr:
-    return pairs.list.eval(pl.element().filter(text(pl.element().struct.field("value")).is_not_null()))
-
-
 def _tags(layout: str, schema: pl.Schema) -> pl.Expr:
+    """Tags as JSON object text: the ``resource_tags`` MAP (CUR 2.0) or one column per tag key."""
     if layout == "cur2":
         if "resource_tags" not in schema:
             return pl.lit(None, dtype=pl.String)
-        return key_value_list_to_json(_present_values(pl.col("resource_tags")))
+        return json_object_from_pairs(pl.col("resource_tags"))
     prefix = TAG_PREFIX[layout]
-    return _tags_from_columns({c[len(prefix):]: c for c in schema.names() if c.lower().startswith(prefix)})
+    columns = {c[len(prefix):]: c for c in schema.names() if c.lower().startswith(prefix)}
+    return json_object_from_columns({key: text(col) for key, col in columns.items()})
 
 
 KEY_VALUE_LIST = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
