@@ -136,11 +136,11 @@ def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
 
 
 def _map_value(map_column: str, key: str) -> pl.Expr:
-    """The value of ``key`` in a MAP column read as a list of {key, value} structs."""
+    """The value of ``key`` in a MAP column read as a list of {key, value} structs (as stored, not trimmed)."""
     entries = pl.col(map_column).list.eval(
         pl.element().filter(pl.element().struct.field("key") == key).struct.field("value")
     )
-    return text(entries.list.first())
+    return entries.list.first()
 
 
 def _tags(layout: str, schema: pl.Schema) -> pl.Expr:
@@ -156,6 +156,7 @@ def _tags(layout: str, schema: pl.Schema) -> pl.Expr:
 
 KEY_VALUE_LIST = pl.List(pl.Struct({"key": pl.String, "value": pl.String}))
 MAP_COLUMNS = ("product", "resource_tags")
+MAP_VALUE_PREFIX = "__map_"
 
 
 def _maps_as_key_value_lists(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -185,7 +186,7 @@ def stage(raw: pl.LazyFrame, layout: str, fmt_name: str) -> Staged:
     missing = [name for name in required if name.lower() not in present]
     if missing:
         raise FormatError(f"{fmt_name}: missing required column(s) {', '.join(missing)}")
-    exprs, source_names = [], {}
+    exprs, source_names, lookups = [], {}, {}
     for field, spellings in FIELDS.items():
         spelled = spellings[LAYOUTS.index(layout)]
         own = source_column(layout, field, present)
@@ -194,10 +195,13 @@ def stage(raw: pl.LazyFrame, layout: str, fmt_name: str) -> Staged:
             source_names[field] = own
         elif spelled is not None and spelled.startswith("product.") and "product" in schema:
             key = spelled.removeprefix("product.")
-            exprs.append(_map_value("product", key).alias(field))
+            # looked up once into its own column: text() reads its input twice
+            lookups[MAP_VALUE_PREFIX + field] = _map_value("product", key)
+            exprs.append(text(pl.col(MAP_VALUE_PREFIX + field)).alias(field))
             source_names[field] = f"product[{json.dumps(key)}]"
         else:
             exprs.append(pl.lit(None, dtype=pl.String).alias(field))
             source_names[field] = spelled or field
+    raw = raw.with_columns(expr.alias(name) for name, expr in lookups.items())
     frame = raw.select(pl.col("source_row").cast(pl.Int64), *exprs, _tags(layout, schema).alias("tags"))
     return Staged(frame=frame, source_names=source_names)
