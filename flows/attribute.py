@@ -12,7 +12,7 @@ import polars as pl
 
 from flows.settings import CONFIG_DIR, Settings
 from flows.warehouse import insert_frame, query, transaction
-from transforms.attribution import AttributionConfig, AttributionResult, attribute_costs
+from transforms.attribution import AttributionConfig, AttributionResult, attribute_costs, combine_results
 from transforms.attribution_rules import validate_rules
 from transforms.fx import money_text, unconverted
 from transforms.schema import ATTRIBUTION_METHODS, CATEGORIES
@@ -55,19 +55,43 @@ def _week_params(week_start: date) -> dict:
     return {"week_start": start, "week_end": start + timedelta(days=7)}
 
 
-def compute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> AttributionResult:
+ROWS_PER_PART = 500_000  # billing rows attributed at once: bounds memory (polars needs ~1 GiB per million rows)
+
+
+def compute_week(
+    con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings, rows_per_part: int = ROWS_PER_PART
+) -> AttributionResult:
     """Read the week's inputs with the sql/attribution_*.sql queries and attribute them (no writes).
 
     DuckDB filters the week, reads only the billing columns attribution uses and aggregates the GPU
-    samples per machine and day, so the week's samples never reach Python.
+    samples per machine and day, so the week's samples never reach Python. The billing is attributed
+    in partitions of whole resources (about ``rows_per_part`` rows each), each with the jobs and
+    telemetry of its resources; everything attribution does is per resource, so the combined result
+    equals one pass over the week (the last partition also takes the jobs and telemetry of resources
+    the week's bill does not know, for the anomaly counts).
     """
     if week_start.weekday() != 0:
         raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
+    if rows_per_part < 1:
+        raise ValueError(f"rows_per_part must be at least 1, got {rows_per_part}")
     params = _week_params(week_start)
+    config = load_config(settings)
+    line_items = query(con, "attribution_billing_rows", params)["line_items"].item()
+    parts = max(1, -(-line_items // rows_per_part))
     jobs = query(con, "attribution_jobs", params)
     telemetry = query(con, "attribution_gpu_metrics", params)
-    # the billing frame is handed over, not kept here, so attribution can free it once sliced
-    return attribute_costs(query(con, "attribution_billing", params), jobs, telemetry, week_start, load_config(settings))
+    results, earlier = [], pl.Series("resource_id", [], dtype=pl.String)
+    for part in range(parts):
+        billing = query(con, "attribution_billing", {**params, "parts": parts, "part": part})
+        resources = billing["resource_id"].drop_nulls().unique()
+        if part < parts - 1:
+            mine = pl.col("resource_id").is_in(resources).fill_null(False)
+        else:  # the rest: this partition's resources, those no partition bills, and rows without a resource
+            mine = ~pl.col("resource_id").is_in(earlier).fill_null(False)
+        earlier = pl.concat([earlier, resources])
+        results.append(attribute_costs(billing, jobs.filter(mine), telemetry.filter(mine), week_start, config))
+        del billing
+    return combine_results(results)
 
 
 def attribute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict:

@@ -1,5 +1,7 @@
 -- attribution_billing: the columns attribution uses, one row per billing line item whose charge period
--- touches the week [$week_start, $week_end) (unordered: attribution orders by source_file, source_row itself).
+-- touches the week [$week_start, $week_end) and whose resource falls in partition $part of $parts
+-- (hash of resource_id: a resource's rows are always in one partition). Unordered: attribution
+-- numbers the rows by source_file, source_row itself.
 SELECT
     provider, billing_account_id, sub_account_id, charge_period_start, charge_period_end, charge_category,
     charge_description, service_name, resource_id, resource_type, region_id, sku_id, billing_currency,
@@ -11,3 +13,4 @@ WHERE charge_period_start < $week_end
       charge_period_start >= $week_start
       OR coalesce(charge_period_end, charge_period_start) > $week_start
   )
+  AND hash(coalesce(resource_id, '')) % $parts = $part

@@ -25,7 +25,6 @@ from transforms.schema import ATTRIBUTED_COST_COLUMNS, conform
 
 UNATTRIBUTED = "unattributed"
 UNUSED_LINE_ITEM_TYPES = ("RIFee", "SavingsPlanRecurringFee")
-ENGINE = "in-memory"
 SOURCE_ORDER = ["source_file", "source_row"]  # a billing row's place in its delivery: breaks ties between slices
 GRAIN = [
     "week_start", "day", "category", "team", "project", "model", "resource_id", "provider", "billing_account_id",
@@ -89,7 +88,7 @@ def gpu_machines(slices: pl.DataFrame, instances: pl.DataFrame, telemetry: pl.Da
     return (
         slices.filter(pl.col("resource_id").is_not_null())
         .group_by("resource_id")
-        .agg(_bill_gpus=pl.col("x_gpu_count").max(), _type=pl.col("x_instance_type").drop_nulls().str.to_lowercase().first())
+        .agg(_bill_gpus=pl.col("x_gpu_count").max(), _type=pl.col("x_instance_type").sort_by("slice_id").drop_nulls().str.to_lowercase().first())
         .join(lookup, on="_type", how="left")
         .join(seen, on="resource_id", how="left")
         .select(
@@ -251,7 +250,7 @@ def attribute_costs(
     rows = classify(billing.lazy(), config.rules).with_columns(row_id=order_rank(*SOURCE_ORDER)).drop(*SOURCE_ORDER)
     del billing  # the caller need not keep the week's billing alive: only its classified slices are used from here
     # slices numbered as if the rows were in source order, whole rows before spread ones (no wide sort)
-    classified = week_slices(rows, week_start).with_columns(slice_id=order_rank(is_spread(), "row_id", "day")).collect(engine=ENGINE)
+    classified = week_slices(rows, week_start).with_columns(slice_id=order_rank(is_spread(), "row_id", "day")).collect()
     week_metrics = telemetry.filter((pl.col("day") >= start.date()) & (pl.col("day") < end.date()))
     machines = gpu_machines(classified, config.instances, week_metrics)
     billed_resources = set(classified["resource_id"].drop_nulls().unique().to_list())
@@ -284,7 +283,6 @@ def attribute_costs(
         _sum_or_null("co2e_kg"),
     )
     frame = conform(grouped, ATTRIBUTED_COST_COLUMNS).collect().sort(GRAIN[:12], nulls_last=True)
-    del rows
     unknown_metrics = sorted(set(week_metrics["resource_id"].drop_nulls().unique().to_list()) - billed_resources)
     anomalies = {
         **split.anomalies,
@@ -293,4 +291,17 @@ def attribute_costs(
         "gpu_machines": machines.height,
         "gpu_machines_with_jobs": len(split.split_resources),
     }
+    return AttributionResult(frame=frame, anomalies=anomalies)
+
+
+def combine_results(results: list[AttributionResult]) -> AttributionResult:
+    """One week's result from the results of partitions of whole resources (``resource_id`` is in the
+    grain, so their rows never share a grain): rows concatenated, counts added, resource lists merged."""
+    if not results:
+        raise ValueError("combine_results needs at least one partition's result")
+    frame = pl.concat([r.frame for r in results]).sort(GRAIN[:12], nulls_last=True)
+    anomalies: dict = {}
+    for key, value in results[0].anomalies.items():
+        values = [r.anomalies[key] for r in results]
+        anomalies[key] = sorted(set().union(*values))[:20] if isinstance(value, list) else sum(values)
     return AttributionResult(frame=frame, anomalies=anomalies)
