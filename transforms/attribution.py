@@ -136,8 +136,20 @@ def classify(rows: pl.LazyFrame, rules: list[dict]) -> pl.LazyFrame:
     reads afterwards (DECIDED_ONLY) are dropped.
     """
     inputs = [*DECISION_INPUTS, *(["resource_id"] if any("resource_id_regex" in r.get("match", {}) for r in rules) else [])]
-    decisions = decide(rows.select(inputs).unique(), rules)
-    return rows.join(decisions, on=inputs, how="left", nulls_equal=True, maintain_order="left").drop(*DECIDED_ONLY)
+    keyed = rows.with_columns(_decision_key=pl.struct(inputs).hash())
+    combinations = keyed.select(*inputs, "_decision_key").unique().collect()
+    by_key = bool(combinations["_decision_key"].is_unique().all())
+    return join_decisions(keyed, decide(combinations.lazy(), rules), inputs, by_key).drop(*DECIDED_ONLY)
+
+
+def join_decisions(keyed: pl.LazyFrame, decisions: pl.LazyFrame, inputs: list[str], by_key: bool) -> pl.LazyFrame:
+    """Each row with its combination's decisions: on the 64-bit ``_decision_key`` when no two
+    combinations share one (each row's key then names its own), else on the inputs themselves."""
+    if by_key:
+        joined = keyed.join(decisions.drop(*inputs), on="_decision_key", how="left", maintain_order="left")
+    else:
+        joined = keyed.join(decisions.drop("_decision_key"), on=inputs, how="left", nulls_equal=True, maintain_order="left")
+    return joined.drop("_decision_key")
 
 
 def undivided(classified: pl.DataFrame, machines: pl.DataFrame) -> pl.DataFrame:

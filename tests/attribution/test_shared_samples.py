@@ -174,3 +174,18 @@ def test_focus_sample_service_rules_end_to_end(warehouse, shared_data):
     assert gpu_attributed["gpu_hours"].sum() == pytest.approx(billed_hours)
     assert all(s["anomalies"]["gpu_machines_with_jobs"] == 0 for s in summaries.values())
     assert sum(s["anomalies"]["gpu_machines"] for s in summaries.values()) == 8
+
+
+def test_decisions_joined_by_key_or_by_inputs_are_the_same(warehouse, shared_data):
+    """classify joins decisions on a hash of the inputs; the fallback on the inputs gives the same rows."""
+    from transforms.attribution import DECISION_INPUTS, decide, join_decisions
+
+    ingest_files(warehouse, [shared_data / FOCUS])
+    rows = warehouse.sql("SELECT * FROM billing_line_items").pl().lazy()
+    inputs = list(DECISION_INPUTS)
+    keyed = rows.with_columns(_decision_key=pl.struct(inputs).hash())
+    combinations = keyed.select(*inputs, "_decision_key").unique().collect()
+    assert 1 < combinations.height < rows.collect().height
+    by_key, by_inputs = (join_decisions(keyed, decide(combinations.lazy(), []), inputs, flag).collect() for flag in (True, False))
+    assert by_key.equals(by_inputs)
+    assert by_key.equals(decide(rows, []).collect().select(by_key.columns))  # and the same as deciding every row
