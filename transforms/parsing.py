@@ -212,3 +212,11 @@ def timestamp_formats(
         ).row(0) if values.height else ()
         found[name] = tuple(fmt for fmt, hit in zip(formats, hits) if hit) or formats
     return found
+
+
+def first_match(expr: pl.Expr, patterns: tuple[tuple[str, str], ...]) -> pl.Expr:
+    """The value of the first ``(regex, value)`` pattern the text matches, else null."""
+    result = pl.lit(None, dtype=pl.String)
+    for pattern, value in reversed(patterns):
+        result = pl.when(expr.str.contains(pattern)).then(pl.lit(value)).otherwise(result)
+    return result

@@ -44,6 +44,7 @@ import polars as pl
 
 from transforms.formats import FormatError, SourceFormat, Sniff, register
 from transforms.parsing import (
+    first_match,
     parse_decimal,
     parse_timestamp,
     reject_if_missing,
@@ -240,14 +241,6 @@ def _require_headers(headers: dict[str, str]) -> None:
         raise FormatError(f"{FORMAT_NAME}: missing required column(s) {'; '.join(missing)} (names are case-insensitive)")
 
 
-def _first_match(expr: pl.Expr, patterns: tuple[tuple[str, str], ...]) -> pl.Expr:
-    """The value of the first pattern the text matches, else null."""
-    result = pl.lit(None, dtype=pl.String)
-    for pattern, value in reversed(patterns):
-        result = pl.when(expr.str.contains(pattern)).then(pl.lit(value)).otherwise(result)
-    return result
-
-
 def _day(expr: pl.Expr) -> pl.Expr:
     """A date text (MM/DD/YYYY or ISO) as that day's 00:00 UTC."""
     return parse_timestamp(expr).dt.truncate("1d")
@@ -415,10 +408,10 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
                 pl.when(meter_category == "Virtual Machines").then(_vm_size_from_meter(col("meter_name"))),
             ).alias("x_instance_type"),
             pl.when(meter_category == "Storage")
-            .then(_first_match(meter_words, STORAGE_CLASS_PATTERNS))
+            .then(first_match(meter_words, STORAGE_CLASS_PATTERNS))
             .alias("x_storage_class"),
             col("meter_name").alias("x_usage_type"),
-            _first_match(meter_words, TRANSFER_DIRECTION_PATTERNS).alias("x_transfer_direction"),
+            first_match(meter_words, TRANSFER_DIRECTION_PATTERNS).alias("x_transfer_direction"),
             charge_type.alias("x_line_item_type"),
             pl.col("source_row").cast(pl.Int64),
             reason.alias("_reject_reason"),

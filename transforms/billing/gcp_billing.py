@@ -56,6 +56,7 @@ import polars as pl
 
 from transforms.formats import FormatError, SourceFormat, Sniff, register
 from transforms.parsing import (
+    first_match,
     parse_decimal,
     parse_timestamp,
     reject_if_missing,
@@ -323,14 +324,6 @@ def _label_value(entries: pl.Expr, key: str) -> pl.Expr:
     ).list.first()
 
 
-def _first_match(expr: pl.Expr, patterns: tuple[tuple[str, str], ...]) -> pl.Expr:
-    """The value of the first pattern the text matches, else null."""
-    result = pl.lit(None, dtype=pl.String)
-    for pattern, value in reversed(patterns):
-        result = pl.when(expr.str.contains(pattern)).then(pl.lit(value)).otherwise(result)
-    return result
-
-
 def _month_start(month: pl.Expr) -> pl.Expr:
     """``YYYYMM`` (or ``YYYY-MM``) → the first of that month, 00:00 UTC."""
     digits = month.str.replace("-", "", literal=True)
@@ -341,7 +334,7 @@ def _month_start(month: pl.Expr) -> pl.Expr:
 def _service_category(service: pl.Expr) -> pl.Expr:
     """FOCUS service category of a GCP service description."""
     exact = service.replace_strict(SERVICE_CATEGORY_BY_SERVICE, default=None, return_dtype=pl.String)
-    return pl.coalesce(exact, _first_match(service, SERVICE_CATEGORY_PATTERNS), pl.lit("Other"))
+    return pl.coalesce(exact, first_match(service, SERVICE_CATEGORY_PATTERNS), pl.lit("Other"))
 
 
 def _credit_sum(credits: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -462,10 +455,10 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             machine_spec.alias("x_instance_type"),
             machine_spec.str.extract(_GPU_COUNT_IN_MACHINE_TYPE, 1).cast(pl.Int32, strict=False).alias("x_gpu_count"),
             pl.when(service == "Cloud Storage")
-            .then(_first_match(sku_description, STORAGE_CLASS_PATTERNS))
+            .then(first_match(sku_description, STORAGE_CLASS_PATTERNS))
             .alias("x_storage_class"),
             sku_description.alias("x_usage_type"),
-            _first_match(sku_description, TRANSFER_DIRECTION_PATTERNS).alias("x_transfer_direction"),
+            first_match(sku_description, TRANSFER_DIRECTION_PATTERNS).alias("x_transfer_direction"),
             credit_amount.alias("x_credit_amount"),
             cost_type.alias("x_line_item_type"),
             pl.col("source_row").cast(pl.Int64),
