@@ -19,7 +19,7 @@ import polars as pl
 
 from transforms.formats import FormatError, SourceFormat, Sniff
 
-BATCH_ROWS = 100000
+BATCH_ROWS = 100_000
 READER_MEMORY_LIMIT = "512MB"  # the reader streams batches; it never needs the whole file in memory
 HEAD_BYTES = 64 * 1024
 
