@@ -4,7 +4,7 @@ For each size, writes billing files of exactly that many AWS line items (``make_
 file, each in a fresh process under ``/usr/bin/time -v`` and with a fresh warehouse:
 ``aicost ingest FILE``; DuckDB's own load of the raw file (``CREATE TABLE t AS SELECT * FROM
 read_csv/read_parquet``, the floor); and, on the Athena-style CUR Parquet file, focus-converter 1.0.0
-from its own virtual environment (``benchmarks/work/fc-venv``, see README).
+from its own virtual environment (``benchmarks/scratch/fc-venv``, see README).
 
     python benchmarks/bench_ingest.py --rows 1000000 5000000
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = BENCH_DIR.parent
-WORK = BENCH_DIR / "work"
+WORK = BENCH_DIR / "scratch"
 RESULTS = BENCH_DIR / "results"
 PYTHON = sys.executable
 MEASURE_PREFIX = "BENCH-RESULT "
