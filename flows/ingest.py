@@ -7,6 +7,9 @@
   older delivery's rows of the same provider / account / billing period.
 - Rows that cannot be mapped go to ``rejected_rows`` with file, row number and reason.
 - Usage logs are stored per file, in one transaction each.
+- Files are read and mapped first, outside any transaction, into Parquet parts (in a temporary
+  folder here, or on Dask workers: ``flows/ingest_flow.py``); the transaction only copies the parts
+  in. Memory stays flat however large a file is, and a failure part way leaves the previous state.
 """
 
 from __future__ import annotations
