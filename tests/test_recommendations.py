@@ -83,6 +83,18 @@ def test_new_then_open_then_resolved_with_realised_savings():
     assert open_savings(week3) == Decimal("9100")
 
 
+def test_overlapping_recommendations_resolved_together_realise_the_drop_once():
+    # idle and scheduling on one dev machine, both resolved when it is stopped: one drop, credited once
+    week1 = finalise(found(
+        {"kind": "idle_gpu", "resource_id": "i-dev", "monthly_savings": "900", "overlap_group": "machine:i-dev"},
+        {"kind": "scheduling", "resource_id": "i-dev", "monthly_savings": "700", "overlap_group": "machine:i-dev"},
+    ), None, W1)
+    week2 = finalise(found(), week1, W2, cost_before=cost("i-dev", "168", W1), cost_now=cost("i-dev", "0", W2))
+    realised = {r["kind"]: r["realised_savings"] for r in week2.iter_rows(named=True)}
+    assert set(week2["status"]) == {"resolved"}
+    assert realised == {"idle_gpu": Decimal("730.00"), "scheduling": None}  # the counted one carries it
+
+
 def test_a_bad_price_table_is_refused_with_its_line(tmp_path):
     bad = tmp_path / "prices.csv"
     bad.write_text("provider,region,item,price_type,value,unit,currency,source_id,as_of,notes\n"

@@ -100,13 +100,21 @@ def track(
             "realised_savings": None,
         })
     firing = set(current["rec_id"].to_list())
-    for r in active.filter(~pl.col("rec_id").is_in(sorted(firing))).iter_rows(named=True):
+    resolved = active.filter(~pl.col("rec_id").is_in(sorted(firing)))
+    # Overlapping recommendations on the same cost realise one drop: it is credited once, to the
+    # one that was counted (else the largest), never to each of them.
+    credited_groups: set[str] = set()
+    for r in resolved.sort(["counted", "monthly_savings", "rec_id"], descending=[True, True, False]).iter_rows(named=True):
+        group = r.get("overlap_group")
+        credited = group is None or group not in credited_groups
+        if group is not None:
+            credited_groups.add(group)
         rows.append({
             **r,
             "week_start": week_start,
             "status": "resolved",
             "counted": False,
-            "realised_savings": realised_savings(r, cost_before, cost_now, hours_per_month),
+            "realised_savings": realised_savings(r, cost_before, cost_now, hours_per_month) if credited else None,
         })
     if not rows:
         return pl.DataFrame(schema=RECOMMENDATION_COLUMNS)
