@@ -35,32 +35,50 @@ def counts(db: Path) -> tuple:
         )
 
 
+DIES_MID_TRANSACTION = """
+import os, sys
+from pathlib import Path
+import flows.ingest as ingest
+from flows.warehouse import connect
+
+def die(*_args):  # every row of the delivery is written, nothing is committed yet
+    os._exit(9)
+
+ingest._replace_older_deliveries = die
+con = connect(sys.argv[1])
+ingest.ingest_files(con, [Path(sys.argv[2])])
+"""
+
+
 @pytest.mark.slow
 def test_an_ingest_killed_part_way_leaves_the_warehouse_as_it_was(tmp_path, shared_data):
     db = tmp_path / "w.duckdb"
     assert aicost(db, "ingest", str(shared_data / FOCUS_SAMPLE)).wait(timeout=120) == 0
     before = counts(db)
 
-    proc = aicost(db, "ingest", str(shared_data / CUR_PARQUET))
-    wal = Path(f"{db}.wal")
-    size_before = db.stat().st_size
-
-    def writing() -> bool:  # mid-transaction: rows are being written (to the WAL or, for big appends, the file)
-        return (wal.exists() and wal.stat().st_size > 100_000) or db.stat().st_size > size_before + 1_000_000
-
-    deadline = time.monotonic() + 120
-    while not writing():
-        assert proc.poll() is None, "the ingest finished before it could be killed"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-
+    # The process dies at a fixed point: after the delivery's rows were copied into the warehouse,
+    # before the transaction commits - like a kill -9 there, without racing a timer.
+    died = subprocess.run(
+        [sys.executable, "-c", DIES_MID_TRANSACTION, str(db), str(shared_data / CUR_PARQUET)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert died.returncode == 9, died.stderr
     assert counts(db) == before
+
     # the next run completes the job
     assert aicost(db, "ingest", str(shared_data / CUR_PARQUET)).wait(timeout=300) == 0
     (rows, _), files = counts(db)
     assert rows == before[0][0] + 119_307 and files == 2
+    after = counts(db)
+
+    # a kill -9 at an arbitrary moment never leaves a part: the warehouse is as before or complete
+    fresh = tmp_path / "fresh.duckdb"
+    assert aicost(fresh, "ingest", str(shared_data / FOCUS_SAMPLE)).wait(timeout=120) == 0
+    proc = aicost(fresh, "ingest", str(shared_data / CUR_PARQUET))
+    time.sleep(3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert counts(fresh) in (before, after)
 
 
 def test_a_second_run_waits_for_the_first_then_proceeds(tmp_path):
