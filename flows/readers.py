@@ -38,13 +38,17 @@ def file_stem(path: Path) -> str:
     return name
 
 
+def open_binary(path: Path):
+    """The file's bytes, decompressed when it is gzip (recognised by its magic number, not its name)."""
+    with open(path, "rb") as raw:
+        magic = raw.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
 def read_head(path: Path, size: int = HEAD_BYTES) -> str:
     """The first bytes of a (possibly gzip-compressed) text file, decoded, BOM removed."""
     try:
-        with open(path, "rb") as raw:
-            magic = raw.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(path, "rb") as fh:
+        with open_binary(path) as fh:
             data = fh.read(size)
     except (OSError, EOFError) as exc:
         raise UnreadableFile(f"{path}: cannot be read ({exc})") from exc
@@ -173,10 +177,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _read_text(path: Path) -> str:
-    with open(path, "rb") as raw:
-        magic = raw.read(2)
-    opener = gzip.open if magic == b"\x1f\x8b" else open
-    with opener(path, "rb") as fh:
+    with open_binary(path) as fh:
         return fh.read().decode("utf-8-sig")
 
 

@@ -22,8 +22,6 @@ window, so that the window's months add up on their own.
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 from pathlib import Path
 
@@ -35,7 +33,7 @@ import pyarrow.parquet as pq
 from flows.sample_data import company as co
 from flows.sample_data.frames import frame, hour_times, hours_in_month, month_segments
 from flows.sample_data.money import double_expr, micro, text_expr
-from flows.sample_data.storage import BUCKETS, GIB
+from flows.sample_data.storage import BUCKETS, GIB, gzip_bytes
 from flows.sample_data.workloads import Schedule, Window, rng_for
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
 from transforms.billing.aws_fields import FIELDS
@@ -430,13 +428,6 @@ def write_cur2(parts, path: Path) -> int:
                 writer.write_table(cur2_table(items), row_group_size=ROW_GROUP_ROWS)
                 rows += items.height
     return rows
-
-
-def gzip_bytes(data: bytes) -> bytes:
-    buf = io.BytesIO()
-    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as fh:
-        fh.write(data)
-    return buf.getvalue()
 
 
 def write_legacy(items: pl.DataFrame, folder: Path, report: str, period: str) -> list[Path]:

@@ -139,7 +139,7 @@ def write_inventories(objects: pl.DataFrame, window: Window, out: Path) -> list[
         files = []
         chunk = 15_000
         for i in range(0, max(rows.height, 1), chunk):
-            data = _gzip(rows.slice(i, chunk).write_csv(include_header=False, quote_style="always").encode())
+            data = gzip_bytes(rows.slice(i, chunk).write_csv(include_header=False, quote_style="always").encode())
             name = f"{hashlib.sha256(f'{bucket.name}/{i}'.encode()).hexdigest()[:32]}.csv.gz"
             (folder / "data" / name).write_bytes(data)
             files.append({"key": f"{bucket.name}/inventory-daily/data/{name}", "size": len(data),
@@ -159,7 +159,8 @@ def write_inventories(objects: pl.DataFrame, window: Window, out: Path) -> list[
     return manifests
 
 
-def _gzip(data: bytes) -> bytes:
+def gzip_bytes(data: bytes) -> bytes:
+    """Gzip with a fixed header (no file name, mtime 0): the same input gives the same bytes."""
     buf = io.BytesIO()
     with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0, filename="") as fh:
         fh.write(data)
