@@ -32,7 +32,7 @@ import polars as pl
 from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, read_raw, sniff
 from flows.warehouse import insert_parquet, sql_text, transaction
-from transforms.formats import REGISTRY, FormatError, SourceFormat, detect, load_all
+from transforms.formats import FormatError, SourceFormat, detect, load_all
 
 log = logging.getLogger(__name__)
 
@@ -385,12 +385,6 @@ def _store_group(
                 )
                 result.rows_loaded = result.rows_rejected = 0
                 result.billed_cost, result.effective_cost = {}, {}
-
-
-def known_formats() -> dict[str, str]:
-    """Format name -> description, for --help and the README."""
-    load_all()
-    return {name: f.description for name, f in sorted(REGISTRY.items())}
 
 
 def pending_files(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str = "auto") -> list[tuple[Path, str]]:

@@ -64,10 +64,3 @@ def detect(sniff: Sniff) -> SourceFormat | None:
 
 class FormatError(ValueError):
     """A file that cannot be read as its format: the message names what is missing or wrong."""
-
-
-def require_columns(columns: list[str] | tuple[str, ...], required: list[str] | tuple[str, ...], fmt: str) -> None:
-    """Raise FormatError naming every required column the file lacks."""
-    missing = [c for c in required if c not in columns]
-    if missing:
-        raise FormatError(f"{fmt}: missing required column(s) {', '.join(missing)}")
