@@ -14,9 +14,10 @@ import polars as pl
 from flows.settings import CONFIG_DIR, Settings
 from flows.warehouse import insert_frame, query, sql_text, transaction
 from transforms.detectors import DETECTORS
-from transforms.detectors.common import DETECTOR_COLUMNS
+from transforms.detectors.common import DETECTOR_COLUMNS, hours_per_month
 from transforms.fx import rates_frame
-from transforms.recommendations import finalise, rank
+from transforms.plan import plan_violations
+from transforms.recommendations import bill_monthly_costs, finalise, rank
 from transforms.schema import MONEY, RECOMMENDATION_COLUMNS
 
 PRICE_COLUMNS = ("provider", "region", "item", "price_type", "value", "unit", "currency", "source_id", "as_of", "notes")
@@ -24,6 +25,10 @@ PRICE_COLUMNS = ("provider", "region", "item", "price_type", "value", "unit", "c
 
 class RecommendationConfigError(ValueError):
     """A configuration file for the detectors is missing or malformed."""
+
+
+class PlanInvariantError(RuntimeError):
+    """The week's savings plan claims more than the cost it acts on: a defect, never shipped as a figure."""
 
 
 def load_prices(path: Path) -> pl.DataFrame:
@@ -125,8 +130,11 @@ def recommend_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: S
         week_start,
         cost_before=cost_before,
         cost_now=frames["attributed_cost"],
-        hours_per_month=Decimal(str(config.get("general", {}).get("hours_per_month", 730))),
+        hours_per_month=hours_per_month(config),
     )
+    current = recs.filter(pl.col("status") != "resolved")
+    if problems := plan_violations(current, bill_monthly_costs(frames["attributed_cost"], hours_per_month(config))):
+        raise PlanInvariantError(f"savings plan of week {week_start}: " + "; ".join(problems[:10]))
     with transaction(con):
         con.execute(sql_text("recommend_delete_week"), {"week_start": week_start})
         insert_frame(con, "recommendations", recs)

@@ -1,6 +1,6 @@
 -- recommend_commitment_lookback: one row per usage or commitment line item charged in [$lookback_start, $week_end) that is on-demand instance usage or carries a commitment.
 SELECT
-    provider, billing_currency, charge_period_start, charge_period_end, charge_category, pricing_category,
+    provider, billing_currency, resource_id, charge_period_start, charge_period_end, charge_category, pricing_category,
     effective_cost, x_instance_type, region_id, commitment_discount_id, commitment_discount_name,
     commitment_discount_type, commitment_discount_status, x_line_item_type
 FROM billing_line_items

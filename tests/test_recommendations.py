@@ -10,6 +10,7 @@ from flows.recommend import RecommendationConfigError, load_prices, recommend_we
 from flows.settings import Settings
 from flows.warehouse import insert_frame
 from transforms.detectors.common import DETECTOR_COLUMNS
+from transforms.plan import basis_json
 from transforms.recommendations import finalise, open_savings, rec_id
 from transforms.schema import ATTRIBUTED_COST_COLUMNS, BILLING_COLUMNS, GPU_METRICS_COLUMNS, conform
 
@@ -17,10 +18,12 @@ W1, W2, W3 = date(2026, 11, 9), date(2026, 11, 16), date(2026, 11, 23)
 
 
 def found(*rows: dict) -> pl.DataFrame:
-    """Detector output rows: kind, resource_id, monthly_savings, overlap_group."""
+    """Detector output rows: kind, resource_id, monthly_savings, overlap_group, basis (a monthly cost of the
+    resource it acts on; 10,000 unless given)."""
     base = {c: None for c in DETECTOR_COLUMNS}
     full = [{**base, "strategy": "s", "currency": "USD", "formula": "f", "evidence": "{}", "evidence_text": "e",
              "confidence": "high", "confidence_reason": "r", "action": "a",
+             "cost_basis": basis_json({r.get("resource_id") or r.get("model"): Decimal(r.pop("basis", "10000"))}),
              **r, "monthly_savings": Decimal(r["monthly_savings"])} for r in rows]
     return pl.DataFrame(full, schema=DETECTOR_COLUMNS)
 
@@ -39,18 +42,24 @@ def test_rec_id_is_a_stable_hash_of_kind_and_scope():
     assert a != rec_id("idle_gpu", "i-2", "vision", None, None)
 
 
-def test_overlap_counts_only_the_largest_of_a_group():
+def test_recommendations_on_one_machine_add_up_in_the_plan():
+    # i-1 costs 10,000 a month: power-down (9,000 alone) comes first and leaves 1,000; scheduling (5,000
+    # alone, half the machine) saves half of that, 500; right-sizing (4,000 alone, 40 %) 40 % of the 500 left
     recs = finalise(found(
         {"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9000", "overlap_group": "machine:i-1"},
         {"kind": "underused_gpu", "resource_id": "i-1", "monthly_savings": "4000", "overlap_group": "machine:i-1"},
         {"kind": "scheduling", "resource_id": "i-1", "monthly_savings": "5000", "overlap_group": "machine:i-1"},
-        {"kind": "storage_tiering", "resource_id": "b", "monthly_savings": "300", "overlap_group": "storage:b"},
-        {"kind": "compression", "model": "m", "monthly_savings": "700", "overlap_group": None},
+        {"kind": "storage_tiering", "resource_id": "b", "monthly_savings": "300", "overlap_group": "storage:b",
+         "basis": "1000"},
+        {"kind": "compression", "model": "m", "monthly_savings": "700", "overlap_group": None, "basis": "2000"},
     ), None, W1)
-    counted = dict(zip(recs["kind"], recs["counted"]))
-    assert counted == {"idle_gpu": True, "scheduling": False, "underused_gpu": False, "storage_tiering": True,
-                       "compression": True}
-    assert open_savings(recs) == Decimal(9000 + 300 + 700)
+    incremental = dict(zip(recs["kind"], recs["monthly_savings"]))
+    assert incremental == {"idle_gpu": Decimal("9000"), "scheduling": Decimal("500"), "underused_gpu": Decimal("200"),
+                           "storage_tiering": Decimal("300"), "compression": Decimal("700")}
+    standalone = dict(zip(recs["kind"], recs["standalone_monthly_savings"]))
+    assert standalone["scheduling"] == Decimal("5000") and standalone["underused_gpu"] == Decimal("4000")
+    assert all(recs["counted"])
+    assert open_savings(recs) == Decimal(9000 + 500 + 200 + 300 + 700)
     assert recs["monthly_savings"].to_list() == sorted(recs["monthly_savings"].to_list(), reverse=True)
 
 

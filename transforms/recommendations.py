@@ -1,10 +1,13 @@
-"""Recommendation ids, overlap, week-over-week tracking and ranking (pure polars).
+"""Recommendation ids, the plan, week-over-week tracking and ranking (pure polars).
 
 - ``rec_id``: sha256 of kind and scope (resource_id, team, project, model), 16 hex digits: the same
   opportunity has the same id every week.
-- Overlap: recommendations sharing an ``overlap_group`` (set by the detectors: the same machine, the
-  same bucket, the same training workload, ...) touch the same cost; only the largest is
-  ``counted``; the total open savings sums counted rows only.
+- The plan (``transforms/plan.py``): every recommendation applied in one order, so that each carries
+  its standalone saving and its incremental saving after the ones before it; ``monthly_savings`` is
+  the incremental figure and the open savings are their sum. ``counted`` marks an open
+  recommendation whose incremental saving is above zero.
+- ``overlap_group`` (set by the detectors: the same machine, bucket, training workload, ...) still
+  says which recommendations a single drop in cost can resolve together.
 - Tracking against the previous week's stored rows: ``new`` (first seen), ``open`` (seen last week,
   still firing; first_seen_week kept), ``resolved`` (fired last week, not now: carried once with
   ``realised_savings`` = the drop in that scope's monthly cost, and ``counted=False`` so it never
@@ -20,6 +23,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.plan import apply_plan
 from transforms.schema import MONEY, RECOMMENDATION_COLUMNS
 
 SCOPE_COLUMNS = ("resource_id", "team", "project", "model")
@@ -42,11 +46,24 @@ def with_ids(found: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def resolve_overlaps(recs: pl.DataFrame) -> pl.DataFrame:
-    """``counted`` is true only for the largest recommendation of each overlap group."""
-    order = recs.sort(["monthly_savings", "rec_id"], descending=[True, False])
-    first = pl.int_range(pl.len()).over(pl.col("overlap_group").fill_null(pl.col("rec_id"))) == 0
-    return order.with_columns(first.alias("counted"))
+def bill_monthly_costs(attributed: pl.DataFrame | None, hours_per_month: Decimal = Decimal(730)) -> dict[str, Decimal]:
+    """Per billed resource: the week's attributed cost (reporting currency) as a month, the plan's caps."""
+    if attributed is None or attributed.height == 0:
+        return {}
+    per_resource = (
+        attributed.filter(pl.col("resource_id").is_not_null() & pl.col("effective_cost_reporting").is_not_null())
+        .group_by("resource_id").agg(pl.col("effective_cost_reporting").sum())
+    )
+    return {
+        r["resource_id"]: r["effective_cost_reporting"] / WEEK_HOURS * hours_per_month
+        for r in per_resource.iter_rows(named=True)
+    }
+
+
+def plan(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = None) -> pl.DataFrame:
+    """The week's recommendations as one plan; ``counted`` where the incremental saving is above zero."""
+    planned = apply_plan(recs, key_costs)
+    return planned.with_columns((pl.col("monthly_savings") > 0).alias("counted"))
 
 
 def scope_week_cost(attributed: pl.DataFrame | None, row: dict) -> Decimal | None:
@@ -141,7 +158,7 @@ def finalise(
     hours_per_month: Decimal = Decimal(730),
 ) -> pl.DataFrame:
     """Detector output -> ids, overlap, tracking and ranking: rows ready for ``recommendations``."""
-    recs = resolve_overlaps(with_ids(found))
+    recs = plan(with_ids(found), bill_monthly_costs(cost_now, hours_per_month))
     return track(recs, previous, week_start, cost_before=cost_before, cost_now=cost_now,
                  hours_per_month=hours_per_month).with_columns(
         pl.col("monthly_savings").cast(MONEY), pl.col("realised_savings").cast(MONEY)
@@ -149,6 +166,6 @@ def finalise(
 
 
 def open_savings(recs: pl.DataFrame) -> Decimal:
-    """Total monthly savings of the counted, not resolved, recommendations."""
+    """The plan's total: the incremental monthly savings of the open (not resolved) recommendations."""
     counted = recs.filter(pl.col("counted") & (pl.col("status") != "resolved"))
     return counted["monthly_savings"].sum() if counted.height else Decimal(0)

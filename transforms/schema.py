@@ -226,7 +226,13 @@ RECOMMENDATION_COLUMNS: dict[str, pl.DataType] = {
     "team": pl.String,
     "project": pl.String,
     "model": pl.String,
-    "monthly_savings": MONEY,  # reporting currency, 730-hour month
+    "monthly_savings": MONEY,  # reporting currency, 730-hour month: the incremental saving in the plan
+    "standalone_monthly_savings": MONEY,  # what it saves alone, before the plan (transforms/plan.py)
+    "cost_basis": pl.String,  # JSON {cost key: monthly cost it acts on}: the cost lines it was computed from
+    "plan_step": pl.String,  # remove | resize | cheaper | price
+    "plan_order": pl.Int32,  # 1-based position in the week's plan
+    "plan_note": pl.String,  # how the incremental figure follows from the standalone one
+    "plan_effect": pl.String,  # JSON {cost key: incremental saving on it}
     "currency": pl.String,
     "formula": pl.String,
     "evidence": pl.String,  # JSON object of named numbers
@@ -235,7 +241,7 @@ RECOMMENDATION_COLUMNS: dict[str, pl.DataType] = {
     "confidence_reason": pl.String,
     "action": pl.String,  # one sentence
     "overlap_group": pl.String,  # recommendations on the same cost share a group
-    "counted": pl.Boolean,  # false where the overlap was already counted by a larger one
+    "counted": pl.Boolean,  # true for open recommendations whose incremental saving is above zero
     "status": pl.String,  # new | open | resolved
     "first_seen_week": pl.Date,
     "realised_savings": MONEY,  # for resolved ones: the drop in that scope's cost, monthly

@@ -9,6 +9,12 @@ CREATE TABLE IF NOT EXISTS recommendations (
     project VARCHAR,
     model VARCHAR,
     monthly_savings DECIMAL(38, 12),
+    standalone_monthly_savings DECIMAL(38, 12),
+    cost_basis VARCHAR,
+    plan_step VARCHAR,
+    plan_order INTEGER,
+    plan_note VARCHAR,
+    plan_effect VARCHAR,
     currency VARCHAR,
     formula VARCHAR,
     evidence VARCHAR,
@@ -22,3 +28,10 @@ CREATE TABLE IF NOT EXISTS recommendations (
     first_seen_week DATE,
     realised_savings DECIMAL(38, 12)
 );
+-- Warehouses created before the savings plan existed get its columns (appended at the end).
+ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS standalone_monthly_savings DECIMAL(38, 12);
+ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS cost_basis VARCHAR;
+ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS plan_step VARCHAR;
+ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS plan_order INTEGER;
+ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS plan_note VARCHAR;
+ALTER TABLE recommendations ADD COLUMN IF NOT EXISTS plan_effect VARCHAR;

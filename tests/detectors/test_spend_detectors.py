@@ -1,5 +1,6 @@
 """compression, commitments, spot, network, hdfs_to_object and distributed_efficiency."""
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -28,9 +29,10 @@ def test_compression_takes_the_top_models_above_the_minimum():
     assert '"estimate": true' in out["evidence"][0]
 
 
-def _usage(hour, cost, instance="p4d.24xlarge", status=None, commitment=None, category="Standard", charge="Usage"):
+def _usage(hour, cost, instance="p4d.24xlarge", status=None, commitment=None, category="Standard", charge="Usage",
+           resource="i-base"):
     start = T0 - timedelta(weeks=3) + timedelta(hours=hour)
-    return {"provider": "aws", "billing_currency": "USD", "charge_period_start": start,
+    return {"provider": "aws", "billing_currency": "USD", "resource_id": resource, "charge_period_start": start,
             "charge_period_end": start + timedelta(hours=1), "charge_category": charge,
             "pricing_category": category, "effective_cost": Decimal(str(cost)), "x_instance_type": instance,
             "region_id": "us-east-1", "commitment_discount_id": commitment, "commitment_discount_name": None,
@@ -38,7 +40,8 @@ def _usage(hour, cost, instance="p4d.24xlarge", status=None, commitment=None, ca
             "commitment_discount_status": status, "x_line_item_type": None}
 
 
-LOOKBACK_SCHEMA = {"provider": pl.String, "billing_currency": pl.String, "charge_period_start": pl.Datetime("us", "UTC"),
+LOOKBACK_SCHEMA = {"provider": pl.String, "billing_currency": pl.String, "resource_id": pl.String,
+                   "charge_period_start": pl.Datetime("us", "UTC"),
                    "charge_period_end": pl.Datetime("us", "UTC"), "charge_category": pl.String,
                    "pricing_category": pl.String, "effective_cost": MONEY, "x_instance_type": pl.String,
                    "region_id": pl.String, "commitment_discount_id": pl.String, "commitment_discount_name": pl.String,
@@ -70,6 +73,10 @@ def test_commitment_for_a_steady_baseline_and_an_underused_reservation():
     assert out["monthly_savings"][0] == (net / hours * 730).quantize(C)
     assert out["monthly_savings"][1] == (Decimal(140) / hours * 730).quantize(C) == Decimal("152.08")
     assert out["confidence"][1] == "high"
+    # the cost each acts on: the baseline machine's on-demand spend as a month (504 h x 20 / 672 h x 730),
+    # and the reservation's whole fee as a month ((60 + 140) / 672 h x 730)
+    assert json.loads(out["cost_basis"][0]) == {"i-base": "10950.00"}
+    assert json.loads(out["cost_basis"][1]) == {"ri-1": "217.26"}
 
 
 def test_spot_fires_on_long_on_demand_training_only():

@@ -20,6 +20,7 @@ from transforms.detectors.common import (
     dec,
     frame,
     hours_per_month,
+    machine_basis,
     machine_rates,
     money,
     num,
@@ -90,6 +91,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 action=(
                     f"Enable dynamic batching on endpoint {e['endpoint']} and consolidate it onto fewer GPUs."
                 ),
+                cost_basis=machine_basis(known, rates, config),
                 overlap_group=f"machine:{resource}",
             )
         )

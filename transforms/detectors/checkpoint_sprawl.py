@@ -17,7 +17,13 @@ from decimal import Decimal
 import polars as pl
 
 from transforms.detectors.common import frame, money, num, recommendation, section, to_frame
-from transforms.detectors.storage_common import bucket_regions, class_price, gb, latest_snapshot
+from transforms.detectors.storage_common import (
+    bucket_regions,
+    bucket_storage_cost,
+    class_price,
+    gb,
+    latest_snapshot,
+)
 
 KIND = "checkpoint_sprawl"
 STRATEGY = "data compression"
@@ -53,6 +59,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
     )
     regions = bucket_regions(frames)
     cur = config["reporting_currency"]
+    bucket_cost = bucket_storage_cost(frames, config)
     rows = []
     for (provider, bucket), classes in per_class.group_by("provider", "bucket", maintain_order=True):
         if gb(classes["bytes"].sum()) < min_gb:
@@ -85,6 +92,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="medium",
                 confidence_reason="older checkpoints may be kept on purpose (evaluation, rollback)",
                 action=f"Keep only the last {keep} checkpoints per run in {bucket} (lifecycle rule or training-script retention).",
+                cost_basis={bucket: bucket_cost.get(bucket, total)},
                 overlap_group=f"storage:{bucket}",
             )
         )

@@ -60,7 +60,8 @@ def lookback_window(config: Mapping) -> tuple:
 
 
 def hourly_on_demand(rows: pl.DataFrame, start, end) -> pl.DataFrame:
-    """On-demand instance spend spread over its hours: provider, billing_currency, instance_type, region_id, hour, cost."""
+    """On-demand instance spend spread over its hours: provider, billing_currency, instance_type, region_id,
+    resource_id, hour, cost."""
     on_demand = rows.filter(
         (pl.col("charge_category") == "Usage")
         & (pl.col("pricing_category") == "Standard")
@@ -81,7 +82,7 @@ def hourly_on_demand(rows: pl.DataFrame, start, end) -> pl.DataFrame:
         .explode("hour")
         .with_columns((pl.col("effective_cost") / pl.col("_n").cast(MONEY_HOURLY)).alias("cost"))
     )
-    return spread.group_by("provider", "billing_currency", "x_instance_type", "region_id", "hour").agg(
+    return spread.group_by("provider", "billing_currency", "x_instance_type", "region_id", "resource_id", "hour").agg(
         pl.col("cost").sum()
     )
 
@@ -115,6 +116,19 @@ def _discount(group: pl.DataFrame, prices, config, term: str, default: Decimal) 
         weighted += t["cost"] * d
         total += t["cost"]
     return (weighted / total if total else default), used
+
+
+def _baseline_basis(group: pl.DataFrame, hours: int, currency: str, config: Mapping) -> dict[str, Decimal]:
+    """Per machine: its on-demand spend over the lookback as a month (the cost a commitment prices)."""
+    month = hours_per_month(config)
+    per_resource = (
+        group.with_columns(pl.col("resource_id").fill_null("on-demand:unnamed"))
+        .group_by("resource_id").agg(pl.col("cost").sum()).sort("resource_id")
+    )
+    return {
+        r["resource_id"]: to_reporting(r["cost"] / Decimal(hours) * month, currency, config)
+        for r in per_resource.iter_rows(named=True)
+    }
 
 
 def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
@@ -177,6 +191,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     f"Buy a {term} {provider} commitment worth {num(money(level * (Decimal(1) - discount)))} "
                     f"{currency}/h (covering {num(money(level))} {currency}/h of on-demand usage)."
                 ),
+                cost_basis=_baseline_basis(group, hours, currency, config),
                 overlap_group=f"commitments:{provider}:{currency}",
             )
         )
@@ -220,6 +235,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 action=(
                     f"Move matching workloads onto {c['name'] or c['commitment_discount_id']} or reduce / do not renew it."
                 ),
+                cost_basis={c["commitment_discount_id"]: to_reporting((used + unused) / Decimal(hours) * month,
+                                                                      c["billing_currency"], config)},
                 overlap_group=f"commitment:{c['commitment_discount_id']}",
             )
         )

@@ -18,11 +18,14 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import polars as pl
 
+from transforms.plan import basis_json
 from transforms.schema import RECOMMENDATION_COLUMNS
 
 TRACKING_COLUMNS = ("week_start", "rec_id", "counted", "status", "first_seen_week", "realised_savings")
+# filled by the plan (transforms/plan.py), not by a detector: a detector's ``monthly_savings`` is standalone
+PLAN_FILLED = ("standalone_monthly_savings", "plan_step", "plan_order", "plan_note", "plan_effect")
 DETECTOR_COLUMNS: dict[str, pl.DataType] = {
-    name: dtype for name, dtype in RECOMMENDATION_COLUMNS.items() if name not in TRACKING_COLUMNS
+    name: dtype for name, dtype in RECOMMENDATION_COLUMNS.items() if name not in TRACKING_COLUMNS + PLAN_FILLED
 }
 HOURS_PER_WEEK = Decimal(168)
 CENT = Decimal("0.01")
@@ -58,6 +61,17 @@ def num(value: Decimal | float | int) -> str:
 def hours_per_month(config: Mapping) -> Decimal:
     """The month length every projection uses (730 h by default)."""
     return Decimal(str(config.get("general", {}).get("hours_per_month", 730)))
+
+
+def per_month(week_amount: Decimal, config: Mapping) -> Decimal:
+    """A week's amount as a month: ``x / 168 h x 730 h``."""
+    return week_amount / HOURS_PER_WEEK * hours_per_month(config)
+
+
+def machine_basis(resource_ids, rates: Mapping[str, dict], config: Mapping) -> dict[str, Decimal]:
+    """The monthly cost a recommendation on these machines acts on: hourly rate x 730 h each."""
+    month = hours_per_month(config)
+    return {r: rates[r]["rate"] * month for r in resource_ids if r in rates}
 
 
 def section(config: Mapping, kind: str) -> dict:
@@ -259,9 +273,16 @@ def recommendation(
     team: str | None = None,
     project: str | None = None,
     model: str | None = None,
+    cost_basis: Mapping[str, Decimal],
     overlap_group: str | None = None,
 ) -> dict:
-    """One recommendation row (DETECTOR_COLUMNS) with its evidence as a JSON object."""
+    """One recommendation row (DETECTOR_COLUMNS) with its evidence as a JSON object.
+
+    ``cost_basis`` names the cost it acts on: ``{cost key: monthly cost}`` in the reporting
+    currency, the key a billing resource id (a machine, a bucket, a commitment) or a named slice
+    of cost (``egress:<content>``, ``transfer:<route>``). Recommendations naming the same key act on
+    the same money; the plan (transforms/plan.py) makes their savings add up.
+    """
     if confidence not in ("high", "medium", "low"):
         raise ValueError(f"confidence must be high, medium or low, got {confidence!r}")
     return {
@@ -280,6 +301,7 @@ def recommendation(
         "confidence_reason": confidence_reason,
         "action": action,
         "overlap_group": overlap_group,
+        "cost_basis": basis_json({k: v for k, v in cost_basis.items() if v is not None and v > 0}),
     }
 
 

@@ -22,6 +22,7 @@ from transforms.detectors.common import (
     hours_per_month,
     money,
     num,
+    per_month,
     recommendation,
     section,
     to_frame,
@@ -61,12 +62,18 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         .unique("model", keep="first", maintain_order=True)
     )
     teams = {r["model"]: (r["team"], r["project"]) for r in main_team.iter_rows(named=True)}
+    per_resource = (
+        inference.with_columns(pl.col("resource_id").fill_null(pl.concat_str(pl.lit("model:"), pl.col("model"))))
+        .group_by("model", "resource_id").agg(pl.col("effective_cost_reporting").sum().alias("week_cost"))
+        .filter(pl.col("week_cost") > 0)
+        .sort("model", "resource_id")
+    )
     cur = config["reporting_currency"]
     rows = []
     for rank, m in enumerate(per_model.iter_rows(named=True), start=1):
         if rank > top_n:
             break
-        monthly = m["week_cost"] / HOURS_PER_WEEK * month
+        monthly = per_month(m["week_cost"], config)
         if monthly < min_spend:
             continue
         savings = monthly * reduction
@@ -98,6 +105,10 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="low",
                 confidence_reason="estimate: the compute reduction is an assumed factor, not measured",
                 action=f"Evaluate a quantised or distilled {m['model']} against its quality bar and serve it if it passes.",
+                cost_basis={
+                    r["resource_id"]: per_month(r["week_cost"], config)
+                    for r in per_resource.filter(pl.col("model") == m["model"]).iter_rows(named=True)
+                },
                 overlap_group=f"model:{m['model']}",
             )
         )

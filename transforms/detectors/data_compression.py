@@ -17,7 +17,13 @@ from decimal import Decimal
 import polars as pl
 
 from transforms.detectors.common import frame, money, num, recommendation, section, to_frame
-from transforms.detectors.storage_common import bucket_regions, class_price, gb, latest_snapshot
+from transforms.detectors.storage_common import (
+    bucket_regions,
+    bucket_storage_cost,
+    class_price,
+    gb,
+    latest_snapshot,
+)
 
 KIND = "data_compression"
 STRATEGY = "data compression"
@@ -44,6 +50,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
     )
     regions = bucket_regions(frames)
     cur = config["reporting_currency"]
+    bucket_cost = bucket_storage_cost(frames, config)
     rows = []
     for (provider, bucket), classes in per_class.group_by("provider", "bucket", maintain_order=True):
         total_gb = gb(classes["bytes"].sum())
@@ -81,6 +88,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="medium",
                 confidence_reason=f"the compression ratio {num(ratio)} is assumed; text usually compresses 3-10x",
                 action=f"Compress the text objects in {bucket} (gzip / zstd) or rewrite them as Parquet.",
+                cost_basis={bucket: bucket_cost.get(bucket, total)},
                 overlap_group=f"storage:{bucket}",
             )
         )

@@ -27,6 +27,7 @@ from transforms.detectors.common import (
     machine_rates,
     money,
     num,
+    per_month,
     recommendation,
     section,
     to_frame,
@@ -90,12 +91,15 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         if base_util <= 0 or multi_util / base_util >= max_ratio:
             continue
         cost = Decimal(0)
+        basis: dict[str, Decimal] = {}
         for j in multi.iter_rows(named=True):
             info = rates.get(j["resource_id"])
             if info is None:
                 continue
             gpus = info.get("gpu_count") or j["gpus"] or 1
-            cost += dec(j["week_hours"], 4) * info["rate"] * Decimal(min(j["gpus"] or gpus, gpus)) / Decimal(gpus)
+            job_cost = dec(j["week_hours"], 4) * info["rate"] * Decimal(min(j["gpus"] or gpus, gpus)) / Decimal(gpus)
+            cost += job_cost
+            basis[j["resource_id"]] = basis.get(j["resource_id"], Decimal(0)) + per_month(job_cost, config)
         if cost == 0:
             continue
         idle_share = Decimal(1) - multi_util / base_util
@@ -129,6 +133,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="medium",
                 confidence_reason="per-GPU utilisation compared across runs that may differ in batch size",
                 action=f"Train {model} on fewer nodes (or fix its communication bottleneck) so each GPU stays busy.",
+                cost_basis=basis,
                 overlap_group=f"training:{top['team']}/{top['project']}/{model}",
             )
         )

@@ -22,6 +22,7 @@ from transforms.detectors.common import (
     frame,
     hours_per_month,
     lookup_price,
+    machine_basis,
     machine_rates,
     money,
     num,
@@ -102,6 +103,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     f"Serve {e['model']} from a {cpu_type} CPU instance after checking that the slower CPU "
                     f"latency fits the endpoint's budget."
                 ),
+                cost_basis=machine_basis(gpu_machines, rates, config),
                 overlap_group=f"machine:{resource}",
             )
         )

@@ -63,13 +63,15 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
             continue
         key = (r["provider"], str(tags.get(cluster_tag, "hdfs")))
         c = clusters.setdefault(key, {"cost": Decimal(0), "gb_months": Decimal(0), "rf": None, "region": r["region_id"],
-                                      "resources": set(), "unconverted": 0})
+                                      "resources": set(), "unconverted": 0, "by_resource": {}})
         cost = to_reporting(r["effective_cost"], r["billing_currency"], config)
         if cost is None:
             c["unconverted"] += 1
             continue
         c["cost"] += cost
         c["resources"].add(r["resource_id"])
+        resource = r["resource_id"] or f"hdfs:{key[1]}"
+        c["by_resource"][resource] = c["by_resource"].get(resource, Decimal(0)) + cost
         if r["consumed_unit"] and GB_MONTH.match(r["consumed_unit"]) and r["consumed_quantity"] is not None:
             c["gb_months"] += Decimal(r["consumed_quantity"])
         for name in replication_tags:
@@ -115,6 +117,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="medium",
                 confidence_reason="jobs reading the data still need compute; object request charges are not priced",
                 action=f"Move HDFS cluster {cluster}'s data to {object_class.get(provider)} object storage and retire the data nodes.",
+                cost_basis={k: v / HOURS_PER_WEEK * month for k, v in c["by_resource"].items()},
                 overlap_group=f"hdfs:{cluster}",
             )
         )

@@ -23,6 +23,7 @@ from transforms.detectors.common import (
     frame,
     hourly_util,
     hours_per_month,
+    machine_basis,
     machine_rates,
     money,
     num,
@@ -102,6 +103,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     else "list price or partial GPU metrics"
                 ),
                 action=f"Power down {m['resource_id']} or schedule it off while it sits idle.",
+                cost_basis=machine_basis([m["resource_id"]], rates, config),
                 overlap_group=f"machine:{m['resource_id']}",
             )
         )

@@ -137,6 +137,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="high" if egress.source_id == "bill" else "medium",
                 confidence_reason="billed egress rate" if egress.source_id == "bill" else "list egress price",
                 action=f"Serve {r['content_key']} through a CDN / cache instead of repeated direct internet egress.",
+                cost_basis={f"egress:{r['content_key']}": size / HOURS_PER_WEEK * month * egress.value},
                 overlap_group=f"egress:{r['content_key']}",
             )
         )
@@ -180,6 +181,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="high" if price.source_id == "bill" else "medium",
                 confidence_reason="billed transfer rate" if price.source_id == "bill" else "list transfer price",
                 action=f"Co-locate the data and the compute of {pair} in one region (or replicate the data once).",
+                cost_basis={f"transfer:{pair}": savings},
                 overlap_group=f"transfer:{pair}",
             )
         )

@@ -23,6 +23,7 @@ from transforms.detectors.common import (
     frame,
     hourly_util,
     hours_per_month,
+    machine_basis,
     machine_rates,
     money,
     num,
@@ -123,6 +124,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     f"Stop {m['resource_id']} outside working hours "
                     f"(Mon-Fri {start_h:02d}:00-{end_h:02d}:00 UTC) with an automatic schedule."
                 ),
+                cost_basis=machine_basis([m["resource_id"]], rates, config),
                 overlap_group=f"machine:{m['resource_id']}",
             )
         )

@@ -29,6 +29,7 @@ from transforms.detectors.common import (
     machine_rates,
     money,
     num,
+    per_month,
     recommendation,
     section,
     to_frame,
@@ -85,8 +86,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         discount = Decimal(1) - sp.value / od.value
         key = (j["team"], j["project"], j["model"])
         g = groups.setdefault(key, {"cost": Decimal(0), "saving": Decimal(0), "jobs": set(), "hours": Decimal(0),
-                                    "discounts": {}, "longest": 0.0})
+                                    "discounts": {}, "longest": 0.0, "basis": {}})
         g["cost"] += cost
+        g["basis"][j["resource_id"]] = g["basis"].get(j["resource_id"], Decimal(0)) + per_month(cost, config)
         g["saving"] += cost * discount
         g["jobs"].add(j["job_id"])
         g["hours"] += dec(j["week_hours"], 4)
@@ -131,6 +133,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="medium",
                 confidence_reason="spot prices are snapshots and spot capacity varies",
                 action=f"Run {model or team}'s long training jobs on spot instances with checkpointing and automatic restart.",
+                cost_basis=g["basis"],
                 overlap_group=f"training:{team}/{project}/{model}",
             )
         )

@@ -45,3 +45,22 @@ def latest_snapshot(inventory: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("snapshot_date") == pl.col("_latest"))
         .drop("_latest")
     )
+
+
+def bucket_storage_cost(frames: Mapping[str, pl.DataFrame], config: Mapping) -> dict[str, Decimal]:
+    """Bucket -> what storing its latest snapshot costs a month at the class prices (a plan's cost basis)."""
+    inventory = frames.get("storage_inventory")
+    if inventory is None or inventory.height == 0:
+        return {}
+    regions = bucket_regions(frames)
+    per_class = (
+        latest_snapshot(inventory).group_by("provider", "bucket", "storage_class").agg(pl.col("size_bytes").sum())
+        .sort("provider", "bucket", "storage_class")
+    )
+    cost: dict[str, Decimal] = {}
+    for row in per_class.iter_rows(named=True):
+        price = class_price(frames, row["provider"], regions.get(row["bucket"]), row["storage_class"],
+                            "storage_gb_month", config)
+        if price is not None:
+            cost[row["bucket"]] = cost.get(row["bucket"], Decimal(0)) + gb(row["size_bytes"]) * price.value
+    return cost

@@ -28,7 +28,13 @@ from decimal import Decimal
 import polars as pl
 
 from transforms.detectors.common import frame, money, num, recommendation, section, to_frame
-from transforms.detectors.storage_common import bucket_regions, class_price, gb, latest_snapshot
+from transforms.detectors.storage_common import (
+    bucket_regions,
+    bucket_storage_cost,
+    class_price,
+    gb,
+    latest_snapshot,
+)
 
 KIND = "storage_tiering"
 STRATEGY = "hot/cold tiering"
@@ -141,6 +147,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         .sort("provider", "bucket", "target", "storage_class")
     )
     cur = config["reporting_currency"]
+    bucket_cost = bucket_storage_cost(frames, config)
     rows = []
     for (provider, bucket), tiers in per_tier.group_by("provider", "bucket", maintain_order=True):
         region = regions.get(bucket)
@@ -177,6 +184,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     "some objects have no last-access date" if unknown else "every counted object has a last-access date"
                 ),
                 action=f"Add a lifecycle rule on {bucket} moving objects unread for 30 / 90 days to {', '.join(evidence)}.",
+                cost_basis={bucket: bucket_cost.get(bucket, total)},
                 overlap_group=f"storage:{bucket}",
             )
         )

@@ -27,6 +27,7 @@ from transforms.detectors.common import (
     frame,
     hours_per_month,
     lookup_price,
+    machine_basis,
     machine_rates,
     money,
     num,
@@ -161,6 +162,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     else "p95 over a full week; peaks outside the week may need the headroom"
                 ),
                 action=action,
+                cost_basis=machine_basis([m["resource_id"]], rates, config),
                 overlap_group=f"machine:{m['resource_id']}",
             )
         )
