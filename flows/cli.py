@@ -100,11 +100,19 @@ def cmd_recommendations(args: argparse.Namespace) -> int:
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         recs = recommendations_for_week(con, args.week)
     rows = recs.to_dicts()
-    human = "\n".join(
-        f"{i:>2}. {r['currency']} {r['monthly_savings']:>12,.2f}/mo  {r['confidence']:<6} {r['status']:<8} "
-        f"{r['action']}{'' if r['counted'] or r['status'] == 'resolved' else '  [overlaps a larger one: not counted]'}"
+    def alone(r: dict) -> str:
+        standalone = r.get("standalone_monthly_savings")
+        return "" if standalone in (None, r["monthly_savings"]) else f" (alone {standalone:,.2f})"
+
+    lines = [
+        f"{i:>2}. {r['currency']} {r['monthly_savings']:>12,.2f}/mo{alone(r)}  {r['confidence']:<6} {r['status']:<8} "
+        f"{r['action']}"
         for i, r in enumerate(rows, 1)
-    ) or f"No recommendations stored for the week of {args.week}."
+    ]
+    if rows:
+        total = sum((r["monthly_savings"] for r in rows if r["status"] != "resolved"), Decimal(0))
+        lines.append(f"Plan total (incremental savings of the open recommendations): {total:,.2f}/mo")
+    human = "\n".join(lines) or f"No recommendations stored for the week of {args.week}."
     _print(rows, args.json, human)
     return 0
 

@@ -71,6 +71,8 @@ def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff:
         "cost": query(con, "report_cost", {"first_week": week_start - timedelta(weeks=CHART_WEEKS - 1),
                                            "week_start": week_start}),
         "recs": query(con, "report_recommendations", {"week_start": week_start}),
+        "accuracy": query(con, "report_savings_accuracy", {"first_week": week_start - timedelta(weeks=CHART_WEEKS),
+                                                           "week_start": week_start}),
         "commitment_rows": query(con, "report_commitments", {"week_begin": week_begin, "week_end": week_end}),
         "ingest": query(con, "report_ingest", {"cutoff": cutoff}),
         "rejections": query(con, "report_rejections", {"cutoff": cutoff, "limit": TOP_REASONS}),

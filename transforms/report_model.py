@@ -12,7 +12,8 @@ Rules (documented for the report's footer):
 - A day is anomalous when its spend exceeds mean + 3σ of the previous 28 days that have data (at
   least 7 needed) and the jump is at least the minimum amount; a service is anomalous when its week
   exceeds 1.5× its 4-week average and the minimum amount.
-- Open savings count only recommendations that are counted (not overlapped) and not resolved.
+- Open savings are the savings plan's total: the incremental figures of the open recommendations, each
+  what it adds after the plan's earlier steps on the same cost (transforms/plan.py), never more than that cost.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
+from transforms.plan import STEP_WORDS
 from transforms.schema import CATEGORIES
 
 CHART_WEEKS = 8
@@ -440,31 +442,24 @@ MAX_LISTED_RECOMMENDATIONS = 25
 
 
 def recommendations(recs: pl.DataFrame, currency: str) -> dict:
-    """Every recommendation ranked by savings with overlap notes, and the top 3 open actions."""
-    rows = recs.sort(["monthly_savings", "rec_id"], descending=[True, False], nulls_last=True).to_dicts()
-    counted_by_group: dict[str, dict] = {}
-    group_sizes: dict[str, int] = {}
-    for r in rows:
-        group = r.get("overlap_group")
-        if group:
-            group_sizes[group] = group_sizes.get(group, 0) + 1
-            if r.get("counted") is not False and group not in counted_by_group:
-                counted_by_group[group] = r
-    places = money_places([r.get("monthly_savings") for r in rows])
+    """Every recommendation ranked by its incremental saving in the plan, and the top 3 open actions.
+
+    Each shows both figures: what it adds in the plan (``savings``, what the headline sums) and what it
+    would save alone (``standalone``), with the plan step and how the one follows from the other.
+    """
+    resolved_last = (pl.col("status") == "resolved").alias("_resolved")
+    rows = (
+        recs.with_columns(resolved_last)
+        .sort(["_resolved", "monthly_savings", "rec_id"], descending=[False, True, False], nulls_last=True)
+        .to_dicts()
+    )
+    places = money_places([r.get("monthly_savings") for r in rows] + [r.get("standalone_monthly_savings") for r in rows])
     items = []
     for rank, r in enumerate(rows, start=1):
-        group = r.get("overlap_group")
-        overlap = ""
-        if group and group_sizes.get(group, 0) > 1:
-            if r.get("counted") is False and group in counted_by_group:
-                overlap = f"overlaps with “{counted_by_group[group]['action']}” (counted once)"
-            elif r.get("counted") is False:
-                overlap = "overlaps with another recommendation (counted once)"
-            else:
-                others = group_sizes[group] - 1
-                overlap = f"overlaps with {others} other recommendation{'s' if others > 1 else ''} (counted once, here)"
         rec_currency = r.get("currency") or currency
         status = r.get("status") or "new"
+        standalone = r.get("standalone_monthly_savings")
+        differs = standalone is not None and standalone != r.get("monthly_savings")
         items.append({
             "rank": rank,
             "rec_id": r["rec_id"],
@@ -482,7 +477,12 @@ def recommendations(recs: pl.DataFrame, currency: str) -> dict:
             "first_seen": iso_week_label(r["first_seen_week"]) if r.get("first_seen_week") else "",
             "realised": (f"{format_money(r['realised_savings'], rec_currency, places=places)}/mo"
                          if status == "resolved" and r.get("realised_savings") is not None else ""),
-            "overlap": overlap,
+            "standalone": (f"{format_money(standalone, rec_currency, places=places)}/mo alone" if differs else ""),
+            "standalone_exact": exact(standalone) if standalone is not None else None,
+            "savings_exact": exact(r.get("monthly_savings") or ZERO),
+            "plan": (f"plan step {r['plan_order']}: {STEP_WORDS.get(r.get('plan_step') or '', r.get('plan_step') or '')}"
+                     if r.get("plan_order") is not None and status != "resolved" else ""),
+            "plan_note": (r.get("plan_note") or "") if differs else "",
             "counted": r.get("counted") is not False,
         })
     top = [i for i in items if i["counted"] and i["status"] != "resolved"][:3]
@@ -494,6 +494,44 @@ def recommendations(recs: pl.DataFrame, currency: str) -> dict:
         "more": max(0, len(items) - MAX_LISTED_RECOMMENDATIONS),
         "top": top,
         "empty": not items,
+    }
+
+
+def savings_accuracy(rows: pl.DataFrame, currency: str) -> dict:
+    """Resolved recommendations of the last weeks: the saving predicted against the drop realised.
+
+    A drop that resolves several recommendations on one cost is credited once (to the one the plan
+    counted first); the others show as realised together with it, and their predictions add to the
+    same total, so the totals compare the plan's figure with the one drop.
+    """
+    rows = rows.filter(pl.col("currency").fill_null(currency) == currency) if rows.height else rows
+    if rows.height == 0:
+        return {"rows": [], "empty": True}
+    predicted_total = _sum(rows, "predicted")
+    realised_total = _sum(rows, "realised")
+    places = money_places([predicted_total, realised_total])
+    credited = {r["overlap_group"]: r["action"] for r in rows.iter_rows(named=True)
+                if r.get("overlap_group") and r.get("realised") is not None}
+    items = []
+    for r in rows.iter_rows(named=True):
+        predicted, realised = r.get("predicted") or ZERO, r.get("realised")
+        items.append({
+            "week": iso_week_label(r["week_start"]),
+            "action": r["action"] or r["kind"],
+            "predicted": f"{format_money(predicted, currency, places=places)}/mo",
+            "realised": (f"{format_money(realised, currency, places=places)}/mo" if realised is not None
+                         else ("counted with “" + credited[r["overlap_group"]] + "”" if r.get("overlap_group") in credited
+                               else "not measurable (no cost seen for its scope)")),
+            "ratio": format_percent(realised / predicted) if realised is not None and predicted else "—",
+        })
+    return {
+        "rows": items,
+        "empty": False,
+        "predicted": f"{format_money(predicted_total, currency, places=places)}/mo",
+        "realised": f"{format_money(realised_total, currency, places=places)}/mo",
+        "ratio": format_percent(realised_total / predicted_total) if predicted_total else "—",
+        "predicted_exact": exact(predicted_total),
+        "realised_exact": exact(realised_total),
     }
 
 
@@ -621,7 +659,10 @@ def method(week_start: date, currency: str, fx_rates: pl.DataFrame | None, gener
         "anomalies": f"A day is flagged above the mean + {DAY_SIGMAS:g}σ of its previous {DAY_HISTORY_DAYS} days; "
                      f"a service when its week exceeds {SERVICE_RATIO}× its 4-week average and "
                      f"{format_money(ANOMALY_MIN_AMOUNT, currency)}.",
-        "savings": "Monthly savings assume a 730-hour month; overlapping recommendations are counted once.",
+        "savings": ("Monthly savings assume a 730-hour month. All recommendations form one plan, applied in "
+                    "order (remove, resize / reschedule, make the work cheaper, price what remains): each shows "
+                    "what it adds after the earlier steps on the same cost (reductions of one cost compound, "
+                    "never add), and what it would save alone; the open savings are the plan's total."),
         "quality": "Ingest figures and expectations cover every file loaded into the warehouse so far.",
         "generated": f"{generated_at:%Y-%m-%d %H:%M} UTC",
     }
@@ -636,6 +677,7 @@ def build_context(
     currency: str,
     cost: pl.DataFrame,
     recs: pl.DataFrame,
+    accuracy: pl.DataFrame,
     commitment_rows: pl.DataFrame,
     ingest: pl.DataFrame,
     rejections: pl.DataFrame,
@@ -665,6 +707,7 @@ def build_context(
         "breakdowns": [breakdown(cost, week_start, currency, key) for key in ("team", "project", "model")],
         "anomalies": anomalies(cost, week_start, currency),
         "recommendations": recommendations(recs, currency),
+        "accuracy": savings_accuracy(accuracy, currency),
         "commitments": commitments(commitment_rows),
         "energy": energy(cost, week_start),
         "quality": data_quality(ingest, rejections, dq, freshness, week_start, stale_after_days),

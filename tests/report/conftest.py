@@ -38,7 +38,8 @@ def insert_costs(con, rows: list[dict]) -> None:
 
 
 def rec_row(rec_id: str, savings: str, action: str, *, counted=True, status="new", group=None, confidence="high",
-            realised: str | None = None, team="vision", evidence="0–3 % GPU busy for 131 of 168 h") -> dict:
+            realised: str | None = None, team="vision", evidence="0–3 % GPU busy for 131 of 168 h",
+            standalone: str | None = None, order: int = 1, step: str = "remove", note: str = "") -> dict:
     return {
         "week_start": WEEK, "rec_id": rec_id, "kind": "idle_gpu", "strategy": "power-down of idle hardware",
         "resource_id": "i-vision", "team": team, "project": "p-vision", "model": "resnet",
@@ -47,6 +48,8 @@ def rec_row(rec_id: str, savings: str, action: str, *, counted=True, status="new
         "confidence_reason": "a full week of metrics", "action": action, "overlap_group": group, "counted": counted,
         "status": status, "first_seen_week": WEEK - timedelta(weeks=2),
         "realised_savings": Decimal(realised) if realised else None,
+        "standalone_monthly_savings": Decimal(standalone or savings), "plan_order": order, "plan_step": step,
+        "plan_note": note, "cost_basis": '{"i-vision": "10000.00"}',
     }
 
 
@@ -84,11 +87,13 @@ def reference_costs() -> list[dict]:
 
 
 def reference_recs() -> list[dict]:
-    """Open counted savings: 9,800 + 1,500 = 11,300 USD/month over 2 recommendations."""
+    """The plan's open savings: 9,800 + 80 + 1,500 = 11,380 USD/month over 3 recommendations (right-sizing
+    saves 4,000 alone, 40 % of the 200 a month that powering down leaves of the 10,000 machine)."""
     return [
         rec_row("r1", "9800", "Power down 6 idle p4d nodes in team vision", group="g1"),
-        rec_row("r2", "4000", "Right-size p4d nodes in team vision", group="g1", counted=False, status="open",
-                confidence="medium"),
+        rec_row("r2", "80", "Right-size p4d nodes in team vision", group="g1", status="open", confidence="medium",
+                standalone="4000", order=2, step="resize",
+                note="after idle_gpu on i-vision: 2 % of the 10,000.00 / month it acts on remains; 40 % of 200.00 = 80.00"),
         rec_row("r3", "1500", "Move batch inference to spot", status="open", confidence="low", team="search"),
         rec_row("r4", "700", "Tier cold training data to Glacier", status="resolved", realised="650", team="data"),
     ]

@@ -21,7 +21,7 @@ def test_the_markdown_has_the_headline_top_actions_and_where_the_report_is(refer
     assert artifact_key(report) == "ai-cost-report-2026-w47"
     assert text.startswith("# AI spend, week 2026-W47\n")
     assert "**$2,059** (USD, amortised) · ▲ 37% vs last week · ▲ 83% vs 4-week average" in text
-    assert "Open savings: **$11,300 / month** across 2 recommendations" in text
+    assert "Open savings: **$11,380 / month** across 3 recommendations" in text
     assert "Not converted (no exchange rate): 1000 NOK" in text
     assert "1. Power down 6 idle p4d nodes in team vision: **$9,800/mo** (high)" in text
     assert "2. Move batch inference to spot: **$1,500/mo** (low)" in text

@@ -27,10 +27,10 @@ def test_reference_week_is_archived_by_iso_week_with_the_headline(reference_ware
     assert report.eml_path == report_settings.reports / "2026-W47.eml"
     archived = report.html_path.read_text()
     # hand-computed: 1,000.50 + 200.25 + 450.00 + 300.10 + 108.00 = 2,058.85; last week 1,500 (+37 %)
-    for figure in ("$2,059", "▲ 37%", "▲ 83%", "$11,300 / month", "across 2 recommendations", "NOK 1,000"):
+    for figure in ("$2,059", "▲ 37%", "▲ 83%", "$11,380 / month", "across 3 recommendations", "NOK 1,000"):
         assert figure in report.text
         assert figure in archived
-    assert report.subject == "AI spend 2026-W47: $2,059 (▲ 37% vs last week) · $11,300/mo savings open"
+    assert report.subject == "AI spend 2026-W47: $2,059 (▲ 37% vs last week) · $11,380/mo savings open"
     assert report.headline["spend"] == "2058.85"
     assert report.headline["unconverted"] == {"NOK": "1000"}
     # the archive opens alone: images as data: URIs; the email's HTML references them by cid:
@@ -55,10 +55,11 @@ def test_the_plain_text_part_has_the_chart_as_text_and_the_ranked_recommendation
     assert re.search(r"2026-W40 +no data", text)
     ranked = re.findall(r"^  \d\. \[(\w+)\] (.+?)  ", text, flags=re.M)
     assert ranked == [("new", "Power down 6 idle p4d nodes in team vision"),
-                      ("open", "Right-size p4d nodes in team vision"),
                       ("open", "Move batch inference to spot"),
+                      ("open", "Right-size p4d nodes in team vision"),
                       ("resolved", "Tier cold training data to Glacier")]
-    assert "overlaps with “Power down 6 idle p4d nodes in team vision” (counted once)" in text
+    assert "Right-size p4d nodes in team vision  $80/mo ($4,000/mo alone)" in text
+    assert "plan step 2: resize / reschedule: after idle_gpu on i-vision" in text
     assert "(realised $650/mo)" in text
 
 
@@ -184,10 +185,11 @@ def test_report_command_renders_archives_and_returns_json_safe_results(reference
     result = report_command(WEEK, send=False, resend=False, as_json=True, settings=report_settings)
     printed = json.loads(json.dumps(result))  # nothing in it needs a custom encoder
     assert printed == result
-    assert printed["summary"][0] == "AI spend 2026-W47: $2,059 (▲ 37% vs last week) · $11,300/mo savings open"
+    assert printed["summary"][0] == "AI spend 2026-W47: $2,059 (▲ 37% vs last week) · $11,380/mo savings open"
     assert printed["week"] == "2026-W47"
-    assert printed["headline"]["spend"] == "2058.85" and printed["headline"]["open_recommendations"] == 2
+    assert printed["headline"]["spend"] == "2058.85" and printed["headline"]["open_recommendations"] == 3
     assert [a["action"] for a in printed["top_actions"]] == ["Power down 6 idle p4d nodes in team vision",
-                                                            "Move batch inference to spot"]
+                                                            "Move batch inference to spot",
+                                                            "Right-size p4d nodes in team vision"]
     assert printed["delivery"]["sent"] is False
     assert (report_settings.reports / "2026-W47.html").is_file()

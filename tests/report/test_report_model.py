@@ -70,10 +70,11 @@ def test_headline_from_the_reference_week():
     assert head["vs_last_week"]["pct"] == "37.3"
     assert head["four_week_average"] == "$1,125"
     assert head["vs_four_week"]["text"] == "▲ 83%"
-    # open savings: counted and not resolved: 9,800 + 1,500 (the overlapped 4,000 and the resolved 700 are not)
-    assert head["open_savings_exact"] == "11300"
-    assert head["open_savings"] == "$11,300"
-    assert head["open_count"] == 2
+    # open savings: the plan's incremental figures of the open ones: 9,800 + 80 + 1,500 (not r2's standalone
+    # 4,000, nor the resolved 700)
+    assert head["open_savings_exact"] == "11380"
+    assert head["open_savings"] == "$11,380"
+    assert head["open_count"] == 3
     # the NOK row has no rate: shown apart, never summed in
     assert head["unconverted"] == [{"currency": "NOK", "amount": "NOK 1,000", "amount_exact": "1000"}]
 
@@ -163,13 +164,16 @@ def test_a_service_week_above_one_and_a_half_times_its_average():
 
 
 # ------------------------------------------------------------------------------------------------
-def test_recommendations_ranked_with_overlaps_counted_once_and_realised_savings():
+def test_recommendations_ranked_by_incremental_savings_with_both_figures_and_realised_savings():
     recs = rm.recommendations(recs_frame(reference_recs()), "USD")
-    assert [r["rec_id"] for r in recs["all"]] == ["r1", "r2", "r3", "r4"]
-    assert [r["rec_id"] for r in recs["top"]] == ["r1", "r3"]  # r2 is overlapped, r4 resolved
+    assert [r["rec_id"] for r in recs["all"]] == ["r1", "r3", "r2", "r4"]  # resolved last
+    assert [r["rec_id"] for r in recs["top"]] == ["r1", "r3", "r2"]  # r4 resolved
     by_id = {r["rec_id"]: r for r in recs["all"]}
-    assert by_id["r2"]["overlap"] == "overlaps with “Power down 6 idle p4d nodes in team vision” (counted once)"
-    assert by_id["r1"]["overlap"] == "overlaps with 1 other recommendation (counted once, here)"
+    assert by_id["r2"]["savings"] == "$80/mo"
+    assert by_id["r2"]["standalone"] == "$4,000/mo alone"
+    assert by_id["r2"]["plan"] == "plan step 2: resize / reschedule"
+    assert by_id["r2"]["plan_note"].startswith("after idle_gpu on i-vision")
+    assert by_id["r1"]["standalone"] == "" and by_id["r1"]["plan_note"] == ""  # nothing before it: one figure
     assert by_id["r4"]["realised"] == "$650/mo"  # whole units: the largest saving is over 1,000
     assert by_id["r1"]["savings"] == "$9,800/mo"
     assert by_id["r1"]["first_seen"] == "2026-W45"

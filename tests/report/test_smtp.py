@@ -116,7 +116,7 @@ def test_the_server_receives_the_whole_report(reference_warehouse, report_settin
     change_pct = (spend - Decimal("1500")) / Decimal("1500") * 100
     assert (spend, round(change_pct)) == (Decimal("2058.85"), 37)
     text = plain.get_content()
-    for figure in ("$2,059", "▲ 37%", "$11,300 / month", "across 2 recommendations", "NOK 1,000"):
+    for figure in ("$2,059", "▲ 37%", "$11,380 / month", "across 3 recommendations", "NOK 1,000"):
         assert figure in text
         assert figure in html
     # the archived .eml is the message that was sent
