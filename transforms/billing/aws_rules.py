@@ -43,6 +43,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.billing import transfer
+from transforms.parsing import first_match
+
 TERM = "TERM"
 
 # kind -> (charge_category, charge_class, charge_frequency, pricing_category, commitment type, status)
@@ -143,16 +146,11 @@ S3_STORAGE_CLASSES: dict[str, str] = {
     "Express One Zone": "EXPRESS_ONEZONE",
 }
 
-# Ordered: the first rule whose field matches decides x_transfer_direction.
+# Ordered: the first rule whose field matches decides x_transfer_direction (the patterns live in
+# transforms/billing/transfer.py, shared with the FOCUS reader); then the locations.
 TRANSFER_RULES: tuple[tuple[str, str, str], ...] = (
-    ("transfer_type", r"(?i)^IntraRegion", "intra_region"),
-    ("transfer_type", r"(?i)^InterRegion.*Outbound", "inter_region"),
-    ("transfer_type", r"(?i)Inbound", "in"),
-    ("transfer_type", r"(?i)Outbound", "internet_out"),
-    ("usage_type", r"DataTransfer-Regional-Bytes", "intra_region"),
-    ("usage_type", r"-AWS-Out-Bytes$", "inter_region"),
-    ("usage_type", r"-In-Bytes$", "in"),
-    ("usage_type", r"-Out-Bytes$", "internet_out"),
+    *(("transfer_type", pattern, direction) for pattern, direction in transfer.AWS_TRANSFER_TYPE),
+    *(("usage_type", pattern, direction) for pattern, direction in transfer.AWS_USAGE_TYPE),
     ("to_location", r"^External$", "internet_out"),
     ("from_location", r"^External$", "in"),
 )
@@ -209,5 +207,5 @@ def transfer_direction(f: dict[str, pl.Expr]) -> pl.Expr:
         .then(pl.lit("intra_region"))
         .when(f["from_location"].is_not_null() & f["to_location"].is_not_null())
         .then(pl.lit("inter_region"))
-        .otherwise(pl.lit(None, dtype=pl.String))
+        .otherwise(first_match(f["description"], transfer.AWS_DESCRIPTION))
     )

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.billing import transfer
 from transforms.formats import FormatError, SourceFormat, Sniff, register
 from transforms.parsing import (
     first_match,
@@ -206,14 +207,6 @@ STORAGE_CLASS_PATTERNS = (
     (r"(?i)\bcold\b", "Cold"),
     (r"(?i)\bcool\b", "Cool"),
     (r"(?i)\bhot\b", "Hot"),
-)
-
-# Meter words -> transfer direction, first match wins.
-TRANSFER_DIRECTION_PATTERNS = (
-    (r"(?i)\bingress\b|data transfer in\b", "in"),
-    (r"(?i)inter[- ]?region|inter[- ]?continent|intra[- ]?continent|global .*peering", "inter_region"),
-    (r"(?i)intra[- ]?region|peering.*egress|inter[- ]?availability zone", "intra_region"),
-    (r"(?i)data transfer out|internet egress", "internet_out"),
 )
 
 # AdditionalInfo's ServiceType names the VM size (only sizes are taken, not other service types).
@@ -411,7 +404,7 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             .then(first_match(meter_words, STORAGE_CLASS_PATTERNS))
             .alias("x_storage_class"),
             col("meter_name").alias("x_usage_type"),
-            first_match(meter_words, TRANSFER_DIRECTION_PATTERNS).alias("x_transfer_direction"),
+            transfer.azure_direction(meter_words).alias("x_transfer_direction"),
             charge_type.alias("x_line_item_type"),
             pl.col("source_row").cast(pl.Int64),
             reason.alias("_reject_reason"),

@@ -18,6 +18,7 @@ import re
 
 import polars as pl
 
+from transforms.billing import transfer
 from transforms.formats import FormatError, SourceFormat, Sniff, register
 from transforms.parsing import (
     parse_decimal,
@@ -102,6 +103,8 @@ PROVIDERS = {
     "oracle": "oracle",
     "oci": "oracle",
 }
+# Azure's FOCUS export names the meter in these (the transfer direction is read from them).
+METER_COLUMNS = ("x_SkuMeterCategory", "x_SkuMeterSubcategory", "x_SkuMeterName")
 SERVICE_CATEGORY_STORAGE_CLASS = r"(?i)\b(glacier deep archive|glacier|intelligent-tiering|standard-ia|one zone-ia|archive|cool|cold|hot|nearline|coldline)\b"
 INSTANCE_TYPE = r"\b([a-z][a-z0-9]*\d[a-z0-9-]*\.(?:nano|micro|small|medium|large|metal|\d*xlarge)|Standard_[A-Za-z0-9_]+|[a-z]\d-[a-z]+-\d+g?)\b"
 
@@ -118,23 +121,6 @@ def _resolve(columns: list[str]) -> dict[str, str]:
 def matches(sniff: Sniff) -> bool:
     keys = {_key(c) for c in sniff.columns}
     return {"billedcost", "effectivecost", "chargeperiodstart", "billingcurrency"} <= keys
-
-
-def _transfer_direction(description: pl.Expr, category: pl.Expr) -> pl.Expr:
-    d = description.str.to_lowercase()
-    networking = category.str.to_lowercase().str.contains("network") | d.str.contains("data transfer|egress|bandwidth")
-    return (
-        pl.when(~networking)
-        .then(None)
-        .when(d.str.contains("internet|data transfer out|egress|-out-bytes"))
-        .then(pl.lit("internet_out"))
-        .when(d.str.contains("inter-region|between regions|region to region"))
-        .then(pl.lit("inter_region"))
-        .when(d.str.contains("regional|inter-az|intra"))
-        .then(pl.lit("intra_region"))
-        .when(d.str.contains(r"data transfer in|ingress|-in-bytes|\binbound"))
-        .then(pl.lit("in"))
-    )
 
 
 def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -179,7 +165,13 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     out["x_storage_class"] = pl.when(category == "Storage").then(
         description.str.extract(SERVICE_CATEGORY_STORAGE_CLASS, 1)
     )
-    out["x_transfer_direction"] = _transfer_direction(description, category)
+    meter = pl.concat_str(
+        [text(c) for name in METER_COLUMNS if (c := col(name)) is not None] or [pl.lit(None, dtype=pl.String)],
+        separator=" ", ignore_nulls=True,
+    )
+    out["x_transfer_direction"] = transfer.direction(
+        out["provider"], out.get("x_usage_type", pl.lit(None, dtype=pl.String)), meter, description, category
+    )
     if (gpus := spelled.get("xgpucount")) is not None:
         out["x_gpu_count"] = parse_int(pl.col(gpus), pl.Int32)
 

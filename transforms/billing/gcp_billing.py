@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from transforms.billing import transfer
 from transforms.formats import FormatError, SourceFormat, Sniff, register
 from transforms.parsing import (
     first_match,
@@ -202,14 +203,6 @@ STORAGE_CLASS_PATTERNS = (
     (r"(?i)\bnearline\b", "NEARLINE"),
     (r"(?i)durable reduced availability|\bDRA\b", "DURABLE_REDUCED_AVAILABILITY"),
     (r"(?i)\bstandard\b|multi-regional storage|regional storage|dual-region storage", "STANDARD"),
-)
-
-# Network SKU description → transfer direction, first match wins.
-TRANSFER_DIRECTION_PATTERNS = (
-    (r"(?i)internet egress|egress .*internet|download worldwide|download (apac|china|australia)", "internet_out"),
-    (r"(?i)inter[- ]?region|inter[- ]?continent|egress between|egress from .* to |download .* to ", "inter_region"),
-    (r"(?i)inter[- ]?zone|intra[- ]?region|intra[- ]?zone", "intra_region"),
-    (r"(?i)\bingress\b", "in"),
 )
 
 MACHINE_SPEC_LABEL = "compute.googleapis.com/machine_spec"
@@ -458,7 +451,7 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             .then(first_match(sku_description, STORAGE_CLASS_PATTERNS))
             .alias("x_storage_class"),
             sku_description.alias("x_usage_type"),
-            first_match(sku_description, TRANSFER_DIRECTION_PATTERNS).alias("x_transfer_direction"),
+            transfer.gcp_direction(sku_description).alias("x_transfer_direction"),
             credit_amount.alias("x_credit_amount"),
             cost_type.alias("x_line_item_type"),
             pl.col("source_row").cast(pl.Int64),

@@ -5,14 +5,22 @@ CDN: internet egress (destination ``internet``) of the same ``content_key`` tran
 
     monthly_savings = GB / 168 h x 730 h x (egress_price - cdn_price)
 
-``egress_price`` is the bill's own internet-egress rate for the provider (effective cost / GB of
-its internet_out rows this week) where the bill shows it, else the list price; ``cdn_price`` is the
+``egress_price`` is the bill's own internet-egress rate (effective cost / GB of the provider's
+internet_out rows this week, from the source region where the bill has rows there, else from all
+its regions; ``sql/recommend_transfer_rates.sql``) where the bill shows it, else the list price; ``cdn_price`` is the
 provider's CDN egress list price (config/prices.csv). No CDN price: no recommendation.
 
 Cross-region: transfers whose destination region differs from the source region, per region pair,
 from ``min_cross_region_gb`` (default 100 GB) a week.
 
-    monthly_savings = GB / 168 h x 730 h x inter_region_price     (the bill's rate wins here too)
+    monthly_savings = GB / 168 h x 730 h x inter_region_price
+
+``inter_region_price`` is the bill's own rate the same way (its inter_region rows: AWS
+``…-AWS-Out-Bytes`` / "data transfer to <region>", Azure Bandwidth Inter-Region meters, GCP "Inter
+Region Data Transfer Out" SKUs), in the reporting currency; the list price
+(``inter_region_gb`` in config/prices.csv) only where the bill has no such rows. The evidence's
+``inter_region_price_source`` says which (``bill`` or the price table's source) and
+``inter_region_price_region`` whose rate it is.
 
 Sizes are decimal GB (10^9 bytes, as transfer is billed). Providers are inferred from the source
 machine in the bill, else from the region name. Confidence: high with a billed rate, else medium.
@@ -59,23 +67,35 @@ def provider_of_region(region: str | None) -> str | None:
     return None
 
 
-def billed_rate(frames: Mapping, provider: str, direction: str, config: Mapping) -> Price | None:
-    """The bill's own per-GB rate for this transfer direction (``transfer_rates`` frame)."""
+def billed_rate(
+    frames: Mapping, provider: str | None, direction: str, config: Mapping, region: str | None = None
+) -> Price | None:
+    """The bill's own per-GB rate for this transfer direction (``transfer_rates`` frame).
+
+    Effective cost over decimal GB of the provider's rows billed from ``region`` (every currency
+    converted to the reporting one; a currency without a rate is left out), else of all its regions;
+    None when the bill has no such rows, and the caller takes the list price.
+    """
     rates = frames.get("transfer_rates")
-    if rates is None or rates.height == 0:
+    if rates is None or rates.height == 0 or provider is None:
         return None
     rows = rates.filter((pl.col("provider") == provider) & (pl.col("direction") == direction) & (pl.col("gb") > 0))
-    total = Decimal(0)
-    quantity = Decimal(0)
-    for r in rows.iter_rows(named=True):
-        cost = to_reporting(r["effective_cost"], r["billing_currency"], config)
-        if cost is None:
-            continue
-        total += cost
-        quantity += Decimal(r["gb"])
-    if quantity == 0 or total <= 0:
-        return None
-    return Price(total / quantity, "bill", str(config["week_start"]), "billed", True)
+    scopes = []
+    if region and "region_id" in rows.columns:
+        scopes.append((rows.filter(pl.col("region_id") == region), region, True))
+    scopes.append((rows, "all regions", False))
+    for scoped, where, exact in scopes:
+        total = Decimal(0)
+        quantity = Decimal(0)
+        for r in scoped.iter_rows(named=True):
+            cost = to_reporting(r["effective_cost"], r["billing_currency"], config)
+            if cost is None:
+                continue
+            total += cost
+            quantity += Decimal(r["gb"])
+        if quantity > 0 and total > 0:
+            return Price(total / quantity, "bill", str(config["week_start"]), where, exact)
+    return None
 
 
 def _providers(frames: Mapping) -> dict[str, str]:
@@ -112,7 +132,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
     )
     for r in repeated.iter_rows(named=True):
         provider = owners.get(r["source"]) or provider_of_region(r["region"])
-        egress = billed_rate(frames, provider, "internet_out", config) or lookup_price(
+        egress = billed_rate(frames, provider, "internet_out", config, r["region"]) or lookup_price(
             prices, provider, r["region"], "internet", "egress_gb", config)
         cdn = lookup_price(prices, provider, r["region"], "cloudfront" if provider == "aws" else "cdn", "cdn_egress_gb", config)
         if egress is None or cdn is None or egress.value <= cdn.value:
@@ -157,7 +177,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         if size < min_cross_gb:
             continue
         provider = owners.get(r["source"]) or provider_of_region(r["source_region"])
-        price = billed_rate(frames, provider, "inter_region", config) or lookup_price(
+        price = billed_rate(frames, provider, "inter_region", config, r["source_region"]) or lookup_price(
             prices, provider, r["source_region"], "inter_region", "inter_region_gb", config)
         if price is None:
             continue
