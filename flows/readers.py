@@ -490,13 +490,13 @@ def _grouped(
             writer.close()
 
         def part_frame(part: int) -> pl.DataFrame:
-            rows = pl.read_ipc(spill_dir / f"part-{part:05d}.arrow", memory_map=False)
+            rows = pl.read_ipc(spill_dir / f"part-{part:05d}.arrow")
             wanted = rows["_context_row"].drop_nulls().unique()
             rows = rows.drop("_context_row")
             if context_writer is None or wanted.is_empty():
                 return rows
             context = (
-                pl.scan_ipc(spill_dir / "context.arrow", memory_map=False)
+                pl.scan_ipc(spill_dir / "context.arrow")
                 .filter(pl.col("source_row").is_in(wanted.implode()))
                 .collect()
                 .with_columns(_anchor=pl.lit(False))
