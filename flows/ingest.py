@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import tempfile
 import uuid
 from collections import Counter, defaultdict
@@ -30,9 +31,9 @@ import duckdb
 import polars as pl
 
 from flows import PROJECT_ROOT
-from flows.readers import UnreadableFile, read_raw, sniff
+from flows.readers import UnreadableFile, failure_message, read_raw, sniff
 from flows.warehouse import insert_parquet, sql_text, transaction
-from transforms.formats import FormatError, SourceFormat, detect, load_all
+from transforms.formats import SourceFormat, detect, load_all
 
 log = logging.getLogger(__name__)
 
@@ -80,25 +81,58 @@ def _is_aws_manifest(path: Path) -> bool:
     return path.suffix == ".json" and path.name.lower().endswith("manifest.json") and path.name != "manifest.json"
 
 
+class RefusedLink(type(Path())):  # type: ignore[misc]
+    """A symbolic link in a folder being ingested that points outside it: listed, never followed."""
+
+    reason: str
+
+
+def _walk(folder: Path) -> list[Path]:
+    """The files under ``folder``; links that point outside it come back as RefusedLink."""
+    root = folder.resolve()
+    found: list[Path] = []
+    for current, dirs, names in os.walk(folder, followlinks=False):
+        for name in sorted(dirs + names):
+            entry = Path(current) / name
+            if entry.is_symlink():
+                target = entry.resolve()
+                if not target.is_relative_to(root):
+                    refused = RefusedLink(entry)
+                    refused.reason = f"{entry}: refused: a symbolic link that points outside {folder}; not followed"
+                    found.append(refused)
+                elif target.is_file():
+                    found.append(entry)  # a link to a file inside the folder (a linked folder is walked as itself)
+            elif entry.is_file():
+                found.append(entry)
+    return sorted(found)
+
+
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files under the given paths, in a stable order, without AWS manifests and inventory data parts."""
+    """Files under the given paths, in a stable order, without AWS manifests and inventory data parts.
+
+    The folders given are a boundary: a symbolic link in one that points outside it is not followed
+    but returned as a RefusedLink (``resolve_format`` refuses it by name).
+    """
     files: list[Path] = []
     for path in paths:
         path = Path(path)
         if not path.exists():
             raise IngestError(f"{path}: no such file or folder")
-        candidates = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        candidates = _walk(path) if path.is_dir() else [path]
         files.extend(p for p in candidates if not p.name.lower().startswith(SKIPPED_NAMES))
     inventory_parts: set[Path] = set()
     for f in files:
-        if f.name == "manifest.json":
+        if f.name == "manifest.json" and not isinstance(f, RefusedLink):
             from flows.readers import s3_inventory_data_files
 
             try:
                 inventory_parts.update(p.resolve() for p in s3_inventory_data_files(f))
-            except (UnreadableFile, KeyError, json.JSONDecodeError):
+            except (UnreadableFile, KeyError, TypeError):
                 pass
-    return [f for f in files if not _is_aws_manifest(f) and f.resolve() not in inventory_parts]
+    return [
+        f for f in files
+        if isinstance(f, RefusedLink) or (not _is_aws_manifest(f) and f.resolve() not in inventory_parts)
+    ]
 
 
 def aws_assembly_id(path: Path) -> str | None:
@@ -109,7 +143,9 @@ def aws_assembly_id(path: Path) -> str | None:
                 continue
             try:
                 data = json.loads(manifest.read_text())
-            except (OSError, json.JSONDecodeError):
+            except (OSError, ValueError, RecursionError):
+                continue
+            if not isinstance(data, dict):
                 continue
             keys = [Path(k).name for k in data.get("reportKeys", [])]
             if path.name in keys and data.get("assemblyId"):
@@ -119,16 +155,20 @@ def aws_assembly_id(path: Path) -> str | None:
 
 def resolve_format(path: Path, fmt: str) -> SourceFormat:
     """The named format, or the one the file's header shows; IngestError naming the file if none."""
+    if isinstance(path, RefusedLink):
+        raise IngestError(path.reason)
     formats = load_all()
     if fmt != "auto":
         if fmt not in formats:
             raise IngestError(f"{path}: unknown format {fmt!r}; known formats: {', '.join(sorted(formats))}")
         return formats[fmt]
-    found = detect(sniff(path))
+    sniffed = sniff(path)
+    found = detect(sniffed)
     if found is None:
-        header = ", ".join(sniff(path).columns[:6]) or "(no header)"
+        # never quote the header: the file may be anything (a key file, a password list)
+        header = f"its first line has {len(sniffed.columns)} fields" if sniffed.columns else "no header"
         raise IngestError(
-            f"{path}: not a recognised billing export or usage log (header starts: {header}); "
+            f"{path}: not a recognised billing export or usage log ({header}, none of them a known format's); "
             f"name the format with --format (one of {', '.join(sorted(formats))})"
         )
     return found
@@ -220,11 +260,8 @@ def prepare_file(
                 staged.bad_parts.append(str(Path(staging_dir) / f"{stem}-{i:05d}-bad.parquet"))
                 bad.write_parquet(staged.bad_parts[-1])
                 reasons.update(dict(bad["reason"].value_counts().iter_rows()))
-    except (FormatError, UnreadableFile) as exc:
-        message = str(exc)
-        staged.error = message if path in message else f"{path}: {message}"
-    except (pl.exceptions.PolarsError, duckdb.Error, OSError) as exc:
-        staged.error = f"{path}: cannot be loaded as {fmt_name}: {exc}"
+    except Exception as exc:  # one file's failure stops no other file; the message never quotes its content
+        staged.error = failure_message(path, exc)
     staged.billed, staged.effective = dict(billed), dict(effective)
     staged.reasons = dict(reasons.most_common(20))
     return staged
@@ -305,10 +342,10 @@ def ingest_files(
         result = FileResult(path=str(path), source_format=None, table=None)
         results.append(result)
         try:
-            result.file_sha256 = sha256_of(path)
             source_format = resolve_format(path, fmt)
-        except (IngestError, UnreadableFile, OSError) as exc:
-            result.error = str(exc)
+            result.file_sha256 = sha256_of(path)
+        except Exception as exc:  # one file's failure, whatever it is, stops no other file
+            result.error = failure_message(path, exc, (IngestError,))
             continue
         result.source_format, result.table = source_format.name, source_format.table
         known = con.execute(sql_text("manifest_entry"), {"h": result.file_sha256}).fetchone()
@@ -394,8 +431,8 @@ def pending_files(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str = 
         try:
             source_format = resolve_format(path, fmt)
             digest = sha256_of(path)
-        except (IngestError, UnreadableFile, OSError):
-            continue  # ingest_files reports it
+        except Exception:  # noqa: BLE001  (ingest_files reports it, by name)
+            continue
         if con.execute(sql_text("manifest_entry"), {"h": digest}).fetchone() is None:
             pending.append((path, source_format.name))
     return pending

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     dask_address: str | None = Field(None, description="Ingest files in parallel on this Dask scheduler.")
     dask_local_workers: int = Field(0, description="Ingest on a local Dask cluster of this many processes (0: off).")
     staging: Path | None = Field(None, description="Staging folder for parallel ingest (shared storage for a remote Dask).")
+    max_decompression_ratio: float = Field(
+        200.0, description="A gzip file expanding to more than this many times its compressed size is refused."
+    )
+    max_document_bytes: int = Field(
+        64 * 2**20, description="Largest whole JSON document (e.g. an OpenCost API response) read, in bytes."
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 587

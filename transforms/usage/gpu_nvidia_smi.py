@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 
 import polars as pl
 
@@ -35,19 +36,31 @@ FIELDS = {
 REQUIRED = ("timestamp", "index", "utilization.gpu [%]")
 
 
-def _blocks(lines: list[str], rows: list[int]) -> dict[str, list]:
-    """Rows of every query-gpu block, as text columns keyed by FIELDS names."""
-    out: dict[str, list] = {k: [] for k in (*FIELDS.values(), "source_row", "_reject_reason")}
+def _classified(lines: list[str]) -> Iterator[tuple[str, list[str] | None, list[str]]]:
+    """Each line as ("reset" | "header" | "data" | "outside", the header in force, its fields).
+
+    A blank or ``#`` line ends a block; a header line starts one; data lines outside a block are
+    not read.
+    """
     header: list[str] | None = None
-    for line, row in zip(lines, rows):
+    for line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
             header = None
+            yield "reset", None, []
             continue
         fields = [f.strip() for f in next(csv.reader(io.StringIO(line), skipinitialspace=True))]
         if fields and fields[0] in ("timestamp", "host") and "utilization.gpu [%]" in fields:
             header = fields
+            yield "header", header, fields
             continue
-        if header is None:
+        yield ("outside" if header is None else "data"), header, fields
+
+
+def _blocks(lines: list[str], rows: list[int]) -> dict[str, list]:
+    """Rows of every query-gpu block, as text columns keyed by FIELDS names."""
+    out: dict[str, list] = {k: [] for k in (*FIELDS.values(), "source_row", "_reject_reason")}
+    for (kind, header, fields), row in zip(_classified(lines), rows):
+        if kind != "data" or header is None:
             continue
         bad = len(fields) != len(header)
         values = dict(zip(header, fields))
@@ -56,6 +69,32 @@ def _blocks(lines: list[str], rows: list[int]) -> dict[str, list]:
         out["source_row"].append(row)
         out["_reject_reason"].append(f"expected {len(header)} comma-separated fields as in the header, got {len(fields)}" if bad else None)
     return out
+
+
+def _gpu_of(header: list[str], fields: list[str], stem: str | None) -> str | None:
+    """The machine and GPU index of a data line, as ``with_intervals`` groups them (None: a bad line)."""
+    if len(fields) != len(header):
+        return None
+    values = dict(zip(header, fields))
+    index = (values.get("index") or "").strip()
+    try:
+        index = str(int(index))
+    except ValueError:
+        index = "?"  # not a number: every such line is in one (rejected) group
+    return f"{values.get('host') or stem}\x1f{index}"
+
+
+def gpu_line_key(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per line: its GPU (``key``; the reader keeps each GPU's lines in one batch), ``anchor`` (a data
+    line naming a GPU) and ``context`` (a header, blank or ``#`` line: it decides how later lines read)."""
+    stem = lines["_file_stem"][0] if lines.height else None
+    keys: list[str | None] = []
+    context: list[bool] = []
+    for kind, header, fields in _classified(lines["line"].to_list()):
+        keys.append(_gpu_of(header, fields, stem) if kind == "data" and header is not None else None)
+        context.append(kind in ("reset", "header"))
+    key = pl.Series("key", keys, dtype=pl.String)
+    return pl.DataFrame({"key": key, "anchor": key.is_not_null(), "context": pl.Series(context, dtype=pl.Boolean)})
 
 
 def nvidia_smi_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -102,4 +141,5 @@ def _is_nvidia_smi(sniff) -> bool:
 
 
 register(SourceFormat(name="nvidia_smi_csv", table="gpu_metrics", reader="text", matches=_is_nvidia_smi,
-                      to_table=nvidia_smi_to_table, description="GPU metrics, nvidia-smi --query-gpu CSV", priority=5))
+                      to_table=nvidia_smi_to_table, description="GPU metrics, nvidia-smi --query-gpu CSV", priority=5,
+                      read_options={"group_key": gpu_line_key}))

@@ -172,11 +172,35 @@ def prometheus_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([conform(table, columns), conform(rejected, columns)]).sort("source_row")
 
 
+def gpu_series_key(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per line, the GPU its sample belongs to (the reader keeps each GPU's lines in one batch).
+
+    ``key``: machine and GPU as the mapping groups them (null for a line that names no read metric
+    or no GPU: such a line is mapped on its own); ``anchor``: a sample of a measure, so that no batch
+    is mapped without one unless the file has none; ``context``: never (every line reads alone).
+    """
+    read = sorted({*MEASURES, *ATTRIBUTES})
+    parts = pl.col("line").str.extract_groups(SAMPLE)
+    parsed = lines.select(
+        _metric=parts.struct.field("1"),
+        _named=pl.col("line").str.extract(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)", 1),
+        _pairs=parts.struct.field("2").fill_null("").str.extract_all(LABEL_PAIR),
+        _file_stem=pl.col("_file_stem"),
+    )
+    gpu = pl.coalesce(label("UUID"), label("uuid"), pl.concat_str(pl.lit("gpu "), label("gpu")))
+    machine = pl.coalesce(label("Hostname"), "_file_stem")
+    return parsed.select(
+        key=pl.when(pl.col("_named").is_in(read)).then(pl.concat_str(machine, pl.lit("\x1f"), gpu)),
+        anchor=pl.col("_metric").is_in(list(MEASURES)).fill_null(False),
+        context=pl.lit(False),
+    )
+
+
 def is_gpu_exposition(sniff: Sniff) -> bool:
     """Prometheus text with a DCGM_FI_DEV_* or nvidia_smi_* sample line."""
     return bool(SNIFF.search(sniff.head))
 
 
 register(SourceFormat(name=FORMAT, table="gpu_metrics", reader="text", matches=is_gpu_exposition,
-                      to_table=prometheus_to_table, priority=6,
+                      to_table=prometheus_to_table, priority=6, read_options={"group_key": gpu_series_key},
                       description="GPU metrics, Prometheus text from DCGM exporter or nvidia_gpu_exporter"))

@@ -12,6 +12,7 @@ an allocation without a name or start is rejected with the reason.
 from __future__ import annotations
 
 import json
+import sys
 
 import polars as pl
 
@@ -33,6 +34,12 @@ def _allocations(document: str) -> list[dict]:
         body = json.loads(document)
     except json.JSONDecodeError as exc:
         raise FormatError(f"opencost_allocation_json: not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise FormatError("opencost_allocation_json: JSON nested too deeply to read") from exc
+    except ValueError as exc:  # Python's limit on the digits of an integer
+        raise FormatError(
+            f"opencost_allocation_json: a JSON number longer than {sys.get_int_max_str_digits()} digits"
+        ) from exc
     if not isinstance(body, dict) or not isinstance(body.get("data"), list):
         raise FormatError("opencost_allocation_json: expected an object with a 'data' list of allocation sets")
     rows = []

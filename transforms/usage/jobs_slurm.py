@@ -125,5 +125,8 @@ def _is_sacct(sniff) -> bool:
     return first.count("|") >= 10 and (first.lower().startswith("jobid|") or len(first.split("|")) >= len(OLD))
 
 
+# A header line names the fields of every line after it: the reader repeats it atop each later batch.
+HEADER_LINE = r"(?i)^\s*jobid\s*(?:\||$)"
+
 register(SourceFormat(name="slurm_sacct", table="jobs", reader="text", matches=_is_sacct, to_table=slurm_to_table,
-                      description="jobs, Slurm sacct --parsable2", priority=4))
+                      description="jobs, Slurm sacct --parsable2", priority=4, read_options={"carry_line": HEADER_LINE}))
