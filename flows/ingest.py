@@ -1,10 +1,17 @@
 """Loading files into the warehouse exactly once, losing nothing.
 
 - Each file is recorded in ``ingest_manifest`` by its SHA-256: the same file again changes nothing.
-- Billing files given together (per format), or the parts one AWS manifest lists, form one
-  *delivery*. A delivery is stored in one transaction: if any part cannot be read, nothing of it
-  is stored. For formats whose period policy is ``replace``, the delivery then replaces every
-  older delivery's rows of the same provider / account / billing period.
+- Billing files form *deliveries*: the parts of one export run (one AWS CUR assembly, one export
+  run folder, one export's numbered parts; ``transforms/deliveries.py`` documents the layouts).
+  Parts add up, also across runs. Of several runs of one export found together only the current
+  one is loaded (the AWS top-level manifest decides, else the newest delivery time); the others are
+  passed over. A delivery whose manifest lists parts that are missing or unreadable is held back
+  whole. Every decision is recorded in ``delivery_decisions``.
+- A delivery is stored in one transaction: if any part cannot be read or written, nothing of it is
+  stored. For formats whose period policy is ``replace``, it then replaces the rows that other
+  deliveries loaded in earlier runs hold of the same provider / account / billing period, unless
+  one of those is newer (by the providers' own time): then it is passed over. Append-only sources
+  (GCP) are de-duplicated on each row's identity (``row_key``).
 - Rows that cannot be mapped go to ``rejected_rows`` with file, row number and reason.
 - Usage logs are stored per file, in one transaction each.
 - Files are read and mapped first, outside any transaction, into Parquet parts (in a temporary
