@@ -1,10 +1,17 @@
 """Loading files into the warehouse exactly once, losing nothing.
 
 - Each file is recorded in ``ingest_manifest`` by its SHA-256: the same file again changes nothing.
-- Billing files given together (per format), or the parts one AWS manifest lists, form one
-  *delivery*. A delivery is stored in one transaction: if any part cannot be read, nothing of it
-  is stored. For formats whose period policy is ``replace``, the delivery then replaces every
-  older delivery's rows of the same provider / account / billing period.
+- Billing files form *deliveries*: the parts of one export run (one AWS CUR assembly, one export
+  run folder, one export's numbered parts; ``transforms/deliveries.py`` documents the layouts).
+  Parts add up, also across runs. Of several runs of one export found together only the current
+  one is loaded (the AWS top-level manifest decides, else the newest delivery time); the others are
+  passed over. A delivery whose manifest lists parts that are missing or unreadable is held back
+  whole. Every decision is recorded in ``delivery_decisions``.
+- A delivery is stored in one transaction: if any part cannot be read or written, nothing of it is
+  stored. For formats whose period policy is ``replace``, it then replaces the rows that other
+  deliveries loaded in earlier runs hold of the same provider / account / billing period, unless
+  one of those is newer (by the providers' own time): then it is passed over. Append-only sources
+  (GCP) are de-duplicated on each row's identity (``row_key``).
 - Rows that cannot be mapped go to ``rejected_rows`` with file, row number and reason.
 - Usage logs are stored per file, in one transaction each.
 - Files are read and mapped first, outside any transaction, into Parquet parts (in a temporary
@@ -33,6 +40,7 @@ import polars as pl
 from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, failure_message, read_raw, sniff
 from flows.warehouse import insert_parquet, sql_text, transaction
+from transforms.deliveries import Candidate, decide, delivery_id_for, export_identity, with_row_keys
 from transforms.formats import SourceFormat, detect, load_all
 
 log = logging.getLogger(__name__)
@@ -135,22 +143,80 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     ]
 
 
-def aws_assembly_id(path: Path) -> str | None:
-    """The assembly id of the AWS CUR manifest beside ``path`` that lists it, if any."""
+@dataclass(frozen=True)
+class AwsAssembly:
+    """The AWS CUR assembly a part belongs to, read from the manifests beside it."""
+
+    assembly_id: str
+    manifest: Path
+    report: str
+    account: str | None
+    period_start: datetime | None
+    listed: tuple[str, ...]  # part file names the assembly's manifest lists
+    current_id: str | None  # the assemblyId the period's top-level manifest names, if there is one
+
+    @property
+    def delivery_id(self) -> str:
+        return f"aws-assembly-{self.assembly_id}"
+
+    @property
+    def export(self) -> str:
+        return f"aws-cur|{self.report}|{self.account}|{self.period_start}"
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):  # ValueError: bad JSON, bad text, a too-long number
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _aws_manifests(folder: Path) -> Iterator[tuple[Path, dict]]:
+    for manifest in sorted(folder.glob("*anifest.json")):
+        if _is_aws_manifest(manifest) and (data := _read_json(manifest)) and data.get("assemblyId"):
+            yield manifest, data
+
+
+def _aws_period(data: dict) -> datetime | None:
+    start = (data.get("billingPeriod") or {}).get("start")
+    try:
+        return datetime.strptime(start, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC) if start else None
+    except ValueError:
+        return None
+
+
+def aws_assembly(path: Path) -> AwsAssembly | None:
+    """The AWS CUR assembly whose manifest, beside ``path`` (or one folder up), lists it."""
     for folder in (path.parent, path.parent.parent):
-        for manifest in folder.glob("*anifest.json"):
-            if manifest.name == "manifest.json":
+        for manifest, data in _aws_manifests(folder):
+            keys = [str(k) for k in data.get("reportKeys", [])]
+            listed = tuple(Path(k).name for k in keys)
+            own = f"{data['assemblyId']}/{path.name}"
+            if path.name not in listed or (folder != path.parent and not any(k.endswith(own) for k in keys)):
                 continue
-            try:
-                data = json.loads(manifest.read_text())
-            except (OSError, ValueError, RecursionError):
-                continue
-            if not isinstance(data, dict):
-                continue
-            keys = [Path(k).name for k in data.get("reportKeys", [])]
-            if path.name in keys and data.get("assemblyId"):
-                return f"aws-assembly-{data['assemblyId']}"
+            current = None
+            # the period's top-level manifest: the other manifest of the same report and period,
+            # one folder above the assembly folder (or the only one, when AWS overwrites in place)
+            for top_folder in (manifest.parent.parent, manifest.parent):
+                for top, top_data in _aws_manifests(top_folder):
+                    same = top_data.get("reportName") == data.get("reportName") and _aws_period(top_data) == _aws_period(data)
+                    if same and top != manifest:
+                        current = str(top_data["assemblyId"])
+                        break
+                if current:
+                    break
+            return AwsAssembly(
+                assembly_id=str(data["assemblyId"]), manifest=manifest, report=str(data.get("reportName") or ""),
+                account=data.get("account"), period_start=_aws_period(data), listed=listed, current_id=current,
+            )
     return None
+
+
+def aws_assembly_id(path: Path) -> str | None:
+    """The delivery id of the AWS CUR assembly whose manifest lists ``path``, if any."""
+    assembly = aws_assembly(path)
+    return assembly.delivery_id if assembly else None
 
 
 def resolve_format(path: Path, fmt: str) -> SourceFormat:
@@ -275,7 +341,11 @@ def _store_file(
     ingest_id: str,
     staged: StagedFile,
 ) -> None:
-    """Copy one staged file into its table inside the caller's transaction; fills ``result``."""
+    """Copy one staged file into its table inside the caller's transaction; fills ``result``.
+
+    Rows of append-only billing sources (GCP) get a ``row_key``; rows already stored under the same
+    key (the same rows delivered again in another file) are not inserted again.
+    """
     if staged.error:
         raise IngestError(staged.error)
     lineage = {
@@ -284,15 +354,34 @@ def _store_file(
         "file_sha256": result.file_sha256,
         "ingest_id": ingest_id,
     }
+    good_parts, loaded, billed, effective = staged.good_parts, staged.loaded, staged.billed, staged.effective
     if fmt.table == "billing_line_items":
         lineage["delivery_id"] = result.delivery_id
-    insert_parquet(con, fmt.table, staged.good_parts, lineage)
+        if fmt.period_policy == "append" and good_parts:
+            keyed = with_row_keys(pl.read_parquet(good_parts))
+            stored = con.execute(sql_text("existing_row_keys"), {"keys": keyed["row_key"].to_list()}).fetchall()
+            fresh = keyed.filter(~pl.col("row_key").is_in([k for (k,) in stored]))
+            if stored:
+                result.message = (
+                    f"{fresh['source_row'].n_unique()} rows loaded, {staged.rejected} rejected as {fmt.name}; "
+                    f"{keyed.height - fresh.height} rows already stored from another file (same row identity) "
+                    "were not added again"
+                )
+            good_parts = []
+            if fresh.height:
+                good_parts = [str(Path(staged.good_parts[0]).with_name(f"{result.file_sha256[:16]}-keyed.parquet"))]
+                fresh.write_parquet(good_parts[0])
+            loaded = fresh["source_row"].n_unique()
+            totals = fresh.group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum())
+            billed = {c: b for c, b, _ in totals.iter_rows()}
+            effective = {c: e for c, _, e in totals.iter_rows()}
+    insert_parquet(con, fmt.table, good_parts, lineage)
     insert_parquet(
         con, "rejected_rows", staged.bad_parts,
         {"file_sha256": result.file_sha256, "source_file": str(path), "ingest_id": ingest_id},
     )
-    result.rows_in_file, result.rows_loaded, result.rows_rejected = staged.records, staged.loaded, staged.rejected
-    result.billed_cost, result.effective_cost = staged.billed, staged.effective
+    result.rows_in_file, result.rows_loaded, result.rows_rejected = staged.records, loaded, staged.rejected
+    result.billed_cost, result.effective_cost = billed, effective
     result.rejected_reasons = staged.reasons
     now = datetime.now(UTC)
     con.execute(
@@ -312,11 +401,129 @@ def _store_file(
     )
 
 
-def _replace_older_deliveries(con: duckdb.DuckDBPyConnection, delivery_id: str, hashes: list[str]) -> None:
-    """Make this delivery the holder of every provider/account/period it contains."""
-    params = {"delivery_id": delivery_id, "hashes": hashes}
+def _replace_older_deliveries(
+    con: duckdb.DuckDBPyConnection, delivery_id: str, hashes: list[str], ingest_id: str | None = None,
+    delivery: Candidate | None = None,
+) -> None:
+    """Make this delivery the holder of every provider/account/period it contains.
+
+    Rows that other deliveries loaded in earlier runs hold of those periods are deleted; deliveries
+    given in the same run (different exports found together) add up.
+    """
+    params = {"delivery_id": delivery_id, "hashes": hashes, "ingest_id": ingest_id}
     con.execute(sql_text("replace_older_deliveries"), params)
-    con.execute(sql_text("record_deliveries"), {**params, "now": datetime.now(UTC)})
+    con.execute(
+        sql_text("record_deliveries"),
+        {
+            **params, "now": datetime.now(UTC),
+            "delivery_time": delivery.delivered_at if delivery else None,
+            "time_source": delivery.time_source if delivery else None,
+        },
+    )
+
+
+class _PassedOver(Exception):
+    """A delivery older than the one an earlier run stored for the same period (rolled back)."""
+
+    def __init__(self, reason: str, keys: list[tuple]):
+        super().__init__(reason)
+        self.reason, self.keys = reason, keys
+
+
+Member = tuple[Path, SourceFormat, FileResult]
+
+
+@dataclass
+class _Delivery:
+    """The files of one delivery found in this run, and what is known of it before storing."""
+
+    candidate: Candidate
+    members: list[Member]
+    hints: dict = field(default_factory=dict)  # provider / account / period read from a manifest
+
+
+def _mtime(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def _gather_deliveries(
+    con: duckdb.DuckDBPyConnection, billing: list[Member], failed: dict[Path, str]
+) -> list[_Delivery]:
+    """Group this run's new billing files into deliveries (see ``transforms/deliveries.py``)."""
+    found: dict[str, _Delivery] = {}
+    for path, source_format, result in billing:
+        assembly = aws_assembly(path) if source_format.name.startswith("aws_cur") else None
+        if assembly:
+            delivery_id, export, run = assembly.delivery_id, assembly.export, assembly.assembly_id
+        else:
+            identity = export_identity(path.resolve().parts)
+            delivery_id, export, run = delivery_id_for(source_format.name, identity), identity.export, identity.run
+        if delivery_id not in found:
+            if assembly:
+                # AWS CUR manifests carry no creation time: the assembly's manifest file time stands for it
+                when, source = _mtime(assembly.manifest), "the assembly manifest's file time"
+                hints = {"provider": "aws", "billing_account_id": assembly.account,
+                         "billing_period_start": assembly.period_start}
+            else:
+                when, source, hints = _mtime(path), "file time", {}
+            candidate = Candidate(delivery_id=delivery_id, export=export, run=run, delivered_at=when,
+                                  time_source=source, files=[],
+                                  current_run=assembly.current_id if assembly else None)
+            found[delivery_id] = _Delivery(candidate, [], hints)
+        delivery = found[delivery_id]
+        delivery.members.append((path, source_format, result))
+        delivery.candidate.files.append(str(path))
+        if not assembly:
+            delivery.candidate.delivered_at = max(delivery.candidate.delivered_at, _mtime(path))
+
+    for delivery in found.values():
+        candidate = delivery.candidate
+        stored = con.execute(sql_text("delivery_stored_files"), {"delivery_id": candidate.delivery_id}).fetchall()
+        assembly = aws_assembly(delivery.members[0][0]) if candidate.delivery_id.startswith("aws-assembly-") else None
+        if assembly:
+            here = {p.name for p, _, _ in delivery.members}
+            stored_names = {Path(f).name for d, f, _, _ in stored if d == candidate.delivery_id}
+            folder = delivery.members[0][0].parent
+            for name in assembly.listed:
+                if name in here or name in stored_names:
+                    continue
+                unreadable = folder / name in failed
+                (candidate.unreadable if unreadable else candidate.missing).append(
+                    f"{name} ({failed[folder / name]})" if unreadable else name
+                )
+        elif stored:
+            # Parts add up across runs; a part name already stored with other content means the
+            # export was written again (overwritten in place): a new delivery of the same export.
+            current = stored[0][0]
+            stored_names = {Path(f).name for d, f, _, _ in stored if d == current}
+            if stored_names & {p.name for p, _, _ in delivery.members}:
+                hashes = "".join(sorted(r.file_sha256 for _, _, r in delivery.members))
+                base = candidate.delivery_id
+                candidate.delivery_id = f"{base}~{hashlib.sha256(hashes.encode()).hexdigest()[:8]}"
+            else:
+                candidate.delivery_id = current
+        for _, _, result in delivery.members:
+            result.delivery_id = candidate.delivery_id
+    return list(found.values())
+
+
+def _record_decision(
+    con: duckdb.DuckDBPyConnection, ingest_id: str, delivery: _Delivery, decision: str, reason: str,
+    keys: list[tuple] | None = None,
+) -> None:
+    candidate = delivery.candidate
+    hint = delivery.hints
+    rows = keys or [(hint.get("provider"), hint.get("billing_account_id"), hint.get("billing_period_start"))]
+    for provider, account, period in rows:
+        con.execute(
+            sql_text("record_delivery_decision"),
+            {
+                "ingest_id": ingest_id, "provider": provider, "billing_account_id": account,
+                "billing_period_start": period, "delivery_id": candidate.delivery_id, "decision": decision,
+                "reason": reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
+                "time_source": candidate.time_source, "decided_at": datetime.now(UTC),
+            },
+        )
 
 
 def ingest_files(
@@ -330,14 +537,20 @@ def ingest_files(
 ) -> list[FileResult]:
     """Load every file under ``paths`` exactly once; a result per file (errors included, not raised).
 
+    Billing files are grouped into deliveries and decided first (``transforms/deliveries.py``): of
+    several runs of one export only the current is loaded, the others are passed over; a delivery
+    whose manifest lists parts that are missing or unreadable is held back whole. Every decision is
+    recorded in ``delivery_decisions``.
+
     ``column_defaults`` fills columns a file lacks (e.g. ``{"BillingCurrency": "USD"}`` for an
     export of one account that leaves the currency out); a column the file has is never changed.
     """
     ingest_id = uuid.uuid4().hex
     results: list[FileResult] = []
-    billing_groups: dict[str, list[tuple[Path, SourceFormat, FileResult]]] = defaultdict(list)
+    billing: list[Member] = []
+    failed: dict[Path, str] = {}
     seen_hashes: set[str] = set()
-    usage: list[tuple[Path, SourceFormat, FileResult]] = []
+    usage: list[Member] = []
     for path in expand_paths(paths):
         result = FileResult(path=str(path), source_format=None, table=None)
         results.append(result)
@@ -345,7 +558,7 @@ def ingest_files(
             source_format = resolve_format(path, fmt)
             result.file_sha256 = sha256_of(path)
         except Exception as exc:  # one file's failure, whatever it is, stops no other file
-            result.error = failure_message(path, exc, (IngestError,))
+            result.error = failed[path] = failure_message(path, exc, (IngestError,))
             continue
         result.source_format, result.table = source_format.name, source_format.table
         known = con.execute(sql_text("manifest_entry"), {"h": result.file_sha256}).fetchone()
@@ -357,19 +570,26 @@ def ingest_files(
             continue
         seen_hashes.add(result.file_sha256)
         if source_format.table == "billing_line_items":
-            group = aws_assembly_id(path) or f"{source_format.name}"
-            billing_groups[group].append((path, source_format, result))
+            billing.append((path, source_format, result))
         else:
             usage.append((path, source_format, result))
 
-    for group, members in billing_groups.items():
-        hashes = sorted(r.file_sha256 for _, _, r in members)
-        delivery_id = group if group.startswith("aws-assembly-") else f"{group}-{hashlib.sha256(''.join(hashes).encode()).hexdigest()[:16]}"
-        for _, _, result in members:
-            result.delivery_id = delivery_id
-        _store_group(
-            con, members, ingest_id, delivery_id=delivery_id, column_defaults=column_defaults, staged=staged or {}
-        )
+    deliveries = _gather_deliveries(con, billing, failed)
+    by_id = {d.candidate.delivery_id: d for d in deliveries}
+    for decision in decide([d.candidate for d in deliveries]):
+        delivery = by_id[decision.delivery_id]
+        if decision.decision == "load":
+            _store_group(
+                con, delivery.members, ingest_id, delivery_id=decision.delivery_id,
+                column_defaults=column_defaults, staged=staged or {}, delivery=delivery, reason=decision.reason,
+            )
+            continue
+        _record_decision(con, ingest_id, delivery, decision.decision, decision.reason)
+        label = "passed over" if decision.decision == "passed_over" else "held back"
+        for _, _, result in delivery.members:
+            result.skipped = True
+            result.message = f"{label} (delivery {decision.delivery_id}): {decision.reason}"
+            log.warning("%s: %s", result.path, result.message)
 
     for member in usage:
         _store_group(
@@ -389,39 +609,85 @@ def ingest_files(
     return results
 
 
+UNCHANGED = "nothing of this delivery was stored: the warehouse is unchanged"
+
+
 def _store_group(
     con: duckdb.DuckDBPyConnection,
-    members: list[tuple[Path, SourceFormat, FileResult]],
+    members: list[Member],
     ingest_id: str,
     *,
     delivery_id: str | None,
     column_defaults: dict[str, str] | None,
     staged: dict[str, StagedFile],
+    delivery: _Delivery | None = None,
+    reason: str = "",
 ) -> None:
-    """Map the files (unless already staged), then store them in one transaction: all or none."""
+    """Map the files (unless already staged), then store them in one transaction: all or none.
+
+    A billing delivery older than the one an earlier run stored for the same period is rolled back
+    and recorded as passed over; one that cannot be stored is recorded as held back.
+    """
+    candidate = delivery.candidate if delivery else None
+    hashes = [r.file_sha256 for _, _, r in members]
     with tempfile.TemporaryDirectory(prefix="aicost-staging-") as staging:
         prepared = {
             str(path): staged.get(str(path))
             or prepare_file(str(path), source_format.name, staging, column_defaults)
             for path, source_format, _ in members
         }
+        current: Path | None = None
         try:
-            with transaction(con):
-                for path, source_format, result in members:
-                    try:
+            try:
+                with transaction(con):
+                    for path, source_format, result in members:
+                        current = path
                         _store_file(con, path, source_format, result, ingest_id, prepared[str(path)])
-                    except duckdb.Error as exc:
-                        raise IngestError(f"{path}: cannot be loaded as {source_format.name}: {exc}") from exc
-                if delivery_id and members[0][1].period_policy == "replace":
-                    _replace_older_deliveries(con, delivery_id, [r.file_sha256 for _, _, r in members])
+                    current = None
+                    if delivery_id and members[0][1].period_policy == "replace":
+                        params = {"delivery_id": delivery_id, "hashes": hashes, "ingest_id": ingest_id,
+                                  "delivery_time": candidate.delivered_at if candidate else None}
+                        if candidate and (newer := con.execute(sql_text("newer_stored_deliveries"), params).fetchall()):
+                            holder = newer[0]
+                            raise _PassedOver(
+                                f"{holder[3]}, stored by an earlier run, is newer ({holder[4]:%Y-%m-%d %H:%M:%S} UTC "
+                                f"by {holder[5]}) than this one ({candidate.delivered_at:%Y-%m-%d %H:%M:%S} UTC "
+                                f"by {candidate.time_source})",
+                                [row[:3] for row in newer],
+                            )
+                        _replace_older_deliveries(con, delivery_id, hashes, ingest_id, candidate)
+                    if candidate:
+                        con.execute(sql_text("record_loaded_decisions"), {
+                            "ingest_id": ingest_id, "delivery_id": delivery_id, "hashes": hashes,
+                            "reason": reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
+                            "time_source": candidate.time_source, "decided_at": datetime.now(UTC),
+                        })
+            except duckdb.Error as exc:
+                # an IO error while storing (a full disk, a staged part gone) or at commit
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # the transaction was already rolled back
+                where = current or members[0][0]
+                fmt_name = next(f.name for p, f, _ in members if p == where)
+                raise IngestError(f"{where}: could not be stored as {fmt_name}: {exc}") from exc
+        except _PassedOver as passed:
+            for _, _, result in members:
+                result.skipped = True
+                result.rows_loaded = result.rows_rejected = 0
+                result.billed_cost, result.effective_cost = {}, {}
+                result.message = f"passed over (delivery {delivery_id}): {passed.reason}"
+            _record_decision(con, ingest_id, delivery, "passed_over", passed.reason, passed.keys)
         except IngestError as exc:
             for path, _, result in members:
                 failed_here = str(path) in str(exc)
-                result.error = str(exc) if failed_here or len(members) == 1 else (
-                    f"{path}: not stored, because another part of the same delivery failed: {exc}"
+                result.error = f"{exc}; {UNCHANGED}" if failed_here or len(members) == 1 else (
+                    f"{path}: not stored, because another part of the same delivery failed: {exc}; {UNCHANGED}"
                 )
                 result.rows_loaded = result.rows_rejected = 0
                 result.billed_cost, result.effective_cost = {}, {}
+            if delivery:
+                _record_decision(con, ingest_id, delivery, "held_back", f"could not be stored: {exc}")
 
 
 def pending_files(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str = "auto") -> list[tuple[Path, str]]:

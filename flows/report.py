@@ -78,6 +78,7 @@ def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff:
         "rejections": query(con, "report_rejections", {"cutoff": cutoff, "limit": TOP_REASONS}),
         "dq": query(con, "report_dq_latest", {"cutoff": cutoff}),
         "freshness": query(con, "report_source_freshness", {"week_end": week_end}),
+        "deliveries": query(con, "report_delivery_decisions", {"since": week_begin, "cutoff": cutoff, "limit": 20}),
     }
 
 

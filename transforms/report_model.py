@@ -596,15 +596,44 @@ def energy(cost: pl.DataFrame, week_start: date) -> dict:
     }
 
 
+DECISION_LABELS = {"held_back": "held back", "passed_over": "passed over", "loaded": "loaded"}
+
+
+def delivery_decisions(decisions: pl.DataFrame | None) -> tuple[list[dict], dict[str, str]]:
+    """The billing deliveries decided in the week's runs (rows of ``report_delivery_decisions``), and counts."""
+    counts = {key: "0" for key in ("loaded", "passed_over", "held_back")}
+    rows = []
+    if decisions is None or decisions.height == 0:
+        return rows, counts
+    for r in decisions.iter_rows(named=True):
+        counts[r["decision"]] = format_number(r["decision_count"])
+        scope = " · ".join(part for part in (
+            f"{r['provider']} account {r['billing_account_id']}" if r["provider"] else "",
+            f"{r['billing_period_start']:%Y-%m}" if r["billing_period_start"] else "",
+        ) if part)
+        rows.append({
+            "decision": DECISION_LABELS.get(r["decision"], r["decision"]),
+            "delivery": r["delivery_id"],
+            "scope": scope or "provider and period not read",
+            "reason": r["reason"],
+            "files": f"{r['files']} file" + ("" if r["files"] == 1 else "s"),
+            "first_file": r["first_file"] or "",
+            "decided": f"{r['decided_at']:%Y-%m-%d %H:%M} UTC",
+        })
+    return rows, counts
+
+
 def data_quality(ingest: pl.DataFrame, rejections: pl.DataFrame, dq: pl.DataFrame, freshness: pl.DataFrame,
-                 week_start: date, stale_after_days: int = STALE_AFTER_DAYS) -> dict:
-    """Files and rows ingested, top rejection reasons, failed expectations and stale sources."""
+                 week_start: date, stale_after_days: int = STALE_AFTER_DAYS,
+                 decisions: pl.DataFrame | None = None) -> dict:
+    """Files and rows ingested, billing delivery decisions, top rejection reasons, failed expectations, stale sources."""
     week_end = week_start + timedelta(days=7)
     tables = [
         {"table": r["target_table"], "files": format_number(r["files"]), "rows": format_number(r["rows_in_file"]),
          "loaded": format_number(r["rows_loaded"]), "rejected": format_number(r["rows_rejected"])}
         for r in ingest.iter_rows(named=True)
     ]
+    deliveries, delivery_counts = delivery_decisions(decisions)
     totals = ingest.select(pl.col("files", "rows_in_file", "rows_loaded", "rows_rejected").sum()).row(0) \
         if ingest.height else (0, 0, 0, 0)
     failed = dq.filter(~pl.col("success")) if dq.height else dq
@@ -636,6 +665,8 @@ def data_quality(ingest: pl.DataFrame, rejections: pl.DataFrame, dq: pl.DataFram
         ],
         "stale": stale,
         "stale_after_days": stale_after_days,
+        "deliveries": deliveries,
+        "delivery_counts": delivery_counts,
     }
 
 
@@ -686,6 +717,7 @@ def build_context(
     fx_rates: pl.DataFrame | None,
     generated_at: datetime,
     stale_after_days: int = STALE_AFTER_DAYS,
+    deliveries: pl.DataFrame | None = None,
 ) -> dict:
     """Everything the templates show, formatted, from the report's query results."""
     require_monday(week_start)
@@ -710,7 +742,7 @@ def build_context(
         "accuracy": savings_accuracy(accuracy, currency),
         "commitments": commitments(commitment_rows),
         "energy": energy(cost, week_start),
-        "quality": data_quality(ingest, rejections, dq, freshness, week_start, stale_after_days),
+        "quality": data_quality(ingest, rejections, dq, freshness, week_start, stale_after_days, deliveries),
         "method": method(week_start, currency, fx_rates, generated_at),
         "series": series,
     }

@@ -76,6 +76,9 @@ BILLING_COLUMNS: dict[str, pl.DataType] = {
     "file_sha256": pl.String,
     "delivery_id": pl.String,
     "ingest_id": pl.String,
+    # append-only sources (GCP): hash of the row's canonical content : its occurrence in the file
+    # (transforms.deliveries.with_row_keys); null for sources whose deliveries replace.
+    "row_key": pl.String,
 }
 
 # The columns a canonical row must have to be stored (others may be null).

@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS billing_line_items (
     source_row BIGINT,
     file_sha256 VARCHAR,
     delivery_id VARCHAR,
-    ingest_id VARCHAR
+    ingest_id VARCHAR,
+    row_key VARCHAR
 );
 CREATE INDEX IF NOT EXISTS billing_line_items_delivery ON billing_line_items (provider, billing_account_id, billing_period_start);
+-- row_key: an append-only source's row identity (content hash : occurrence in its file); null for replaced sources.
+ALTER TABLE billing_line_items ADD COLUMN IF NOT EXISTS row_key VARCHAR;
