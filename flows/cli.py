@@ -220,9 +220,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the CLI's last line of defence: one clear line, not a traceback
         from flows.ingest import IngestError
-        from flows.warehouse import WarehouseBusy
+        from flows.warehouse import WarehouseBusy, WarehouseUnreadable
 
-        if isinstance(exc, IngestError | WarehouseBusy | ValueError | FileNotFoundError):
+        if isinstance(exc, IngestError | WarehouseBusy | WarehouseUnreadable | ValueError | FileNotFoundError):
             print(f"aicost: error: {exc}", file=sys.stderr)
             return 2
         raise

@@ -23,6 +23,17 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the warehouse file."""
 
 
+class WarehouseUnreadable(RuntimeError):
+    """The warehouse file is not a DuckDB database this version can open (damaged, truncated, foreign)."""
+
+    def __init__(self, path: Path):
+        super().__init__(
+            f"the warehouse {path} is not a readable DuckDB database (damaged, truncated or another kind of "
+            "file); nothing was changed: restore it from a backup, or point --db (AICOST_DB) at another file"
+        )
+        self.path = path
+
+
 @cache
 def sql_text(name: str) -> str:
     """The text of ``sql/<name>.sql``."""
@@ -35,9 +46,33 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(ddl.read_text())
 
 
+def _check_is_duckdb(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database before DuckDB opens it (and may write to it).
+
+    A DuckDB file starts with a 4096-byte block whose bytes 8..11 are ``DUCK``, followed by two
+    4096-byte database headers; anything shorter or without the magic is someone else's file or a
+    truncated copy.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return  # a new warehouse
+    if size == 0:
+        return  # an empty file: DuckDB makes it a new database
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    if size < 3 * 4096 or head[8:12] != b"DUCK":
+        raise WarehouseUnreadable(path)
+
+
 def connect(path: Path | str, *, read_only: bool = False, lock_timeout_s: float = 600.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse (creating it and its schema), waiting while another process holds it."""
+    """Open the warehouse (creating it and its schema), waiting while another process holds it.
+
+    A file that is not a readable DuckDB database raises ``WarehouseUnreadable`` naming it; the
+    file is left as it was.
+    """
     path = Path(path)
+    _check_is_duckdb(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_timeout_s
@@ -47,17 +82,31 @@ def connect(path: Path | str, *, read_only: bool = False, lock_timeout_s: float 
             break
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise
+                raise _unreadable_or(path, exc) from exc
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
                     f"warehouse {path} is in use by another process and stayed locked for "
                     f"{lock_timeout_s:.0f}s: {exc}"
                 ) from exc
             time.sleep(0.5)
-    con.execute("SET TimeZone = 'UTC'")
-    if not read_only:
-        create_schema(con)
+        except duckdb.Error as exc:
+            raise _unreadable_or(path, exc) from exc
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            create_schema(con)
+    except duckdb.Error as exc:
+        con.close()
+        raise _unreadable_or(path, exc) from exc
     return con
+
+
+def _unreadable_or(path: Path, exc: duckdb.Error) -> Exception:
+    """The error to raise for a failure opening ``path``: the file's fault, or the original one."""
+    text = str(exc).lower()
+    if any(cause in text for cause in ("permission denied", "no space left", "read-only file system")):
+        return exc  # the file system's fault, said as DuckDB says it
+    return WarehouseUnreadable(path)
 
 
 @contextmanager
