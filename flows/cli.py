@@ -50,10 +50,12 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from flows.ingest import ingest_files
+    from flows.ingest_flow import begin_staging
     from flows.warehouse import opened
 
     settings = _settings(args)
     defaults = dict(item.split("=", 1) for item in args.set or [])
+    begin_staging(settings.db, settings.staging)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         results = ingest_files(con, [Path(p) for p in args.paths], args.format, column_defaults=defaults)
     if args.json:

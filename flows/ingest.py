@@ -31,7 +31,7 @@ import polars as pl
 
 from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, read_raw, sniff
-from flows.warehouse import insert_parquet, sql_text, transaction
+from flows.warehouse import current_staging, insert_parquet, sql_text, transaction
 from transforms.formats import FormatError, SourceFormat, detect, load_all
 
 log = logging.getLogger(__name__)
@@ -362,7 +362,7 @@ def _store_group(
     staged: dict[str, StagedFile],
 ) -> None:
     """Map the files (unless already staged), then store them in one transaction: all or none."""
-    with tempfile.TemporaryDirectory(prefix="aicost-staging-") as staging:
+    with tempfile.TemporaryDirectory(prefix="aicost-staging-", dir=current_staging()) as staging:
         prepared = {
             str(path): staged.get(str(path))
             or prepare_file(str(path), source_format.name, staging, column_defaults)
