@@ -22,7 +22,22 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import StagedFile, ingest_files, pending_files, prepare_file
 from flows.settings import Settings, get_settings
-from flows.warehouse import clean_stale_staging, opened, run_staging, staging_root
+from flows.warehouse import clean_stale_staging, insert_frame, opened, run_staging, staging_root
+
+
+def record_refusals(con, refusals: list[tuple[str, str | None, str]]) -> int:
+    """Store the files an ingest refused whole: (file, sha256 or None, reason), for the report."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    now = datetime.now(UTC)
+    frame = pl.DataFrame(
+        [{"source_file": f, "file_sha256": h or None, "reason": r, "refused_at": now} for f, h, r in refusals],
+        schema={"source_file": pl.String, "file_sha256": pl.String, "reason": pl.String,
+                "refused_at": pl.Datetime("us", "UTC")},
+    )
+    return insert_frame(con, "ingest_refusals", frame)
 
 
 def begin_staging(db: Path | str, configured: Path | str | None = None) -> Path:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     mail_from: str = "ai-cost-report@localhost"
     # NoDecode: read as the raw text, so a malformed value is explained here, not by a JSON error
     mail_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    send_on_failed_check: bool = Field(
+        False, description="Email the report even when the week failed a data check (it is always archived)."
+    )
     report_stale_after_days: int = Field(3, description="A source with no new data for more than this many days is reported stale.")
 
 
