@@ -50,12 +50,15 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from flows.ingest import ingest_files
+    from flows.ingest_flow import begin_staging, record_refusals
     from flows.warehouse import opened
 
     settings = _settings(args)
     defaults = dict(item.split("=", 1) for item in args.set or [])
+    begin_staging(settings.db, settings.staging)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         results = ingest_files(con, [Path(p) for p in args.paths], args.format, column_defaults=defaults)
+        record_refusals(con, [(r.path, r.file_sha256, r.error) for r in results if r.error])
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=2))
     else:
@@ -130,10 +133,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from flows.weekly import weekly_cost_report
 
     settings = _settings(args)
-    result = weekly_cost_report(
+    state = weekly_cost_report(
         week_start=args.week.isoformat(), send=args.send, resend=args.resend, db=str(settings.db),
-        landing=args.landing,
+        landing=args.landing, return_state=True,
     )
+    if state.is_failed():  # e.g. a failed data check: the report is archived, the message says where
+        print(f"aicost: error: {state.message}", file=sys.stderr)
+        return 1
+    result = state.result()
     _print(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -148,7 +155,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Generating the sample company's exports and logs for the 8 weeks to {week} in {landing} ...")
     generate_sample(landing, weeks=8, end_week=week, seed=args.seed)
     print(f"Running the weekly cost report flow (Prefect) on {settings.db} ...")
-    result = weekly_cost_report(week_start=week.isoformat(), send=args.send, db=str(settings.db), landing=str(landing))
+    state = weekly_cost_report(week_start=week.isoformat(), send=args.send, db=str(settings.db), landing=str(landing),
+                               return_state=True)
+    if state.is_failed():
+        print(f"aicost: error: {state.message}", file=sys.stderr)
+        return 1
+    result = state.result()
     html = Path(result["html_path"]).resolve()
     print()
     print(f"AI spend {result['week']}: {result['reporting_currency']} {Decimal(result['total']):,.2f}; "
@@ -228,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the CLI's last line of defence: one clear line, not a traceback
         from flows.ingest import IngestError
-        from flows.warehouse import WarehouseBusy
+        from flows.warehouse import WarehouseBusy, WarehouseUnreadable
 
-        if isinstance(exc, IngestError | WarehouseBusy | ValueError | FileNotFoundError):
+        if isinstance(exc, IngestError | WarehouseBusy | WarehouseUnreadable | ValueError | FileNotFoundError):
             print(f"aicost: error: {exc}", file=sys.stderr)
             return 2
         raise

@@ -39,7 +39,7 @@ import polars as pl
 
 from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, failure_message, read_raw, sniff
-from flows.warehouse import insert_parquet, sql_text, transaction
+from flows.warehouse import current_staging, insert_parquet, sql_text, transaction
 from transforms.deliveries import Candidate, decide, delivery_id_for, export_identity, with_row_keys
 from transforms.formats import SourceFormat, detect, load_all
 
@@ -630,7 +630,7 @@ def _store_group(
     """
     candidate = delivery.candidate if delivery else None
     hashes = [r.file_sha256 for _, _, r in members]
-    with tempfile.TemporaryDirectory(prefix="aicost-staging-") as staging:
+    with tempfile.TemporaryDirectory(prefix="aicost-staging-", dir=current_staging()) as staging:
         prepared = {
             str(path): staged.get(str(path))
             or prepare_file(str(path), source_format.name, staging, column_defaults)

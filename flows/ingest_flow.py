@@ -22,7 +22,36 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.ingest import StagedFile, ingest_files, pending_files, prepare_file
 from flows.settings import Settings, get_settings
-from flows.warehouse import opened
+from flows.warehouse import clean_stale_staging, insert_frame, opened, run_staging, staging_root
+
+
+def record_refusals(con, refusals: list[tuple[str, str | None, str]]) -> int:
+    """Store the files an ingest refused whole: (file, sha256 or None, reason), for the report."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    now = datetime.now(UTC)
+    frame = pl.DataFrame(
+        [{"source_file": f, "file_sha256": h or None, "reason": r, "refused_at": now} for f, h, r in refusals],
+        schema={"source_file": pl.String, "file_sha256": pl.String, "reason": pl.String,
+                "refused_at": pl.Datetime("us", "UTC")},
+    )
+    return insert_frame(con, "ingest_refusals", frame)
+
+
+def begin_staging(db: Path | str, configured: Path | str | None = None) -> Path:
+    """Call at the start of an ingest: remove staging left by runs no longer alive, make this run's.
+
+    A run killed hard (kill -9, power loss) cannot remove its staged Parquet parts; the next run on
+    the same staging root does. Returns this run's staging folder.
+    """
+    import logging
+
+    root = staging_root(db, configured)
+    for folder in clean_stale_staging(root):
+        logging.getLogger(__name__).warning("removed staging folder %s left by a run that is no longer alive", folder)
+    return run_staging(root)
 
 
 def dask_task_runner(settings: Settings):
@@ -64,7 +93,7 @@ def ingest_flow(
     logger = get_run_logger()
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         pending = pending_files(con, [Path(p) for p in paths], fmt)
-    staging = Path(settings.staging or settings.db.parent / "staging") / uuid.uuid4().hex
+    staging = begin_staging(settings.db, settings.staging) / uuid.uuid4().hex
     staging.mkdir(parents=True, exist_ok=True)
     try:
         futures = [prepare.submit(str(path), name, str(staging), column_defaults) for path, name in pending]
@@ -79,6 +108,7 @@ def run_ingest(paths: list[str], settings: Settings, fmt: str = "auto") -> list[
     """Ingest on Dask when configured, else in-process (the same tables either way)."""
     runner = dask_task_runner(settings)
     if runner is None:
+        begin_staging(settings.db, settings.staging)
         with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
             return [r.as_json() for r in ingest_files(con, [Path(p) for p in paths], fmt)]
     return ingest_flow.with_options(task_runner=runner)(paths=paths, db=str(settings.db), fmt=fmt)

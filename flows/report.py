@@ -28,6 +28,7 @@ from transforms.report_model import (
 )
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
+REFUSALS_DAYS = 7  # the report lists files refused in this many days before it was generated
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
@@ -79,6 +80,7 @@ def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff:
         "dq": query(con, "report_dq_latest", {"cutoff": cutoff}),
         "freshness": query(con, "report_source_freshness", {"week_end": week_end}),
         "deliveries": query(con, "report_delivery_decisions", {"since": week_begin, "cutoff": cutoff, "limit": 20}),
+        "refusals": query(con, "report_refusals", {"since": cutoff - timedelta(days=REFUSALS_DAYS), "cutoff": cutoff}),
     }
 
 

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows import PROJECT_ROOT
 
 CONFIG_DIR = PROJECT_ROOT / "config"
+ENV_PREFIX = "AICOST_"
+ADDRESS = re.compile(r"[^@\s<>,;]+@[^@\s<>,;]+")
+MAIL_TO_EXAMPLE = '["cfo@example.com", "ops@example.com"]'
+
+
+class SettingsInvalid(ValueError):
+    """A setting has a value of the wrong shape; the message names its variable and what was expected."""
 
 
 class Settings(BaseSettings):
@@ -49,10 +59,59 @@ class Settings(BaseSettings):
     smtp_secret_block: str | None = Field(None, description="Prefect Secret block holding the SMTP password.")
     smtp_timeout_s: float = 30.0
     mail_from: str = "ai-cost-report@localhost"
-    mail_to: list[str] = Field(default_factory=list)
+    # NoDecode: read as the raw text, so a malformed value is explained here, not by a JSON error
+    mail_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    send_on_failed_check: bool = Field(
+        False, description="Email the report even when the week failed a data check (it is always archived)."
+    )
     report_stale_after_days: int = Field(3, description="A source with no new data for more than this many days is reported stale.")
 
 
+    @field_validator("mail_to", mode="before")
+    @classmethod
+    def _mail_to(cls, value):
+        expected = f"expected a JSON list of email addresses, e.g. '{MAIL_TO_EXAMPLE}'"
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except json.JSONDecodeError:
+                raise ValueError(f"{expected}, got {value!r}") from None
+            if not isinstance(value, list):
+                raise ValueError(f"{expected}, got {json.dumps(value)!r}")
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"{expected}, got {value!r}")
+        for address in value:
+            if not isinstance(address, str) or not ADDRESS.fullmatch(address.strip()):
+                raise ValueError(f"{expected}; {address!r} is not an email address"
+                                 + (" (no @)" if "@" not in str(address) else ""))
+        return [address.strip() for address in value]
+
+    @field_validator("mail_from", mode="before")
+    @classmethod
+    def _mail_from(cls, value):
+        if not isinstance(value, str) or not ADDRESS.fullmatch(value.strip()):
+            raise ValueError(f"expected one email address (name@domain), got {value!r}")
+        return value.strip()
+
+
+def _explain(error: ValidationError) -> str:
+    """One line per wrong setting: its environment variable and what was expected."""
+    lines = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] != "value_error" and "input" in item:
+            message += f", got {item['input']!r}"
+        lines.append(f"{ENV_PREFIX}{field.upper()}: {message}")
+    return "; ".join(lines)
+
+
 def get_settings(**overrides) -> Settings:
-    """Settings from the environment, with explicit overrides (CLI flags) on top."""
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    """Settings from the environment, with explicit overrides (CLI flags) on top.
+
+    A malformed value raises ``SettingsInvalid`` naming the variable and what was expected.
+    """
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        raise SettingsInvalid(_explain(exc)) from None

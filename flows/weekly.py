@@ -1,7 +1,10 @@
 """The Prefect flows: ``weekly-cost-report`` for one ISO week, ``backfill-cost-reports`` for a range.
 
 The weekly flow reads as the list of its steps: ingest what is new, gate data quality, attribute,
-recommend, render, deliver. Each step is a task over the same DuckDB file; a whole run holds the
+recommend, render, deliver. It always ends with a report: files that cannot be read are refused
+by name and reason in the report's data-quality section (the run goes on); a failed data check is
+shown at the very top of the report, which is archived but not emailed (unless
+``AICOST_SEND_ON_FAILED_CHECK``), and the run then ends Failed with a one-sentence message. Each step is a task over the same DuckDB file; a whole run holds the
 warehouse (``exclusive_run`` and the ``aicost-warehouse`` global concurrency limit), so two runs at
 once wait for each other instead of interleaving.
 """
@@ -16,6 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
+from prefect.states import Failed
 
 from flows.settings import Settings, get_settings
 from flows.warehouse import exclusive_run, opened, sql_text
@@ -29,21 +33,48 @@ def _settings(db: str | None, landing: str | None) -> Settings:
     return get_settings(db=Path(db) if db else None, landing=Path(landing) if landing else None)
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], task_run_name="ingest new files", cache_policy=NO_CACHE)
+def _io_errors_only(task, task_run, state) -> bool:
+    """Retry the ingest only for an I/O error (a disk or share that may come back), never for a file."""
+    import duckdb
+
+    error = state.data if isinstance(state.data, BaseException) else None
+    return isinstance(error, OSError | duckdb.IOException)
+
+
+@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_io_errors_only,
+      task_run_name="ingest new files", cache_policy=NO_CACHE)
 def ingest_landing(settings: Settings) -> dict:
-    """Load every file in the landing folder that the warehouse has not seen (by content hash)."""
+    """Load every file in the landing folder that the warehouse has not seen (by content hash).
+
+    A file that cannot be loaded is refused (recorded in ``ingest_refusals`` with its reason, for
+    the report) and the run goes on; only an I/O error fails the task, and is retried.
+    """
+    import duckdb
+
     from flows.ingest import ingest_files
+    from flows.ingest_flow import begin_staging, record_refusals
 
     logger = get_run_logger()
     if not settings.landing.exists():
         logger.warning("landing folder %s does not exist: nothing to ingest", settings.landing)
         return {"files": 0, "loaded": 0, "skipped": 0, "errors": []}
+    begin_staging(settings.db, settings.staging)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        results = ingest_files(con, [settings.landing])
+        try:
+            results = ingest_files(con, [settings.landing])
+            refusals = [(r.path, r.file_sha256, r.error) for r in results if r.error]
+        except (OSError, duckdb.IOException):
+            raise  # retried
+        except Exception as exc:  # one file broke the ingest itself: say so in the report, go on
+            results = []
+            refusals = [(str(settings.landing), None,
+                         f"the ingest of this folder stopped at an unexpected error ({type(exc).__name__}: {exc}); "
+                         "files not loaded yet are tried again on the next run")]
+        record_refusals(con, refusals)
     new = [r for r in results if not r.skipped and not r.error]
     for r in new:
         logger.info("%s: %s", r.path, r.message)
-    errors = [r.error for r in results if r.error]
+    errors = [reason for _, _, reason in refusals]
     for error in errors:
         logger.error("refused: %s", error)
     if new:
@@ -68,12 +99,19 @@ def ingest_landing(settings: Settings) -> dict:
 
 
 @task(task_run_name="validate billing rows", cache_policy=NO_CACHE)
-def validate_week(settings: Settings, week_start: date) -> int:
-    """Gate: great-expectations over the week's canonical billing rows; fails the run if one fails."""
+def validate_week(settings: Settings, week_start: date) -> dict:
+    """Gate: great-expectations over the week's canonical billing rows (results kept in dq_results).
+
+    A failed expectation does not raise: the flow reports it (top of the report, run Failed).
+    """
     from flows.quality import validate_billing_week
 
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        return len(validate_billing_week(con, week_start))
+        outcomes = validate_billing_week(con, week_start, raise_on_failure=False)
+    failed = [o.describe() for o in outcomes if not o.success]
+    for line in failed:
+        get_run_logger().warning("data check failed: %s", line)
+    return {"passed": len(outcomes) - len(failed), "failed": failed}
 
 
 @task(task_run_name="attribute earlier weeks", cache_policy=NO_CACHE)
@@ -153,6 +191,18 @@ def _run_name() -> str:
         return f"week-{week}"
 
 
+def failed_check_message(week: date, failed: list[str], html_path: Path, send: bool, delivery: dict) -> str:
+    """The one sentence a run that failed a data check ends with."""
+    if delivery.get("sent"):
+        mailed = "and was emailed marked as failing (AICOST_SEND_ON_FAILED_CHECK is set)"
+    elif send:
+        mailed = "and was not emailed (set AICOST_SEND_ON_FAILED_CHECK=true to email it anyway)"
+    else:
+        mailed = "and was not emailed (sending was not requested)"
+    return (f"week {iso_week_label(week)} failed a data check: {'; '.join(failed)}; "
+            f"the report is archived at {html_path}, marked as failing, {mailed}")
+
+
 @flow(name="weekly-cost-report", flow_run_name=_run_name, log_prints=True)
 def weekly_cost_report(
     week_start: str | None = None,
@@ -174,12 +224,15 @@ def weekly_cost_report(
             attributed = attribute(settings, week)
             recommended = recommend(settings, week)
             report = render(settings, week)
-            delivery = deliver(settings, report, send, resend)
+            emailed = send and (not checked["failed"] or settings.send_on_failed_check)
+            delivery = deliver(settings, report, emailed, resend)
+    if checked["failed"]:
+        return Failed(message=failed_check_message(week, checked["failed"], report.html_path, send, delivery))
     return {
         "week_start": week.isoformat(),
         "week": iso_week_label(week),
         "ingested": ingested,
-        "expectations_passed": checked,
+        "expectations_passed": checked["passed"],
         "earlier_weeks_attributed": history,
         "total": attributed.get("total"),
         "reporting_currency": attributed.get("reporting_currency"),
@@ -203,7 +256,15 @@ def backfill_cost_reports(
     weeks = week_range(start, end)
     logger = get_run_logger()
     logger.info("backfilling %d weeks: %s to %s (send=%s)", len(weeks), weeks[0], weeks[-1], send)
-    return [
-        weekly_cost_report(week_start=week.isoformat(), send=send, resend=False, db=db, landing=landing)
-        for week in weeks
-    ]
+    results, failed = [], []
+    for week in weeks:  # a week that fails a data check is reported; the next weeks still run
+        state = weekly_cost_report(week_start=week.isoformat(), send=send, resend=False, db=db, landing=landing,
+                                   return_state=True)
+        if state.is_failed():
+            failed.append(state.message)
+            results.append({"week_start": week.isoformat(), "failed": state.message})
+        else:
+            results.append(state.result())
+    if failed:
+        return Failed(message=f"{len(failed)} of {len(weeks)} weeks failed: " + " | ".join(failed))
+    return results

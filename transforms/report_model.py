@@ -18,6 +18,7 @@ Rules (documented for the report's footer):
 
 from __future__ import annotations
 
+import json
 import statistics
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -700,6 +701,69 @@ def method(week_start: date, currency: str, fx_rates: pl.DataFrame | None, gener
 
 
 # --------------------------------------------------------------------------------------------
+# Operations: a failed data check (top of the report) and files refused by ingest
+# --------------------------------------------------------------------------------------------
+DATA_CHECK_SUBJECT = "[DATA CHECK FAILED] "
+
+
+def _plural_rows(count: int | None) -> str:
+    return "" if count is None else f"{count:,} row{'' if count == 1 else 's'}"
+
+
+def data_check_line(expectation: str, column: str | None, unexpected_count: int | None, details: str | None) -> str:
+    """``expect_column_values_to_be_between on effective_cost: 1 row, e.g. exports/x.csv row 7``.
+
+    ``details`` is the JSON text the quality gate stores: ``{"examples": [{"file", "row"}], ...}``
+    when the failing rows are known, else whatever the expectation reported.
+    """
+    subject = f"{expectation} on {column}" if column else expectation
+    try:
+        parsed = json.loads(details) if details else None
+    except ValueError:
+        parsed = None
+    examples = parsed.get("examples") if isinstance(parsed, dict) else None
+    rows = _plural_rows(unexpected_count)
+    if examples:
+        listed = ", ".join(f"{e.get('file') or 'unknown file'} row {e.get('row')}" for e in examples)
+        return f"{subject}: {rows or 'rows'}, e.g. {listed}"
+    if rows:
+        return f"{subject}: {rows}" + (f" ({details})" if details else "")
+    return f"{subject}: failed" + (f" ({details})" if details else "")
+
+
+def data_check_failure(dq: pl.DataFrame, week_start: date) -> dict | None:
+    """The top-of-report block when an expectation failed on this week's rows, else None."""
+    if dq.height == 0:
+        return None
+    scope = f"week {week_start.isoformat()}"
+    failed = dq.filter(~pl.col("success") & pl.col("scope").str.starts_with(scope))
+    if failed.height == 0:
+        return None
+    lines = [
+        data_check_line(r["expectation"], r["column_name"], r["unexpected_count"], r["details"])
+        for r in failed.iter_rows(named=True)
+    ]
+    return {
+        "title": "Data check failed",
+        "summary": "the figures below include rows that failed a data check.",
+        "lines": lines,
+        "action": "Check the rows named here in the source exports before acting on these figures; "
+                  "the data-quality section has the details.",
+    }
+
+
+def refused_files(refusals: pl.DataFrame | None) -> list[dict]:
+    """Files the ingest refused whole (nothing of them stored), by name and reason."""
+    if refusals is None or refusals.height == 0:
+        return []
+    return [
+        {"file": r["source_file"], "reason": r["reason"],
+         "when": f"{r['refused_at']:%Y-%m-%d %H:%M} UTC" if r["refused_at"] else ""}
+        for r in refusals.sort("source_file").iter_rows(named=True)
+    ]
+
+
+# --------------------------------------------------------------------------------------------
 # The whole context
 # --------------------------------------------------------------------------------------------
 def build_context(
@@ -718,6 +782,7 @@ def build_context(
     generated_at: datetime,
     stale_after_days: int = STALE_AFTER_DAYS,
     deliveries: pl.DataFrame | None = None,
+    refusals: pl.DataFrame | None = None,
 ) -> dict:
     """Everything the templates show, formatted, from the report's query results."""
     require_monday(week_start)
@@ -727,7 +792,12 @@ def build_context(
     change_text = head["vs_last_week"]["text"]
     subject = (f"AI spend {label}: {head['spend']} ({change_text} vs last week) · "
                f"{head['open_savings']}/mo savings open")
+    check = data_check_failure(dq, week_start)
+    if check:
+        subject = DATA_CHECK_SUBJECT + subject
     return {
+        "data_check": check,
+        "refused_files": refused_files(refusals),
         "week_label": label,
         "week_start": week_start.isoformat(),
         "week_range": week_range_label(week_start),
