@@ -146,6 +146,9 @@ def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: Mapping)
 
     ``machines`` has one row per resource (``recommend_machines.sql``): provider, region_id,
     instance_type, gpu_count, billing_currency, hours, effective_cost, pricing_category, tags.
+    ``hours`` are machine-hours, counted once however many SKU lines the bill splits a machine-hour
+    into (GCP: vCPU, RAM and GPU lines), and ``effective_cost`` adds all those lines, so the rate is
+    the machine's effective cost over its billed machine-hours.
     """
     rates: dict[str, dict] = {}
     if machines is None:

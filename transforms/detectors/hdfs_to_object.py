@@ -3,9 +3,16 @@
 HDFS resources are billing rows whose tag ``role_tag`` (default ``role``) matches ``role_pattern``
 (default ``^hdfs``, e.g. role=hdfs-datanode); tag ``cluster_tag`` groups them into clusters. The
 cluster's cost is everything billed to those resources this week (instances and block volumes).
-Tag keys are compared without the prefixes exports add (``user:``, ``user_``). Block volume size
-comes from the volumes' GB-month quantity; the replication factor from the first of
-``replication_tags`` present (default 3 when none is).
+Tag keys (AWS tags, GCP labels, Azure tags) are compared without the prefixes exports add
+(``user:``, ``user_``). The replication factor is the first of ``replication_tags`` present
+(default 3 when none is). Block volume size is the volumes' GB-months this week, as each bill
+shows it (``gb_months``):
+
+- AWS (CUR, FOCUS): the usage in ``GB-Mo`` / ``GB-Months``;
+- GCP: persistent disks are consumed in byte-seconds and priced in ``gibibyte month``: the priced
+  quantity (GiB-months; GCP prices object storage per GiB too);
+- Azure: managed disks are billed per disk in ``1/Month`` (the share of a month each day): the
+  disk tier in the meter name (``P30 LRS Disk`` = 1,024 GiB) x that share; ``GB/Month`` units as is.
 
     hdfs_monthly   = week_cost / 168 h x 730 h
     block_gb       = GB-months this week x 730 / 168        (the average provisioned GB)
@@ -41,7 +48,27 @@ from transforms.detectors.common import (
 KIND = "hdfs_to_object"
 STRATEGY = "object storage versus HDFS"
 INPUTS = ("tagged_costs", "prices")
-GB_MONTH = re.compile(r"(?i)^gb[- ]?(mo|month)")
+GB_MONTH = re.compile(r"(?i)^(1\s*)?(gb|gib|gibibyte)\s*[-/ ]?\s*(mo|month)")
+# Azure managed disk tiers (Premium SSD P, Standard SSD E, Standard HDD S): size in GiB.
+AZURE_DISK_GIB = {1: 4, 2: 8, 3: 16, 4: 32, 6: 64, 10: 128, 15: 256, 20: 512, 30: 1024, 40: 2048, 50: 4096,
+                  60: 8192, 70: 16384, 80: 32767}
+AZURE_DISK_METER = re.compile(r"(?i)^([PES])(\d+)\s+(LRS|ZRS)\s+Disks?\b")
+PER_MONTH = re.compile(r"(?i)^1\s*/\s*month$")
+
+
+def gb_months(row: Mapping) -> Decimal:
+    """GB-months of block storage one tagged_costs row bills (0 when it is not block storage)."""
+    for unit, quantity in ((row.get("consumed_unit"), row.get("consumed_quantity")),
+                           (row.get("pricing_unit"), row.get("pricing_quantity"))):
+        if unit and quantity is not None and GB_MONTH.match(unit.strip()):
+            return Decimal(quantity)
+    tier = AZURE_DISK_METER.match(str(row.get("x_usage_type") or "").strip())
+    unit, quantity = row.get("consumed_unit"), row.get("consumed_quantity")
+    if tier and unit and quantity is not None and PER_MONTH.match(unit.strip()):
+        size = AZURE_DISK_GIB.get(int(tier.group(2)))
+        if size is not None:
+            return Decimal(size) * Decimal(quantity)
+    return Decimal(0)
 
 
 def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
@@ -72,8 +99,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         c["resources"].add(r["resource_id"])
         resource = r["resource_id"] or f"hdfs:{key[1]}"
         c["by_resource"][resource] = c["by_resource"].get(resource, Decimal(0)) + cost
-        if r["consumed_unit"] and GB_MONTH.match(r["consumed_unit"]) and r["consumed_quantity"] is not None:
-            c["gb_months"] += Decimal(r["consumed_quantity"])
+        c["gb_months"] += gb_months(r)
         for name in replication_tags:
             if name in tags:
                 try:
