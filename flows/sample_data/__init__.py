@@ -133,7 +133,7 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     record("network_flows_csv", [usage_logs.write_csv(flows, out / "usage/network/network_flows.csv")], flows.height)
     record("s3_inventory", storage.write_inventories(objects, window, out / "usage/storage"), objects.height)
 
-    opportunities = planted(sched, objects, flows) + planted_other_clouds(sched)
+    opportunities = planted(sched, objects, flows) + planted_other_clouds(sched, window)
     summary = {
         "company": "Northwind AI (generated sample data, not a real company)",
         "seed": seed,

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 
 from flows.sample_data import company as co
+from flows.sample_data.frames import hours_in_month
 from flows.sample_data.storage import BUCKETS, GIB, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
 from flows.sample_data.usage_logs import egress_burst_hours
 from flows.sample_data.workloads import Schedule, Window
@@ -123,12 +124,12 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
     ]
 
 
-def planted_other_clouds(sched: Schedule) -> list[dict]:
+def planted_other_clouds(sched: Schedule, window: Window) -> list[dict]:
     """The GPU savings planted on GCP and Azure machines, as the detectors' formulas give them for the
     window's last week (the demo's week); ``week`` and ``formula`` say so. Azure bills in EUR: its figures
     are in USD at the example rate of config/fx_rates.csv."""
     m = co.machine
-    last = len(next(iter(sched.util.values()))) - 168
+    last = window.last_week()
     week = slice(last, None)
     r = lambda v: round(float(v), 2)  # noqa: E731
     found = []
@@ -171,11 +172,14 @@ def planted_other_clouds(sched: Schedule) -> list[dict]:
                                            * (1 - SPOT_INTERRUPTION_OVERHEAD))))
     lake = [x for x in co.MACHINES if x.workload == "hdfs_vm"]
     disk_gib = len(lake) * co.HDFS_GCP_DISK_GIB
-    monthly = len(lake) * co.N2_8 * MONTH_H + disk_gib * co.GCP_PD_STANDARD[2]
+    # the disks bill GiB-months by the hours of each hour's month: this week's GiB-months x 730 / 168
+    gib_months = sum(disk_gib / hours_in_month(window.at(h)) for h in range(last, last + 168))
+    monthly = (len(lake) * co.N2_8 * 168 + gib_months * co.GCP_PD_STANDARD[2]) / 168 * MONTH_H
+    disk_gib = gib_months * MONTH_H / 168
     found.append(dict(kind="hdfs", provider="gcp", resource_id=[x.resource_id for x in lake], host=[x.name for x in lake],
                       team="platform", evidence=f"{len(lake)} n2-standard-8 datanodes (cluster=lake), "
-                                                f"{disk_gib / 1024:.0f} TiB pd-standard, replication 2",
-                      formula=f"{monthly:.2f} USD/month - {disk_gib} GiB / 2 x {GCP_STANDARD_GB_MONTH} USD/GiB-month",
+                                                f"{len(lake) * co.HDFS_GCP_DISK_GIB / 1024:.0f} TiB pd-standard, replication 2",
+                      formula=f"{monthly:.2f} USD/month - {disk_gib:.2f} GiB / 2 x {GCP_STANDARD_GB_MONTH} USD/GiB-month",
                       monthly_saving_usd=r(monthly - disk_gib / 2 * GCP_STANDARD_GB_MONTH)))
     return found
 
