@@ -5,10 +5,13 @@
     billing/aws_cur2/         CUR 2.0 Parquet, one file per month (all but the first month)
     billing/aws_cur_legacy/   the first month as legacy CUR CSV gzip: 2 parts + <name>-Manifest.json
     billing/focus/            OCI as FOCUS 1.0 CSV (USD)
-    billing/gcp/              the BigQuery billing export as JSON lines (USD)
+    billing/gcp/              the BigQuery billing export as gzip JSON lines (USD; ``bq extract --compression GZIP``)
     billing/azure/            MCA cost details CSV with a BOM (EUR)
-    usage/gpu/                nvidia-smi query-gpu CSV per machine, gzip (15-minute samples)
-    usage/jobs/ usage/inference/ usage/network/   documented CSV layouts
+    usage/gpu/                nvidia-smi query-gpu CSV per machine, gzip (15-minute samples), named as the logs
+                              name the machine (AWS instance id, GCP / Azure host name); dcgm-exporter
+                              Prometheus text for the DCGM-scraped machine (``Hostname`` label)
+    usage/jobs/               jobs CSV (documented layout) and Slurm ``sacct --parsable2`` (``NodeList`` host names)
+    usage/inference/ usage/network/   documented CSV layouts
     usage/storage/<bucket>/   S3 Inventory: manifest.json + data/*.csv.gz
     README.txt                what this is and what is planted in it
 
@@ -25,10 +28,9 @@ from pathlib import Path
 import polars as pl
 
 from flows.sample_data import aws, bulk, other_clouds, storage, usage_logs
-from flows.sample_data.company import DATAFLOW_HOURS
 from flows.sample_data.frames import month_segments
 from flows.sample_data.money import to_decimal
-from flows.sample_data.opportunities import planted, story
+from flows.sample_data.opportunities import planted, planted_other_clouds, story
 from flows.sample_data.workloads import Window, build_schedule
 
 __all__ = ["generate_sample", "last_complete_week"]
@@ -57,6 +59,8 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     objects = storage.inventory(seed)
     flows = usage_logs.network_frame(sched, window, seed)
     items = aws.line_items(sched, window, storage.bucket_totals(objects), flows, seed)
+    gcp = other_clouds.gcp_rows(sched, window, seed)
+    azure = other_clouds.azure_rows(sched, window, seed)
 
     files: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
@@ -78,7 +82,7 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
         record("aws_cur_csv", paths[:-1], legacy.height)
         record("aws_cur_manifest", paths[-1:])
         totals.add_aws(legacy)
-    extra = max(0, (rows or 0) - _base_rows(items, sched, window))
+    extra = max(0, (rows or 0) - _base_rows(items, gcp, azure, sched, window))
     cur2_segments = [s for s in segments if s[2] != legacy_month]
     cur2_hours = sum(h1 - h0 for h0, h1, _ in cur2_segments)
     n_fleet = bulk.fleet_size(extra, cur2_hours)
@@ -92,14 +96,12 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
         written = aws.write_cur2(totals.tally([month_items], fleet), path)
         record("aws_cur2_parquet", [path], written)
 
-    gcp = other_clouds.gcp_rows(sched, window, seed)
-    path = out / "billing/gcp" / f"{PREFIX}-gcp-billing-export.jsonl"
+    path = out / "billing/gcp" / f"{PREFIX}-gcp-billing-export.jsonl.gz"
     path.parent.mkdir(parents=True, exist_ok=True)
-    other_clouds.gcp_export(gcp).write_ndjson(path)
+    usage_logs.write_gzip_text(other_clouds.gcp_export(gcp).write_ndjson(), path, path.name[:-3])
     record("gcp_billing_jsonl", [path], gcp.height)
     totals.add("USD", int(gcp["cost"].sum()), int(gcp["cost"].sum() + gcp["credit"].sum()))
 
-    azure = other_clouds.azure_rows(sched, window, seed)
     path = other_clouds.write_text(other_clouds.azure_csv(azure), out / "billing/azure" / f"{PREFIX}-azure-cost-details.csv")
     record("azure_cost_details", [path], azure.height)
     totals.add("EUR", int(azure["cost"].sum()), int(azure["cost"].sum()))
@@ -113,8 +115,14 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     record("nvidia_smi_csv", sorted(gpu_paths.values()),
            sum(int(sched.on[name].sum()) * 4 * next(m.gpus for m in usage_logs.MACHINES if m.name == name)
                for name in gpu_paths))
+    dcgm = usage_logs.write_dcgm(sched, window, seed, out / "usage/gpu")
+    record("gpu_prometheus", [p for p, _ in dcgm.values()], sum(n for _, n in dcgm.values()))
     jobs = usage_logs.jobs_frame(sched, window)
     record("jobs_csv", [usage_logs.write_csv(jobs, out / "usage/jobs/jobs.csv")], jobs.height)
+    slurm = [j for j in sched.jobs if j.log == "slurm"]
+    record("slurm_sacct", [other_clouds.write_text(usage_logs.slurm_sacct_text(sched, window),
+                                                   out / "usage/jobs/sacct-nw-gpu.txt")],
+           sum(len(j.resources) for j in slurm))
     if n_fleet:
         fleet_sched = type(sched)(jobs=bulk.fleet_jobs(window, n_fleet))
         fleet_jobs = usage_logs.jobs_frame(fleet_sched, window)
@@ -125,7 +133,7 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     record("network_flows_csv", [usage_logs.write_csv(flows, out / "usage/network/network_flows.csv")], flows.height)
     record("s3_inventory", storage.write_inventories(objects, window, out / "usage/storage"), objects.height)
 
-    opportunities = planted(sched, objects, flows)
+    opportunities = planted(sched, objects, flows) + planted_other_clouds(sched, window)
     summary = {
         "company": "Northwind AI (generated sample data, not a real company)",
         "seed": seed,
@@ -146,13 +154,10 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
 BILLING_FORMATS = ("aws_cur_csv", "aws_cur2_parquet", "gcp_billing_jsonl", "azure_cost_details", "focus")
 
 
-def _base_rows(items: pl.DataFrame, sched, window: Window) -> int:
+def _base_rows(items: pl.DataFrame, gcp: pl.DataFrame, azure: pl.DataFrame, sched, window: Window) -> int:
     """Billing rows of the sample without the fleet (AWS items plus the other clouds' rows)."""
-    days = window.hours // 24
-    gcp_rows = 3 * int(sched.on["a3-train-1"].sum()) + window.hours + 3 * days + 2 * DATAFLOW_HOURS[1] * days
-    azure_rows = 7 * days
     focus_rows = int(sched.on["oci-a10-eval-1"].sum()) + window.hours // 24 + len(month_segments(window))
-    return items.height + gcp_rows + azure_rows + focus_rows
+    return items.height + gcp.height + azure.height + focus_rows
 
 
 class _Totals:

@@ -49,6 +49,7 @@ H100 = GpuModel("NVIDIA H100 80GB HBM3", 81559, 70.0, 700.0)
 A10G = GpuModel("NVIDIA A10G", 23028, 18.0, 300.0)
 L40S = GpuModel("NVIDIA L40S", 46068, 35.0, 350.0)
 A10 = GpuModel("NVIDIA A10", 23028, 18.0, 150.0)
+A100_80 = GpuModel("NVIDIA A100 80GB PCIe", 81920, 45.0, 300.0)
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class Machine:
     team: str
     project: str
     model: str
-    workload: str  # idle | underused | cluster | reserved_training | new_training | inference | dev | spot_eval | training | evaluation | hdfs
+    workload: str  # idle | idle_vm | underused | underused_vm | inference_vm | slurm_training | hdfs_vm | cluster | reserved_training | new_training | inference | dev | spot_eval | training | evaluation | hdfs
     pricing: str  # on_demand | reserved | spot | savings_plan
     hourly: float  # on-demand list price per hour in the billing currency
     resource_id: str = ""
@@ -160,6 +161,87 @@ MACHINES: tuple[Machine, ...] = (
             pricing="on_demand", hourly=2.0,
             resource_id="ocid1.instance.oc1.iad.northwindgeneratedevala10x1"),
 )
+
+
+
+def _gcp(name: str, zone: str, **kw) -> Machine:
+    """A Compute Engine VM: its host name is the instance name (the export's ``resource.name``)."""
+    return Machine(name=name, provider="gcp", region=zone[:-2], zone=zone,
+                   resource_id=f"//compute.googleapis.com/projects/{GCP_PROJECT}/zones/{zone}/instances/{name}", **kw)
+
+
+def _azure(name: str, rg: str, **kw) -> Machine:
+    """An Azure VM: the last segment of its ARM resource id is the VM (and host) name."""
+    return Machine(name=name, provider="azure", region="westeurope", zone="",
+                   resource_id=f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/{rg}/providers/"
+                   f"Microsoft.Compute/virtualMachines/{name}", **kw)
+
+
+# GCP bills a VM hour as one vCPU core line, one RAM line and one GPU line per machine (USD list prices,
+# us-central1): family -> (core SKU, RAM SKU, GPU SKU) as (id, description, price per unit-hour).
+GCP_SKUS = {
+    "a2": (("A2-CORE-USC1", "A2 Instance Core running in Americas", 0.031611),
+           ("A2-RAM0-USC1", "A2 Instance Ram running in Americas", 0.004237),
+           ("A100-GPU-USC1", "Nvidia Tesla A100 GPU running in Americas", 2.933908)),
+    "n2": (("N2-CORE-USC1", "N2 Instance Core running in Americas", 0.031611),
+           ("N2-RAM0-USC1", "N2 Instance Ram running in Americas", 0.004237), None),
+}
+GCP_SHAPES = {"a2-highgpu-1g": (12, 85), "a2-highgpu-4g": (48, 340), "a2-highgpu-8g": (96, 680), "n2-standard-8": (8, 32)}
+GCP_PD_STANDARD = ("PD-STD-USC1", "Storage PD Capacity", 0.04)  # per GiB-month
+
+
+def gcp_hourly(instance_type: str, gpus: int) -> float:
+    """The VM's hourly list price: vCPUs x core price + GiB x RAM price + GPUs x GPU price."""
+    core, ram, gpu = GCP_SKUS[instance_type.split("-")[0]]
+    vcpu, gib = GCP_SHAPES[instance_type]
+    return round(vcpu * core[2] + gib * ram[2] + (gpus * gpu[2] if gpu else 0.0), 6)
+
+
+# The GPU machines of GCP and Azure that the savings detectors judge (planted, see opportunities.py), and a
+# self-managed HDFS cluster on GCP VMs. Their workloads are scheduled after everything above (workloads.py).
+A2_4G, A2_1G, A2_8G = gcp_hourly("a2-highgpu-4g", 4), gcp_hourly("a2-highgpu-1g", 1), gcp_hourly("a2-highgpu-8g", 8)
+N2_8 = gcp_hourly("n2-standard-8", 0)
+HDFS_GCP_DISK_GIB = 10_240  # one pd-standard data disk per datanode
+MACHINES += (
+    # GCP idle: an a2-highgpu-4g left running after a vision experiment, no jobs
+    _gcp("nw-vision-a2-01", "us-central1-b", instance_type="a2-highgpu-4g", gpus=4, gpu=A100_40, team="vision",
+         project="vision-seg", model="seg-v3", workload="idle_vm", pricing="on_demand", hourly=A2_4G),
+    # GCP batching: the document OCR endpoint answers one request at a time on an A100
+    _gcp("nw-ocr-a2-01", "us-central1-a", instance_type="a2-highgpu-1g", gpus=1, gpu=A100_40, team="platform",
+         project="doc-ai", model="ocr-v2", workload="inference_vm", pricing="on_demand", hourly=A2_1G,
+         endpoint="ocr-realtime"),
+    # GCP gpu_to_cpu: a small re-ranking model with a few requests a second at most
+    _gcp("nw-rerank-a2-01", "us-central1-a", instance_type="a2-highgpu-1g", gpus=1, gpu=A100_40, team="platform",
+         project="search-embed", model="rerank-small", workload="inference_vm", pricing="on_demand", hourly=A2_1G,
+         endpoint="rerank-search"),
+    # GCP spot: a Slurm cluster of two a2-highgpu-8g nodes running long on-demand pre-training jobs
+    *(
+        _gcp(f"nw-gpu-{i:02d}", "us-central1-c", instance_type="a2-highgpu-8g", gpus=8, gpu=A100_40, team="nlp",
+             project="llm-pretrain", model="nw-base-7b", workload="slurm_training", pricing="on_demand", hourly=A2_8G)
+        for i in (1, 2)
+    ),
+    # GCP HDFS: three n2 datanodes with a persistent data disk each, replication 2
+    *(
+        _gcp(f"lake-dn-{i}", "us-central1-a", instance_type="n2-standard-8", gpus=0, gpu=None, team="platform",
+             project="data-lake", model="", workload="hdfs_vm", pricing="on_demand", hourly=N2_8,
+             tags={"role": "hdfs-datanode", "cluster": "lake", "hdfs_replication": "2"})
+        for i in (1, 2, 3)
+    ),
+    # Azure idle (EUR): an NC24ads A100 v4 nobody uses
+    _azure("vm-nlp-nc24-01", "rg-nlp-exp", instance_type="Standard_NC24ads_A100_v4", gpus=1, gpu=A100_80,
+           team="nlp", project="llm-chat", model="nw-chat-70b", workload="idle_vm", pricing="on_demand", hourly=4.42),
+    # Azure underused (EUR): four A100s running evaluations that use about a quarter of them
+    _azure("vm-research-nc96-01", "rg-research-eval", instance_type="Standard_NC96ads_A100_v4", gpus=4, gpu=A100_80,
+           team="research", project="speech-asr", model="asr-large", workload="underused_vm", pricing="on_demand",
+           hourly=17.69),
+)
+AZURE_VM_METERS = {  # instance type -> (meter sub-category, meter name, product name, vCPUs)
+    "Standard_ND96asr_v4": ("NDasrA100v4 Series", "ND96asr v4", "Virtual Machines NDasrA100v4 Series - ND96asr v4 - EU West", 96),
+    "Standard_NC24ads_A100_v4": ("NCadsA100v4 Series", "NC24ads A100 v4",
+                                 "Virtual Machines NCadsA100v4 Series - NC24ads A100 v4 - EU West", 24),
+    "Standard_NC96ads_A100_v4": ("NCadsA100v4 Series", "NC96ads A100 v4",
+                                 "Virtual Machines NCadsA100v4 Series - NC96ads A100 v4 - EU West", 96),
+}
 
 GPU_MACHINES = tuple(m for m in MACHINES if m.gpus > 0)
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from flows.sample_data import company as co
+from flows.sample_data.frames import hours_in_month
 from flows.sample_data.storage import BUCKETS, GIB, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
 from flows.sample_data.usage_logs import egress_burst_hours
 from flows.sample_data.workloads import Schedule, Window
@@ -19,6 +22,19 @@ P5_SPOT, SPOT_INTERRUPTION_OVERHEAD = 28.106467, 0.1
 TEXT_COMPRESSION_RATIO = 4.0
 CDN_EGRESS_PER_GB = 0.085
 WORK_DAYS, WORK_HOURS, LOW_UTIL_PCT = range(5), range(8, 20), 10.0
+IDLE_UTIL_PCT, UNDERUSED_P95_PCT = 5.0, 40.0
+GCP_CPU_ALTERNATIVE_HOURLY = 0.388472  # n2-standard-8
+A2_8G_SPOT = 15.42416  # a2-highgpu-8g spot, us-central1
+GCP_STANDARD_GB_MONTH = 0.02
+FX_RATES = Path(__file__).resolve().parents[2] / "config" / "fx_rates.csv"
+
+
+def usd_per(currency: str) -> float:
+    """The reporting (USD) value of one unit of ``currency``, from the example rates the project ships."""
+    if currency == "USD":
+        return 1.0
+    rates = pl.read_csv(FX_RATES, infer_schema=False, comment_prefix="#")
+    return float(rates.filter(pl.col("currency") == currency)["rate_to_reporting"][0])
 
 
 def planted(sched: Schedule, objects, flows) -> list[dict]:
@@ -106,6 +122,66 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
              evidence=f"development GPUs on and idle {off_hours:.0%} of hours (nights, weekends)",
              monthly_saving_usd=r(sum(d.hourly for d in dev) * MONTH_H * off_hours)),
     ]
+
+
+def planted_other_clouds(sched: Schedule, window: Window) -> list[dict]:
+    """The GPU savings planted on GCP and Azure machines, as the detectors' formulas give them for the
+    window's last week (the demo's week); ``week`` and ``formula`` say so. Azure bills in EUR: its figures
+    are in USD at the example rate of config/fx_rates.csv."""
+    m = co.machine
+    last = window.last_week()
+    week = slice(last, None)
+    r = lambda v: round(float(v), 2)  # noqa: E731
+    found = []
+    for x in (m("nw-vision-a2-01"), m("vm-nlp-nc24-01")):
+        rate = x.hourly * usd_per("EUR" if x.provider == "azure" else "USD")
+        idle = int(np.sum(sched.util[x.name][week] < IDLE_UTIL_PCT))
+        found.append(dict(kind="idle_gpu", provider=x.provider, resource_id=x.resource_id, host=x.name, team=x.team,
+                          evidence=f"{x.instance_type} ({x.gpus} GPU): every GPU under 5 % for {idle} of 168 h, no jobs",
+                          formula=f"{idle} idle h / 168 h x 730 h x {rate:.6f} USD/h",
+                          monthly_saving_usd=r(idle / 168 * MONTH_H * rate)))
+    x = m("vm-research-nc96-01")
+    rate = x.hourly * usd_per("EUR")
+    p95 = float(np.percentile(sched.util[x.name][week], 95))
+    needed = max(1, math.ceil(x.gpus * p95 / RIGHTSIZE_TARGET_PCT))
+    found.append(dict(kind="underused_gpu", provider=x.provider, resource_id=x.resource_id, host=x.name, team=x.team,
+                      evidence=f"p95 GPU utilisation ~{p95:.0f} %: {needed} of {x.gpus} GPUs needed",
+                      formula=f"(1 - {needed} / {x.gpus} GPUs) x 730 h x {rate:.6f} USD/h",
+                      monthly_saving_usd=r((1 - needed / x.gpus) * MONTH_H * rate)))
+    x = m("nw-ocr-a2-01")
+    util = float(np.mean(sched.util[x.name][week]))
+    found.append(dict(kind="batching", provider=x.provider, resource_id=x.resource_id, host=x.name, team=x.team,
+                      model=x.model, evidence=f"endpoint {x.endpoint}: avg_batch_size ~1.02, GPU utilisation ~{util:.0f} %",
+                      formula=f"{x.hourly} USD/h x 730 h x (1 - {util:.2f} % / {BATCHING_TARGET_PCT:g} %)",
+                      monthly_saving_usd=r(x.hourly * MONTH_H * (1 - util / BATCHING_TARGET_PCT))))
+    x = m("nw-rerank-a2-01")
+    found.append(dict(kind="gpu_to_cpu", provider=x.provider, resource_id=x.resource_id, host=x.name, team=x.team,
+                      model=x.model, evidence=f"endpoint {x.endpoint}: ~0.3 requests/s, ~180 tokens a request on an A100",
+                      formula=f"({x.hourly} - {GCP_CPU_ALTERNATIVE_HOURLY}) USD/h x 730 h (n2-standard-8)",
+                      monthly_saving_usd=r((x.hourly - GCP_CPU_ALTERNATIVE_HOURLY) * MONTH_H)))
+    nodes = [x for x in co.MACHINES if x.workload == "slurm_training"]
+    long_jobs = [j for j in sched.jobs if j.log == "slurm" and j.end_h is not None and j.end_h - j.start_h >= 24]
+    node_hours = sum(max(0, min(j.end_h, last + 168) - max(j.start_h, last)) * len(j.resources) for j in long_jobs)
+    discount = 1 - A2_8G_SPOT / co.A2_8G
+    found.append(dict(kind="spot", provider="gcp", resource_id=[x.resource_id for x in nodes], host=[x.name for x in nodes],
+                      team=nodes[0].team, model=nodes[0].model,
+                      evidence=f"Slurm jobs of 30-60 h on demand on {len(nodes)} a2-highgpu-8g nodes "
+                               f"({node_hours} node-hours in the week)",
+                      formula=f"{node_hours} h x {co.A2_8G} USD/h x {discount:.4f} / 168 h x 730 h x 0.9",
+                      monthly_saving_usd=r(node_hours * co.A2_8G * discount / 168 * MONTH_H
+                                           * (1 - SPOT_INTERRUPTION_OVERHEAD))))
+    lake = [x for x in co.MACHINES if x.workload == "hdfs_vm"]
+    disk_gib = len(lake) * co.HDFS_GCP_DISK_GIB
+    # the disks bill GiB-months by the hours of each hour's month: this week's GiB-months x 730 / 168
+    gib_months = sum(disk_gib / hours_in_month(window.at(h)) for h in range(last, last + 168))
+    monthly = (len(lake) * co.N2_8 * 168 + gib_months * co.GCP_PD_STANDARD[2]) / 168 * MONTH_H
+    disk_gib = gib_months * MONTH_H / 168
+    found.append(dict(kind="hdfs", provider="gcp", resource_id=[x.resource_id for x in lake], host=[x.name for x in lake],
+                      team="platform", evidence=f"{len(lake)} n2-standard-8 datanodes (cluster=lake), "
+                                                f"{len(lake) * co.HDFS_GCP_DISK_GIB / 1024:.0f} TiB pd-standard, replication 2",
+                      formula=f"{monthly:.2f} USD/month - {disk_gib:.2f} GiB / 2 x {GCP_STANDARD_GB_MONTH} USD/GiB-month",
+                      monthly_saving_usd=r(monthly - disk_gib / 2 * GCP_STANDARD_GB_MONTH)))
+    return found
 
 
 def story(sched: Schedule, window: Window, flows) -> dict:

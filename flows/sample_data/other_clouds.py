@@ -44,6 +44,7 @@ def gcp_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
                            sku_id=sku_id, sku=desc, cost=cost, credit=0, credit_type=None, usage_amount=amount,
                            usage_unit=unit, region=m.region, zone=m.zone, resource=m.name, global_name=m.resource_id,
                            machine_spec=m.instance_type, **{f"label_{k}": v for k, v in labels.items()}))
+    parts += [p for x in co.MACHINES if x.provider == "gcp" and x.name != m.name for p in _gcp_vm_rows(x, sched, window)]
     H = window.hours
     s, e = hour_times(window, np.arange(H))
     vertex = micro(co.VERTEX_NODE_RATE * 2)
@@ -91,6 +92,35 @@ def gcp_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     return pl.concat(parts, how="diagonal_relaxed").sort("start", "sku_id", "resource", nulls_last=True)
 
 
+def _gcp_vm_rows(m: co.Machine, sched: Schedule, window: Window) -> list[pl.DataFrame]:
+    """A VM's hours as GCP bills them: a core, a RAM and (with GPUs) a GPU line per hour; HDFS nodes' data disks."""
+    hours = np.flatnonzero(sched.on[m.name])
+    s, e = hour_times(window, hours)
+    core, ram, gpu = co.GCP_SKUS[m.instance_type.split("-")[0]]
+    vcpu, gib = co.GCP_SHAPES[m.instance_type]
+    labels = {f"label_{k}": v for k, v in m.all_tags().items()}
+    lines = [(core, vcpu, vcpu * 3600.0, "seconds", "hour"), (ram, gib, gib * GIB * 3600.0, "byte-seconds", "gibibyte hour")]
+    if gpu:
+        lines.append((gpu, m.gpus, m.gpus * 3600.0, "seconds", "hour"))
+    parts = [frame(len(hours), start=s, end=e, service="Compute Engine", service_id="6F81-5844-456A", sku_id=sku_id,
+                   sku=desc, cost=micro(qty * price), credit=0, credit_type=None, usage_amount=amount, usage_unit=unit,
+                   pricing_amount=float(qty), pricing_unit=punit, region=m.region, zone=m.zone, resource=m.name,
+                   global_name=m.resource_id, machine_spec=m.instance_type, **labels)
+             for (sku_id, desc, price), qty, amount, unit, punit in lines]
+    if m.workload == "hdfs_vm":
+        sku_id, desc, price = co.GCP_PD_STANDARD
+        disk = f"{m.name}-data"
+        month_h = np.array([hours_in_month(window.at(h)) for h in hours], dtype=np.float64)
+        gib_months = np.round(co.HDFS_GCP_DISK_GIB / month_h, 9)
+        parts.append(frame(len(hours), start=s, end=e, service="Compute Engine", service_id="6F81-5844-456A",
+                           sku_id=sku_id, sku=desc, cost=micro(gib_months * price), credit=0, credit_type=None,
+                           usage_amount=co.HDFS_GCP_DISK_GIB * GIB * 3600.0, usage_unit="byte-seconds",
+                           pricing_amount=gib_months, pricing_unit="gibibyte month", region=m.region, zone=m.zone,
+                           resource=disk, global_name=m.resource_id.replace(f"/instances/{m.name}", f"/disks/{disk}"),
+                           machine_spec=None, **labels))
+    return parts
+
+
 def gcp_export(rows: pl.DataFrame) -> pl.DataFrame:
     """Rows in the nested BigQuery export layout (GCP_EXPORT_SCHEMA field names)."""
     label_cols = sorted(c for c in rows.columns if c.startswith("label_"))
@@ -123,7 +153,8 @@ def gcp_export(rows: pl.DataFrame) -> pl.DataFrame:
         cost=double_expr("cost"),
         currency=pl.lit("USD"),
         currency_conversion_rate=pl.lit(1.0),
-        usage=pl.struct(amount=pl.col("usage_amount"), unit=pl.col("usage_unit")),
+        usage=pl.struct(amount=pl.col("usage_amount"), unit=pl.col("usage_unit"),
+                        amount_in_pricing_units=pl.col("pricing_amount"), pricing_unit=pl.col("pricing_unit")),
         credits=credits,
         invoice=pl.struct(month=month),
         cost_type=pl.lit("regular"),
@@ -155,16 +186,15 @@ def azure_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     days = np.arange(window.hours // 24)
     starts, _ = hour_times(window, days * 24)
     month_days = np.array([hours_in_month(window.at(d * 24)) / 24 for d in days])
-    m = co.machine("nd96-train-1")
-    on_hours = sched.on[m.name].reshape(-1, 24).sum(axis=1).astype(np.float64)
     rg = "/subscriptions/" + co.AZURE_SUBSCRIPTION + "/resourceGroups/"
-    parts = [
-        dict(qty=on_hours, price=m.hourly, rg="rg-vision-train", resource=m.resource_id, name="nd96-train-1",
-             product="Virtual Machines NDasrA100v4 Series - ND96asr v4 - EU West", category="Virtual Machines",
-             sub="NDasrA100v4 Series", meter="ND96asr v4", unit="1 Hour", service="Microsoft.Compute",
-             family="Compute", tags=m.all_tags(),
-             info=json.dumps({"ServiceType": m.instance_type, "VCPUs": 96, "ImageType": "Canonical"})),
-    ]
+    parts = []
+    for m in (x for x in co.MACHINES if x.provider == "azure"):  # one meter line per VM and day, in VM hours
+        sub, meter, product, vcpus = co.AZURE_VM_METERS[m.instance_type]
+        parts.append(dict(qty=sched.on[m.name].reshape(-1, 24).sum(axis=1).astype(np.float64), price=m.hourly,
+                          rg=m.resource_id.split("/resourceGroups/")[1].split("/")[0], resource=m.resource_id,
+                          name=m.name, product=product, category="Virtual Machines", sub=sub, meter=meter,
+                          unit="1 Hour", service="Microsoft.Compute", family="Compute", tags=m.all_tags(),
+                          info=json.dumps({"ServiceType": m.instance_type, "VCPUs": vcpus, "ImageType": "Canonical"})))
     openai = rg + "rg-nlp-ai/providers/Microsoft.CognitiveServices/accounts/nw-openai-weu"
     growth = window.growth()[days * 24]
     for meter, price, mean in (("gpt-4o-0806-Inp-glbl Tokens", 0.0024, 12_000.0), ("gpt-4o-0806-Outp-glbl Tokens", 0.0096, 3_000.0)):

@@ -32,16 +32,26 @@ ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def resource_id(name: str) -> str:
-    """A machine's billed resource id; anything else (a SageMaker ARN) is already one."""
-    known = {m.name: m.resource_id for m in MACHINES}
+    """How a usage log names a machine: AWS logs the instance id; a GCP or Azure VM is logged by its host
+    name (the instance / VM name the bill shows as ``resource.name`` / the ARM id's last segment); anything
+    else (a SageMaker ARN) is already an id."""
+    known = {m.name: m.resource_id for m in MACHINES if m.provider not in HOST_NAMED}
     return known.get(name, name)
 
 
+HOST_NAMED = ("gcp", "azure")  # providers whose machines the logs name by host name
+DCGM_MACHINES = ("vm-nlp-nc24-01",)  # scraped by dcgm-exporter (util and framebuffer counters only)
+
+
 def write_gpu_metrics(sched: Schedule, window: Window, seed: int, out: Path) -> dict[str, Path]:
-    """One gzip nvidia-smi query-gpu CSV per GPU machine (``<resource_id>.csv.gz``); a ``host`` column where the id is no file name."""
+    """One gzip nvidia-smi query-gpu CSV per GPU machine, named as its logs name it (``<instance id>.csv.gz`` on
+    AWS, ``<host name>.csv.gz`` on GCP and Azure, a ``host`` column where the id is no file name); the
+    DCGM-scraped machines get a Prometheus text file instead (``write_dcgm``)."""
     written = {}
     out.mkdir(parents=True, exist_ok=True)
     for m in GPU_MACHINES:
+        if m.name in DCGM_MACHINES:
+            continue
         rng = rng_for(seed, f"smi/{m.name}")
         hours = np.flatnonzero(sched.on[m.name])
         n_t, g = len(hours) * 4, m.gpus
@@ -78,21 +88,73 @@ def write_gpu_metrics(sched: Schedule, window: Window, seed: int, out: Path) -> 
                 separator=", ",
             ).alias("line")
         )["line"]
-        needs_host = "/" in m.resource_id
+        logged_as = resource_id(m.name)
+        needs_host = "/" in logged_as
         header = ("host, " + SMI_HEADER) if needs_host else SMI_HEADER
         if needs_host:
-            lines = lines.to_frame().select(pl.concat_str([pl.lit(m.resource_id), pl.col("line")], separator=", ").alias("line"))["line"]
-        stem = m.name if needs_host else m.resource_id
+            lines = lines.to_frame().select(pl.concat_str([pl.lit(logged_as), pl.col("line")], separator=", ").alias("line"))["line"]
+        stem = m.name if needs_host else logged_as
         path = out / f"{stem}.csv.gz"
         write_gzip_text(header + "\n" + "\n".join(lines.to_list()) + "\n", path, f"{stem}.csv")
         written[m.name] = path
     return written
 
 
+def write_dcgm(sched: Schedule, window: Window, seed: int, out: Path) -> dict[str, tuple[Path, int]]:
+    """dcgm-exporter scrapes (every 15 minutes, with timestamps) per DCGM machine, gzip, named by host name.
+
+    The exporter runs with a counters file of utilisation and framebuffer only (no power), so energy for
+    these machines comes from the GPU's power figure. Returns the path and the GPU samples per machine.
+    """
+    written = {}
+    out.mkdir(parents=True, exist_ok=True)
+    for m in (x for x in GPU_MACHINES if x.name in DCGM_MACHINES):
+        rng = rng_for(seed, f"dcgm/{m.name}")
+        hours = np.flatnonzero(sched.on[m.name])
+        n_t, g = len(hours) * 4, m.gpus
+        t_ms = (int(window.start.timestamp()) + np.repeat(hours, 4) * 3600 + np.tile([0, 900, 1800, 2700], len(hours))) * 1000
+        mean = np.repeat(sched.util[m.name][hours], 4)[:, None]
+        util = np.clip(np.rint(mean + rng.normal(0, 1, (n_t, g)) * np.where(mean > 8, 3.0, 0.6)), 0, 100).astype(np.int64)
+        used = np.where(mean > 5, np.rint(m.gpu.memory_mib * (0.55 + 0.4 * util / 100)),
+                        rng.integers(1, 6, (n_t, g))).astype(np.int64)
+        free_mib = m.gpu.memory_mib - used
+        lines = ["# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).", "# TYPE DCGM_FI_DEV_GPU_UTIL gauge",
+                 "# HELP DCGM_FI_DEV_FB_FREE Framebuffer memory free (in MiB).", "# TYPE DCGM_FI_DEV_FB_FREE gauge",
+                 "# HELP DCGM_FI_DEV_FB_USED Framebuffer memory used (in MiB).", "# TYPE DCGM_FI_DEV_FB_USED gauge"]
+        labels = [f'gpu="{i}",UUID="{gpu_uuid(m.name, i)}",pci_bus_id="00000001:00:00.0",device="nvidia{i}",'
+                  f'modelName="{m.gpu.smi_name}",Hostname="{m.name}"' for i in range(g)]
+        for t in range(n_t):
+            for i in range(g):
+                lines.append(f"DCGM_FI_DEV_GPU_UTIL{{{labels[i]}}} {util[t, i]} {t_ms[t]}")
+                lines.append(f"DCGM_FI_DEV_FB_FREE{{{labels[i]}}} {free_mib[t, i]} {t_ms[t]}")
+                lines.append(f"DCGM_FI_DEV_FB_USED{{{labels[i]}}} {used[t, i]} {t_ms[t]}")
+        path = out / f"{m.name}.prom.gz"
+        write_gzip_text("\n".join(lines) + "\n", path, f"{m.name}.prom")
+        written[m.name] = (path, n_t * g)
+    return written
+
+
+def slurm_sacct_text(sched: Schedule, window: Window) -> str:
+    """The Slurm jobs as ``sacct --parsable2`` output (NodeList a host-name range, GPUs from AllocTRES)."""
+    header = "JobID|JobName|Account|User|Partition|WCKey|Start|End|State|NNodes|AllocTRES|NodeList"
+    lines = [header]
+    for j in (j for j in sched.jobs if j.log == "slurm"):
+        nodes = sorted(j.resources)
+        prefix = nodes[0][:-2]
+        nodelist = (f"{prefix}[{nodes[0][-2:]}-{nodes[-1][-2:]}]" if len(nodes) > 1 else nodes[0])
+        end = "Unknown" if j.end_h is None else window.at(j.end_h).strftime("%Y-%m-%dT%H:%M:%S")
+        state = "RUNNING" if j.end_h is None else "COMPLETED"
+        lines.append("|".join([j.job_id, f"{j.model}-pretrain", j.team, j.user, "a2-ondemand", j.project,
+                               window.at(j.start_h).strftime("%Y-%m-%dT%H:%M:%S"), end, state, str(len(nodes)),
+                               f"billing={96 * len(nodes)},cpu={96 * len(nodes)},gres/gpu={j.gpus_per_node * len(nodes)},"
+                               f"mem={680 * len(nodes)}G,node={len(nodes)}", nodelist]))
+    return "\n".join(lines) + "\n"
+
+
 def jobs_frame(sched: Schedule, window: Window) -> pl.DataFrame:
     """The jobs as the documented CSV layout (one row per job, machines ``;``-separated)."""
     rows = []
-    for j in sched.jobs:
+    for j in (j for j in sched.jobs if j.log == "jobs"):
         rows.append(
             {
                 "job_id": j.job_id,
@@ -143,6 +205,13 @@ def inference_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
         rng.normal(80, 5, H), rng.normal(6, 0.5, H), rng.normal(420, 25, H))
     add("asr-large-online", "asr-large", VERTEX_ENDPOINT, 2 * diurnal, 0, rng.normal(80, 5, H),
         rng.normal(4, 0.4, H), rng.normal(450, 30, H))
+    rng = rng_for(seed, "inference/gcp")  # the GCP endpoints, logged by host name (their own stream)
+    ocr = machine("nw-ocr-a2-01")
+    add(ocr.endpoint, ocr.model, resource_id(ocr.name), 9 * diurnal, rng.normal(1400, 60, H), rng.normal(600, 30, H),
+        rng.uniform(1.0, 1.05, H), rng.normal(85, 6, H))
+    rerank = machine("nw-rerank-a2-01")
+    add(rerank.endpoint, rerank.model, resource_id(rerank.name), 0.3 * diurnal, rng.normal(180, 10, H), 0,
+        np.ones(H), rng.normal(9, 1, H))
     return pl.concat(parts).sort("hour", "endpoint", "resource_id")
 
 

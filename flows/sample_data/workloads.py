@@ -81,6 +81,7 @@ class Job:
     end_h: int | None  # None: still running at the end of the window
     gpus_per_node: int
     pricing_model: str
+    log: str = "jobs"  # the log it is written to: jobs (jobs.csv) | slurm (sacct --parsable2)
 
 
 @dataclass
@@ -183,7 +184,45 @@ def build_schedule(window: Window, seed: int) -> Schedule:
                                       (m.name,), d * 24 + 2, d * 24 + 8, 0, "on_demand"))
     _cluster(sched, [m for m in MACHINES if m.workload == "cluster"], window, seed)
     sched.jobs.extend(sagemaker_training_jobs(window))
+    _other_clouds(sched, window, seed)
     return sched
+
+
+def _other_clouds(sched: Schedule, window: Window, seed: int) -> None:
+    """The GCP and Azure machines the detectors judge (after the rest, so the other jobs keep their ids)."""
+    H = window.hours
+    hod = window.hour_of_day()
+    diurnal = np.sin((hod - 9) / 24 * 2 * np.pi)
+    for m in MACHINES:
+        rng = rng_for(seed, m.name)
+        util = sched.util[m.name]
+        if m.workload == "idle_vm":  # on all week, nothing running but the odd health check
+            blips = rng.random(H) < 0.05
+            util[:] = np.where(blips, rng.uniform(15, 25, H), rng.uniform(0, 2, H))
+        elif m.workload == "underused_vm":
+            _jobs_on(sched, m, _fill(0, H, rng, (10, 14), (0, 1)), rng, kind="evaluation", level=(21, 2.5),
+                     user="carol", prefix="azeval", pricing="on_demand")
+        elif m.workload == "inference_vm":
+            base = {"ocr-v2": (14, 2), "rerank-small": (9, 1)}[m.model]
+            util[:] = np.clip(base[0] + base[1] * diurnal + rng.normal(0, base[1] / 4, H), 0, 100)
+            sched.jobs.append(Job(f"serve-{m.name}", "inference", m.team, m.project, m.model, "svc-serving",
+                                  (m.name,), -24 * 30, None, m.gpus, "on_demand"))
+        elif m.workload == "hdfs_vm":
+            util[:] = 0.0
+    _slurm(sched, [m for m in MACHINES if m.workload == "slurm_training"], window, seed)
+
+
+def _slurm(sched: Schedule, nodes: list[Machine], window: Window, seed: int) -> None:
+    """Pre-training on a two-node Slurm cluster: back-to-back 30-60 h jobs on both nodes, on demand."""
+    if not nodes:
+        return
+    rng = rng_for(seed, "slurm-cluster")
+    first = nodes[0]
+    for n, (start, end) in enumerate(_fill(0, window.hours, rng, (30, 60), (1, 3))):
+        for node in nodes:
+            sched.util[node.name][start:end] = np.clip(rng.normal(88, 1.5, end - start), 0, 100)
+        sched.jobs.append(Job(f"{81000 + n}", "training", first.team, first.project, first.model, "grace",
+                              tuple(x.name for x in nodes), start, end, first.gpus, "on_demand", log="slurm"))
 
 
 def sagemaker_training_jobs(window: Window) -> list[Job]:
