@@ -59,7 +59,8 @@ ROWS_PER_PART = 500_000  # billing rows attributed at once: bounds memory (polar
 
 
 def compute_week(
-    con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings, rows_per_part: int = ROWS_PER_PART
+    con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings, rows_per_part: int = ROWS_PER_PART,
+    keep_source: bool = False,
 ) -> AttributionResult:
     """Read the week's inputs with the sql/attribution_*.sql queries and attribute them (no writes).
 
@@ -89,7 +90,7 @@ def compute_week(
         else:  # the rest: this partition's resources, those no partition bills, and rows without a resource
             mine = ~pl.col("resource_id").is_in(earlier).fill_null(False)
         earlier = pl.concat([earlier, resources])
-        results.append(attribute_costs(billing, jobs.filter(mine), telemetry.filter(mine), week_start, config))
+        results.append(attribute_costs(billing, jobs.filter(mine), telemetry.filter(mine), week_start, config, keep_source))
         del billing
     return combine_results(results)
 

@@ -145,6 +145,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from flows.export import export_focus
+    from flows.warehouse import opened
+
+    if args.format != "focus":
+        raise ValueError(f"export: format {args.format!r} is not written; the only format is focus")
+    settings = _settings(args)
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        result = export_focus(con, args.week, settings, Path(args.out))
+    totals = ", ".join(f"{cur} {Decimal(t['effective']):,.2f}" for cur, t in result["totals"].items())
+    human = [f"FOCUS {version}: {', '.join(paths)}" for version, paths in result["files"].items()]
+    human.append(f"{result['rows']:,} rows a file; effective cost {totals or 'none'}")
+    _print(result, args.json, "\n".join(human))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from flows.sample_data import generate_sample
     from flows.weekly import weekly_cost_report
@@ -223,6 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resend", action="store_true")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("export", help="write the week's attributed cost as FOCUS 1.2 and 1.3 (Parquet and CSV)")
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or 2026-W47")
+    p.add_argument("--format", default="focus", help="output format (focus)")
+    p.add_argument("--out", required=True, help="folder to write into")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="generate the sample, run the weekly flow for the last complete week, show the report")
     p.add_argument("--landing", default="data/demo-landing", help="where the sample is written (default data/demo-landing)")

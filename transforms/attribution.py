@@ -250,16 +250,22 @@ def mark_idle_without_jobs(rows: pl.DataFrame, telemetry: pl.DataFrame, split_re
 
 
 def attribute_costs(
-    billing: pl.DataFrame, jobs: pl.DataFrame, telemetry: pl.DataFrame, week_start: date, config: AttributionConfig
+    billing: pl.DataFrame, jobs: pl.DataFrame, telemetry: pl.DataFrame, week_start: date, config: AttributionConfig,
+    keep_source: bool = False,
 ) -> AttributionResult:
     """The week's attributed cost rows (ATTRIBUTED_COST_COLUMNS) and the anomaly counts.
 
     ``billing``: the week's billing rows (at least the columns sql/attribution_billing.sql reads, in
     any order: they are put in source order here so ties break the same way every run).
     ``telemetry``: GPU_TELEMETRY_COLUMNS, one row per GPU machine and day of the week.
+    ``keep_source``: also group by the billing row (``source_file``, ``source_row``, kept in the frame):
+    one row per source line, week slice and attribution part (the FOCUS export's grain).
     """
     start, end = week_bounds(week_start)
-    rows = classify(billing.lazy(), config.rules).with_columns(row_id=order_rank(*SOURCE_ORDER)).drop(*SOURCE_ORDER)
+    source = SOURCE_ORDER if keep_source else []
+    rows = classify(billing.lazy(), config.rules).with_columns(row_id=order_rank(*SOURCE_ORDER)).drop(
+        *(c for c in SOURCE_ORDER if c not in source)
+    )
     del billing  # the caller need not keep the week's billing alive: only its classified slices are used from here
     # slices numbered as if the rows were in source order, whole rows before spread ones (no wide sort)
     classified = week_slices(rows, week_start).with_columns(slice_id=order_rank(is_spread(), "row_id", "day")).collect()
@@ -286,7 +292,7 @@ def attribute_costs(
     )
     del others, by_usage
     converted = convert(with_energy(rows, week_metrics, machines, config), config.fx_rates, config.reporting_currency)
-    grouped = converted.group_by(GRAIN).agg(
+    grouped = converted.group_by(GRAIN + source).agg(
         *[pl.col(c).sum() for c in ("effective_cost", "billed_cost")],
         _sum_or_null("list_cost"),
         _sum_or_null("effective_cost_reporting"),
@@ -294,7 +300,8 @@ def attribute_costs(
         _sum_or_null("energy_kwh"),
         _sum_or_null("co2e_kg"),
     )
-    frame = conform(grouped, ATTRIBUTED_COST_COLUMNS).collect().sort(GRAIN[:12], nulls_last=True)
+    columns = {**ATTRIBUTED_COST_COLUMNS, **({"source_file": pl.String, "source_row": pl.Int64} if keep_source else {})}
+    frame = conform(grouped, columns).collect().sort(GRAIN[:12] + source, nulls_last=True)
     unknown_metrics = sorted(set(week_metrics["resource_id"].drop_nulls().unique().to_list()) - billed_resources)
     anomalies = {
         **split.anomalies,

@@ -38,6 +38,8 @@ from datetime import datetime
 
 import polars as pl
 
+from transforms.schema import ROW_KEY_EXCLUDED
+
 GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 RUN_FOLDER = re.compile(rf"^(?:{GUID}|\d{{8}}T?\d{{4,6}}Z?)$")
 GUID_SUFFIX = re.compile(rf"^(?P<base>.+?)[_-](?P<run>{GUID})$")
@@ -160,7 +162,7 @@ def with_row_keys(frame: pl.DataFrame) -> pl.DataFrame:
     while two identical rows within one file stay two rows (occurrence 0 and 1, in file order).
     ``frame`` is one whole file's canonical rows.
     """
-    content_columns = [c for c in frame.columns if c not in LINEAGE]
+    content_columns = [c for c in frame.columns if c not in LINEAGE and c not in ROW_KEY_EXCLUDED]
     content = pl.concat_str(
         [pl.col(c).cast(pl.String).fill_null("\u2400") for c in content_columns], separator="\u241f"
     )

@@ -69,6 +69,31 @@ BILLING_COLUMNS: dict[str, pl.DataType] = {
     "x_transfer_direction": pl.String,  # internet_out | inter_region | intra_region | in | null
     "x_credit_amount": MONEY,  # credits carried inside the row (GCP); already in effective_cost
     "x_line_item_type": pl.String,  # the provider's own line item type (CUR LineItemType, ...)
+    # --- FOCUS 1.2 / 1.3 / 1.4 columns (null where the source has no such column) ---
+    "invoice_id": pl.String,  # FOCUS 1.2 InvoiceId
+    "invoice_detail_id": pl.String,  # FOCUS 1.4 InvoiceDetailId
+    "billing_account_type": pl.String,  # FOCUS 1.2 BillingAccountType
+    "sub_account_type": pl.String,  # FOCUS 1.2 SubAccountType
+    "service_provider_name": pl.String,  # FOCUS 1.3 ServiceProviderName (who sells the service)
+    "host_provider_name": pl.String,  # FOCUS 1.3 HostProviderName (who hosts it)
+    "sku_price_details": pl.String,  # FOCUS 1.1 SkuPriceDetails, JSON object text
+    # Prices and cost in the pricing currency, which may be virtual (credits, tokens): never money,
+    # never added to billed or effective cost.
+    "pricing_currency": pl.String,
+    "pricing_currency_effective_cost": MONEY,
+    "pricing_currency_list_unit_price": MONEY,
+    "pricing_currency_contracted_unit_price": MONEY,
+    # FOCUS 1.3 split cost allocation: set on allocated charges, which replace their origin charge
+    "allocated_method_id": pl.String,
+    "allocated_method_details": pl.String,  # JSON
+    "allocated_resource_id": pl.String,
+    "allocated_resource_name": pl.String,
+    "allocated_tags": pl.String,  # JSON object text
+    "contract_applied": pl.String,  # FOCUS 1.3 ContractApplied, JSON
+    "commitment_program_eligibility_details": pl.String,  # FOCUS 1.4, JSON
+    "x_focus_version": pl.String,  # FOCUS version of the delivery: 1.0 | 1.1 | 1.2 | 1.3 | 1.4
+    "x_token_count": pl.Float64,  # tokens consumed where ConsumedUnit counts tokens
+    "x_extensions": pl.String,  # the provider's own extension columns (x_*, oci_*) as a JSON object
     # --- lineage ---
     "source_format": pl.String,
     "source_file": pl.String,
@@ -80,6 +105,19 @@ BILLING_COLUMNS: dict[str, pl.DataType] = {
     # (transforms.deliveries.with_row_keys); null for sources whose deliveries replace.
     "row_key": pl.String,
 }
+
+# Added after append-only row keys were first stored: left out of the row key's content so that
+# the keys of rows already stored stay the same (transforms.deliveries.with_row_keys).
+ROW_KEY_EXCLUDED = frozenset(
+    name for name in BILLING_COLUMNS if name in {
+        "invoice_id", "invoice_detail_id", "billing_account_type", "sub_account_type", "service_provider_name",
+        "host_provider_name", "sku_price_details", "pricing_currency", "pricing_currency_effective_cost",
+        "pricing_currency_list_unit_price", "pricing_currency_contracted_unit_price", "allocated_method_id",
+        "allocated_method_details", "allocated_resource_id", "allocated_resource_name", "allocated_tags",
+        "contract_applied", "commitment_program_eligibility_details", "x_focus_version", "x_token_count",
+        "x_extensions",
+    }
+)
 
 # The columns a canonical row must have to be stored (others may be null).
 BILLING_REQUIRED = (

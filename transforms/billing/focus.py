@@ -1,15 +1,38 @@
-"""FOCUS 1.0 / 1.1 / 1.2 cost and usage exports (CSV plain or gzip, Parquet) -> canonical billing.
+"""FOCUS 1.0 / 1.1 / 1.2 / 1.3 / 1.4 cost and usage exports (CSV plain or gzip, Parquet) -> canonical billing.
 
 FOCUS is the FinOps Foundation's open billing format; AWS, Azure, GCP and OCI all export it. Its
 columns already carry the canonical meanings, so the plan is mostly a rename. Header names are
 matched without regard to case or underscores (``BilledCost`` and ``billed_cost`` are the same
 column). Literal ``NULL`` strings are nulls; timestamps with or without a zone (none means UTC);
-``Tags`` as JSON text or a MAP. FOCUS 1.2 may name the provider ``ServiceProviderName`` instead of
-``ProviderName``.
+``Tags`` as JSON text or a MAP.
+
+Versions (``detect_version``, stored per row in ``x_focus_version``): read from the columns the
+file has, or from the provider's metadata file beside the export (``version_from_metadata``):
+- 1.2 adds InvoiceId, BillingAccountType, SubAccountType and PricingCurrency* (kept: the pricing
+  currency may be virtual, credits or tokens, and is never added to billed or effective cost);
+- 1.3 adds ServiceProviderName / HostProviderName (ProviderName / PublisherName deprecated), the
+  split cost allocation columns Allocated* and ContractApplied;
+- 1.4 removes ProviderName / PublisherName and adds InvoiceDetailId and
+  CommitmentProgramEligibilityDetails.
+The canonical ``provider`` is the first of ProviderName, HostProviderName, ServiceProviderName a
+row has (the cloud, also for marketplace rows whose service provider is the vendor).
+
+Split cost allocation (1.3): allocated charges replace their *origin charge*; their summable
+columns add up to the origin's and their dimensions equal it (the spec's "Data Generator-Calculated
+Split Cost Allocation Handling"). A file that also carries the origin charge would count it twice:
+a row without AllocatedMethodId whose dimensions (resource, charge period, SKU price, category,
+currency) match a group of allocated rows and whose BilledCost and EffectiveCost equal their sums
+is rejected with a reason naming the allocation method.
+
+``SkuPriceDetails`` (JSON) is parsed: its FOCUS-defined ``GpuCount`` gives ``x_gpu_count`` where the
+file has no ``x_GpuCount``. Where ConsumedUnit counts tokens (``Tokens``, ``1K Tokens``, ``1000000
+Tokens``) ``x_token_count`` is ConsumedQuantity times that multiple. The provider's own extension
+columns (``x_*``; OCI's ``oci_*``) that are not mapped are kept as one JSON object in
+``x_extensions``; unknown columns never block a load.
 
 Required columns: BilledCost, EffectiveCost, BillingCurrency, ChargePeriodStart, ChargePeriodEnd,
 ChargeCategory, BillingAccountId, BillingPeriodStart, and one of ProviderName /
-ServiceProviderName.
+HostProviderName / ServiceProviderName.
 """
 
 from __future__ import annotations
@@ -21,6 +44,7 @@ import polars as pl
 from transforms.billing import transfer
 from transforms.formats import FormatError, SourceFormat, Sniff, register
 from transforms.parsing import (
+    json_object_from_columns,
     parse_decimal,
     parse_int,
     parse_timestamp,
@@ -65,7 +89,60 @@ TEXT_COLUMNS = {
     "commitment_discount_status": "CommitmentDiscountStatus",
     "x_usage_type": "x_UsageType",
     "x_operation": "x_Operation",
+    "invoice_id": "InvoiceId",
+    "invoice_detail_id": "InvoiceDetailId",
+    "billing_account_type": "BillingAccountType",
+    "sub_account_type": "SubAccountType",
+    "service_provider_name": "ServiceProviderName",
+    "host_provider_name": "HostProviderName",
+    "pricing_currency": "PricingCurrency",
+    "allocated_method_id": "AllocatedMethodId",
+    "allocated_resource_id": "AllocatedResourceId",
+    "allocated_resource_name": "AllocatedResourceName",
 }
+# JSON columns: text as the file has it, or a MAP / struct encoded as JSON (Parquet)
+JSON_COLUMNS = {
+    "sku_price_details": "SkuPriceDetails",
+    "allocated_method_details": "AllocatedMethodDetails",
+    "allocated_tags": "AllocatedTags",
+    "contract_applied": "ContractApplied",
+    "commitment_program_eligibility_details": "CommitmentProgramEligibilityDetails",
+}
+# amounts in the pricing currency (possibly virtual): kept apart from money in the billing currency
+PRICING_CURRENCY_COLUMNS = {
+    "pricing_currency_effective_cost": "PricingCurrencyEffectiveCost",
+    "pricing_currency_list_unit_price": "PricingCurrencyListUnitPrice",
+    "pricing_currency_contracted_unit_price": "PricingCurrencyContractedUnitPrice",
+}
+# Columns that first appear in each version (the first match, newest first, names the version).
+VERSION_MARKERS = (
+    ("1.4", ("InvoiceDetailId", "CommitmentProgramEligibilityDetails")),
+    ("1.3", (
+        "HostProviderName", "ServiceProviderName", "AllocatedMethodId", "AllocatedMethodDetails",
+        "AllocatedResourceId", "AllocatedResourceName", "AllocatedTags", "ContractApplied",
+    )),
+    # not BillingAccountType / SubAccountType: Microsoft's FocusCost 1.0 schema already has them
+    ("1.2", (
+        "InvoiceId", "PricingCurrency", "PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice",
+        "PricingCurrencyContractedUnitPrice",
+    )),
+    ("1.1", (
+        "CapacityReservationId", "CapacityReservationStatus", "CommitmentDiscountQuantity",
+        "CommitmentDiscountUnit", "ServiceSubcategory", "SkuMeter", "SkuPriceDetails",
+    )),
+)
+SUPPORTED_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
+# FOCUS 1.0-preview names, still written by OCI's FOCUS cost reports: used where the 1.0 name is absent.
+PREVIEW_NAMES = {
+    "ProviderName": "Provider",
+    "PublisherName": "Publisher",
+    "InvoiceIssuerName": "InvoiceIssuer",
+    "RegionId": "Region",
+    "ConsumedQuantity": "UsageQuantity",
+    "ConsumedUnit": "UsageUnit",
+}
+EXTENSION_PREFIXES = ("x_", "oci_")
+TOKEN_UNIT = r"(?i)^\s*(?:(\d+(?:\.\d+)?)\s*([km]?)\s+)?tokens?\s*$"
 MONEY_COLUMNS = {
     "billed_cost": "BilledCost",
     "effective_cost": "EffectiveCost",
@@ -114,8 +191,68 @@ def _key(name: str) -> str:
 
 
 def _resolve(columns: list[str]) -> dict[str, str]:
-    """FOCUS spelling -> the file's own spelling, for every column the file has."""
-    return {_key(c): c for c in columns}
+    """FOCUS spelling -> the file's own spelling, for every column the file has (a 1.0-preview name
+    stands for its 1.0 name where the file lacks that)."""
+    spelled = {_key(c): c for c in columns}
+    for name, preview in PREVIEW_NAMES.items():
+        if _key(name) not in spelled and _key(preview) in spelled:
+            spelled[_key(name)] = spelled[_key(preview)]
+    return spelled
+
+
+def detect_version(columns: list[str] | tuple[str, ...]) -> str:
+    """The FOCUS version a header belongs to: the newest version whose own columns it has.
+
+    A 1.3 file that drops the deprecated ProviderName / PublisherName is still 1.3 unless it has a
+    1.4 column; a file with none of the later columns is 1.0.
+    """
+    keys = {_key(c) for c in columns}
+    for version, markers in VERSION_MARKERS:
+        if any(_key(m) in keys for m in markers):
+            return version
+    if "providername" not in keys and "provider" in keys:
+        return "1.0-preview"
+    return "1.0"
+
+
+def version_from_metadata(document: dict) -> str | None:
+    """The FOCUS version a provider's metadata file states (``FocusVersion``, e.g. Microsoft's
+    FocusCost metadata), as ``major.minor``; None when it states none."""
+    stated = document.get("FocusVersion") or document.get("focusVersion") or document.get("FOCUSVersion")
+    if stated is None:
+        return None
+    match = re.match(r"^\s*(\d+)\.(\d+)", str(stated))
+    if match is None:
+        raise FormatError(f"FOCUS metadata: FocusVersion {stated!r} is not a version like 1.2")
+    version = f"{match.group(1)}.{match.group(2)}"
+    if version not in SUPPORTED_VERSIONS:
+        raise FormatError(f"FOCUS metadata: FocusVersion {stated!r}; supported are {', '.join(SUPPORTED_VERSIONS)}")
+    return version
+
+
+def _json_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A JSON column as JSON text: text as it is, a MAP as an object, a struct encoded."""
+    if isinstance(dtype, pl.Map | pl.List):
+        return tags_json(expr, dtype)
+    if isinstance(dtype, pl.Struct):
+        return expr.struct.json_encode()
+    return text(expr)
+
+
+def _extension_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Map | pl.List | pl.Struct):
+        return _json_text(expr, dtype)
+    return text(expr)
+
+
+def token_count(unit: pl.Expr, quantity: pl.Expr) -> pl.Expr:
+    """Tokens consumed where the unit counts tokens (``Tokens``, ``1K Tokens``, ``1000000 Tokens``)."""
+    is_tokens = unit.str.contains(TOKEN_UNIT)
+    number = unit.str.extract(TOKEN_UNIT, 1).cast(pl.Float64, strict=False).fill_null(1.0)
+    scale = unit.str.extract(TOKEN_UNIT, 2).str.to_lowercase().replace_strict(
+        {"k": 1e3, "m": 1e6, "": 1.0}, default=1.0, return_dtype=pl.Float64
+    ).fill_null(1.0)
+    return pl.when(is_tokens).then(quantity.cast(pl.Float64) * number * scale)
 
 
 def matches(sniff: Sniff) -> bool:
@@ -130,9 +267,12 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     missing = [c for c in REQUIRED if _key(c) not in spelled]
     if missing:
         raise FormatError(f"FOCUS: missing required column(s) {', '.join(missing)}")
-    provider_col = spelled.get("providername") or spelled.get("serviceprovidername")
-    if provider_col is None:
-        raise FormatError("FOCUS: missing required column ProviderName (or ServiceProviderName)")
+    provider_cols = [spelled[k] for k in ("providername", "hostprovidername", "serviceprovidername") if k in spelled]
+    if not provider_cols:
+        raise FormatError(
+            "FOCUS: missing required column ProviderName (FOCUS 1.0-1.3) or ServiceProviderName / HostProviderName (1.3+)"
+        )
+    version = detect_version(schema.names())
 
     def col(focus_name: str) -> pl.Expr | None:
         own = spelled.get(_key(focus_name))
@@ -148,11 +288,17 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     for canonical, focus_name in QUANTITY_COLUMNS.items():
         if (c := col(focus_name)) is not None:
             out[canonical] = parse_decimal(c, QUANTITY)
+    for canonical, focus_name in PRICING_CURRENCY_COLUMNS.items():
+        if (c := col(focus_name)) is not None:
+            out[canonical] = parse_decimal(c)
+    for canonical, focus_name in JSON_COLUMNS.items():
+        if (own := spelled.get(_key(focus_name))) is not None:
+            out[canonical] = _json_text(pl.col(own), schema[own])
     times = {canonical: c for canonical, focus_name in TIME_COLUMNS.items() if (c := col(focus_name)) is not None}
     used_formats = timestamp_formats(raw, times)
     for canonical, c in times.items():
         out[canonical] = parse_timestamp(c, used_formats[canonical])
-    provider_text = text(pl.col(provider_col))
+    provider_text = pl.coalesce([text(pl.col(c)) for c in provider_cols])
     out["provider"] = provider_text.str.to_lowercase().replace_strict(
         PROVIDERS, default=provider_text.str.to_lowercase()
     )
@@ -172,8 +318,26 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     out["x_transfer_direction"] = transfer.direction(
         out["provider"], out.get("x_usage_type", pl.lit(None, dtype=pl.String)), meter, description, category
     )
+    gpu_sources = []
     if (gpus := spelled.get("xgpucount")) is not None:
-        out["x_gpu_count"] = parse_int(pl.col(gpus), pl.Int32)
+        gpu_sources.append(parse_int(pl.col(gpus), pl.Int32).cast(pl.Float64))
+    if "sku_price_details" in out:
+        gpu_sources.append(
+            out["sku_price_details"].str.json_path_match("$.GpuCount").cast(pl.Float64, strict=False)
+        )
+    if gpu_sources:
+        out["x_gpu_count"] = pl.coalesce(gpu_sources)
+    if "consumed_unit" in out and "consumed_quantity" in out:
+        out["x_token_count"] = token_count(out["consumed_unit"], out["consumed_quantity"])
+    mapped_keys = {_key(v) for v in [*TEXT_COLUMNS.values(), *METER_COLUMNS, "x_GpuCount"]}
+    extensions = {
+        name: _extension_text(pl.col(name), schema[name])
+        for name in schema.names()
+        if name.lower().startswith(EXTENSION_PREFIXES) and _key(name) not in mapped_keys
+    }
+    if extensions:
+        out["x_extensions"] = json_object_from_columns(extensions)
+    out["x_focus_version"] = pl.lit(version)
 
     # Parse once: the values are materialised first, and the reasons below read them back.
     staged = raw.with_columns(*(expr.alias(f"__{name}") for name, expr in out.items()))
@@ -183,6 +347,7 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
         for canonical, focus_name, expected in [
             *((k, v, "a decimal number") for k, v in MONEY_COLUMNS.items() if col(v) is not None),
             *((k, v, "a decimal number") for k, v in QUANTITY_COLUMNS.items() if col(v) is not None),
+            *((k, v, "a decimal number") for k, v in PRICING_CURRENCY_COLUMNS.items() if col(v) is not None),
             *((k, v, "a timestamp (ISO 8601)") for k, v in TIME_COLUMNS.items() if col(v) is not None),
         ]
     }
@@ -200,6 +365,7 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(value["charge_period_end"] < value["charge_period_start"]).then(
             pl.lit("column ChargePeriodEnd: expected a time after ChargePeriodStart")
         ),
+        _origin_of_allocated(value) if "allocated_method_id" in value else pl.lit(None, dtype=pl.String),
     )
     mapped = staged.select(
         pl.col("source_row"),
@@ -209,6 +375,44 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     return conform(mapped, {**BILLING_COLUMNS, "_reject_reason": pl.String})
 
 
+# An origin charge and its allocated charges share these dimensions (the spec requires dimensions
+# of allocated charges to equal the origin's).
+ALLOCATION_KEY = (
+    "billing_account_id", "sub_account_id", "resource_id", "charge_period_start", "charge_period_end",
+    "charge_category", "sku_id", "sku_price_id", "billing_currency",
+)
+
+
+def _origin_of_allocated(value: dict[str, pl.Expr]) -> pl.Expr:
+    """Reason for an origin charge that its allocated charges already carry (see the module doc).
+
+    Null for every other row: allocated charges themselves, and any row whose dimensions or costs
+    do not match a group of allocated charges exactly.
+    """
+    key = [value[k] if k in value else pl.lit(None, dtype=pl.String) for k in ALLOCATION_KEY]
+    allocated = value["allocated_method_id"].is_not_null()
+    group = pl.struct([k.alias(f"k{i}") for i, k in enumerate(key)])
+
+    def allocated_sum(name: str) -> pl.Expr:
+        return pl.when(allocated).then(value[name]).otherwise(None).sum().over(group)
+
+    count = allocated.cast(pl.Int64).sum().over(group)
+    method = pl.when(allocated).then(value["allocated_method_id"]).otherwise(None).min().over(group)
+    is_origin = (
+        ~allocated
+        & (count > 0)
+        & (value["billed_cost"] == allocated_sum("billed_cost"))
+        & (value["effective_cost"] == allocated_sum("effective_cost"))
+    )
+    return pl.when(is_origin.fill_null(False)).then(
+        pl.format(
+            "column AllocatedMethodId: origin charge of {} allocated charge(s) (method '{}') that carry its cost; "
+            "not loaded, to count it once",
+            count, method,
+        )
+    )
+
+
 FOCUS_CSV = register(
     SourceFormat(
         name="focus",
@@ -216,7 +420,7 @@ FOCUS_CSV = register(
         reader="csv",
         matches=lambda s: matches(s) and not s.name.lower().endswith(".parquet"),
         to_table=to_canonical,
-        description="FOCUS 1.0-1.2 cost and usage export, CSV (plain or gzip)",
+        description="FOCUS 1.0-1.4 cost and usage export, CSV (plain or gzip)",
         priority=10,
     )
 )
@@ -227,7 +431,7 @@ FOCUS_PARQUET = register(
         reader="parquet",
         matches=lambda s: matches(s) and s.head == "",
         to_table=to_canonical,
-        description="FOCUS 1.0-1.2 cost and usage export, Parquet",
+        description="FOCUS 1.0-1.4 cost and usage export, Parquet",
         priority=11,
     )
 )
