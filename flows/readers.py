@@ -258,11 +258,17 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> 
         # A recognised header read with the dialect given, never sniffed: DuckDB's dialect sniffer
         # refuses some real exports outright. Every column is text, named as the header (or
         # ``names``) says. Padding short rows needs the serial reader when fields hold line breaks.
+        # (Hive text: ``quote`` "" for none, ``nullstr`` "\\N".)
         columns = _explicit_columns(path, args["delim"], args["skip"], header, names)
         args["columns"] = {name: "VARCHAR" for name in columns}
+        args["quote"] = args["escape"] = options.get("quote", '"')
+        nullstr = options.get("nullstr")
+        if nullstr is not None:
+            args["nullstr"] = nullstr
         sql = (
             "SELECT * FROM read_csv($p, columns = $columns, delim = $delim, header = $header, skip = $skip, "
-            "quote = '\"', escape = '\"', strict_mode = true, null_padding = $null_padding, auto_detect = false"
+            "quote = $quote, escape = $escape, strict_mode = true, null_padding = $null_padding, auto_detect = false"
+            f"{', nullstr = $nullstr' if nullstr is not None else ''}"
             f"{', parallel = false' if args['null_padding'] else ''})"
         )
         return con.sql(sql, params=args)

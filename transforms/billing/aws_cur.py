@@ -1,4 +1,4 @@
-"""AWS Cost and Usage Report -> canonical billing: legacy CSV, Athena Parquet and CUR 2.0 Parquet.
+r"""AWS Cost and Usage Report -> canonical billing: legacy CSV, Athena Parquet and CUR 2.0 Parquet.
 
 Three formats share one plan. ``aws_fields.stage`` turns each layout into the same logical text
 fields; ``PLAN`` below maps those onto canonical columns (canonical <- expression of logical
@@ -10,6 +10,9 @@ Formats:
 - ``aws_cur_csv``: legacy CUR CSV (plain or gzip), headers ``lineItem/UnblendedCost`` ...
 - ``aws_cur_parquet``: the Athena-style CUR Parquet, columns ``line_item_unblended_cost`` ...,
   tags as ``resource_tags_*`` columns.
+- ``aws_cur_athena_csv`` / ``aws_cur_hive_text``: the same Athena snake_case columns (one mapping,
+  other containers) in a CSV, or in Hive text (``\x01`` between fields, no quoting, ``\N`` for
+  null, a header line naming the columns).
 - ``aws_cur2_parquet``: CUR 2.0 (Data Exports) Parquet: the columns of
   ``aws_cur2_columns.CUR2_COLUMNS`` (required: ``CUR2_REQUIRED``), product attributes in the
   ``product`` MAP (keys ``CUR2_PRODUCT_KEYS``), tags in the ``resource_tags`` MAP.
@@ -220,10 +223,39 @@ def is_legacy_csv(sniff: Sniff) -> bool:
     return {"lineitem/unblendedcost", "lineitem/lineitemtype", "bill/payeraccountid"} <= _lower(sniff)
 
 
+SNAKE_CASE_NEEDED = {"line_item_unblended_cost", "line_item_line_item_type", "bill_payer_account_id"}
+HIVE_DELIMITER = "\x01"  # Hive's default field delimiter (LazySimpleSerDe), nulls written \N
+
+
 def is_snake_case_cur(sniff: Sniff) -> bool:
     """Snake-case CUR columns (Athena or CUR 2.0), in a Parquet file."""
-    needed = {"line_item_unblended_cost", "line_item_line_item_type", "bill_payer_account_id"}
-    return sniff.head == "" and needed <= _lower(sniff)
+    return sniff.head == "" and SNAKE_CASE_NEEDED <= _lower(sniff)
+
+
+def is_snake_case_csv(sniff: Sniff) -> bool:
+    """The Athena snake_case CUR columns as a comma-separated text header."""
+    return sniff.head != "" and SNAKE_CASE_NEEDED <= _lower(sniff)
+
+
+def hive_header(sniff: Sniff) -> list[str]:
+    """The names of a Hive text header line (``\x01``-separated), or [] when the first line is none."""
+    first = sniff.head.split("\n", 1)[0].rstrip("\r")
+    return [c.strip() for c in first.split(HIVE_DELIMITER)] if HIVE_DELIMITER in first else []
+
+
+def is_hive_text_cur(sniff: Sniff) -> bool:
+    """Athena snake_case CUR columns in a Hive text header (``\x01``-separated)."""
+    return SNAKE_CASE_NEEDED <= {c.lower() for c in hive_header(sniff)}
+
+
+def athena_csv_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """CUR with the Athena snake_case names in a CSV -> canonical rows (the Parquet mapping)."""
+    return to_canonical(raw, "athena", "aws_cur_athena_csv")
+
+
+def hive_text_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """CUR as Hive text with a header line -> canonical rows (the Athena Parquet mapping)."""
+    return to_canonical(raw, "athena", "aws_cur_hive_text")
 
 
 def is_cur2(sniff: Sniff) -> bool:
@@ -242,6 +274,32 @@ AWS_CUR_CSV = register(
         period_policy="replace",
         # rows shorter than the header (a trailing empty column left out) read as nulls there
         read_options={"null_padding": True},
+        priority=20,
+    )
+)
+AWS_CUR_ATHENA_CSV = register(
+    SourceFormat(
+        name="aws_cur_athena_csv",
+        table="billing_line_items",
+        reader="csv",
+        matches=is_snake_case_csv,
+        to_table=athena_csv_to_canonical,
+        description="AWS Cost and Usage Report with the Athena snake_case column names, in a CSV, amortised",
+        period_policy="replace",
+        read_options={"explicit_dialect": True, "null_padding": True},
+        priority=20,
+    )
+)
+AWS_CUR_HIVE_TEXT = register(
+    SourceFormat(
+        name="aws_cur_hive_text",
+        table="billing_line_items",
+        reader="csv",
+        matches=is_hive_text_cur,
+        to_table=hive_text_to_canonical,
+        description="AWS Cost and Usage Report as Hive text (\\x01-delimited, \\N for null) with a header line",
+        period_policy="replace",
+        read_options={"explicit_dialect": True, "delim": HIVE_DELIMITER, "quote": "", "nullstr": "\\N"},
         priority=20,
     )
 )
