@@ -41,7 +41,7 @@ from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, failure_message, read_raw, sniff
 from flows.warehouse import insert_parquet, sql_text, transaction
 from transforms.deliveries import Candidate, decide, delivery_id_for, export_identity, with_row_keys
-from transforms.formats import SourceFormat, detect, load_all
+from transforms.formats import SourceFormat, closest_match, detect, load_all
 
 log = logging.getLogger(__name__)
 
@@ -234,9 +234,15 @@ def resolve_format(path: Path, fmt: str) -> SourceFormat:
     if found is None:
         # never quote the header: the file may be anything (a key file, a password list)
         header = f"its first line has {len(sniffed.columns)} fields" if sniffed.columns else "no header"
+        near = closest_match(sniffed) if sniffed.columns else None
+        closest = (
+            f"; closest: {near[0].name}, which also needs {', '.join(near[1])}" if near and near[1]
+            else f"; closest: {near[0].name} (its columns are all there, its layout is not)" if near
+            else "; no known format's columns are in it"
+        )
         raise IngestError(
             f"{path}: not a recognised billing export or usage log ({header}, none of them a known format's); "
-            f"name the format with --format (one of {', '.join(sorted(formats))})"
+            f"formats tried: {', '.join(sorted(formats))}{closest}; name the format with --format if it is one of them"
         )
     return found
 

@@ -30,7 +30,7 @@ import polars as pl
 
 from transforms.billing import aws_rules as rules
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS, CUR2_PRODUCT_KEYS, CUR2_REQUIRED
-from transforms.billing.aws_fields import Staged, stage
+from transforms.billing.aws_fields import FIELDS, LAYOUTS, REQUIRED_FIELDS, Staged, stage
 from transforms.formats import SourceFormat, Sniff, register
 from transforms.parsing import (
     parse_decimal,
@@ -214,6 +214,11 @@ def cur2_parquet_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     return to_canonical(raw, "cur2", "aws_cur2_parquet")
 
 
+def _required_columns(layout: str) -> tuple[str, ...]:
+    """The layout's names of the required fields (for the closest-match message)."""
+    return tuple(FIELDS[f][LAYOUTS.index(layout)] or f for f in REQUIRED_FIELDS)
+
+
 def _lower(sniff: Sniff) -> set[str]:
     return {c.lower() for c in sniff.columns}
 
@@ -266,6 +271,7 @@ def is_cur2(sniff: Sniff) -> bool:
 AWS_CUR_CSV = register(
     SourceFormat(
         name="aws_cur_csv",
+        columns=_required_columns("legacy"),
         table="billing_line_items",
         reader="csv",
         matches=is_legacy_csv,
@@ -280,6 +286,7 @@ AWS_CUR_CSV = register(
 AWS_CUR_ATHENA_CSV = register(
     SourceFormat(
         name="aws_cur_athena_csv",
+        columns=_required_columns("athena"),
         table="billing_line_items",
         reader="csv",
         matches=is_snake_case_csv,
@@ -293,6 +300,7 @@ AWS_CUR_ATHENA_CSV = register(
 AWS_CUR_HIVE_TEXT = register(
     SourceFormat(
         name="aws_cur_hive_text",
+        columns=_required_columns("athena"),
         table="billing_line_items",
         reader="csv",
         matches=is_hive_text_cur,
@@ -306,6 +314,7 @@ AWS_CUR_HIVE_TEXT = register(
 AWS_CUR_PARQUET = register(
     SourceFormat(
         name="aws_cur_parquet",
+        columns=_required_columns("athena"),
         table="billing_line_items",
         reader="parquet",
         matches=lambda s: is_snake_case_cur(s) and not is_cur2(s),
@@ -318,6 +327,7 @@ AWS_CUR_PARQUET = register(
 AWS_CUR2_PARQUET = register(
     SourceFormat(
         name="aws_cur2_parquet",
+        columns=_required_columns("cur2"),
         table="billing_line_items",
         reader="parquet",
         matches=is_cur2,

@@ -471,6 +471,10 @@ register(
         reader="csv",
         matches=_looks_like_azure,
         to_table=azure_to_canonical,
+        columns=(
+            "CostInBillingCurrency|Cost|PreTaxCost", "BillingCurrencyCode|BillingCurrency|Currency",
+            "Date|UsageDateTime", "MeterCategory", "SubscriptionId|SubscriptionGuid|BillingAccountId",
+        ),
         description="Azure cost details CSV (EA and MCA, actual and amortised) and the older usage details",
         period_policy="replace",
         # the recognised header read with an explicit dialect, never sniffed; rows that leave out

@@ -552,6 +552,7 @@ register(
         table="billing_line_items",
         reader="csv",
         matches=_looks_like_gcp_csv,
+        columns=("billing_account_id", "service.description", "usage_start_time", "cost", "invoice.month"),
         to_table=gcp_to_canonical,
         description="Google Cloud billing export (BigQuery schema) flattened to CSV",
         period_policy="append",
