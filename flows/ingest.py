@@ -41,7 +41,7 @@ from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, failure_message, read_raw, sniff
 from flows.warehouse import current_staging, insert_parquet, sql_text, transaction
 from transforms.deliveries import Candidate, decide, delivery_id_for, export_identity, with_row_keys
-from transforms.formats import SourceFormat, detect, load_all
+from transforms.formats import SourceFormat, closest_match, detect, load_all
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ class FileResult:
     billed_cost: dict[str, Decimal] = field(default_factory=dict)
     effective_cost: dict[str, Decimal] = field(default_factory=dict)
     rejected_reasons: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)  # values derived where the file does not say: rows per note
     skipped: bool = False
     error: str | None = None
     message: str = ""
@@ -233,9 +234,15 @@ def resolve_format(path: Path, fmt: str) -> SourceFormat:
     if found is None:
         # never quote the header: the file may be anything (a key file, a password list)
         header = f"its first line has {len(sniffed.columns)} fields" if sniffed.columns else "no header"
+        near = closest_match(sniffed) if sniffed.columns else None
+        closest = (
+            f"; closest: {near[0].name}, which also needs {', '.join(near[1])}" if near and near[1]
+            else f"; closest: {near[0].name} (its columns are all there, its layout is not)" if near
+            else "; no known format's columns are in it"
+        )
         raise IngestError(
             f"{path}: not a recognised billing export or usage log ({header}, none of them a known format's); "
-            f"name the format with --format (one of {', '.join(sorted(formats))})"
+            f"formats tried: {', '.join(sorted(formats))}{closest}; name the format with --format if it is one of them"
         )
     return found
 
@@ -267,13 +274,14 @@ class StagedFile:
     billed: dict[str, Decimal] = field(default_factory=dict)
     effective: dict[str, Decimal] = field(default_factory=dict)
     reasons: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)  # values the mapping derived (``_note``): rows per note
     error: str | None = None
 
 
 def map_batches(
     path: Path, fmt: SourceFormat, column_defaults: dict[str, str] | None = None, instances: pl.DataFrame | None = None
-) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, int]]:
-    """Read and map a file batch by batch: (good rows, rejected source_row/reason, records read)."""
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, int, dict[str, int]]]:
+    """Read and map a file batch by batch: (good rows, rejected source_row/reason, records read, notes)."""
     from transforms import schema
 
     columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
@@ -289,12 +297,14 @@ def map_batches(
             "source_row", pl.col("_reject_reason").alias("reason")
         )
         good = mapped.filter(pl.col("_reject_reason").is_null()).drop("_reject_reason")
+        # what the mapping derived where the file does not say (an optional ``_note``): rows per note
+        notes = dict(good["_note"].drop_nulls().value_counts().iter_rows()) if "_note" in good.columns else {}
         if fmt.table == "billing_line_items":
             good = _enrich_billing(good, instances if instances is not None else _load_instances())
         # A record is a raw row, except in line-based formats, where headers and comments are not
         # records: there the records are the source rows the mapping recognised.
         records = raw.height if fmt.reader not in ("text", "document") else mapped["source_row"].n_unique()
-        yield good.select(list(columns)), bad, records
+        yield good.select(list(columns)), bad, records, notes
 
 
 def prepare_file(
@@ -305,12 +315,14 @@ def prepare_file(
     billed: Counter[str] = Counter()
     effective: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
+    notes: Counter[str] = Counter()
     try:
         fmt = load_all()[fmt_name]
         instances = _load_instances()
         stem = hashlib.sha256(path.encode()).hexdigest()[:16]
-        for i, (good, bad, records) in enumerate(map_batches(Path(path), fmt, column_defaults, instances)):
+        for i, (good, bad, records, batch_notes) in enumerate(map_batches(Path(path), fmt, column_defaults, instances)):
             staged.records += records
+            notes.update(batch_notes)
             # counted in source records: one record may give several rows (a job on several machines)
             staged.loaded += good["source_row"].n_unique()
             staged.rejected += bad["source_row"].n_unique()
@@ -330,7 +342,13 @@ def prepare_file(
         staged.error = failure_message(path, exc)
     staged.billed, staged.effective = dict(billed), dict(effective)
     staged.reasons = dict(reasons.most_common(20))
+    staged.notes = dict(notes)
     return staged
+
+
+def notes_text(notes: dict[str, int]) -> str:
+    """The derivation notes of a file as one sentence part: ``note (N rows); ...``."""
+    return "; ".join(f"{note} ({count} rows)" for note, count in sorted(notes.items()))
 
 
 def _store_file(
@@ -383,6 +401,7 @@ def _store_file(
     result.rows_in_file, result.rows_loaded, result.rows_rejected = staged.records, loaded, staged.rejected
     result.billed_cost, result.effective_cost = billed, effective
     result.rejected_reasons = staged.reasons
+    result.notes = staged.notes
     now = datetime.now(UTC)
     con.execute(
         sql_text("insert_manifest"),
@@ -603,6 +622,8 @@ def ingest_files(
             result.message = result.message or (
                 f"{result.rows_loaded} rows loaded, {result.rows_rejected} rejected as {result.source_format}"
             )
+            if result.notes:
+                result.message += f"; derived: {notes_text(result.notes)}"
             log.info("%s: %s", result.path, result.message)
     if raise_on_error and (errors := [r.error for r in results if r.error]):
         raise IngestError("; ".join(errors))
@@ -657,9 +678,10 @@ def _store_group(
                             )
                         _replace_older_deliveries(con, delivery_id, hashes, ingest_id, candidate)
                     if candidate:
+                        derived = [notes_text(prepared[str(p)].notes) for p, _, _ in members if prepared[str(p)].notes]
                         con.execute(sql_text("record_loaded_decisions"), {
                             "ingest_id": ingest_id, "delivery_id": delivery_id, "hashes": hashes,
-                            "reason": reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
+                            "reason": "; ".join([reason, *(f"derived: {d}" for d in derived)]) if derived else reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
                             "time_source": candidate.time_source, "decided_at": datetime.now(UTC),
                         })
             except duckdb.Error as exc:

@@ -254,6 +254,24 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> 
         "null_padding": bool(options.get("null_padding", False)),
     }
     names = options.get("names")
+    if options.get("explicit_dialect"):
+        # A recognised header read with the dialect given, never sniffed: DuckDB's dialect sniffer
+        # refuses some real exports outright. Every column is text, named as the header (or
+        # ``names``) says. Padding short rows needs the serial reader when fields hold line breaks.
+        # (Hive text: ``quote`` "" for none, ``nullstr`` "\\N".)
+        columns = _explicit_columns(path, args["delim"], args["skip"], header, names)
+        args["columns"] = {name: "VARCHAR" for name in columns}
+        args["quote"] = args["escape"] = options.get("quote", '"')
+        nullstr = options.get("nullstr")
+        if nullstr is not None:
+            args["nullstr"] = nullstr
+        sql = (
+            "SELECT * FROM read_csv($p, columns = $columns, delim = $delim, header = $header, skip = $skip, "
+            "quote = $quote, escape = $escape, strict_mode = true, null_padding = $null_padding, auto_detect = false"
+            f"{', nullstr = $nullstr' if nullstr is not None else ''}"
+            f"{', parallel = false' if args['null_padding'] else ''})"
+        )
+        return con.sql(sql, params=args)
     names_sql = ", names = $names" if names else ""
     if names:
         args["names"] = list(names)
@@ -263,6 +281,31 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> 
         f"{names_sql})"
     )
     return con.sql(sql, params=args)
+
+
+def _explicit_columns(path: Path, delim: str, skip: int, header: bool, names) -> list[str]:
+    """Column names for an explicit-dialect read: ``names``, else the header line (BOM removed).
+
+    Names repeated in the header get DuckDB's own suffixes (``a``, ``a_1``); an empty name is
+    ``column<i>`` as DuckDB names it.
+    """
+    if names:
+        return list(names)
+    lines = read_head(path).splitlines()
+    line = lines[skip] if len(lines) > skip else ""
+    fields = next(csv.reader(io.StringIO(line), delimiter=delim), []) if header else []
+    if not fields:
+        raise UnreadableFile(f"{path}: no header line to read the columns from")
+    seen: dict[str, int] = {}
+    columns = []
+    for i, raw in enumerate(fields):
+        name = raw.strip() or f"column{i}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        seen.setdefault(name, 0)
+        columns.append(name)
+    return columns
 
 
 def read_raw(path: Path, fmt: SourceFormat, batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:

@@ -38,6 +38,9 @@ class SourceFormat:
     # reader options (e.g. {"delim": "|", "header": False, "names": [...]}, passed to the reader)
     read_options: dict = field(default_factory=dict)
     priority: int = 0  # higher wins when several formats match
+    # the header names the format is recognised by, for the closest-match message of a file no
+    # format accepts ("a|b" = either spelling; matched case-insensitively)
+    columns: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, SourceFormat] = {}
@@ -64,3 +67,29 @@ def detect(sniff: Sniff) -> SourceFormat | None:
 
 class FormatError(ValueError):
     """A file that cannot be read as its format: the message names what is missing or wrong."""
+
+
+def _header_names(sniff: Sniff) -> set[str]:
+    """The header's names, lower case (a Hive text header is split on its ``\\x01``)."""
+    names = set()
+    for column in sniff.columns:
+        names.update(c.strip().lstrip("\ufeff").lower() for c in column.split("\x01"))
+    return names
+
+
+def closest_match(sniff: Sniff) -> tuple[SourceFormat, list[str]] | None:
+    """The format whose recognised columns the header has most of, and those it lacks (its own names).
+
+    None when no format's columns appear in the header at all. Only the format's column names are
+    returned, never the file's own header values.
+    """
+    present = _header_names(sniff)
+    best: tuple[float, SourceFormat, list[str]] | None = None
+    for fmt in load_all().values():
+        if not fmt.columns:
+            continue
+        missing = [c for c in fmt.columns if not {a.lower() for a in c.split("|")} & present]
+        share = 1 - len(missing) / len(fmt.columns)
+        if share > 0 and (best is None or share > best[0]):
+            best = (share, fmt, [c.replace("|", " or ") for c in missing])
+    return (best[1], best[2]) if best else None

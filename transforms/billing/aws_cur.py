@@ -1,4 +1,4 @@
-"""AWS Cost and Usage Report -> canonical billing: legacy CSV, Athena Parquet and CUR 2.0 Parquet.
+r"""AWS Cost and Usage Report -> canonical billing: legacy CSV, Athena Parquet and CUR 2.0 Parquet.
 
 Three formats share one plan. ``aws_fields.stage`` turns each layout into the same logical text
 fields; ``PLAN`` below maps those onto canonical columns (canonical <- expression of logical
@@ -10,6 +10,9 @@ Formats:
 - ``aws_cur_csv``: legacy CUR CSV (plain or gzip), headers ``lineItem/UnblendedCost`` ...
 - ``aws_cur_parquet``: the Athena-style CUR Parquet, columns ``line_item_unblended_cost`` ...,
   tags as ``resource_tags_*`` columns.
+- ``aws_cur_athena_csv`` / ``aws_cur_hive_text``: the same Athena snake_case columns (one mapping,
+  other containers) in a CSV, or in Hive text (``\x01`` between fields, no quoting, ``\N`` for
+  null, a header line naming the columns).
 - ``aws_cur2_parquet``: CUR 2.0 (Data Exports) Parquet: the columns of
   ``aws_cur2_columns.CUR2_COLUMNS`` (required: ``CUR2_REQUIRED``), product attributes in the
   ``product`` MAP (keys ``CUR2_PRODUCT_KEYS``), tags in the ``resource_tags`` MAP.
@@ -27,7 +30,7 @@ import polars as pl
 
 from transforms.billing import aws_rules as rules
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS, CUR2_PRODUCT_KEYS, CUR2_REQUIRED
-from transforms.billing.aws_fields import Staged, stage
+from transforms.billing.aws_fields import FIELDS, LAYOUTS, REQUIRED_FIELDS, Staged, stage
 from transforms.formats import SourceFormat, Sniff, register
 from transforms.parsing import (
     parse_decimal,
@@ -211,6 +214,11 @@ def cur2_parquet_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     return to_canonical(raw, "cur2", "aws_cur2_parquet")
 
 
+def _required_columns(layout: str) -> tuple[str, ...]:
+    """The layout's names of the required fields (for the closest-match message)."""
+    return tuple(FIELDS[f][LAYOUTS.index(layout)] or f for f in REQUIRED_FIELDS)
+
+
 def _lower(sniff: Sniff) -> set[str]:
     return {c.lower() for c in sniff.columns}
 
@@ -220,10 +228,39 @@ def is_legacy_csv(sniff: Sniff) -> bool:
     return {"lineitem/unblendedcost", "lineitem/lineitemtype", "bill/payeraccountid"} <= _lower(sniff)
 
 
+SNAKE_CASE_NEEDED = {"line_item_unblended_cost", "line_item_line_item_type", "bill_payer_account_id"}
+HIVE_DELIMITER = "\x01"  # Hive's default field delimiter (LazySimpleSerDe), nulls written \N
+
+
 def is_snake_case_cur(sniff: Sniff) -> bool:
     """Snake-case CUR columns (Athena or CUR 2.0), in a Parquet file."""
-    needed = {"line_item_unblended_cost", "line_item_line_item_type", "bill_payer_account_id"}
-    return sniff.head == "" and needed <= _lower(sniff)
+    return sniff.head == "" and SNAKE_CASE_NEEDED <= _lower(sniff)
+
+
+def is_snake_case_csv(sniff: Sniff) -> bool:
+    """The Athena snake_case CUR columns as a comma-separated text header."""
+    return sniff.head != "" and SNAKE_CASE_NEEDED <= _lower(sniff)
+
+
+def hive_header(sniff: Sniff) -> list[str]:
+    """The names of a Hive text header line (``\x01``-separated), or [] when the first line is none."""
+    first = sniff.head.split("\n", 1)[0].rstrip("\r")
+    return [c.strip() for c in first.split(HIVE_DELIMITER)] if HIVE_DELIMITER in first else []
+
+
+def is_hive_text_cur(sniff: Sniff) -> bool:
+    """Athena snake_case CUR columns in a Hive text header (``\x01``-separated)."""
+    return SNAKE_CASE_NEEDED <= {c.lower() for c in hive_header(sniff)}
+
+
+def athena_csv_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """CUR with the Athena snake_case names in a CSV -> canonical rows (the Parquet mapping)."""
+    return to_canonical(raw, "athena", "aws_cur_athena_csv")
+
+
+def hive_text_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """CUR as Hive text with a header line -> canonical rows (the Athena Parquet mapping)."""
+    return to_canonical(raw, "athena", "aws_cur_hive_text")
 
 
 def is_cur2(sniff: Sniff) -> bool:
@@ -234,6 +271,7 @@ def is_cur2(sniff: Sniff) -> bool:
 AWS_CUR_CSV = register(
     SourceFormat(
         name="aws_cur_csv",
+        columns=_required_columns("legacy"),
         table="billing_line_items",
         reader="csv",
         matches=is_legacy_csv,
@@ -245,9 +283,38 @@ AWS_CUR_CSV = register(
         priority=20,
     )
 )
+AWS_CUR_ATHENA_CSV = register(
+    SourceFormat(
+        name="aws_cur_athena_csv",
+        columns=_required_columns("athena"),
+        table="billing_line_items",
+        reader="csv",
+        matches=is_snake_case_csv,
+        to_table=athena_csv_to_canonical,
+        description="AWS Cost and Usage Report with the Athena snake_case column names, in a CSV, amortised",
+        period_policy="replace",
+        read_options={"explicit_dialect": True, "null_padding": True},
+        priority=20,
+    )
+)
+AWS_CUR_HIVE_TEXT = register(
+    SourceFormat(
+        name="aws_cur_hive_text",
+        columns=_required_columns("athena"),
+        table="billing_line_items",
+        reader="csv",
+        matches=is_hive_text_cur,
+        to_table=hive_text_to_canonical,
+        description="AWS Cost and Usage Report as Hive text (\\x01-delimited, \\N for null) with a header line",
+        period_policy="replace",
+        read_options={"explicit_dialect": True, "delim": HIVE_DELIMITER, "quote": "", "nullstr": "\\N"},
+        priority=20,
+    )
+)
 AWS_CUR_PARQUET = register(
     SourceFormat(
         name="aws_cur_parquet",
+        columns=_required_columns("athena"),
         table="billing_line_items",
         reader="parquet",
         matches=lambda s: is_snake_case_cur(s) and not is_cur2(s),
@@ -260,6 +327,7 @@ AWS_CUR_PARQUET = register(
 AWS_CUR2_PARQUET = register(
     SourceFormat(
         name="aws_cur2_parquet",
+        columns=_required_columns("cur2"),
         table="billing_line_items",
         reader="parquet",
         matches=is_cur2,

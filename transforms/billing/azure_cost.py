@@ -4,7 +4,15 @@ Header names are matched case-insensitively (a byte-order mark is ignored), so t
 (``Cost``, ``BillingCurrency``, ``Date``, ``MeterCategory``), the MCA spelling
 (``CostInBillingCurrency``, ``BillingCurrencyCode``) and the camelCase of newer exports
 (``costInBillingCurrency``, ``billingCurrencyCode``, ``date``, ``meterCategory``) all read the
-same. Dates are ``MM/DD/YYYY`` (``9/2/2023`` too) or ISO 8601.
+same. Dates are ``MM/DD/YYYY`` (``9/2/2023`` too) or ISO 8601. The older pay-as-you-go usage
+details schema (``SubscriptionGuid``, ``UsageDateTime``, ``PreTaxCost``, ``UsageQuantity``,
+``ResourceRate``, ``InstanceId``, ``Currency``; PascalCase or camelCase) reads through the same
+mapping. The file is read with an explicit dialect (comma, double quote, header), never sniffed.
+
+Derived where the file does not say, and said so in the row's ``_note`` (the ingest result and the
+delivery decision list each note with its row count): a missing or empty billing period is the
+charge date's calendar month; ``Currency`` is the billing currency; a file with no billing account
+or profile column bills per subscription (pay-as-you-go), so the subscription is the account.
 
 Costs, after Microsoft's own FOCUS conversion (learn.microsoft.com, "Convert Cost Management
 data to FOCUS", finops-toolkit), row by row, so that actual and amortised exports both map right:
@@ -60,7 +68,7 @@ FORMAT_NAME = "azure_cost_details"
 # Canonical role -> header spellings (lower case), the first one the file has wins.
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "cost": ("costinbillingcurrency", "cost", "pretaxcost"),
-    "currency": ("billingcurrencycode", "billingcurrency"),
+    "currency": ("billingcurrencycode", "billingcurrency", "currency"),
     "date": ("date", "usagedatetime"),
     "billing_period_start": ("billingperiodstartdate",),
     "billing_period_end": ("billingperiodenddate",),
@@ -79,10 +87,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "meter_name": ("metername",),
     "meter_id": ("meterid",),
     "part_number": ("productid", "partnumber"),
-    "quantity": ("quantity",),
+    "quantity": ("quantity", "usagequantity"),
     "unit": ("unitofmeasure",),
     "payg_price": ("paygprice",),
-    "unit_price": ("unitprice",),
+    "unit_price": ("unitprice", "resourcerate"),
     "consumed_service": ("consumedservice",),
     "resource_id": ("resourceid", "instanceid"),
     "resource_name": ("resourcename",),
@@ -97,8 +105,10 @@ HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "publisher_name": ("publishername",),
 }
 
-# Roles a file must have (a billing account may come from either column).
-REQUIRED_ROLES = ("cost", "currency", "date", "billing_period_start")
+# Roles a file must have. A billing account may come from either account column; a file with
+# neither (the older pay-as-you-go usage details) bills per subscription, so the subscription is
+# the account. A missing or empty billing period is the charge date's calendar month.
+REQUIRED_ROLES = ("cost", "currency", "date")
 ACCOUNT_ROLES = ("billing_profile_id", "billing_account_id")
 
 COMMITMENT_MODELS = ("Reservation", "SavingsPlan")
@@ -228,8 +238,9 @@ def _header_map(columns: list[str] | tuple[str, ...]) -> dict[str, str]:
 def _require_headers(headers: dict[str, str]) -> None:
     """FormatError naming every required column the file lacks, with its accepted spellings."""
     missing = [" or ".join(HEADER_ALIASES[r]) for r in REQUIRED_ROLES if r not in headers]
-    if not any(r in headers for r in ACCOUNT_ROLES):
-        missing.append(" or ".join(HEADER_ALIASES["billing_profile_id"] + HEADER_ALIASES["billing_account_id"]))
+    if not any(r in headers for r in (*ACCOUNT_ROLES, "subscription_id")):
+        missing.append(" or ".join(HEADER_ALIASES["billing_profile_id"] + HEADER_ALIASES["billing_account_id"]
+                                   + HEADER_ALIASES["subscription_id"]))
     if missing:
         raise FormatError(f"{FORMAT_NAME}: missing required column(s) {'; '.join(missing)} (names are case-insensitive)")
 
@@ -267,6 +278,23 @@ def _service_category(meter_category: pl.Expr, consumed_service: pl.Expr) -> pl.
     )
 
 
+def _derivation_note(headers: dict[str, str], derive_period: pl.Expr, account_from_subscription: bool) -> pl.Expr:
+    """What a row's values were derived from where the file does not say (null when nothing was)."""
+    date = headers["date"]
+    if "billing_period_start" in headers:
+        period = f"billing period taken as the calendar month of {date} where {headers['billing_period_start']} is empty"
+    else:
+        period = f"billing period taken as the calendar month of {date} (the file has no billing period column)"
+    fixed = []
+    if headers["currency"].strip().lower() == "currency":
+        fixed.append(f"billing currency from the {headers['currency']} column")
+    if account_from_subscription:
+        fixed.append(f"billing account = {headers['subscription_id']} (no billing account column: pay-as-you-go)")
+    parts = [pl.when(derive_period).then(pl.lit(period)), *(pl.lit(f) for f in fixed)]
+    joined = pl.concat_str(parts, separator="; ", ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
+
+
 def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Map a raw Azure cost details CSV (all text) onto billing_line_items."""
     headers = _header_map(raw.collect_schema().names())
@@ -284,8 +312,11 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     unit_price = parse_decimal(col("unit_price"))
     currency = col("currency").str.to_uppercase()
     charge_start = _day(col("date"))
-    period_start = _day(col("billing_period_start"))
-    period_end_inclusive = _day(col("billing_period_end"))
+    given_period_start = _day(col("billing_period_start"))
+    # No billing period (the older usage details) or an empty one: the charge date's calendar month.
+    derive_period = col("billing_period_start").is_null()
+    period_start = pl.when(derive_period).then(charge_start.dt.truncate("1mo")).otherwise(given_period_start)
+    period_end_inclusive = pl.when(derive_period).then(None).otherwise(_day(col("billing_period_end")))
     charge_type = col("charge_type")
     pricing_model = col("pricing_model")
     is_commitment = pricing_model.is_in(COMMITMENT_MODELS)
@@ -295,7 +326,13 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     commitment_id = pl.coalesce(col("benefit_id"), col("reservation_id"))
     meter_category = col("meter_category")
     meter_words = pl.concat_str([col("product"), col("meter_subcategory"), col("meter_name")], separator=" ", ignore_nulls=True)
-    account = pl.coalesce(col("billing_profile_id"), col("billing_account_id"))
+    account_from_subscription = not any(r in headers for r in ACCOUNT_ROLES)
+    account = (
+        col("subscription_id") if account_from_subscription
+        else pl.coalesce(col("billing_profile_id"), col("billing_account_id"))
+    )
+    account_columns = ("subscription_id",) if account_from_subscription else ACCOUNT_ROLES
+    note = _derivation_note(headers, derive_period, account_from_subscription)
 
     reason = pl.coalesce(
         reject_if_missing(
@@ -303,8 +340,7 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
                 name("cost"): col("cost"),
                 name("currency"): currency,
                 name("date"): col("date"),
-                name("billing_period_start"): col("billing_period_start"),
-                " or ".join(headers.get(r, r) for r in ACCOUNT_ROLES if r in headers): account,
+                " or ".join(headers[r] for r in account_columns if r in headers): account,
             }
         ),
         reject_if_unparsed(
@@ -313,7 +349,7 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
                 name("date"): (col("date"), charge_start, "a date as MM/DD/YYYY or YYYY-MM-DD"),
                 name("billing_period_start"): (
                     col("billing_period_start"),
-                    period_start,
+                    given_period_start,
                     "a date as MM/DD/YYYY or YYYY-MM-DD",
                 ),
                 name("billing_period_end"): (
@@ -408,8 +444,9 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             charge_type.alias("x_line_item_type"),
             pl.col("source_row").cast(pl.Int64),
             reason.alias("_reject_reason"),
+            note.alias("_note"),
         ),
-        {**BILLING_COLUMNS, "_reject_reason": pl.String},
+        {**BILLING_COLUMNS, "_reject_reason": pl.String, "_note": pl.String},
     )
 
 
@@ -434,7 +471,14 @@ register(
         reader="csv",
         matches=_looks_like_azure,
         to_table=azure_to_canonical,
-        description="Azure cost details CSV (EA and MCA, actual and amortised)",
+        columns=(
+            "CostInBillingCurrency|Cost|PreTaxCost", "BillingCurrencyCode|BillingCurrency|Currency",
+            "Date|UsageDateTime", "MeterCategory", "SubscriptionId|SubscriptionGuid|BillingAccountId",
+        ),
+        description="Azure cost details CSV (EA and MCA, actual and amortised) and the older usage details",
         period_policy="replace",
+        # the recognised header read with an explicit dialect, never sniffed; rows that leave out
+        # trailing empty fields read as nulls there
+        read_options={"explicit_dialect": True, "null_padding": True},
     )
 )

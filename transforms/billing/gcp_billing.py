@@ -48,6 +48,17 @@ where given, else ``cost``; ``cost_type`` regular → Usage, tax → Tax, adjust
 rounding_error → Adjustment; tags = ``labels`` as a JSON object; ``x_instance_type`` from the
 system label ``compute.googleapis.com/machine_spec``; GPU count where the machine type names it
 (``a2-highgpu-8g`` → 8); storage class and transfer direction from the SKU description.
+
+Committed use discounts (FOCUS commitment columns, type ``Committed Use Discount``): usage with a
+``COMMITTED_USAGE_DISCOUNT`` credit (resource-based, category Usage) or a
+``COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE`` credit (spend-based, category Spend) is Committed, status
+Used, its commitment id the credit's ``id`` (else ``full_name``, else ``name``); a commitment fee
+SKU (``Commitment v1: ...``, ``Commitment - dollar based v1: ...``) is a recurring Purchase, its id
+``subscription.instance_id``. Its cost stays in effective cost: GCP bills the fee monthly and the
+credits take the covered usage down, so nothing is counted twice. Adjustments
+(``adjustment_info``): a ``*_CORRECTION`` type or a ``PARTIAL_CORRECTION`` / ``COMPLETE_NEGATION``
+mode is charge class Correction; ``GOODWILL``, ``SALES_BASED_GOODWILL`` and ``SLA_VIOLATION`` are
+Credit; other adjustments Adjustment.
 """
 
 from __future__ import annotations
@@ -106,6 +117,8 @@ GCP_EXPORT_SCHEMA: dict[str, pl.DataType] = {
         {"effective_price": MONEY, "tier_start_amount": QUANTITY, "unit": pl.String, "pricing_unit_quantity": QUANTITY}
     ),
     "seller_name": pl.String,
+    "adjustment_info": pl.Struct({"id": pl.String, "description": pl.String, "mode": pl.String, "type": pl.String}),
+    "subscription": pl.Struct({"instance_id": pl.String}),
 }
 
 # Fields (dotted paths) a file must carry, flat (CSV) or nested (JSONL, Parquet).
@@ -204,6 +217,20 @@ STORAGE_CLASS_PATTERNS = (
     (r"(?i)durable reduced availability|\bDRA\b", "DURABLE_REDUCED_AVAILABILITY"),
     (r"(?i)\bstandard\b|multi-regional storage|regional storage|dual-region storage", "STANDARD"),
 )
+
+# Committed use discounts (FOCUS commitment columns). Usage a commitment covers carries a credit of
+# one of these types; its id (else full name, else name) is the commitment. The commitment's own
+# monthly fee is a SKU "Commitment v1: ... for 1 Year" (resource-based) or "Commitment - dollar
+# based v1: ..." (spend-based): a recurring purchase, its id the row's ``subscription.instance_id``.
+CUD_CREDIT_CATEGORY = {"COMMITTED_USAGE_DISCOUNT": "Usage", "COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE": "Spend"}
+CUD_TYPE = "Committed Use Discount"
+_COMMITMENT_FEE = r"(?i)^commitment\b"
+_SPEND_BASED_FEE = r"(?i)dollar[ -]based|spend[ -]based"
+
+# Adjustments (``adjustment_info.type`` / ``.mode``): corrections of earlier usage are charge class
+# Correction; goodwill and SLA credits are Credit; any other adjustment stays Adjustment.
+CORRECTION_MODES = ("PARTIAL_CORRECTION", "COMPLETE_NEGATION")
+CREDIT_ADJUSTMENT_TYPES = ("GOODWILL", "SALES_BASED_GOODWILL", "SLA_VIOLATION")
 
 MACHINE_SPEC_LABEL = "compute.googleapis.com/machine_spec"
 _GPU_COUNT_IN_MACHINE_TYPE = r"^(?:a2|a3|a4|a4x)-[a-z]+-(\d+)g$"
@@ -356,8 +383,17 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
 
     labels = _entries(col("labels"), dtype("labels"), ("key", "value"))
     system_labels = _entries(col("system_labels"), dtype("system_labels"), ("key", "value"))
-    credits = _entries(col("credits"), dtype("credits"), ("name", "amount", "id", "type"))
+    credits = _entries(col("credits"), dtype("credits"), ("name", "amount", "id", "type", "full_name"))
     credit_amount, bad_credit = _credit_sum(credits)
+    cud_credit = credits.list.eval(
+        pl.element().filter(pl.element().struct.field("type").str.to_uppercase().is_in(list(CUD_CREDIT_CATEGORY)))
+    ).list.first()
+    cud_credit_id = pl.coalesce(
+        cud_credit.struct.field("id"), cud_credit.struct.field("full_name"), cud_credit.struct.field("name")
+    )
+    cud_credit_category = cud_credit.struct.field("type").str.to_uppercase().replace_strict(
+        CUD_CREDIT_CATEGORY, default=None, return_dtype=pl.String
+    )
 
     cost_raw = text(col("cost"))
     cost = parse_decimal(col("cost"))
@@ -368,11 +404,29 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     month_raw = text(col("invoice.month"))
     period_start = _month_start(month_raw)
     cost_type = text(col("cost_type")).str.to_lowercase()
-    category = pl.when(cost_type.is_null()).then(pl.lit("Usage")).otherwise(
-        cost_type.replace_strict(CHARGE_CATEGORY_BY_COST_TYPE, default=None, return_dtype=pl.String)
-    )
     service = text(col("service.description"))
     sku_description = text(col("sku.description"))
+    adjustment_type = text(col("adjustment_info.type")).str.to_uppercase()
+    adjustment_mode = text(col("adjustment_info.mode")).str.to_uppercase()
+    is_adjustment = text(col("adjustment_info.id")).is_not_null() | adjustment_type.is_not_null()
+    is_fee = (cost_type.is_null() | (cost_type == "regular")) & sku_description.str.contains(_COMMITMENT_FEE)
+    from_cost_type = pl.when(cost_type.is_null()).then(pl.lit("Usage")).otherwise(
+        cost_type.replace_strict(CHARGE_CATEGORY_BY_COST_TYPE, default=None, return_dtype=pl.String)
+    )
+    category = (
+        pl.when(is_adjustment & (cost_type.is_null() | (cost_type != "tax")))
+        .then(pl.when(adjustment_type.is_in(CREDIT_ADJUSTMENT_TYPES)).then(pl.lit("Credit")).otherwise(pl.lit("Adjustment")))
+        .when(is_fee)
+        .then(pl.lit("Purchase"))
+        .otherwise(from_cost_type)
+    )
+    charge_class = pl.when(
+        is_adjustment & (adjustment_type.str.ends_with("_CORRECTION") | adjustment_mode.is_in(CORRECTION_MODES))
+    ).then(pl.lit("Correction"))
+    fee_category = pl.when(sku_description.str.contains(_SPEND_BASED_FEE)).then(pl.lit("Spend")).otherwise(pl.lit("Usage"))
+    commitment_id = pl.when(is_fee).then(text(col("subscription.instance_id"))).otherwise(cud_credit_id)
+    commitment_category = pl.when(is_fee).then(fee_category).otherwise(cud_credit_category)
+    is_commitment = is_fee | cud_credit_category.is_not_null()
     currency = text(col("currency")).str.to_uppercase()
     machine_spec = _label_value(system_labels, MACHINE_SPEC_LABEL)
 
@@ -394,7 +448,7 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
                 "usage_start_time": (start_raw, start, "an ISO 8601 timestamp"),
                 "usage_end_time": (end_raw, end, "an ISO 8601 timestamp"),
                 "invoice.month": (month_raw, period_start, "a month as YYYYMM"),
-                "cost_type": (cost_type, category, "regular, tax, adjustment or rounding_error"),
+                "cost_type": (cost_type, from_cost_type, "regular, tax, adjustment or rounding_error"),
             }
         ),
         pl.when(bad_credit.is_not_null()).then(
@@ -416,12 +470,13 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             start.alias("charge_period_start"),
             end.alias("charge_period_end"),
             category.alias("charge_category"),
+            charge_class.alias("charge_class"),
             sku_description.alias("charge_description"),
-            pl.when(is_usage).then(pl.lit("Usage-Based")).alias("charge_frequency"),
-            pl.when(~is_usage)
-            .then(None)
-            .when(sku_description.str.contains(r"(?i)\bcommitment\b"))
+            pl.when(is_usage).then(pl.lit("Usage-Based")).when(is_fee).then(pl.lit("Recurring")).alias("charge_frequency"),
+            pl.when(is_commitment)
             .then(pl.lit("Committed"))
+            .when(~is_usage)
+            .then(None)
             .when(sku_description.str.contains(r"(?i)\b(spot|preemptible)\b"))
             .then(pl.lit("Dynamic"))
             .otherwise(pl.lit("Standard"))
@@ -444,6 +499,10 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             pl.coalesce(parse_decimal(col("cost_at_list")), cost).alias("list_cost"),
             cost.alias("contracted_cost"),
             parse_decimal(col("price.effective_price")).alias("contracted_unit_price"),
+            commitment_id.alias("commitment_discount_id"),
+            commitment_category.alias("commitment_discount_category"),
+            pl.when(is_commitment).then(pl.lit(CUD_TYPE)).alias("commitment_discount_type"),
+            pl.when(is_usage & cud_credit_category.is_not_null()).then(pl.lit("Used")).alias("commitment_discount_status"),
             _labels_json(labels).alias("tags"),
             machine_spec.alias("x_instance_type"),
             machine_spec.str.extract(_GPU_COUNT_IN_MACHINE_TYPE, 1).cast(pl.Int32, strict=False).alias("x_gpu_count"),
@@ -493,6 +552,7 @@ register(
         table="billing_line_items",
         reader="csv",
         matches=_looks_like_gcp_csv,
+        columns=("billing_account_id", "service.description", "usage_start_time", "cost", "invoice.month"),
         to_table=gcp_to_canonical,
         description="Google Cloud billing export (BigQuery schema) flattened to CSV",
         period_policy="append",
