@@ -6,7 +6,11 @@
   Parts add up, also across runs. Of several runs of one export found together only the current
   one is loaded (the AWS top-level manifest decides, else the newest delivery time); the others are
   passed over. A delivery whose manifest lists parts that are missing or unreadable is held back
-  whole. Every decision is recorded in ``delivery_decisions``.
+  whole. Deliveries of different exports that hold rows of the same provider / account / billing
+  period compete (a restated month beside the first): they are mapped first, then only the newest
+  is stored (``transforms.deliveries.compete``; a tie is refused as ambiguous). Every decision is
+  recorded in ``delivery_decisions``; passed-over files also in ``passed_over_files``, so later
+  runs skip them. Export metadata (manifests, FOCUS schema metadata) is never read as data.
 - A delivery is stored in one transaction: if any part cannot be read or written, nothing of it is
   stored. For formats whose period policy is ``replace``, it then replaces the rows that other
   deliveries loaded in earlier runs hold of the same provider / account / billing period, unless
