@@ -6,7 +6,11 @@
   Parts add up, also across runs. Of several runs of one export found together only the current
   one is loaded (the AWS top-level manifest decides, else the newest delivery time); the others are
   passed over. A delivery whose manifest lists parts that are missing or unreadable is held back
-  whole. Every decision is recorded in ``delivery_decisions``.
+  whole. Deliveries of different exports that hold rows of the same provider / account / billing
+  period compete (a restated month beside the first): they are mapped first, then only the newest
+  is stored (``transforms.deliveries.compete``; a tie is refused as ambiguous). Every decision is
+  recorded in ``delivery_decisions``; passed-over files also in ``passed_over_files``, so later
+  runs skip them. Export metadata (manifests, FOCUS schema metadata) is never read as data.
 - A delivery is stored in one transaction: if any part cannot be read or written, nothing of it is
   stored. For formats whose period policy is ``replace``, it then replaces the rows that other
   deliveries loaded in earlier runs hold of the same provider / account / billing period, unless
@@ -40,7 +44,7 @@ import polars as pl
 from flows import PROJECT_ROOT
 from flows.readers import UnreadableFile, failure_message, read_raw, sniff
 from flows.warehouse import current_staging, insert_parquet, sql_text, transaction
-from transforms.deliveries import Candidate, decide, delivery_id_for, export_identity, with_row_keys
+from transforms.deliveries import Candidate, compete, decide, delivery_id_for, export_identity, with_row_keys
 from transforms.formats import SourceFormat, closest_match, detect, load_all
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,32 @@ def _is_aws_manifest(path: Path) -> bool:
     return path.suffix == ".json" and path.name.lower().endswith("manifest.json") and path.name != "manifest.json"
 
 
+METADATA_MAX_BYTES = 1 << 20
+
+
+def is_export_metadata(path: Path) -> bool:
+    """A file an export writes about its data, never data itself (left out of every ingest).
+
+    - AWS manifests (``<report>-Manifest.json`` of the legacy CUR, ``Manifest.json`` of Data Exports);
+    - a ``manifest.json`` that is not an S3 Inventory manifest (no ``fileSchema``), e.g. the one an
+      Azure Cost Management export writes in its run folder;
+    - a FOCUS schema metadata file (a JSON object with ``FocusVersion`` or ``SchemaId`` and a
+      ``Columns`` list, as the FinOps toolkit's ``FocusCost_<version>.json``).
+    """
+    if isinstance(path, RefusedLink) or path.suffix.lower() != ".json":
+        return False
+    if _is_aws_manifest(path):
+        return True
+    try:
+        small = path.stat().st_size <= METADATA_MAX_BYTES
+    except OSError:
+        return False
+    data = _read_json(path) if small else None
+    if path.name.lower() == "manifest.json":
+        return data is not None and "fileSchema" not in data
+    return data is not None and isinstance(data.get("Columns"), list) and ("FocusVersion" in data or "SchemaId" in data)
+
+
 class RefusedLink(type(Path())):  # type: ignore[misc]
     """A symbolic link in a folder being ingested that points outside it: listed, never followed."""
 
@@ -117,7 +147,8 @@ def _walk(folder: Path) -> list[Path]:
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files under the given paths, in a stable order, without AWS manifests and inventory data parts.
+    """Files under the given paths, in a stable order, without export metadata (``is_export_metadata``:
+    manifests, FOCUS schema metadata) and without the data parts of S3 Inventory manifests.
 
     The folders given are a boundary: a symbolic link in one that points outside it is not followed
     but returned as a RefusedLink (``resolve_format`` refuses it by name).
@@ -140,7 +171,7 @@ def expand_paths(paths: list[Path]) -> list[Path]:
                 pass
     return [
         f for f in files
-        if isinstance(f, RefusedLink) or (not _is_aws_manifest(f) and f.resolve() not in inventory_parts)
+        if isinstance(f, RefusedLink) or (not is_export_metadata(f) and f.resolve() not in inventory_parts)
     ]
 
 
@@ -530,19 +561,69 @@ def _record_decision(
     con: duckdb.DuckDBPyConnection, ingest_id: str, delivery: _Delivery, decision: str, reason: str,
     keys: list[tuple] | None = None,
 ) -> None:
+    """Record a decision (one row per provider / account / period where known), in one transaction.
+
+    A passed-over delivery's files also go to ``passed_over_files``: later runs skip them, so a rerun
+    of the same landing folder changes nothing. Held-back deliveries are not recorded there: they are
+    decided again on every run (a missing part may have arrived). If the warehouse cannot take the
+    record (the disk that failed the delivery is still full), it is logged, not raised.
+    """
     candidate = delivery.candidate
     hint = delivery.hints
-    rows = keys or [(hint.get("provider"), hint.get("billing_account_id"), hint.get("billing_period_start"))]
-    for provider, account, period in rows:
-        con.execute(
-            sql_text("record_delivery_decision"),
-            {
-                "ingest_id": ingest_id, "provider": provider, "billing_account_id": account,
-                "billing_period_start": period, "delivery_id": candidate.delivery_id, "decision": decision,
-                "reason": reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
-                "time_source": candidate.time_source, "decided_at": datetime.now(UTC),
-            },
-        )
+    rows = keys or sorted(candidate.holds, key=str) or [
+        (hint.get("provider"), hint.get("billing_account_id"), hint.get("billing_period_start"))
+    ]
+    now = datetime.now(UTC)
+    try:
+        with transaction(con):
+            for provider, account, period in rows:
+                con.execute(
+                    sql_text("record_delivery_decision"),
+                    {
+                        "ingest_id": ingest_id, "provider": provider, "billing_account_id": account,
+                        "billing_period_start": period, "delivery_id": candidate.delivery_id, "decision": decision,
+                        "reason": reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
+                        "time_source": candidate.time_source, "decided_at": now,
+                    },
+                )
+            if decision == "passed_over":
+                for path, _, result in delivery.members:
+                    con.execute(sql_text("record_passed_over_file"), {
+                        "file_sha256": result.file_sha256, "source_file": str(path),
+                        "delivery_id": candidate.delivery_id, "reason": reason, "ingest_id": ingest_id,
+                        "decided_at": now,
+                    })
+    except duckdb.Error as exc:
+        log.error("delivery %s (%s): the decision %s could not be recorded: %s",
+                  candidate.delivery_id, ", ".join(candidate.files), decision, exc)
+
+
+def _periods_held(files: Iterator[StagedFile]) -> frozenset[tuple]:
+    """The distinct (provider, billing_account_id, billing_period_start) of staged billing files' rows.
+
+    A part that cannot be read is left out here: storing the delivery fails on it and holds it back.
+    """
+    held: set[tuple] = set()
+    for part in (part for f in files for part in f.good_parts):
+        try:
+            keys = pl.scan_parquet(part).select("provider", "billing_account_id", "billing_period_start").unique()
+            held.update(keys.collect().iter_rows())
+        except (OSError, pl.exceptions.PolarsError):
+            continue
+    return frozenset(held)
+
+
+def _decided_not_to_load(con: duckdb.DuckDBPyConnection, ingest_id: str, delivery: _Delivery, decision) -> None:
+    """Record a delivery passed over or held back, and say so on each of its files' results."""
+    _record_decision(con, ingest_id, delivery, decision.decision, decision.reason)
+    label = "passed over" if decision.decision == "passed_over" else "held back"
+    for path, _, result in delivery.members:
+        if decision.refused:
+            result.error = f"{path}: refused (delivery {decision.delivery_id}): {decision.reason}"
+            continue
+        result.skipped = True
+        result.message = f"{label} (delivery {decision.delivery_id}): {decision.reason}"
+        log.warning("%s: %s", result.path, result.message)
 
 
 def ingest_files(
@@ -587,6 +668,13 @@ def ingest_files(
                 f"already loaded from {known[0]} on {known[1]:%Y-%m-%d %H:%M} UTC" if known else "same file given twice"
             )
             continue
+        passed = con.execute(sql_text("passed_over_entry"), {"h": result.file_sha256}).fetchone()
+        if passed:
+            result.skipped, result.delivery_id = True, passed[1]
+            result.message = (
+                f"passed over in an earlier run (delivery {passed[1]}, {passed[3]:%Y-%m-%d %H:%M} UTC): {passed[2]}"
+            )
+            continue
         seen_hashes.add(result.file_sha256)
         if source_format.table == "billing_line_items":
             billing.append((path, source_format, result))
@@ -595,20 +683,37 @@ def ingest_files(
 
     deliveries = _gather_deliveries(con, billing, failed)
     by_id = {d.candidate.delivery_id: d for d in deliveries}
-    for decision in decide([d.candidate for d in deliveries]):
-        delivery = by_id[decision.delivery_id]
-        if decision.decision == "load":
+    with tempfile.TemporaryDirectory(prefix="aicost-staging-", dir=current_staging()) as staging:
+        prepared = dict(staged or {})
+        to_load: dict[str, str] = {}
+        for decision in decide([d.candidate for d in deliveries]):
+            delivery = by_id[decision.delivery_id]
+            if decision.decision == "load":
+                to_load[decision.delivery_id] = decision.reason
+            else:
+                _decided_not_to_load(con, ingest_id, delivery, decision)
+        # Deliveries of different exports holding rows of the same provider / account / billing
+        # period compete (a restated month beside the first): the period is known once mapped.
+        competing = []
+        for delivery_id in to_load:
+            delivery = by_id[delivery_id]
+            for path, source_format, _ in delivery.members:
+                if str(path) not in prepared:
+                    prepared[str(path)] = prepare_file(str(path), source_format.name, staging, column_defaults)
+            if delivery.members[0][1].period_policy == "replace":
+                delivery.candidate.holds = _periods_held(prepared[str(p)] for p, _, _ in delivery.members)
+                competing.append(delivery.candidate)
+        outcome = {d.delivery_id: d for d in compete(competing)}
+        for delivery_id, reason in to_load.items():
+            delivery = by_id[delivery_id]
+            decision = outcome.get(delivery_id)
+            if decision and decision.decision != "load":
+                _decided_not_to_load(con, ingest_id, delivery, decision)
+                continue
             _store_group(
-                con, delivery.members, ingest_id, delivery_id=decision.delivery_id,
-                column_defaults=column_defaults, staged=staged or {}, delivery=delivery, reason=decision.reason,
+                con, delivery.members, ingest_id, delivery_id=delivery_id, column_defaults=column_defaults,
+                staged=prepared, delivery=delivery, reason=reason + (decision.reason if decision else ""),
             )
-            continue
-        _record_decision(con, ingest_id, delivery, decision.decision, decision.reason)
-        label = "passed over" if decision.decision == "passed_over" else "held back"
-        for _, _, result in delivery.members:
-            result.skipped = True
-            result.message = f"{label} (delivery {decision.delivery_id}): {decision.reason}"
-            log.warning("%s: %s", result.path, result.message)
 
     for member in usage:
         _store_group(
@@ -658,6 +763,7 @@ def _store_group(
             for path, source_format, _ in members
         }
         current: Path | None = None
+        committing = False
         try:
             try:
                 with transaction(con):
@@ -684,6 +790,7 @@ def _store_group(
                             "reason": "; ".join([reason, *(f"derived: {d}" for d in derived)]) if derived else reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
                             "time_source": candidate.time_source, "decided_at": datetime.now(UTC),
                         })
+                    committing = True  # nothing left but the COMMIT
             except duckdb.Error as exc:
                 # an IO error while storing (a full disk, a staged part gone) or at commit
                 try:
@@ -692,7 +799,8 @@ def _store_group(
                     pass  # the transaction was already rolled back
                 where = current or members[0][0]
                 fmt_name = next(f.name for p, f, _ in members if p == where)
-                raise IngestError(f"{where}: could not be stored as {fmt_name}: {exc}") from exc
+                stage = "the commit failed: " if committing else ""
+                raise IngestError(f"{where}: could not be stored as {fmt_name}: {stage}{exc}") from exc
         except _PassedOver as passed:
             for _, _, result in members:
                 result.skipped = True
@@ -713,7 +821,7 @@ def _store_group(
 
 
 def pending_files(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str = "auto") -> list[tuple[Path, str]]:
-    """Files under ``paths`` the warehouse has not loaded yet, with their format (unreadable ones left out)."""
+    """Files under ``paths`` the warehouse has neither loaded nor passed over, with their format (unreadable ones left out)."""
     pending = []
     for path in expand_paths(paths):
         try:
@@ -721,6 +829,7 @@ def pending_files(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str = 
             digest = sha256_of(path)
         except Exception:  # noqa: BLE001  (ingest_files reports it, by name)
             continue
-        if con.execute(sql_text("manifest_entry"), {"h": digest}).fetchone() is None:
+        known = con.execute(sql_text("manifest_entry"), {"h": digest}).fetchone()
+        if known is None and con.execute(sql_text("passed_over_entry"), {"h": digest}).fetchone() is None:
             pending.append((path, source_format.name))
     return pending

@@ -357,3 +357,202 @@ def _no_freshness():
     import polars as pl
 
     return pl.DataFrame(schema={"target_table": pl.String, "source": pl.String, "latest": pl.Datetime("us", "UTC")})
+
+
+# --- 7. a restated FOCUS month in a flat folder: competing deliveries of one account / period ------------
+
+def next_month(rows: list[dict]) -> list[dict]:
+    """The same charges one month later (Sept 2024 -> Oct 2024) in every period column."""
+    columns = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd")
+    return [
+        dict(r, **{c: r[c].replace("2024-10-", "2024-11-").replace("2024-09-", "2024-10-") for c in columns})
+        for r in rows
+    ]
+
+
+def test_a_restated_focus_month_in_a_flat_folder_keeps_only_the_newest_file(warehouse, shared_data, tmp_path):
+    header, rows = focus_aws_rows(shared_data)  # one AWS account, September 2024
+    restated_rows = [dict(r, BilledCost=str(Decimal(r["BilledCost"]) * 2)) for r in rows[:400]]
+    folder = tmp_path / "landing" / "focus"
+    first = write_rows(folder / "focus-2024-09.csv", header, rows[:300], mtime=T0)
+    restated = write_rows(folder / "focus-2024-09-restated.csv", header, restated_rows, mtime=T0 + HOUR)
+
+    results = {Path(r.path): r for r in ingest_files(warehouse, [tmp_path / "landing"])}
+
+    assert stored(warehouse) == (400, billed(restated_rows, "BilledCost"))
+    assert results[restated].error is None and results[restated].rows_loaded == 400
+    assert results[first].skipped and results[first].error is None
+    assert results[first].message.startswith("passed over") and f"restated by {restated}, newer" in results[first].message
+    got = warehouse.execute(
+        "SELECT files[1], decision, reason, provider, billing_account_id, billing_period_start "
+        "FROM delivery_decisions ORDER BY decision"
+    ).fetchall()
+    account = rows[0]["BillingAccountId"]
+    september = datetime(2024, 9, 1, tzinfo=UTC)
+    assert [g[:2] for g in got] == [(str(restated), "loaded"), (str(first), "passed_over")]
+    assert got[1][2].startswith(f"restated by {restated}, newer (2023-12-02 09:00:00 UTC by file time)")
+    assert got[1][3:] == got[0][3:] == ("aws", account, september)
+    assert warehouse.execute("SELECT source_file FROM ingest_manifest").fetchall() == [(str(restated),)]
+
+
+def test_competing_deliveries_with_the_same_time_are_both_refused_as_ambiguous(warehouse, shared_data, tmp_path):
+    header, rows = focus_aws_rows(shared_data)
+    folder = tmp_path / "landing"
+    a = write_rows(folder / "focus-a.csv", header, rows[:300], mtime=T0)
+    b = write_rows(folder / "focus-b.csv", header, rows[:200], mtime=T0)
+
+    results = {Path(r.path): r for r in ingest_files(warehouse, [folder])}
+
+    assert stored(warehouse) == (0, 0)
+    for path, other in ((a, b), (b, a)):
+        assert results[path].error and str(path) in results[path].error and str(other) in results[path].error
+        assert "ambiguous" in results[path].error and "the same delivery time" in results[path].error
+    got = {d[3][0]: (d[1], d[2]) for d in decisions(warehouse)}
+    assert {k: v[0] for k, v in got.items()} == {str(a): "held_back", str(b): "held_back"}
+    assert str(b) in got[str(a)][1] and "2023-12-02 08:00:00 UTC by file time" in got[str(a)][1]
+
+
+def test_a_file_of_two_months_loses_whole_to_a_newer_file_of_one_of_them(warehouse, shared_data, tmp_path):
+    header, rows = focus_aws_rows(shared_data)
+    two_months = rows[:300] + next_month(rows[:300])
+    newer_september = rows[:100]
+    folder = tmp_path / "landing"
+    old = write_rows(folder / "focus-q3.csv", header, two_months, mtime=T0)
+    new = write_rows(folder / "focus-2024-09.csv", header, newer_september, mtime=T0 + HOUR)
+
+    results = {Path(r.path): r for r in ingest_files(warehouse, [folder])}
+
+    # a file is stored whole or not at all: October is not loaded from the older file either
+    assert stored(warehouse) == (100, billed(newer_september, "BilledCost"))
+    assert results[old].skipped and f"restated by {new}, newer" in results[old].message
+    periods = warehouse.execute(
+        "SELECT billing_period_start FROM delivery_decisions WHERE decision = 'passed_over' ORDER BY 1"
+    ).fetchall()
+    assert periods == [(datetime(2024, 9, 1, tzinfo=UTC),), (datetime(2024, 10, 1, tzinfo=UTC),)]
+
+
+def test_parts_of_one_export_given_together_do_not_compete(warehouse, shared_data, tmp_path):
+    header, rows = focus_aws_rows(shared_data)
+    folder = tmp_path / "landing" / "focus-export"
+    write_rows(folder / "part_0.csv", header, rows[:500], mtime=T0)
+    write_rows(folder / "part_1.csv", header, rows[500:], mtime=T0 + 60)
+
+    results = ingest_files(warehouse, [tmp_path / "landing"])
+
+    assert [r.error for r in results] == [None, None]
+    assert stored(warehouse) == (len(rows), billed(rows, "BilledCost"))
+
+
+# --- 8. the export's own metadata files are not data ----------------------------------------------------
+
+FOCUS_METADATA = "focus/finops-toolkit_FocusCost_1.0_metadata.json"  # microsoft/finops-toolkit (MIT)
+
+
+def test_export_metadata_beside_the_data_is_not_ingested_and_its_schema_date_is_not_a_delivery_time(
+    warehouse, shared_data, tmp_path
+):
+    header, rows = focus_aws_rows(shared_data)
+    metadata = (shared_data / FOCUS_METADATA).read_text()
+    landing = tmp_path / "landing"
+    old = write_rows(landing / "focus-a" / "focus-2024-09.csv", header, rows[:300], mtime=T0)
+    new = write_rows(landing / "focus-b" / "focus-2024-09.csv", header, rows[:200], mtime=T0 + HOUR)
+    for folder in (old.parent, new.parent):
+        # the same schema metadata beside both: its CreationDate (2024-06-20) dates the schema, not the
+        # delivery, so it must not make the two deliveries tie
+        (folder / "FocusCost_1.0_metadata.json").write_text(metadata)
+    # an Azure export run folder's manifest.json (its fields are not read) is not data either
+    run = landing / "azure-focus" / "20240901-20240930" / RUN_OLD
+    write_rows(run / "part_0_0001.csv", header, next_month(rows[:50]), mtime=T0)
+    (run / "manifest.json").write_text("{}")
+
+    results = ingest_files(warehouse, [landing])
+
+    assert sorted(Path(r.path).name for r in results) == ["focus-2024-09.csv", "focus-2024-09.csv", "part_0_0001.csv"]
+    assert [r.error for r in results] == [None, None, None]
+    assert stored(warehouse) == (250, billed(rows[:200], "BilledCost") + billed(rows[:50], "BilledCost"))
+    assert next(r for r in results if Path(r.path) == old).message.startswith(f"passed over")
+
+
+# --- 9. decisions are not re-made on every run; held-back deliveries are --------------------------------
+
+def test_a_rerun_of_the_same_landing_folder_changes_nothing(warehouse, shared_data, tmp_path):
+    header, rows = cur_rows(shared_data)
+    landing = tmp_path / "landing"
+    current = assembly(landing, CURRENT, header, rows[:300], mtime=T0)
+    assembly(landing, STALE, header, rows[:200], mtime=T0 + 5 * HOUR)
+    top_level_manifest(landing, current)
+    fheader, frows = focus_aws_rows(shared_data)
+    write_rows(landing / "focus" / "focus-2024-09.csv", fheader, frows[:300], mtime=T0)
+    write_rows(landing / "focus" / "focus-2024-09-restated.csv", fheader, frows[:400], mtime=T0 + HOUR)
+    ingest_files(warehouse, [landing])
+    before = stored(warehouse), decisions(warehouse)
+    assert len(before[1]) == 4
+
+    again = ingest_files(warehouse, [landing])
+
+    assert (stored(warehouse), decisions(warehouse)) == before
+    assert all(r.skipped and r.error is None for r in again)
+    passed = [r for r in again if STALE in r.path or r.path.endswith("focus-2024-09.csv")]
+    assert len(passed) == 3 and all(r.message.startswith("passed over in an earlier run") for r in passed)
+
+
+def test_a_held_back_delivery_is_decided_again_and_loads_when_its_part_arrives(warehouse, shared_data, tmp_path):
+    header, rows = cur_rows(shared_data)
+    landing = tmp_path / "landing"
+    partial = assembly(landing, CURRENT, header, rows[:400], mtime=T0, write=(1,))
+    ingest_files(warehouse, [landing])
+    ingest_files(warehouse, [landing])
+    assert stored(warehouse) == (0, 0)
+    assert [d[1] for d in decisions(warehouse)] == ["held_back", "held_back"]  # decided again, still partial
+
+    write_rows(partial / f"{REPORT}-00002.csv.gz", header, rows[200:400], gz=True, mtime=T0)
+    results = ingest_files(warehouse, [landing])
+
+    assert [r.error for r in results] == [None, None]
+    assert stored(warehouse) == (400, billed(rows[:400], "lineItem/UnblendedCost"))
+    assert decisions(warehouse)[-1][:2] == (f"aws-assembly-{CURRENT}", "loaded")
+
+
+# --- 10. the disk fills at commit -------------------------------------------------------------------------
+
+def test_a_commit_that_fails_for_a_full_disk_names_the_file_and_leaves_the_warehouse_unchanged(
+    warehouse, shared_data, tmp_path
+):
+    import resource
+    import signal
+
+    header, rows = focus_aws_rows(shared_data)
+    ingest_files(warehouse, [write_rows(tmp_path / "old" / "focus.csv", header, rows[:100])])
+    tables = ("billing_line_items", "ingest_manifest", "billing_deliveries", "rejected_rows", "passed_over_files")
+
+    def state():
+        return {t: warehouse.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}, stored(warehouse)
+
+    before = state()
+    new = write_rows(tmp_path / "new" / "focus-export.csv", header, rows[:900])
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    staged = {str(new): prepare_file(str(new), "focus", str(staging))}  # mapped ahead: only the commit writes
+    warehouse.execute("CHECKPOINT")  # an empty write-ahead log: the commit is the first write
+
+    # the file system refuses to grow any file past 16 KiB (as a full disk would): DuckDB's commit, which
+    # writes the delivery to its write-ahead log, fails with an IO error
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (16 * 1024, limit[1]))
+    try:
+        [result] = ingest_files(warehouse, [tmp_path / "new"], staged=staged)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limit)
+        signal.signal(signal.SIGXFSZ, handler)
+
+    assert result.error.startswith(f"{new}: could not be stored as focus: the commit failed: ")
+    assert "Could not write file" in result.error and "File too large" in result.error
+    assert result.error.endswith("nothing of this delivery was stored: the warehouse is unchanged")
+    assert result.rows_loaded == 0 and result.billed_cost == {}
+    assert state() == before
+    last = decisions(warehouse)[-1]
+    assert last[1] == "held_back" and "could not be stored" in last[2] and "the commit failed" in last[2]
+    # once there is room again, the same file loads
+    [again] = ingest_files(warehouse, [tmp_path / "new"])
+    assert again.error is None and stored(warehouse) == (900, billed(rows[:900], "BilledCost"))

@@ -27,6 +27,12 @@ Several runs of one export found together: the provider's own record decides whi
 AWS top-level manifest), else the newest delivery time (the manifest's, else the files' modification
 time). The others are passed over, never loaded. A current delivery whose manifest lists parts that
 are neither here nor already stored is held back whole.
+
+Deliveries of *different* exports found together compete where they hold rows of the same provider /
+account / billing period (``compete``: a restated month saved as a second file beside the first, in
+a flat folder with no run in its layout): only the newest is loaded, a tie is refused as ambiguous.
+The period is known only after mapping, so ``flows/ingest.py`` hands in each delivery's mapped
+(provider, account, period) set. Append-only sources (GCP) do not compete: their files add up.
 """
 
 from __future__ import annotations
@@ -109,6 +115,7 @@ class Candidate:
     missing: list[str] = field(default_factory=list)  # parts its manifest lists that are not here nor stored
     unreadable: list[str] = field(default_factory=list)  # listed parts present but not readable
     current_run: str | None = None  # the run the provider's own record names as current (AWS top-level manifest)
+    holds: frozenset[tuple] = frozenset()  # (provider, billing_account_id, billing_period_start) of its mapped rows
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class Decision:
     delivery_id: str
     decision: str  # load | passed_over | held_back
     reason: str
+    refused: bool = False  # held back because it cannot be decided (ambiguous): an error for the user to resolve
 
 
 def _when(c: Candidate) -> str:
@@ -152,6 +160,54 @@ def decide(candidates: list[Candidate]) -> list[Decision]:
             decisions.append(Decision(current.delivery_id, "held_back", "; ".join(reasons)))
         else:
             decisions.append(Decision(current.delivery_id, "load", why or "the only delivery of its export"))
+    return decisions
+
+
+def _named(c: Candidate) -> str:
+    more = len(c.files) - 1
+    return c.files[0] + (f" and {more} more part{'s' if more > 1 else ''}" if more else "") if c.files else c.delivery_id
+
+
+def _second(c: Candidate) -> datetime:
+    # to the second: a copy or sync keeps whole seconds at best, a finer difference is the copy's order
+    return c.delivered_at.replace(microsecond=0)
+
+
+def compete(candidates: list[Candidate]) -> list[Decision]:
+    """Which of the deliveries about to be loaded in one run restate others; each gets a decision.
+
+    Deliveries (each already the current run of its own export) that hold rows of the same provider /
+    account / billing period (``holds``) are competing deliveries of that period, e.g. a restated
+    month written as a second file beside the first. The newest (``delivered_at``) is loaded; an
+    older one is passed over ("restated by <file>, newer"). A delivery is stored whole, so it loses
+    whole as soon as any one of its periods is held by a newer competitor, also where its other
+    periods are not (a two-month file against a newer file of one of the months: neither month
+    is loaded from the older file). Competitors with the same time (to the second) on a shared
+    period cannot be told apart: all of them are refused as ambiguous, naming each other, rather than guessed.
+    """
+    decisions: list[Decision] = []
+    for c in candidates:
+        rivals = [o for o in candidates if o is not c and o.holds & c.holds]
+        newer = [o for o in rivals if _second(o) > _second(c)]
+        tied = [o for o in rivals if _second(o) == _second(c)]
+        if newer:
+            newest = max(newer, key=lambda o: (_second(o), o.delivery_id))
+            decisions.append(Decision(
+                c.delivery_id, "passed_over",
+                f"restated by {_named(newest)}, newer ({_when(newest)}); this one: {_when(c)}",
+            ))
+        elif tied:
+            others = ", ".join(_named(o) for o in tied)
+            decisions.append(Decision(
+                c.delivery_id, "held_back",
+                f"ambiguous: {_named(c)} and {others} hold the same provider / account / billing period and have "
+                f"the same delivery time ({_when(c)}); neither is loaded: remove the one that is not current",
+                refused=True,
+            ))
+        else:
+            older = [o for o in rivals]
+            why = f"; newer than {', '.join(_named(o) for o in older)}" if older else ""
+            decisions.append(Decision(c.delivery_id, "load", why))
     return decisions
 
 

@@ -146,10 +146,11 @@ def test_aws_usage_types_read_the_same_from_the_cur_and_from_focus(
     cur = _map({"lineItem/UsageType": usage_type, "lineItem/LineItemDescription": description})
     assert cur["x_transfer_direction"][0] == direction
     # FOCUS with AWS columns (x_UsageType), and FOCUS without them (the description alone)
-    write_focus(tmp_path / "with.csv", [{"ProviderName": "AWS", "x_UsageType": usage_type,
+    # two accounts: two scenarios, not two competing deliveries of one account's month
+    write_focus(tmp_path / "with.csv", [{"ProviderName": "AWS", "x_UsageType": usage_type, "BillingAccountId": "with",
                                         "ChargeDescription": "data transfer", "BilledCost": "1", "EffectiveCost": "1"}])
     write_focus(tmp_path / "without.csv", [{"ProviderName": "AWS", "ChargeDescription": description,
-                                           "BilledCost": "1", "EffectiveCost": "1"}])
+                                           "BillingAccountId": "without", "BilledCost": "1", "EffectiveCost": "1"}])
     results = ingest_files(warehouse, [tmp_path / "with.csv", tmp_path / "without.csv"])
     assert [r.error for r in results] == [None, None]
     found = warehouse.sql("SELECT source_file, x_transfer_direction FROM billing_line_items ORDER BY 1").fetchall()
