@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from flows import PROJECT_ROOT
 from flows.charts import weekly_spend_chart
+from flows.forecast import load_economics
 from flows.settings import Settings
 from flows.warehouse import opened, query
 from transforms.report_model import (
@@ -78,6 +79,7 @@ def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff:
         "rejections": query(con, "report_rejections", {"cutoff": cutoff, "limit": TOP_REASONS}),
         "dq": query(con, "report_dq_latest", {"cutoff": cutoff}),
         "freshness": query(con, "report_source_freshness", {"week_end": week_end}),
+        "economics": load_economics(con, week_start),
     }
 
 
