@@ -120,6 +120,14 @@ def cmd_recommendations(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unit_costs(args: argparse.Namespace) -> int:
+    from flows.unit_costs import unit_costs_command, unit_costs_text
+
+    result = unit_costs_command(args.week, _settings(args))
+    _print(result, args.json, unit_costs_text(result))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from flows.report import report_command
 
@@ -224,6 +232,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--week", type=parse_week, default=last_complete_week())
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_recommendations)
+
+    p = sub.add_parser("unit-costs", help="cost per 1M tokens, 1,000 requests, GPU-hour and training run, with trends")
+    p.add_argument("--week", type=parse_week, default=last_complete_week())
+    p.add_argument("--json", action="store_true", help="each figure with its numerator, denominator and 8-week trend")
+    p.set_defaults(func=cmd_unit_costs)
 
     p = sub.add_parser("report", help="render (and optionally email) the week's report")
     p.add_argument("--week", type=parse_week, default=last_complete_week())

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from flows import PROJECT_ROOT
 from flows.charts import weekly_spend_chart
+from flows.forecast import load_economics
 from flows.settings import Settings
 from flows.warehouse import opened, query
 from transforms.report_model import (
@@ -81,6 +82,7 @@ def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff:
         "freshness": query(con, "report_source_freshness", {"week_end": week_end}),
         "deliveries": query(con, "report_delivery_decisions", {"since": week_begin, "cutoff": cutoff, "limit": 20}),
         "refusals": query(con, "report_refusals", {"since": cutoff - timedelta(days=REFUSALS_DAYS), "cutoff": cutoff}),
+        "economics": load_economics(con, week_start),
     }
 
 

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
         CONFIG_DIR / "recommendations.toml", description="Detector thresholds and assumed factors."
     )
     energy: Path = Field(CONFIG_DIR / "energy.toml", description="PUE, GPU power and grid carbon intensity.")
+    budgets: Path = Field(CONFIG_DIR / "budgets.toml", description="Monthly budgets per team, project or category.")
     lock_timeout_s: float = Field(600.0, description="How long a run waits for another run's warehouse lock.")
     dask_address: str | None = Field(None, description="Ingest files in parallel on this Dask scheduler.")
     dask_local_workers: int = Field(0, description="Ingest on a local Dask cluster of this many processes (0: off).")

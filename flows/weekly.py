@@ -148,6 +148,15 @@ def attribute(settings: Settings, week_start: date) -> dict:
     return summary
 
 
+@task(task_run_name="store forecast", cache_policy=NO_CACHE)
+def forecast(settings: Settings, week_start: date) -> int:
+    """Store the spend forecast made from the data up to this week (its accuracy is shown later)."""
+    from flows.forecast import store_forecast
+
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        return store_forecast(con, week_start)
+
+
 @task(task_run_name="find savings", cache_policy=NO_CACHE)
 def recommend(settings: Settings, week_start: date) -> dict:
     """Run every savings detector and track the recommendations against last week (replaces the week)."""
@@ -222,6 +231,7 @@ def weekly_cost_report(
             checked = validate_week(settings, week)
             history = attribute_history(settings, week)
             attributed = attribute(settings, week)
+            forecast(settings, week)
             recommended = recommend(settings, week)
             report = render(settings, week)
             emailed = send and (not checked["failed"] or settings.send_on_failed_check)

@@ -783,8 +783,11 @@ def build_context(
     stale_after_days: int = STALE_AFTER_DAYS,
     deliveries: pl.DataFrame | None = None,
     refusals: pl.DataFrame | None = None,
+    economics: dict | None = None,
 ) -> dict:
     """Everything the templates show, formatted, from the report's query results."""
+    from transforms.economics import economics_context  # it builds on this module's formatting
+
     require_monday(week_start)
     series = weekly_series(cost, week_start)
     head = headline(cost, recs, week_start, currency)
@@ -814,5 +817,6 @@ def build_context(
         "energy": energy(cost, week_start),
         "quality": data_quality(ingest, rejections, dq, freshness, week_start, stale_after_days, deliveries),
         "method": method(week_start, currency, fx_rates, generated_at),
+        "economics": economics_context(economics, week_start=week_start, currency=currency, cost=cost, fx_rates=fx_rates),
         "series": series,
     }
