@@ -33,15 +33,60 @@ def text(col: str | pl.Expr) -> pl.Expr:
     return pl.when(expr.is_in(NULL_STRINGS)).then(None).otherwise(expr)
 
 
+# Thousands separators. A ',' is read as one only where the value or its column leaves no doubt,
+# because a decimal comma (``0,123``, ``1,234`` in a comma-decimal locale) would otherwise be read a
+# thousand times too big. Every pattern allows a sign, then one currency symbol ("-€1,234.5").
+_SIGNED = r"^[-+]?[$€£]?"
+# Comma groups after a leading group of 1-3 digits not starting with 0: "1,234", "12,345,678.9".
+_GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$"
+# Groups that cannot be a decimal comma: a '.' decimal after them, or two or more commas.
+_UNAMBIGUOUS_GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:(?:,\d{3})+\.\d+|(?:,\d{3}){2,})$"
+# A plain amount behind a currency symbol: "$12.5", "-€3".
+_SYMBOL_PLAIN = r"^[-+]?[$€£]\d+(?:\.\d+)?$"
+# A '.' decimal, which shows a column's decimal mark is '.' ...
+_DOT_DECIMAL = _SIGNED + r"(?:\d+|[1-9]\d{0,2}(?:,\d{3})+)?\.\d+(?:[eE][-+]?\d+)?$"
+# ... unless it could itself be a '.' thousands separator ("1.234", "12.345.678").
+_DOT_GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:\.\d{3})+$"
+
+DECIMAL_EXPECTED = "a decimal number"
+DECIMAL_COMMA_EXPECTED = (
+    "a decimal number with '.' as the decimal mark (',' is read as a thousands separator only where "
+    "the column's values show that convention, as in 1,234.56)"
+)
+
+
 def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY) -> pl.Expr:
     """Exact decimal from text (``1.5``, ``-2E-7``, ``0.0000004``); null where it does not parse.
 
-    Parsed from the text itself, never through a float, so the source's digits are kept.
+    Parsed from the text itself, never through a float, so the source's digits are kept. The
+    decimal mark is '.'; a currency symbol is dropped (``$12.5``, ``-€3``). A ',' is read as a
+    thousands separator only where that cannot be wrong:
+
+    - the value itself shows it: a '.' decimal after the groups or two or more groups
+      (``$10,000.00``, ``-€1,234.5``, ``1,000,000``);
+    - or the column shows it: every value with a ',' in the column is shaped as groups
+      (``1,234``, ``12,345.6``) and some value has a '.' decimal that could not itself be a '.'
+      thousands separator (``1,234.50``, ``0.5``; not ``1.234``).
+
+    Otherwise a value with a ',' (``0,123``, ``12,5``, or ``1,234`` with no other evidence) does
+    not parse, and ``reject_if_unparsed`` rejects its row saying what was expected. "The column"
+    is the column of the frame being mapped (one batch of a file), so the evidence is the file's
+    own. None of the real exports in the project's samples declares a locale (the Azure cost
+    details files are en-US style with no grouping), so no header setting is read.
     """
     raw = text(col)
-    # Spreadsheet-style amounts ("$10,000.00 ", "-€1,234.5"): drop the symbol and thousands commas.
-    formatted = raw.str.contains(r"^[-+]?[$€£]?\d{1,3}(,\d{3})+(\.\d+)?$|^[-+]?[$€£]\d+(\.\d+)?$")
-    cleaned = pl.when(formatted).then(raw.str.replace_all(r"[$€£,]", "")).otherwise(raw)
+    has_comma = raw.str.contains(",", literal=True)
+    grouped = raw.str.contains(_GROUPED)
+    column_groups = (
+        raw.filter(has_comma).str.contains(_GROUPED).all()
+        & (raw.str.contains(_UNAMBIGUOUS_GROUPED) | (raw.str.contains(_DOT_DECIMAL) & ~raw.str.contains(_DOT_GROUPED))).any()
+    )
+    accepted = grouped & (raw.str.contains(_UNAMBIGUOUS_GROUPED) | column_groups)
+    cleaned = (
+        pl.when(accepted | raw.str.contains(_SYMBOL_PLAIN))
+        .then(raw.str.replace_all(r"[$€£,]", ""))
+        .otherwise(raw)
+    )
     return cleaned.cast(dtype, strict=False)
 
 
@@ -102,11 +147,18 @@ def reject_if_unparsed(pairs: dict[str, tuple[pl.Expr, pl.Expr, str]]) -> pl.Exp
     """
     reasons = [
         pl.when(raw.is_not_null() & parsed.is_null()).then(
-            pl.format("column {}: expected {}, got '{}'", pl.lit(name), pl.lit(expected), raw)
+            pl.format("column {}: expected {}, got '{}'", pl.lit(name), _expected(raw, expected), raw)
         )
         for name, (raw, parsed, expected) in pairs.items()
     ]
     return pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)
+
+
+def _expected(raw: pl.Expr, expected: str) -> pl.Expr:
+    """What a value should have been; for a decimal with a ',' that ``parse_decimal`` refused, why."""
+    if expected != DECIMAL_EXPECTED:
+        return pl.lit(expected)
+    return pl.when(raw.str.contains(",", literal=True)).then(pl.lit(DECIMAL_COMMA_EXPECTED)).otherwise(pl.lit(expected))
 
 
 def reject_if_missing(columns: dict[str, pl.Expr]) -> pl.Expr:
