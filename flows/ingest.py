@@ -165,12 +165,28 @@ class StagedFile:
 
 
 def map_batches(
-    path: Path, fmt: SourceFormat, column_defaults: dict[str, str] | None = None, instances: pl.DataFrame | None = None
+    path: Path,
+    fmt: SourceFormat,
+    column_defaults: dict[str, str] | None = None,
+    instances: pl.DataFrame | None = None,
+    max_row_cost: Decimal | None = None,
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, int]]:
-    """Read and map a file batch by batch: (good rows, rejected source_row/reason, records read)."""
-    from transforms import schema
+    """Read and map a file batch by batch: (good rows, rejected source_row/reason, records read).
 
-    columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
+    Billing rows are checked for plausibility after mapping (``transforms.plausibility``): a cost
+    beyond ``max_row_cost`` (default: the ``AICOST_MAX_ROW_COST`` setting) or a period outside
+    2000-01-01 .. a year from now rejects its row.
+    """
+    from transforms import schema
+    from transforms.plausibility import reject_implausible
+
+    billing = fmt.table == "billing_line_items"
+    columns = schema.BILLING_COLUMNS if billing else schema.USAGE_TABLES[fmt.table]
+    if billing and max_row_cost is None:
+        from flows.settings import get_settings
+
+        max_row_cost = get_settings().max_row_cost
+    now = datetime.now(UTC)
     for raw in read_raw(path, fmt):
         if column_defaults:
             raw = raw.with_columns(
@@ -178,12 +194,15 @@ def map_batches(
                 for name, value in column_defaults.items()
                 if name not in raw.columns
             )
-        mapped = fmt.to_table(raw.lazy()).collect()
+        mapped = fmt.to_table(raw.lazy())
+        if billing:
+            mapped = reject_implausible(mapped, max_row_cost, now)
+        mapped = mapped.collect()
         bad = mapped.filter(pl.col("_reject_reason").is_not_null()).select(
             "source_row", pl.col("_reject_reason").alias("reason")
         )
         good = mapped.filter(pl.col("_reject_reason").is_null()).drop("_reject_reason")
-        if fmt.table == "billing_line_items":
+        if billing:
             good = _enrich_billing(good, instances if instances is not None else _load_instances())
         # A record is a raw row, except in line-based formats, where headers and comments are not
         # records: there the records are the source rows the mapping recognised.
@@ -194,10 +213,16 @@ def map_batches(
 def prepare_file(
     path: str, fmt_name: str, staging_dir: str, column_defaults: dict[str, str] | None = None
 ) -> StagedFile:
-    """Map a file into Parquet parts under ``staging_dir``; errors are returned, not raised."""
+    """Map a file into Parquet parts under ``staging_dir``; errors are returned, not raised.
+
+    The billed and effective totals per currency are exact (``transforms.plausibility.money_totals``,
+    added up in ``Decimal`` without rounding): they cannot wrap however large the file.
+    """
+    from transforms.plausibility import EXACT, money_totals
+
     staged = StagedFile(path=path)
-    billed: Counter[str] = Counter()
-    effective: Counter[str] = Counter()
+    billed: dict[str, Decimal] = {}
+    effective: dict[str, Decimal] = {}
     reasons: Counter[str] = Counter()
     try:
         fmt = load_all()[fmt_name]
@@ -209,10 +234,9 @@ def prepare_file(
             staged.loaded += good["source_row"].n_unique()
             staged.rejected += bad["source_row"].n_unique()
             if fmt.table == "billing_line_items":
-                totals = good.group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum())
-                for currency, billed_sum, effective_sum in totals.iter_rows():
-                    billed[currency] += billed_sum
-                    effective[currency] += effective_sum
+                for currency, sums in money_totals(good, "billing_currency", ("billed_cost", "effective_cost")).items():
+                    billed[currency] = EXACT.add(billed.get(currency, Decimal(0)), sums["billed_cost"])
+                    effective[currency] = EXACT.add(effective.get(currency, Decimal(0)), sums["effective_cost"])
             if good.height:
                 staged.good_parts.append(str(Path(staging_dir) / f"{stem}-{i:05d}-good.parquet"))
                 good.write_parquet(staged.good_parts[-1])
@@ -225,7 +249,7 @@ def prepare_file(
         staged.error = message if path in message else f"{path}: {message}"
     except (pl.exceptions.PolarsError, duckdb.Error, OSError) as exc:
         staged.error = f"{path}: cannot be loaded as {fmt_name}: {exc}"
-    staged.billed, staged.effective = dict(billed), dict(effective)
+    staged.billed, staged.effective = billed, effective
     staged.reasons = dict(reasons.most_common(20))
     return staged
 

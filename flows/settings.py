@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -30,6 +31,12 @@ class Settings(BaseSettings):
         CONFIG_DIR / "recommendations.toml", description="Detector thresholds and assumed factors."
     )
     energy: Path = Field(CONFIG_DIR / "energy.toml", description="PUE, GPU power and grid carbon intensity.")
+    max_row_cost: Decimal = Field(
+        Decimal("1000000000000"),
+        gt=0,
+        le=Decimal("1e25"),
+        description="A billing row whose cost exceeds this in absolute value (in its own currency) is rejected as implausible.",
+    )
     lock_timeout_s: float = Field(600.0, description="How long a run waits for another run's warehouse lock.")
     dask_address: str | None = Field(None, description="Ingest files in parallel on this Dask scheduler.")
     dask_local_workers: int = Field(0, description="Ingest on a local Dask cluster of this many processes (0: off).")
