@@ -252,6 +252,17 @@ def test_comma_grouping_is_read_only_where_the_column_shows_it(column, expected)
     assert _decimals(*column) == expected
 
 
+def test_values_read_on_their_own_evidence_inside_lists():
+    """GCP credits: amounts in a list per row, read each on its own (no column to look at)."""
+    credits = pl.DataFrame({"l": [["1,234", "0.5"], ["1,000,000", "$3", "0,123", "-€1,234.5"], []]})
+    parsed = credits.select(pl.col("l").list.eval(parse_decimal(pl.element(), column_evidence=False)))["l"].to_list()
+    assert parsed == [
+        [None, Decimal("0.5")],
+        [Decimal("1000000"), Decimal("3"), None, Decimal("-1234.5")],
+        [],
+    ]
+
+
 def test_quantities_follow_the_same_rule():
     assert _decimals("0,123", "1,000,000.5", dtype=QUANTITY) == [None, Decimal("1000000.5")]
 

@@ -7,6 +7,7 @@ row is rejected when a present source value did not parse, so no reader drops a 
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import polars as pl
 
@@ -43,10 +44,10 @@ _GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$"
 _UNAMBIGUOUS_GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:(?:,\d{3})+\.\d+|(?:,\d{3}){2,})$"
 # A plain amount behind a currency symbol: "$12.5", "-€3".
 _SYMBOL_PLAIN = r"^[-+]?[$€£]\d+(?:\.\d+)?$"
-# A '.' decimal, which shows a column's decimal mark is '.' ...
-_DOT_DECIMAL = _SIGNED + r"(?:\d+|[1-9]\d{0,2}(?:,\d{3})+)?\.\d+(?:[eE][-+]?\d+)?$"
-# ... unless it could itself be a '.' thousands separator ("1.234", "12.345.678").
-_DOT_GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:\.\d{3})+$"
+# A '.' decimal that could not itself be a '.' thousands separator (as "1.234" or "12.345.678"
+# could): shows that a column's decimal mark is '.'. One or two decimals or four and more, or three
+# after nothing, a 0 or four and more digits ("0.5", "2.25", "0.123", "1234.567", "1.5E-7").
+_DOT_DECIMAL = _SIGNED + r"(?:\d*\.(?:\d{1,2}|\d{4,})|(?:0|\d{4,})?\.\d{3})(?:[eE][-+]?\d+)?$"
 
 DECIMAL_EXPECTED = "a decimal number"
 DECIMAL_COMMA_EXPECTED = (
@@ -55,7 +56,7 @@ DECIMAL_COMMA_EXPECTED = (
 )
 
 
-def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY) -> pl.Expr:
+def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY, *, column_evidence: bool = True) -> pl.Expr:
     """Exact decimal from text (``1.5``, ``-2E-7``, ``0.0000004``); null where it does not parse.
 
     Parsed from the text itself, never through a float, so the source's digits are kept. The
@@ -73,21 +74,41 @@ def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY) -> pl.Expr:
     is the column of the frame being mapped (one batch of a file), so the evidence is the file's
     own. None of the real exports in the project's samples declares a locale (the Azure cost
     details files are en-US style with no grouping), so no header setting is read.
+
+    The column is looked at once, as a whole (a batch function: the text is computed once and
+    the comma rules only run when some value has a ',' or a symbol). Inside ``list.eval``, where a
+    batch function would run once per row, pass ``column_evidence=False``: each value is then
+    read on its own evidence only.
     """
-    raw = text(col)
-    has_comma = raw.str.contains(",", literal=True)
+    if not column_evidence:
+        return _decimal_from_text(text(col), dtype)
+    return text(col).map_batches(partial(_parse_decimal_batch, dtype=dtype), return_dtype=dtype)
+
+
+def _parse_decimal_batch(values: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """``parse_decimal`` on a whole column of trimmed text: the column's evidence, then each value."""
+    special = values.str.contains(r"[,$€£]")
+    if not special.any():
+        return values.cast(dtype, strict=False)
+    odd = values.filter(special)
+    column_groups = bool(
+        odd.filter(odd.str.contains(",", literal=True)).str.contains(_GROUPED).all()
+        and (odd.str.contains(_UNAMBIGUOUS_GROUPED).any() or values.str.contains(_DOT_DECIMAL).any())
+    )
+    frame = pl.DataFrame({"v": values, "special": special})
+    only_odd = pl.when(pl.col("special")).then(pl.col("v"))  # null elsewhere: the patterns skip it
+    parsed = pl.when(pl.col("special")).then(_decimal_from_text(only_odd, dtype, column_groups)).otherwise(
+        pl.col("v").cast(dtype, strict=False)
+    )
+    return frame.select(parsed).to_series().alias(values.name)
+
+
+def _decimal_from_text(raw: pl.Expr, dtype: pl.DataType, column_groups: bool = False) -> pl.Expr:
+    """Each value by the rule of ``parse_decimal``; ``column_groups``: the column shows ',' groups."""
     grouped = raw.str.contains(_GROUPED)
-    column_groups = (
-        raw.filter(has_comma).str.contains(_GROUPED).all()
-        & (raw.str.contains(_UNAMBIGUOUS_GROUPED) | (raw.str.contains(_DOT_DECIMAL) & ~raw.str.contains(_DOT_GROUPED))).any()
-    )
-    accepted = grouped & (raw.str.contains(_UNAMBIGUOUS_GROUPED) | column_groups)
-    cleaned = (
-        pl.when(accepted | raw.str.contains(_SYMBOL_PLAIN))
-        .then(raw.str.replace_all(r"[$€£,]", ""))
-        .otherwise(raw)
-    )
-    return cleaned.cast(dtype, strict=False)
+    evidence = pl.lit(True) if column_groups else raw.str.contains(_UNAMBIGUOUS_GROUPED)
+    accepted = (grouped & evidence) | raw.str.contains(_SYMBOL_PLAIN)
+    return pl.when(accepted).then(raw.str.replace_all(r"[$€£,]", "")).otherwise(raw).cast(dtype, strict=False)
 
 
 def parse_int(col: str | pl.Expr, dtype: pl.DataType = pl.Int64) -> pl.Expr:

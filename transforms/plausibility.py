@@ -51,10 +51,7 @@ _SPLIT = 10**18
 
 def _shown(expr: pl.Expr) -> pl.Expr:
     """A decimal as text without the trailing zeros of its scale: ``-5000000000000``, ``100.01``."""
-    as_text = expr.cast(pl.String)
-    return pl.when(as_text.str.contains(".", literal=True)).then(
-        as_text.str.strip_chars_end("0").str.strip_chars_end(".")
-    ).otherwise(as_text)
+    return expr.cast(pl.String).str.replace(r"\.0+$|(\.\d*?[1-9])0+$", "$1")
 
 
 def reject_implausible(frame: pl.LazyFrame, max_row_cost: Decimal, now: datetime) -> pl.LazyFrame:
@@ -71,33 +68,38 @@ def reject_implausible(frame: pl.LazyFrame, max_row_cost: Decimal, now: datetime
     currency = pl.col("billing_currency") if "billing_currency" in names else pl.lit(None, dtype=pl.String)
     latest = now.astimezone(UTC) + LATEST_AFTER_NOW
     window = f"{EARLIEST:%Y-%m-%d} to {latest:%Y-%m-%d}"
-    reasons = [pl.col("_reject_reason")]
+    checks: list[tuple[pl.Expr, pl.Expr]] = []  # (implausible?, the reason)
     for name in (c for c in MONEY_COLUMNS if c in names):
-        value = pl.col(name)
-        reasons.append(
-            pl.when(value.abs() > bound).then(
-                pl.format(
-                    "column {}: expected an amount within the plausibility bound of {} per row ({}), got '{}'",
-                    pl.lit(name),
-                    pl.lit(bound_text),
-                    pl.lit(MAX_ROW_COST_SETTING),
-                    pl.concat_str([_shown(value), currency], separator=" ", ignore_nulls=True),
-                )
-            )
-        )
+        beyond = pl.col(name).abs() > bound
+        checks.append((
+            beyond,
+            pl.format(
+                "column {}: expected an amount within the plausibility bound of {} per row ({}), got '{}'",
+                pl.lit(name),
+                pl.lit(bound_text),
+                pl.lit(MAX_ROW_COST_SETTING),
+                pl.concat_str([_shown(pl.col(name)), pl.lit(" ") + currency], ignore_nulls=True),
+            ),
+        ))
     for name in (c for c in PERIOD_COLUMNS if c in names):
-        moment = pl.col(name)
-        reasons.append(
-            pl.when((moment < pl.lit(EARLIEST)) | (moment > pl.lit(latest))).then(
-                pl.format(
-                    "column {}: expected a date within the plausible window {} (a year after the ingest), got '{}'",
-                    pl.lit(name),
-                    pl.lit(window),
-                    moment.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                )
-            )
-        )
-    return frame.with_columns(pl.coalesce(reasons).alias("_reject_reason"))
+        outside = (pl.col(name) < pl.lit(EARLIEST)) | (pl.col(name) > pl.lit(latest))
+        checks.append((
+            outside,
+            pl.format(
+                "column {}: expected a date within the plausible window {} (a year after the ingest), got '{}'",
+                pl.lit(name),
+                pl.lit(window),
+                pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ),
+        ))
+    if not checks:
+        return frame
+    first = pl.coalesce(pl.col("_reject_reason"), *(pl.when(bad).then(reason) for bad, reason in checks))
+    # The reasons are only worked out when some row of the frame needs one (a scalar condition
+    # short-circuits): formatting every row's values would cost more than the checks themselves.
+    # (No subexpression of a reason may repeat, or it is computed ahead for every row.)
+    anything = pl.any_horizontal(bad for bad, _ in checks).any()
+    return frame.with_columns(pl.when(anything).then(first).otherwise(pl.col("_reject_reason")).alias("_reject_reason"))
 
 
 def money_totals(frame: pl.DataFrame, by: str, columns: Iterable[str]) -> dict[object, dict[str, Decimal]]:
