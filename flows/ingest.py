@@ -310,12 +310,28 @@ class StagedFile:
 
 
 def map_batches(
-    path: Path, fmt: SourceFormat, column_defaults: dict[str, str] | None = None, instances: pl.DataFrame | None = None
+    path: Path,
+    fmt: SourceFormat,
+    column_defaults: dict[str, str] | None = None,
+    instances: pl.DataFrame | None = None,
+    max_row_cost: Decimal | None = None,
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, int, dict[str, int]]]:
-    """Read and map a file batch by batch: (good rows, rejected source_row/reason, records read, notes)."""
-    from transforms import schema
+    """Read and map a file batch by batch: (good rows, rejected source_row/reason, records read, notes).
 
-    columns = schema.BILLING_COLUMNS if fmt.table == "billing_line_items" else schema.USAGE_TABLES[fmt.table]
+    Billing rows are checked for plausibility after mapping (``transforms.plausibility``): a cost
+    beyond ``max_row_cost`` (default: the ``AICOST_MAX_ROW_COST`` setting) or a period outside
+    2000-01-01 .. a year from now rejects its row.
+    """
+    from transforms import schema
+    from transforms.plausibility import reject_implausible
+
+    billing = fmt.table == "billing_line_items"
+    columns = schema.BILLING_COLUMNS if billing else schema.USAGE_TABLES[fmt.table]
+    if billing and max_row_cost is None:
+        from flows.settings import get_settings
+
+        max_row_cost = get_settings().max_row_cost
+    now = datetime.now(UTC)
     for raw in read_raw(path, fmt):
         if column_defaults:
             raw = raw.with_columns(
@@ -323,14 +339,17 @@ def map_batches(
                 for name, value in column_defaults.items()
                 if name not in raw.columns
             )
-        mapped = fmt.to_table(raw.lazy()).collect()
+        mapped = fmt.to_table(raw.lazy())
+        if billing:
+            mapped = reject_implausible(mapped, max_row_cost, now)
+        mapped = mapped.collect()
         bad = mapped.filter(pl.col("_reject_reason").is_not_null()).select(
             "source_row", pl.col("_reject_reason").alias("reason")
         )
         good = mapped.filter(pl.col("_reject_reason").is_null()).drop("_reject_reason")
         # what the mapping derived where the file does not say (an optional ``_note``): rows per note
         notes = dict(good["_note"].drop_nulls().value_counts().iter_rows()) if "_note" in good.columns else {}
-        if fmt.table == "billing_line_items":
+        if billing:
             good = _enrich_billing(good, instances if instances is not None else _load_instances())
         # A record is a raw row, except in line-based formats, where headers and comments are not
         # records: there the records are the source rows the mapping recognised.
@@ -341,10 +360,16 @@ def map_batches(
 def prepare_file(
     path: str, fmt_name: str, staging_dir: str, column_defaults: dict[str, str] | None = None
 ) -> StagedFile:
-    """Map a file into Parquet parts under ``staging_dir``; errors are returned, not raised."""
+    """Map a file into Parquet parts under ``staging_dir``; errors are returned, not raised.
+
+    The billed and effective totals per currency are exact (``transforms.plausibility.money_totals``,
+    added up in ``Decimal`` without rounding): they cannot wrap however large the file.
+    """
+    from transforms.plausibility import EXACT, money_totals
+
     staged = StagedFile(path=path)
-    billed: Counter[str] = Counter()
-    effective: Counter[str] = Counter()
+    billed: dict[str, Decimal] = {}
+    effective: dict[str, Decimal] = {}
     reasons: Counter[str] = Counter()
     notes: Counter[str] = Counter()
     try:
@@ -358,10 +383,9 @@ def prepare_file(
             staged.loaded += good["source_row"].n_unique()
             staged.rejected += bad["source_row"].n_unique()
             if fmt.table == "billing_line_items":
-                totals = good.group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum())
-                for currency, billed_sum, effective_sum in totals.iter_rows():
-                    billed[currency] += billed_sum
-                    effective[currency] += effective_sum
+                for currency, sums in money_totals(good, "billing_currency", ("billed_cost", "effective_cost")).items():
+                    billed[currency] = EXACT.add(billed.get(currency, Decimal(0)), sums["billed_cost"])
+                    effective[currency] = EXACT.add(effective.get(currency, Decimal(0)), sums["effective_cost"])
             if good.height:
                 staged.good_parts.append(str(Path(staging_dir) / f"{stem}-{i:05d}-good.parquet"))
                 good.write_parquet(staged.good_parts[-1])
@@ -371,7 +395,7 @@ def prepare_file(
                 reasons.update(dict(bad["reason"].value_counts().iter_rows()))
     except Exception as exc:  # one file's failure stops no other file; the message never quotes its content
         staged.error = failure_message(path, exc)
-    staged.billed, staged.effective = dict(billed), dict(effective)
+    staged.billed, staged.effective = billed, effective
     staged.reasons = dict(reasons.most_common(20))
     staged.notes = dict(notes)
     return staged

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -41,6 +42,12 @@ class Settings(BaseSettings):
     )
     energy: Path = Field(CONFIG_DIR / "energy.toml", description="PUE, GPU power and grid carbon intensity.")
     budgets: Path = Field(CONFIG_DIR / "budgets.toml", description="Monthly budgets per team, project or category.")
+    max_row_cost: Decimal = Field(
+        Decimal("1000000000000"),
+        gt=0,
+        le=Decimal("1e25"),
+        description="A billing row whose cost exceeds this in absolute value (in its own currency) is rejected as implausible.",
+    )
     lock_timeout_s: float = Field(600.0, description="How long a run waits for another run's warehouse lock.")
     dask_address: str | None = Field(None, description="Ingest files in parallel on this Dask scheduler.")
     dask_local_workers: int = Field(0, description="Ingest on a local Dask cluster of this many processes (0: off).")

@@ -7,6 +7,7 @@ row is rejected when a present source value did not parse, so no reader drops a 
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import polars as pl
 
@@ -33,16 +34,81 @@ def text(col: str | pl.Expr) -> pl.Expr:
     return pl.when(expr.is_in(NULL_STRINGS)).then(None).otherwise(expr)
 
 
-def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY) -> pl.Expr:
+# Thousands separators. A ',' is read as one only where the value or its column leaves no doubt,
+# because a decimal comma (``0,123``, ``1,234`` in a comma-decimal locale) would otherwise be read a
+# thousand times too big. Every pattern allows a sign, then one currency symbol ("-€1,234.5").
+_SIGNED = r"^[-+]?[$€£]?"
+# Comma groups after a leading group of 1-3 digits not starting with 0: "1,234", "12,345,678.9".
+_GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$"
+# Groups that cannot be a decimal comma: a '.' decimal after them, or two or more commas.
+_UNAMBIGUOUS_GROUPED = _SIGNED + r"[1-9]\d{0,2}(?:(?:,\d{3})+\.\d+|(?:,\d{3}){2,})$"
+# A plain amount behind a currency symbol: "$12.5", "-€3".
+_SYMBOL_PLAIN = r"^[-+]?[$€£]\d+(?:\.\d+)?$"
+# A '.' decimal that could not itself be a '.' thousands separator (as "1.234" or "12.345.678"
+# could): shows that a column's decimal mark is '.'. One or two decimals or four and more, or three
+# after nothing, a 0 or four and more digits ("0.5", "2.25", "0.123", "1234.567", "1.5E-7").
+_DOT_DECIMAL = _SIGNED + r"(?:\d*\.(?:\d{1,2}|\d{4,})|(?:0|\d{4,})?\.\d{3})(?:[eE][-+]?\d+)?$"
+
+DECIMAL_EXPECTED = "a decimal number"
+DECIMAL_COMMA_EXPECTED = (
+    "a decimal number with '.' as the decimal mark (',' is read as a thousands separator only where "
+    "the column's values show that convention, as in 1,234.56)"
+)
+
+
+def parse_decimal(col: str | pl.Expr, dtype: pl.DataType = MONEY, *, column_evidence: bool = True) -> pl.Expr:
     """Exact decimal from text (``1.5``, ``-2E-7``, ``0.0000004``); null where it does not parse.
 
-    Parsed from the text itself, never through a float, so the source's digits are kept.
+    Parsed from the text itself, never through a float, so the source's digits are kept. The
+    decimal mark is '.'; a currency symbol is dropped (``$12.5``, ``-€3``). A ',' is read as a
+    thousands separator only where that cannot be wrong:
+
+    - the value itself shows it: a '.' decimal after the groups or two or more groups
+      (``$10,000.00``, ``-€1,234.5``, ``1,000,000``);
+    - or the column shows it: every value with a ',' in the column is shaped as groups
+      (``1,234``, ``12,345.6``) and some value has a '.' decimal that could not itself be a '.'
+      thousands separator (``1,234.50``, ``0.5``; not ``1.234``).
+
+    Otherwise a value with a ',' (``0,123``, ``12,5``, or ``1,234`` with no other evidence) does
+    not parse, and ``reject_if_unparsed`` rejects its row saying what was expected. "The column"
+    is the column of the frame being mapped (one batch of a file), so the evidence is the file's
+    own. None of the real exports in the project's samples declares a locale (the Azure cost
+    details files are en-US style with no grouping), so no header setting is read.
+
+    The column is looked at once, as a whole (a batch function: the text is computed once and
+    the comma rules only run when some value has a ',' or a symbol). Inside ``list.eval``, where a
+    batch function would run once per row, pass ``column_evidence=False``: each value is then
+    read on its own evidence only.
     """
-    raw = text(col)
-    # Spreadsheet-style amounts ("$10,000.00 ", "-€1,234.5"): drop the symbol and thousands commas.
-    formatted = raw.str.contains(r"^[-+]?[$€£]?\d{1,3}(,\d{3})+(\.\d+)?$|^[-+]?[$€£]\d+(\.\d+)?$")
-    cleaned = pl.when(formatted).then(raw.str.replace_all(r"[$€£,]", "")).otherwise(raw)
-    return cleaned.cast(dtype, strict=False)
+    if not column_evidence:
+        return _decimal_from_text(text(col), dtype)
+    return text(col).map_batches(partial(_parse_decimal_batch, dtype=dtype), return_dtype=dtype)
+
+
+def _parse_decimal_batch(values: pl.Series, dtype: pl.DataType) -> pl.Series:
+    """``parse_decimal`` on a whole column of trimmed text: the column's evidence, then each value."""
+    special = values.str.contains(r"[,$€£]")
+    if not special.any():
+        return values.cast(dtype, strict=False)
+    odd = values.filter(special)
+    column_groups = bool(
+        odd.filter(odd.str.contains(",", literal=True)).str.contains(_GROUPED).all()
+        and (odd.str.contains(_UNAMBIGUOUS_GROUPED).any() or values.str.contains(_DOT_DECIMAL).any())
+    )
+    frame = pl.DataFrame({"v": values, "special": special})
+    only_odd = pl.when(pl.col("special")).then(pl.col("v"))  # null elsewhere: the patterns skip it
+    parsed = pl.when(pl.col("special")).then(_decimal_from_text(only_odd, dtype, column_groups)).otherwise(
+        pl.col("v").cast(dtype, strict=False)
+    )
+    return frame.select(parsed).to_series().alias(values.name)
+
+
+def _decimal_from_text(raw: pl.Expr, dtype: pl.DataType, column_groups: bool = False) -> pl.Expr:
+    """Each value by the rule of ``parse_decimal``; ``column_groups``: the column shows ',' groups."""
+    grouped = raw.str.contains(_GROUPED)
+    evidence = pl.lit(True) if column_groups else raw.str.contains(_UNAMBIGUOUS_GROUPED)
+    accepted = (grouped & evidence) | raw.str.contains(_SYMBOL_PLAIN)
+    return pl.when(accepted).then(raw.str.replace_all(r"[$€£,]", "")).otherwise(raw).cast(dtype, strict=False)
 
 
 def parse_int(col: str | pl.Expr, dtype: pl.DataType = pl.Int64) -> pl.Expr:
@@ -102,11 +168,18 @@ def reject_if_unparsed(pairs: dict[str, tuple[pl.Expr, pl.Expr, str]]) -> pl.Exp
     """
     reasons = [
         pl.when(raw.is_not_null() & parsed.is_null()).then(
-            pl.format("column {}: expected {}, got '{}'", pl.lit(name), pl.lit(expected), raw)
+            pl.format("column {}: expected {}, got '{}'", pl.lit(name), _expected(raw, expected), raw)
         )
         for name, (raw, parsed, expected) in pairs.items()
     ]
     return pl.coalesce(reasons) if reasons else pl.lit(None, dtype=pl.String)
+
+
+def _expected(raw: pl.Expr, expected: str) -> pl.Expr:
+    """What a value should have been; for a decimal with a ',' that ``parse_decimal`` refused, why."""
+    if expected != DECIMAL_EXPECTED:
+        return pl.lit(expected)
+    return pl.when(raw.str.contains(",", literal=True)).then(pl.lit(DECIMAL_COMMA_EXPECTED)).otherwise(pl.lit(expected))
 
 
 def reject_if_missing(columns: dict[str, pl.Expr]) -> pl.Expr:

@@ -360,8 +360,11 @@ def _service_category(service: pl.Expr) -> pl.Expr:
 def _credit_sum(credits: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(exact sum of credit amounts, the first amount text that did not parse)."""
     amount = pl.element().struct.field("amount")
-    amounts = credits.list.eval(parse_decimal(amount))
-    bad = credits.list.eval(amount.filter(text(amount).is_not_null() & parse_decimal(amount).is_null())).list.first()
+    # per credit, on the value's own evidence: a batch function in list.eval would run once per row
+    amounts = credits.list.eval(parse_decimal(amount, column_evidence=False))
+    bad = credits.list.eval(
+        amount.filter(text(amount).is_not_null() & parse_decimal(amount, column_evidence=False).is_null())
+    ).list.first()
     return amounts.list.sum().fill_null(0).cast(MONEY), bad
 
 
