@@ -683,6 +683,11 @@ def ingest_files(
             result.file_sha256 = sha256_of(path)
         except Exception as exc:  # one file's failure, whatever it is, stops no other file
             result.error = failed[path] = failure_message(path, exc, (IngestError,))
+            if not result.file_sha256 and not isinstance(path, RefusedLink):
+                try:  # identify the refused file by its content too (a link outside is never read)
+                    result.file_sha256 = sha256_of(path)
+                except OSError:
+                    pass
             continue
         result.source_format, result.table = source_format.name, source_format.table
         known = con.execute(sql_text("manifest_entry"), {"h": result.file_sha256}).fetchone()
@@ -759,7 +764,7 @@ def ingest_files(
     return results
 
 
-UNCHANGED = "nothing of this delivery was stored: the warehouse is unchanged"
+UNCHANGED = "nothing of this {unit} was stored: the warehouse is unchanged"
 
 
 def _store_group(
@@ -833,10 +838,11 @@ def _store_group(
                 result.message = f"passed over (delivery {delivery_id}): {passed.reason}"
             _record_decision(con, ingest_id, delivery, "passed_over", passed.reason, passed.keys)
         except IngestError as exc:
+            unchanged = UNCHANGED.format(unit="delivery" if delivery_id else "file")
             for path, _, result in members:
                 failed_here = str(path) in str(exc)
-                result.error = f"{exc}; {UNCHANGED}" if failed_here or len(members) == 1 else (
-                    f"{path}: not stored, because another part of the same delivery failed: {exc}; {UNCHANGED}"
+                result.error = f"{exc}; {unchanged}" if failed_here or len(members) == 1 else (
+                    f"{path}: not stored, because another part of the same delivery failed: {exc}; {unchanged}"
                 )
                 result.rows_loaded = result.rows_rejected = 0
                 result.billed_cost, result.effective_cost = {}, {}

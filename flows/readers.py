@@ -354,6 +354,8 @@ def error_summary(exc: BaseException) -> str:
     text = str(exc)
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, EOFError):  # gzip's own words, never the file's
+        return "truncated: the compressed file ended before the end-of-stream marker was reached"
     problem = json_problem(exc)
     if problem:
         return problem

@@ -74,7 +74,7 @@ def test_refused_files_are_listed_in_the_report_and_the_run_completes(run_env, s
         refusals = con.execute("SELECT source_file, file_sha256, reason FROM ingest_refusals ORDER BY source_file").fetchall()
     assert [(f, h) for f, h, _ in refusals] == [
         (str(truncated), sha256_of(truncated)), (str(foreign), sha256_of(foreign))]
-    assert "Compressed file ended before the end-of-stream marker was reached" in refusals[0][2]
+    assert "the compressed file ended before the end-of-stream marker was reached" in refusals[0][2]
     assert "not a recognised billing export or usage log" in refusals[1][2]
 
     html = (run_env / "reports" / "2024-W36.html").read_text()
@@ -82,7 +82,7 @@ def test_refused_files_are_listed_in_the_report_and_the_run_completes(run_env, s
     for report in (html, text):
         assert "Files refused (nothing of them was stored)" in report
         assert "focus-2024-10.csv.gz" in report and "notes.parquet" in report
-        assert "Compressed file ended before the end-of-stream marker was reached" in report
+        assert "the compressed file ended before the end-of-stream marker was reached" in report
     # the refusals are inside the data-quality section
     assert text.index("DATA QUALITY") < text.index("focus-2024-10.csv.gz") < text.index("HOW THESE FIGURES")
 

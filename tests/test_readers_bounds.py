@@ -173,7 +173,8 @@ def test_a_document_larger_than_the_limit_is_refused_by_name(warehouse, tmp_path
     monkeypatch.setenv("AICOST_MAX_DOCUMENT_BYTES", "5000")
     (result,) = ingest_files(warehouse, [path])
     assert result.error == (
-        f"{path}: refused: the document is larger than 5000 bytes (limit AICOST_MAX_DOCUMENT_BYTES)"
+        f"{path}: refused: the document is larger than 5000 bytes (limit AICOST_MAX_DOCUMENT_BYTES); "
+        "nothing of this file was stored: the warehouse is unchanged"
     )
 
 
