@@ -134,7 +134,7 @@ def read_head(path: Path, size: int = HEAD_BYTES) -> str:
         with open_binary(path) as fh:
             data = fh.read(size)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise UnreadableFile(f"{path}: cannot be read ({type(exc).__name__})") from exc
+        raise UnreadableFile(f"{path}: cannot be read: {error_summary(exc)}") from exc
     return data.decode("utf-8-sig", errors="replace")
 
 
@@ -145,7 +145,7 @@ def read_document(path: Path) -> str:
         with open_binary(path) as fh:
             data = fh.read(limit + 1)
     except (OSError, EOFError) as exc:
-        raise UnreadableFile(f"{path}: cannot be read ({type(exc).__name__})") from exc
+        raise UnreadableFile(f"{path}: cannot be read: {error_summary(exc)}") from exc
     if len(data) > limit:
         raise UnreadableFile(
             f"{path}: refused: the document is larger than {limit} bytes (limit AICOST_MAX_DOCUMENT_BYTES)"

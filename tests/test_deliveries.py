@@ -556,3 +556,23 @@ def test_a_commit_that_fails_for_a_full_disk_names_the_file_and_leaves_the_wareh
     # once there is room again, the same file loads
     [again] = ingest_files(warehouse, [tmp_path / "new"])
     assert again.error is None and stored(warehouse) == (900, billed(rows[:900], "BilledCost"))
+
+
+def test_azure_actual_and_amortized_exports_of_one_month_are_not_added(warehouse, shared_data, tmp_path):
+    # the FinOps toolkit's EA samples: the same account and month as actual cost and as amortized cost
+    folder = tmp_path / "landing" / "azure"
+    folder.mkdir(parents=True)
+    actual = folder / "finops-toolkit_EA_ActualCost_Small.csv"
+    amortized = folder / "finops-toolkit_EA_AmortizedCost_Small.csv"
+    actual.write_bytes((shared_data / "azure" / actual.name).read_bytes())
+    amortized.write_bytes((shared_data / "azure" / amortized.name).read_bytes())
+    os.utime(actual, (T0 + HOUR,) * 2)  # newer, but the actual view never wins over the amortized one
+    os.utime(amortized, (T0,) * 2)
+
+    results = {Path(r.path): r for r in ingest_files(warehouse, [tmp_path / "landing"])}
+
+    assert results[amortized].error is None and results[amortized].rows_loaded > 0
+    assert results[actual].skipped and "(amortized cost), which is loaded instead" in results[actual].message
+    with open(amortized, newline="", encoding="utf-8-sig") as fh:
+        amortized_rows = list(csv.DictReader(fh))
+    assert warehouse.execute("SELECT count(*) FROM billing_line_items").fetchone()[0] == len(amortized_rows)

@@ -41,6 +41,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 
@@ -173,6 +174,20 @@ def _second(c: Candidate) -> datetime:
     return c.delivered_at.replace(microsecond=0)
 
 
+def cost_view(c: Candidate) -> str | None:
+    """``amortized`` or ``actual`` where the export's own file names say which cost view it is.
+
+    Azure Cost Management exports the same charges twice, as actual cost and as amortized cost
+    (``...ActualCost...`` / ``...AmortizedCost...``, the export type in the names it writes).
+    """
+    names = " ".join(Path(f).name.lower() for f in c.files)
+    if "amortized" in names or "amortised" in names:
+        return "amortized"
+    if "actual" in names:
+        return "actual"
+    return None
+
+
 def compete(candidates: list[Candidate]) -> list[Decision]:
     """Which of the deliveries about to be loaded in one run restate others; each gets a decision.
 
@@ -184,10 +199,25 @@ def compete(candidates: list[Candidate]) -> list[Decision]:
     periods are not (a two-month file against a newer file of one of the months: neither month
     is loaded from the older file). Competitors with the same time (to the second) on a shared
     period cannot be told apart: all of them are refused as ambiguous, naming each other, rather than guessed.
+
+    An actual-cost and an amortized-cost export of the same period (``cost_view``) are not versions of
+    each other but the same charges seen twice: the amortized one is loaded (the report's basis is
+    effective, amortised cost) and the actual one passed over, whatever their times, so nothing is
+    counted twice.
     """
     decisions: list[Decision] = []
     for c in candidates:
         rivals = [o for o in candidates if o is not c and o.holds & c.holds]
+        views = {o.delivery_id: cost_view(o) for o in [c, *rivals]}
+        if views[c.delivery_id] == "actual" and (amortized := [o for o in rivals if views[o.delivery_id] == "amortized"]):
+            decisions.append(Decision(
+                c.delivery_id, "passed_over",
+                f"the same charges as {_named(amortized[0])} (amortized cost), which is loaded instead: "
+                "the report's basis is effective cost, and loading both would count every charge twice",
+            ))
+            continue
+        if views[c.delivery_id] == "amortized":
+            rivals = [o for o in rivals if views[o.delivery_id] != "actual"]
         newer = [o for o in rivals if _second(o) > _second(c)]
         tied = [o for o in rivals if _second(o) == _second(c)]
         if newer:
