@@ -24,7 +24,8 @@ and leaves ``remaining_k x (1 - f)`` of each key. Fractional reductions of the s
 (1 - (1 - a)(1 - b)), never add; a key's incremental savings together never exceed its monthly cost
 ``cost_k`` (the bill's cost of that resource where known, else the largest basis any
 recommendation names for it), and the plan's total never exceeds the cost it touches.
-Incremental figures are rounded down to the cent, so rounding never lifts a total over a cost.
+A recommendation that nothing before it touches keeps its standalone figure to the cent; the others
+are rounded down to the cent, so rounding never lifts a total over a cost.
 """
 
 from __future__ import annotations
@@ -135,12 +136,16 @@ def apply_plan(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = None) 
         left = sum((capped[key] * remaining[key] for key in basis), ZERO)
         parts = {key: (fraction * capped[key] * remaining[key]).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
                  for key in basis}
-        incremental = sum(parts.values(), ZERO).quantize(CENT, rounding=ROUND_DOWN)
-        row["plan_effect"] = json.dumps({k: str(v) for k, v in sorted(parts.items())})
         earlier = sorted({name for key in basis for name in touched_by[key]})
+        capped_any = sum(capped.values(), ZERO) < claimed
+        if not earlier and not capped_any and standalone <= claimed:
+            incremental = standalone  # nothing before it on this cost: the same figure, to the cent
+        else:
+            incremental = min(standalone, sum(parts.values(), ZERO)).quantize(CENT, rounding=ROUND_DOWN)
+        row["plan_effect"] = json.dumps({k: str(v) for k, v in sorted(parts.items())})
         row["monthly_savings"] = incremental
         row["plan_note"] = _note(standalone, fraction, claimed, left, incremental, earlier,
-                                 capped=sum(capped.values(), ZERO) < claimed)
+                                 capped=capped_any or standalone > claimed)
         for key in basis:
             remaining[key] *= ONE - fraction
             touched_by[key].append(f"{row['kind']} on {_scope(row)}")
@@ -166,7 +171,7 @@ def _note(standalone: Decimal, fraction: Decimal, claimed: Decimal, left: Decima
         shown = ", ".join(earlier[:3]) + (f" and {len(earlier) - 3} more" if len(earlier) > 3 else "")
         why.append(f"after {shown}")
     if capped:
-        why.append("capped at the billed cost")
+        why.append("capped at the cost it acts on (the bill's monthly cost of the resource)")
     return (
         f"{'; '.join(why)}: {_percent(share)} of the {money(claimed)} / month it acts on remains; "
         f"{_percent(fraction)} of {money(left)} = {money(incremental)} (standalone {money(standalone)})"

@@ -80,7 +80,7 @@ def test_a_basis_above_the_billed_cost_is_capped_at_the_bill():
     # the detector assumed 730 h (1,000) but the bill shows 600 this month
     plan = apply_plan(recs(("b", "batching", "500", {"m1": "1000"})), key_costs={"m1": D("600")})
     assert figures(plan) == {"b": D("300.00")}
-    assert "capped at the billed cost" in plan["plan_note"].item()
+    assert "capped at the cost it acts on" in plan["plan_note"].item()
     assert plan_violations(plan, {"m1": D("600")}) == []
 
 
