@@ -132,7 +132,9 @@ def apply_plan(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = None) 
             continue
         claimed = sum(basis.values(), ZERO)
         fraction = min(ONE, standalone / claimed) if claimed > 0 else ZERO
-        capped = {key: min(amount, cost[key]) for key, amount in basis.items()}
+        # capped where the bill shows less than the detector assumed (by more than a cent: a basis and
+        # the bill's figure of the same machine may differ in the last digits of their arithmetic)
+        capped = {key: cost[key] if cost[key] < amount - CENT else amount for key, amount in basis.items()}
         left = sum((capped[key] * remaining[key] for key in basis), ZERO)
         parts = {key: (fraction * capped[key] * remaining[key]).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
                  for key in basis}
@@ -184,7 +186,8 @@ def plan_violations(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = N
     - every recommendation names the cost it acts on;
     - no incremental saving is negative or above its standalone figure;
     - the incremental savings on one cost key never exceed that key's monthly cost;
-    - the plan's total never exceeds the monthly cost it touches.
+    - the plan's total never exceeds the monthly cost it touches
+    (each to the cent: a basis within a cent of the bill's figure is not capped).
     """
     problems: list[str] = []
     if recs.height == 0:
@@ -207,10 +210,10 @@ def plan_violations(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = N
         if key in cost and amount is not None and amount > 0:
             cost[key] = Decimal(amount)
     for key, saved in sorted(per_key.items()):
-        if saved > cost.get(key, ZERO):
+        if saved > cost.get(key, ZERO) + CENT:
             problems.append(f"cost {key}: incremental savings {saved:.2f} exceed its monthly cost {cost.get(key, ZERO):.2f}")
     total = sum((Decimal(v or 0) for v in recs["monthly_savings"].to_list()), ZERO)
     touched = sum(cost.values(), ZERO)
-    if total > touched:
+    if total > touched + CENT * len(cost):
         problems.append(f"plan total {total:.2f} exceeds the monthly cost it touches {touched:.2f}")
     return problems
