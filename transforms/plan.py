@@ -139,7 +139,7 @@ def apply_plan(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = None) 
         parts = {key: (fraction * capped[key] * remaining[key]).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
                  for key in basis}
         earlier = sorted({name for key in basis for name in touched_by[key]})
-        capped_any = sum(capped.values(), ZERO) < claimed
+        capped_any = sum(capped.values(), ZERO) < claimed - CENT * len(basis)
         if not earlier and not capped_any and standalone <= claimed:
             incremental = standalone  # nothing before it on this cost: the same figure, to the cent
         else:
