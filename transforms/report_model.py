@@ -520,9 +520,10 @@ def savings_accuracy(rows: pl.DataFrame, currency: str) -> dict:
             "week": iso_week_label(r["week_start"]),
             "action": r["action"] or r["kind"],
             "predicted": f"{format_money(predicted, currency, places=places)}/mo",
-            "realised": (f"{format_money(realised, currency, places=places)}/mo" if realised is not None
-                         else ("counted with “" + credited[r["overlap_group"]] + "”" if r.get("overlap_group") in credited
-                               else "not measurable (no cost seen for its scope)")),
+            "realised": f"{format_money(realised, currency, places=places)}/mo" if realised is not None else "—",
+            "note": ("" if realised is not None
+                     else "realised together with “" + credited[r["overlap_group"]] + "”" if r.get("overlap_group") in credited
+                     else "not measurable: no cost seen for its scope"),
             "ratio": format_percent(realised / predicted) if realised is not None and predicted else "—",
         })
     return {
