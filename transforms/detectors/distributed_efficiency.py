@@ -19,6 +19,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     HOURS_PER_WEEK,
     dec,
@@ -29,7 +30,6 @@ from transforms.detectors.common import (
     num,
     per_month,
     recommendation,
-    section,
     to_frame,
     week_bounds,
 )
@@ -39,7 +39,7 @@ STRATEGY = "distributed training"
 INPUTS = ("jobs", "gpu_metrics", "machines", "prices")
 
 
-def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: Mapping) -> pl.DataFrame:
+def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: DetectorConfig) -> pl.DataFrame:
     """Per training job row (job and machine): mean GPU utilisation while it ran, hours in the week."""
     begin, end = week_bounds(config)
     rows = (
@@ -68,17 +68,17 @@ def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: Mapping) 
     return rows.join(util, on=["job_id", "resource_id"], how="inner")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Models whose multi-node jobs use each GPU much less than their smaller jobs."""
-    cfg = section(config, KIND)
-    max_ratio = Decimal(str(cfg.get("max_util_ratio", 0.75)))
+    cfg = config.distributed_efficiency
+    max_ratio = cfg.max_util_ratio
     jobs, metrics = frame(frames, "jobs"), frame(frames, "gpu_metrics")
     if jobs is None or metrics is None:
         return to_frame([])
     rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
     per_job = job_utilisation(jobs, metrics, config)
     month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for (model,), group in sorted(per_job.group_by("model"), key=lambda kv: str(kv[0][0])):
         fewest = group["nodes"].min()

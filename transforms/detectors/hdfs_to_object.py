@@ -31,6 +31,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     HOURS_PER_WEEK,
     frame,
@@ -40,7 +41,6 @@ from transforms.detectors.common import (
     money,
     num,
     recommendation,
-    section,
     to_frame,
     to_reporting,
 )
@@ -71,15 +71,15 @@ def gb_months(row: Mapping) -> Decimal:
     return Decimal(0)
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """HDFS clusters whose data would cost less in object storage."""
-    cfg = section(config, KIND)
-    role_tag = cfg.get("role_tag", "role")
-    role = re.compile(cfg.get("role_pattern", "^hdfs"))
-    cluster_tag = cfg.get("cluster_tag", "cluster")
-    replication_tags = cfg.get("replication_tags", ["replication", "hdfs_replication", "replication_factor"])
-    default_rf = Decimal(str(cfg.get("default_replication", 3)))
-    object_class = cfg.get("object_class", {})
+    cfg = config.hdfs_to_object
+    role_tag = cfg.role_tag
+    role = re.compile(cfg.role_pattern)
+    cluster_tag = cfg.cluster_tag
+    replication_tags = cfg.replication_tags
+    default_rf = cfg.default_replication
+    object_class = cfg.object_class
     tagged = frame(frames, "tagged_costs")
     if tagged is None:
         return to_frame([])
@@ -108,7 +108,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     pass
                 break
     month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for (provider, cluster), c in sorted(clusters.items()):
         price = lookup_price(frames.get("prices"), provider, c["region"], object_class.get(provider), "storage_gb_month", config)

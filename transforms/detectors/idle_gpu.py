@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     HOURS_PER_WEEK,
     frame,
@@ -30,7 +31,6 @@ from transforms.detectors.common import (
     owners,
     rate_evidence,
     recommendation,
-    section,
     to_frame,
 )
 
@@ -39,11 +39,11 @@ STRATEGY = "power-down of idle hardware"
 INPUTS = ("gpu_metrics", "machines", "prices", "attributed_cost", "jobs")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Machines idle for most of the week."""
-    cfg = section(config, KIND)
-    threshold = float(cfg.get("idle_util_pct", 5.0))
-    min_share = Decimal(str(cfg.get("min_idle_share", 0.5)))
+    cfg = config.idle_gpu
+    threshold = cfg.idle_util_pct
+    min_share = cfg.min_idle_share
     metrics = frame(frames, "gpu_metrics")
     if metrics is None:
         return to_frame([])
@@ -80,7 +80,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(idle)} idle h / 168 h x {num(month)} h x {num(money(rate))} {config['reporting_currency']}/h"
+                    f"{num(idle)} idle h / 168 h x {num(month)} h x {num(money(rate))} {config.reporting_currency}/h"
                     f" = {num(money(savings))}"
                 ),
                 evidence={

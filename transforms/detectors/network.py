@@ -34,6 +34,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     HOURS_PER_WEEK,
     Price,
@@ -43,7 +44,6 @@ from transforms.detectors.common import (
     money,
     num,
     recommendation,
-    section,
     to_frame,
     to_reporting,
 )
@@ -68,7 +68,7 @@ def provider_of_region(region: str | None) -> str | None:
 
 
 def billed_rate(
-    frames: Mapping, provider: str | None, direction: str, config: Mapping, region: str | None = None
+    frames: Mapping, provider: str | None, direction: str, config: DetectorConfig, region: str | None = None
 ) -> Price | None:
     """The bill's own per-GB rate for this transfer direction (``transfer_rates`` frame).
 
@@ -94,7 +94,7 @@ def billed_rate(
             total += cost
             quantity += Decimal(r["gb"])
         if quantity > 0 and total > 0:
-            return Price(total / quantity, "bill", str(config["week_start"]), where, exact)
+            return Price(total / quantity, "bill", str(config.week_start), where, exact)
     return None
 
 
@@ -105,18 +105,18 @@ def _providers(frames: Mapping) -> dict[str, str]:
     return {r["resource_id"]: r["provider"] for r in machines.iter_rows(named=True)}
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Repeated downloads to cache, and transfers to co-locate."""
-    cfg = section(config, KIND)
-    min_transfers = int(cfg.get("min_transfers_per_week", 10))
-    min_cross_gb = Decimal(str(cfg.get("min_cross_region_gb", 100)))
+    cfg = config.network
+    min_transfers = cfg.min_transfers_per_week
+    min_cross_gb = cfg.min_cross_region_gb
     flows = frame(frames, "network_flows")
     if flows is None:
         return to_frame([])
     owners = _providers(frames)
     prices = frames.get("prices")
     month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     repeated = (
         flows.filter((pl.col("destination") == "internet") & pl.col("content_key").is_not_null())
