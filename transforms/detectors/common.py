@@ -69,6 +69,11 @@ def per_month(week_amount: Decimal, config: DetectorConfig) -> Decimal:
     return week_amount / HOURS_PER_WEEK * hours_per_month(config)
 
 
+def per_month_text(config: DetectorConfig) -> str:
+    """The projection as a formula writes it after a week's amount: ``/ 168 h x 730 h``."""
+    return f"/ 168 h x {num(hours_per_month(config))} h"
+
+
 def machine_basis(resource_ids, rates: Mapping[str, dict], config: DetectorConfig) -> dict[str, Decimal]:
     """The monthly cost a recommendation on these machines acts on: hourly rate x 730 h each."""
     month = hours_per_month(config)

@@ -18,10 +18,10 @@ import polars as pl
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     frame,
-    hours_per_month,
     money,
     num,
     per_month,
+    per_month_text,
     recommendation,
     to_frame,
 )
@@ -41,7 +41,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     attributed = frame(frames, "attributed_cost")
     if attributed is None:
         return to_frame([])
-    month = hours_per_month(config)
     inference = attributed.filter(
         (pl.col("category") == "inference")
         & pl.col("model").is_not_null()
@@ -86,7 +85,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(money(m['week_cost']))} {cur}/week / 168 h x {num(month)} h x {num(reduction)} (assumed)"
+                    f"{num(money(m['week_cost']))} {cur}/week {per_month_text(config)} x {num(reduction)} (assumed)"
                     f" = {num(money(savings))}"
                 ),
                 evidence={

@@ -21,14 +21,13 @@ import polars as pl
 
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     dec,
     frame,
-    hours_per_month,
     machine_rates,
     money,
     num,
     per_month,
+    per_month_text,
     recommendation,
     to_frame,
     week_bounds,
@@ -77,7 +76,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         return to_frame([])
     rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
     per_job = job_utilisation(jobs, metrics, config)
-    month = hours_per_month(config)
     cur = config.reporting_currency
     rows = []
     for (model,), group in sorted(per_job.group_by("model"), key=lambda kv: str(kv[0][0])):
@@ -103,7 +101,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if cost == 0:
             continue
         idle_share = Decimal(1) - multi_util / base_util
-        savings = cost * idle_share / HOURS_PER_WEEK * month
+        savings = per_month(cost * idle_share, config)
         top = multi.sort("nodes", descending=True).row(0, named=True)
         rows.append(
             recommendation(
@@ -115,8 +113,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(money(cost))} {cur}/week x (1 - {num(multi_util)} % / {num(base_util)} %) / 168 h x "
-                    f"{num(month)} h = {num(money(savings))}"
+                    f"{num(money(cost))} {cur}/week x (1 - {num(multi_util)} % / {num(base_util)} %) "
+                    f"{per_month_text(config)} = {num(money(savings))}"
                 ),
                 evidence={
                     "multi_node_jobs": sorted(multi["job_id"].unique().to_list()),

@@ -37,9 +37,11 @@ from transforms.detectors.common import (
     frame,
     hours_per_month,
     lookup_price,
-    parse_tags,
     money,
     num,
+    parse_tags,
+    per_month,
+    per_month_text,
     recommendation,
     to_frame,
     to_reporting,
@@ -115,7 +117,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if price is None or c["gb_months"] <= 0:
             continue
         rf = c["rf"] if c["rf"] and c["rf"] > 0 else default_rf
-        hdfs_monthly = c["cost"] / HOURS_PER_WEEK * month
+        hdfs_monthly = per_month(c["cost"], config)
         block_gb = c["gb_months"] * month / HOURS_PER_WEEK
         logical_gb = block_gb / rf
         object_monthly = logical_gb * price.value
@@ -128,7 +130,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(money(c['cost']))} {cur}/week / 168 h x {num(month)} h - "
+                    f"{num(money(c['cost']))} {cur}/week {per_month_text(config)} - "
                     f"{num(block_gb.quantize(Decimal('0.01')))} GB / {num(rf)} x {num(price.value)} {cur}/GB-month"
                     f" = {num(money(savings))}"
                 ),
@@ -143,7 +145,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 confidence="medium",
                 confidence_reason="jobs reading the data still need compute; object request charges are not priced",
                 action=f"Move HDFS cluster {cluster}'s data to {object_class.get(provider)} object storage and retire the data nodes.",
-                cost_basis={k: v / HOURS_PER_WEEK * month for k, v in c["by_resource"].items()},
+                cost_basis={k: per_month(v, config) for k, v in c["by_resource"].items()},
                 overlap_group=f"hdfs:{cluster}",
             )
         )

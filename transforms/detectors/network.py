@@ -36,13 +36,13 @@ import polars as pl
 
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     Price,
     frame,
-    hours_per_month,
     lookup_price,
     money,
     num,
+    per_month,
+    per_month_text,
     recommendation,
     to_frame,
     to_reporting,
@@ -115,7 +115,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         return to_frame([])
     owners = _providers(frames)
     prices = frames.get("prices")
-    month = hours_per_month(config)
     cur = config.reporting_currency
     rows = []
     repeated = (
@@ -138,7 +137,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if egress is None or cdn is None or egress.value <= cdn.value:
             continue
         size = Decimal(r["bytes"]) / BYTES_PER_GB
-        savings = size / HOURS_PER_WEEK * month * (egress.value - cdn.value)
+        savings = per_month(size, config) * (egress.value - cdn.value)
         rows.append(
             recommendation(
                 kind=KIND,
@@ -147,7 +146,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(size.quantize(Decimal('0.01')))} GB / 168 h x {num(month)} h x "
+                    f"{num(size.quantize(Decimal('0.01')))} GB {per_month_text(config)} x "
                     f"({num(egress.value.quantize(Decimal('0.000001')))} - {num(cdn.value)}) {cur}/GB = {num(money(savings))}"
                 ),
                 evidence={"content_key": r["content_key"], "transfers": r["transfers"],
@@ -157,7 +156,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 confidence="high" if egress.source_id == "bill" else "medium",
                 confidence_reason="billed egress rate" if egress.source_id == "bill" else "list egress price",
                 action=f"Serve {r['content_key']} through a CDN / cache instead of repeated direct internet egress.",
-                cost_basis={f"egress:{r['content_key']}": size / HOURS_PER_WEEK * month * egress.value},
+                cost_basis={f"egress:{r['content_key']}": per_month(size, config) * egress.value},
                 overlap_group=f"egress:{r['content_key']}",
             )
         )
@@ -181,7 +180,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             prices, provider, r["source_region"], "inter_region", "inter_region_gb", config)
         if price is None:
             continue
-        savings = size / HOURS_PER_WEEK * month * price.value
+        savings = per_month(size, config) * price.value
         pair = f"{r['source_region']}->{r['destination_region']}"
         rows.append(
             recommendation(
@@ -191,7 +190,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(size.quantize(Decimal('0.01')))} GB / 168 h x {num(month)} h x "
+                    f"{num(size.quantize(Decimal('0.01')))} GB {per_month_text(config)} x "
                     f"{num(price.value.quantize(Decimal('0.000001')))} {cur}/GB = {num(money(savings))}"
                 ),
                 evidence={"source_region": r["source_region"], "destination_region": r["destination_region"],

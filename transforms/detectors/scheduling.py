@@ -20,16 +20,16 @@ import polars as pl
 
 from transforms.config import DetectorConfig, Scheduling
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     frame,
     hourly_util,
-    hours_per_month,
     machine_basis,
     machine_rates,
     money,
     num,
     owners,
     parse_tags,
+    per_month,
+    per_month_text,
     rate_evidence,
     recommendation,
     to_frame,
@@ -85,14 +85,13 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         )
         .sort("resource_id")
     )
-    month = hours_per_month(config)
     rows = []
     for m in per_machine.iter_rows(named=True):
         info = rates.get(m["resource_id"])
         if info is None or m["off_low"] < min_off:
             continue
         hours = Decimal(m["off_low"])
-        savings = hours / HOURS_PER_WEEK * month * info["rate"]
+        savings = per_month(hours, config) * info["rate"]
         billed = info["rate_source"] == "bill"
         rows.append(
             recommendation(
@@ -103,7 +102,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(hours)} off-hours / 168 h x {num(month)} h x {num(money(info['rate']))} "
+                    f"{num(hours)} off-hours {per_month_text(config)} x {num(money(info['rate']))} "
                     f"{config.reporting_currency}/h = {num(money(savings))}"
                 ),
                 evidence={

@@ -22,15 +22,14 @@ import polars as pl
 
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     dec,
     frame,
-    hours_per_month,
     lookup_price,
     machine_rates,
     money,
     num,
     per_month,
+    per_month_text,
     recommendation,
     to_frame,
     week_bounds,
@@ -98,11 +97,10 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             **od.evidence("ondemand_price"),
             **sp.evidence("spot_price"),
         }
-    month = hours_per_month(config)
     cur = config.reporting_currency
     rows = []
     for (team, project, model), g in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        savings = g["saving"] / HOURS_PER_WEEK * month * (Decimal(1) - overhead)
+        savings = per_month(g["saving"], config) * (Decimal(1) - overhead)
         mean_discount = g["saving"] / g["cost"] if g["cost"] else Decimal(0)
         rows.append(
             recommendation(
@@ -115,7 +113,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 config=config,
                 formula=(
                     f"{num(money(g['cost']))} {cur}/week x {num(mean_discount.quantize(Decimal('0.0001')))} spot discount"
-                    f" / 168 h x {num(month)} h x (1 - {num(overhead)}) = {num(money(savings))}"
+                    f" {per_month_text(config)} x (1 - {num(overhead)}) = {num(money(savings))}"
                 ),
                 evidence={
                     "jobs": len(g["jobs"]),
