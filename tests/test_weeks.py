@@ -100,3 +100,59 @@ def test_every_trend_uses_the_one_trend_length():
 
     for function in (weekly_series, unit_costs, load_unit_cost_frames, attribute_history.fn):
         assert inspect.signature(function).parameters["weeks"].default is weeks.TREND_WEEKS, function.__name__
+
+
+# --------------------------------------------------------------------------------------------
+# The billing rows of a week: one definition (sql/schema/billing_week.sql) that every reader shares
+# --------------------------------------------------------------------------------------------
+W = date(2026, 11, 16)
+EDGE_ROWS = [  # source_row, charge period start, end, effective cost
+    (1, "2026-11-17 10:00", "2026-11-17 11:00", "1.00"),  # an hour inside the week
+    (2, "2026-11-01 00:00", "2026-12-01 00:00", "30.00"),  # a monthly fee: touches the week, starts before
+    (3, "2026-11-15 00:00", "2026-11-16 00:00", "16.00"),  # the Sunday before: ends as the week starts
+    (4, "2026-11-23 00:00", "2026-11-23 01:00", "32.00"),  # the Monday after: starts as the week ends
+    (5, "2026-11-16 00:00", "2026-11-16 01:00", "2.00"),  # the first hour of the week
+    (6, "2026-11-15 23:00", "2026-11-16 01:00", "4.00"),  # across the week's start
+    (7, "2026-11-22 23:00", "2026-11-23 00:00", "8.00"),  # the last hour of the week
+]
+
+
+def _load_edge_rows(con):
+    for row, start, end, cost in EDGE_ROWS:
+        con.execute(
+            "INSERT INTO billing_line_items BY NAME SELECT 'aws' AS provider, '111' AS billing_account_id, "
+            "TIMESTAMPTZ '2026-11-01 00:00+00' AS billing_period_start, "
+            "CAST($start || '+00' AS TIMESTAMPTZ) AS charge_period_start, "
+            "CAST($end || '+00' AS TIMESTAMPTZ) AS charge_period_end, 'Usage' AS charge_category, "
+            "'USD' AS billing_currency, CAST($cost AS DECIMAL(38, 10)) AS billed_cost, "
+            "CAST($cost AS DECIMAL(38, 10)) AS effective_cost, CAST($cost AS DECIMAL(38, 10)) AS list_cost, "
+            "'i-0abc' AS resource_id, 'Hrs' AS consumed_unit, 'Hrs' AS pricing_unit, 'BoxUsage' AS x_usage_type, "
+            "'{\"team\": \"vision\"}' AS tags, 'edge.csv' AS source_file, $row AS source_row",
+            {"start": start, "end": end, "cost": cost, "row": row},
+        )
+
+
+def test_attribution_quality_export_and_detectors_read_the_same_billing_rows_of_the_week(warehouse):
+    from decimal import Decimal
+
+    from flows.warehouse import query
+
+    _load_edge_rows(warehouse)
+    params = week_params(W)
+    touching = {1, 2, 5, 6, 7}  # rows 3 and 4 only meet the week at an instant: not charged in it
+
+    def rows(frame):
+        return set(frame["source_row"].to_list())
+
+    assert rows(query(warehouse, "attribution_billing", {**params, "parts": 1, "part": 0})) == touching
+    assert query(warehouse, "attribution_billing_rows", params)["line_items"].item() == len(touching)
+    assert rows(query(warehouse, "quality_billing_week", {"week_start": W})) == touching
+    assert rows(query(warehouse, "export_focus_lines", params)) == touching
+    # the detectors price the week by the whole rows that start in it: 1, 5 and 7 (1 + 2 + 8)
+    tagged = query(warehouse, "recommend_tagged_costs", params)
+    assert tagged["effective_cost"].to_list() == [Decimal("11.0000000000")]
+    starting = warehouse.execute(
+        "SELECT list(source_row ORDER BY source_row) FROM billing_week($week_start, $week_end) WHERE starts_in_week",
+        params,
+    ).fetchone()[0]
+    assert starting == [1, 5, 7]
