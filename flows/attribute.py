@@ -3,7 +3,7 @@ week's rows of ``attributed_cost`` in one transaction, and summarise."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -16,6 +16,7 @@ from transforms.attribution import AttributionConfig, AttributionResult, attribu
 from transforms.attribution_rules import validate_rules
 from transforms.fx import money_text, unconverted
 from transforms.schema import ATTRIBUTION_METHODS, CATEGORIES
+from transforms.weeks import week_params
 
 
 def _read_csv(path: Path) -> pl.DataFrame:
@@ -48,11 +49,6 @@ def load_config(settings: Settings) -> AttributionConfig:
     )
 
 
-def _week_params(week_start: date) -> dict:
-    start = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
-    return {"week_start": start, "week_end": start + timedelta(days=7)}
-
-
 ROWS_PER_PART = 500_000  # billing rows attributed at once: bounds memory (polars needs ~1 GiB per million rows)
 
 
@@ -69,11 +65,9 @@ def compute_week(
     equals one pass over the week (the last partition also takes the jobs and telemetry of resources
     the week's bill does not know, for the anomaly counts).
     """
-    if week_start.weekday() != 0:
-        raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
+    params = week_params(week_start)  # refuses a day that is not a Monday
     if rows_per_part < 1:
         raise ValueError(f"rows_per_part must be at least 1, got {rows_per_part}")
-    params = _week_params(week_start)
     config = load_config(settings)
     line_items = query(con, "attribution_billing_rows", params)["line_items"].item()
     parts = max(1, -(-line_items // rows_per_part))

@@ -3,7 +3,7 @@ against last week, and replace the week's rows of ``recommendations`` in one tra
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import duckdb
 import polars as pl
@@ -17,6 +17,7 @@ from transforms.detectors.common import DETECTOR_COLUMNS, hours_per_month
 from transforms.plan import plan_violations
 from transforms.recommendations import bill_monthly_costs, finalise, rank
 from transforms.schema import RECOMMENDATION_COLUMNS
+from transforms.weeks import WEEK, as_monday, week_params
 
 # the names callers know: one error type for every configuration file, one loader per file (flows/config.py)
 RecommendationConfigError = ConfigError
@@ -27,14 +28,6 @@ class PlanInvariantError(RuntimeError):
     """The week's savings plan claims more than the cost it acts on: a defect, never shipped as a figure."""
 
 
-def _as_date(value: date | str) -> date:
-    """A week's Monday from a date or YYYY-MM-DD text."""
-    day = value if isinstance(value, date) else date.fromisoformat(str(value))
-    if isinstance(day, datetime):
-        day = day.date()
-    if day.weekday() != 0:
-        raise ValueError(f"week_start must be a Monday (ISO week start), got {day.isoformat()} ({day:%A})")
-    return day
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFrame:
@@ -45,8 +38,7 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFr
 
 def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: DetectorConfig) -> dict[str, pl.DataFrame]:
     """Every frame a detector may ask for, read with bound parameters."""
-    begin = datetime(week_start.year, week_start.month, week_start.day, tzinfo=timezone.utc)
-    week = {"week_start": begin, "week_end": begin + timedelta(days=7)}
+    week = week_params(week_start)
     lookback = config.commitments.lookback_weeks
     frames = {
         name: _query(con, f"recommend_{name}", week)
@@ -56,7 +48,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: Detect
     frames["inference_requests"] = frames.pop("inference")
     frames["storage_inventory"] = frames.pop("storage")
     frames["network_flows"] = frames.pop("network")
-    frames["attributed_cost"] = query(con, "recommend_attributed", {"week_start": week_start})
+    frames["attributed_cost"] = query(con, "attribution_week", {"week_start": week_start})
     frames["commitment_lookback"] = query(
         con, "recommend_commitment_lookback",
         {"lookback_start": week["week_end"] - timedelta(weeks=lookback), "week_end": week["week_end"]},
@@ -74,15 +66,15 @@ def detect_all(frames: dict[str, pl.DataFrame], config: DetectorConfig) -> pl.Da
 
 def recommend_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> pl.DataFrame:
     """Run every detector, track against last week, replace the week's rows in one transaction; return them."""
-    week_start = _as_date(week_start)
+    week_start = as_monday(week_start)
     config = load_config(settings, week_start)
     frames = read_inputs(con, week_start, config)
     frames["prices"] = load_prices(settings.prices)
     frames["instances"] = load_instances()
     found = detect_all(frames, config)
-    previous_week = week_start - timedelta(days=7)
-    previous = query(con, "recommend_week_rows", {"week_start": previous_week})
-    cost_before = query(con, "recommend_attributed", {"week_start": previous_week})
+    previous_week = week_start - WEEK
+    previous = query(con, "recommendations_week", {"week_start": previous_week})
+    cost_before = query(con, "attribution_week", {"week_start": previous_week})
     recs = finalise(
         found,
         previous,
@@ -102,7 +94,7 @@ def recommend_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: S
 
 def recommendations_for_week(con: duckdb.DuckDBPyConnection, week_start: date | str) -> pl.DataFrame:
     """The week's stored recommendations, ranked (open and new by monthly savings, then resolved)."""
-    rows = query(con, "recommend_week_rows", {"week_start": _as_date(week_start)})
+    rows = query(con, "recommendations_week", {"week_start": as_monday(week_start)})
     if rows.height == 0:
         return pl.DataFrame(schema=RECOMMENDATION_COLUMNS)
     return rank(rows.select(list(RECOMMENDATION_COLUMNS)))

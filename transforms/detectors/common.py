@@ -14,12 +14,13 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import polars as pl
 
 from transforms.config import DetectorConfig
+from transforms import weeks
 from transforms.plan import basis_json
 from transforms.schema import RECOMMENDATION_COLUMNS
 
@@ -82,9 +83,7 @@ def machine_basis(resource_ids, rates: Mapping[str, dict], config: DetectorConfi
 
 def week_bounds(config: Mapping) -> tuple[datetime, datetime]:
     """Monday 00:00 UTC of the report week and the Monday after."""
-    start = config.week_start
-    begin = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
-    return begin, begin + timedelta(days=7)
+    return weeks.week_bounds(config.week_start)
 
 
 def to_reporting(amount: Decimal | None, currency: str | None, config: DetectorConfig) -> Decimal | None:
