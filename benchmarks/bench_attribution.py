@@ -118,7 +118,7 @@ WHERE charge_period_start >= $week_start AND charge_period_start < $week_end
 
 
 def week_params() -> dict:
-    from flows.attribute import _week_params
+    from transforms.weeks import week_params as _week_params
 
     return _week_params(WEEK)
 

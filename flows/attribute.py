@@ -3,19 +3,20 @@ week's rows of ``attributed_cost`` in one transaction, and summarise."""
 
 from __future__ import annotations
 
-import tomllib
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from flows.config import load_attribution_rules, load_energy, load_fx_rates, load_instances
 from flows.settings import CONFIG_DIR, Settings
 from flows.warehouse import insert_frame, query, transaction
 from transforms.attribution import AttributionConfig, AttributionResult, attribute_costs, combine_results
 from transforms.attribution_rules import validate_rules
 from transforms.fx import money_text, unconverted
 from transforms.schema import ATTRIBUTION_METHODS, CATEGORIES
+from transforms.weeks import week_params
 
 
 def _read_csv(path: Path) -> pl.DataFrame:
@@ -27,32 +28,25 @@ def _read_csv(path: Path) -> pl.DataFrame:
 
 def load_config(settings: Settings) -> AttributionConfig:
     """Rules, job kinds, exchange rates, instance GPUs, GPU power, grid carbon and PUE from config files."""
-    rules_doc = tomllib.loads(settings.attribution_rules.read_text()) if settings.attribution_rules.is_file() else {}
-    energy_path = settings.energy
-    energy = tomllib.loads(energy_path.read_text()) if energy_path.is_file() else {}
-    energy_dir = energy_path.parent if energy_path.is_file() else CONFIG_DIR
-    instances = _read_csv(CONFIG_DIR / "instances.csv").with_columns(pl.col("gpu_count").cast(pl.Int64, strict=False))
-    pue = float(energy.get("pue", 1.2))
-    if pue < 1.0:
-        raise ValueError(f"{energy_path}: pue must be at least 1.0, got {pue}")
+    rules = load_attribution_rules(settings.attribution_rules)
+    energy = load_energy(settings.energy)
+    energy_dir = settings.energy.parent if settings.energy.is_file() else CONFIG_DIR
+    fx_rates = load_fx_rates(settings.fx_rates)
+    if fx_rates is None:
+        raise FileNotFoundError(f"configuration file {settings.fx_rates} does not exist")
     return AttributionConfig(
         reporting_currency=settings.reporting_currency.upper(),
-        rules=validate_rules(list(rules_doc.get("rules", []))),
-        kind_categories=dict(rules_doc.get("job_kinds", {})),
-        fx_rates=_read_csv(settings.fx_rates),
-        instances=instances,
-        gpu_power=_read_csv(energy_dir / energy.get("gpu_power_csv", "gpu_power.csv")).with_columns(pl.col("power_w").cast(pl.Float64)),
-        grid_carbon=_read_csv(energy_dir / energy.get("grid_carbon_csv", "grid_carbon.csv")).with_columns(
+        rules=validate_rules(rules.rules),
+        kind_categories=dict(rules.job_kinds),
+        fx_rates=fx_rates,
+        instances=load_instances(),
+        gpu_power=_read_csv(energy_dir / energy.gpu_power_csv).with_columns(pl.col("power_w").cast(pl.Float64)),
+        grid_carbon=_read_csv(energy_dir / energy.grid_carbon_csv).with_columns(
             pl.col("gco2e_per_kwh").cast(pl.Float64, strict=False)
         ),
-        pue=pue,
-        default_gco2e_per_kwh=energy.get("default_gco2e_per_kwh"),
+        pue=energy.pue,
+        default_gco2e_per_kwh=energy.default_gco2e_per_kwh,
     )
-
-
-def _week_params(week_start: date) -> dict:
-    start = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
-    return {"week_start": start, "week_end": start + timedelta(days=7)}
 
 
 ROWS_PER_PART = 500_000  # billing rows attributed at once: bounds memory (polars needs ~1 GiB per million rows)
@@ -71,11 +65,9 @@ def compute_week(
     equals one pass over the week (the last partition also takes the jobs and telemetry of resources
     the week's bill does not know, for the anomaly counts).
     """
-    if week_start.weekday() != 0:
-        raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
+    params = week_params(week_start)  # refuses a day that is not a Monday
     if rows_per_part < 1:
         raise ValueError(f"rows_per_part must be at least 1, got {rows_per_part}")
-    params = _week_params(week_start)
     config = load_config(settings)
     line_items = query(con, "attribution_billing_rows", params)["line_items"].item()
     parts = max(1, -(-line_items // rows_per_part))

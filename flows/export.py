@@ -9,7 +9,7 @@ rows are mapped by ``transforms.export_focus`` and written per FOCUS version as 
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from flows.attribute import compute_week
 from flows.settings import Settings
 from flows.warehouse import query
 from transforms.export_focus import VERSIONS, to_focus
+from transforms.weeks import iso_week_label, week_params
 
 
 def _totals(frame: pl.DataFrame, currency: str, billed: str, effective: str) -> dict[str, tuple[Decimal, Decimal]]:
@@ -29,8 +30,7 @@ def _totals(frame: pl.DataFrame, currency: str, billed: str, effective: str) -> 
 
 def focus_frames(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict[str, pl.DataFrame]:
     """The week's FOCUS rows per version, checked against the stored attribution."""
-    start = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
-    params = {"week_start": start, "week_end": start + timedelta(days=7)}
+    params = week_params(week_start)
     slices = compute_week(con, week_start, settings, keep_source=True).frame
     stored = query(con, "attribution_week", {"week_start": week_start})
     if stored.height == 0:
@@ -49,10 +49,9 @@ def focus_frames(con: duckdb.DuckDBPyConnection, week_start: date, settings: Set
 def export_focus(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings, out_dir: Path) -> dict:
     """Write the week's FOCUS files; return the paths, rows and totals per version and currency."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    iso_year, iso_week, _ = week_start.isocalendar()
     written: dict = {"week_start": week_start.isoformat(), "files": {}, "rows": 0, "totals": {}}
     for version, frame in focus_frames(con, week_start, settings).items():
-        stem = f"focus-{version}-{iso_year}-W{iso_week:02d}"
+        stem = f"focus-{version}-{iso_week_label(week_start)}"
         parquet, csv_path = out_dir / f"{stem}.parquet", out_dir / f"{stem}.csv"
         frame.write_parquet(parquet)
         frame.write_csv(csv_path, datetime_format="%Y-%m-%dT%H:%M:%SZ")

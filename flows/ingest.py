@@ -279,7 +279,10 @@ def resolve_format(path: Path, fmt: str) -> SourceFormat:
 
 
 def _load_instances() -> pl.DataFrame:
-    return pl.read_csv(INSTANCES_CSV, columns=["instance_type", "gpu_count"], schema_overrides={"gpu_count": pl.Float64})
+    """Instance type -> GPUs (config/instances.csv, read by its one loader)."""
+    from flows.config import load_instances
+
+    return load_instances(INSTANCES_CSV).select("instance_type", "gpu_count")
 
 
 def _enrich_billing(frame: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFrame:

@@ -3,77 +3,31 @@ against last week, and replace the week's rows of ``recommendations`` in one tra
 
 from __future__ import annotations
 
-import tomllib
-from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from datetime import date, timedelta
 
 import duckdb
 import polars as pl
 
-from flows.settings import CONFIG_DIR, Settings
+from flows.config import ConfigError, load_detector_config, load_instances, load_prices
+from flows.settings import Settings
 from flows.warehouse import insert_frame, query, sql_text, transaction
+from transforms.config import DetectorConfig
 from transforms.detectors import DETECTORS
 from transforms.detectors.common import DETECTOR_COLUMNS, hours_per_month
-from transforms.fx import rates_frame
 from transforms.plan import plan_violations
 from transforms.recommendations import bill_monthly_costs, finalise, rank
-from transforms.schema import MONEY, RECOMMENDATION_COLUMNS
+from transforms.schema import RECOMMENDATION_COLUMNS
+from transforms.weeks import WEEK, as_monday, week_params
 
-PRICE_COLUMNS = ("provider", "region", "item", "price_type", "value", "unit", "currency", "source_id", "as_of", "notes")
-
-
-class RecommendationConfigError(ValueError):
-    """A configuration file for the detectors is missing or malformed."""
+# the names callers know: one error type for every configuration file, one loader per file (flows/config.py)
+RecommendationConfigError = ConfigError
+load_config = load_detector_config
 
 
 class PlanInvariantError(RuntimeError):
     """The week's savings plan claims more than the cost it acts on: a defect, never shipped as a figure."""
 
 
-def load_prices(path: Path) -> pl.DataFrame:
-    """config/prices.csv (or the user's replacement) with exact Decimal values; bad rows are an error."""
-    if not Path(path).is_file():
-        raise RecommendationConfigError(f"price table {path} not found (expected columns: {', '.join(PRICE_COLUMNS)})")
-    raw = pl.read_csv(path, infer_schema=False, comment_prefix="#")
-    missing = [c for c in PRICE_COLUMNS if c not in raw.columns]
-    if missing:
-        raise RecommendationConfigError(f"price table {path}: missing column(s) {', '.join(missing)}")
-    for number, value in enumerate(raw["value"].to_list(), start=2):
-        try:
-            Decimal(value)
-        except (InvalidOperation, TypeError):
-            raise RecommendationConfigError(
-                f"price table {path}, line {number}, column value: expected a decimal number, got {value!r}"
-            ) from None
-    return raw.select(PRICE_COLUMNS).with_columns(pl.col("value").cast(MONEY))
-
-
-def load_config(settings: Settings, week_start: date) -> dict:
-    """config/recommendations.toml plus the run's context (week, reporting currency, exchange rates)."""
-    path = Path(settings.recommendation_thresholds)
-    try:
-        config = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise RecommendationConfigError(f"detector configuration {path} not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise RecommendationConfigError(f"detector configuration {path}: {exc}") from None
-    fx = {}
-    if Path(settings.fx_rates).is_file():
-        rates = rates_frame(pl.read_csv(settings.fx_rates, infer_schema=False, comment_prefix="#"), settings.reporting_currency)
-        fx = {r["currency"]: r["rate"] for r in rates.iter_rows(named=True)}
-    config.update(week_start=week_start, reporting_currency=settings.reporting_currency.upper(), fx=fx)
-    return config
-
-
-def _as_date(value: date | str) -> date:
-    """A week's Monday from a date or YYYY-MM-DD text."""
-    day = value if isinstance(value, date) else date.fromisoformat(str(value))
-    if isinstance(day, datetime):
-        day = day.date()
-    if day.weekday() != 0:
-        raise ValueError(f"week_start must be a Monday (ISO week start), got {day.isoformat()} ({day:%A})")
-    return day
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFrame:
@@ -82,11 +36,10 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFr
     return query(con, name, {k: v for k, v in params.items() if f"${k}" in text})
 
 
-def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: dict) -> dict[str, pl.DataFrame]:
+def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: DetectorConfig) -> dict[str, pl.DataFrame]:
     """Every frame a detector may ask for, read with bound parameters."""
-    begin = datetime(week_start.year, week_start.month, week_start.day, tzinfo=timezone.utc)
-    week = {"week_start": begin, "week_end": begin + timedelta(days=7)}
-    lookback = int(config.get("commitments", {}).get("lookback_weeks", 4))
+    week = week_params(week_start)
+    lookback = config.commitments.lookback_weeks
     frames = {
         name: _query(con, f"recommend_{name}", week)
         for name in ("machines", "gpu_metrics", "jobs", "inference", "storage", "network", "tagged_costs",
@@ -95,7 +48,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: dict) 
     frames["inference_requests"] = frames.pop("inference")
     frames["storage_inventory"] = frames.pop("storage")
     frames["network_flows"] = frames.pop("network")
-    frames["attributed_cost"] = query(con, "recommend_attributed", {"week_start": week_start})
+    frames["attributed_cost"] = query(con, "attribution_week", {"week_start": week_start})
     frames["commitment_lookback"] = query(
         con, "recommend_commitment_lookback",
         {"lookback_start": week["week_end"] - timedelta(weeks=lookback), "week_end": week["week_end"]},
@@ -103,7 +56,7 @@ def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: dict) 
     return frames
 
 
-def detect_all(frames: dict[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect_all(frames: dict[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Every detector's findings in one frame."""
     found = [module.detect(frames, config) for module in DETECTORS]
     return pl.concat([f for f in found if f.height], how="vertical") if any(f.height for f in found) else pl.DataFrame(
@@ -113,17 +66,15 @@ def detect_all(frames: dict[str, pl.DataFrame], config: dict) -> pl.DataFrame:
 
 def recommend_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> pl.DataFrame:
     """Run every detector, track against last week, replace the week's rows in one transaction; return them."""
-    week_start = _as_date(week_start)
+    week_start = as_monday(week_start)
     config = load_config(settings, week_start)
     frames = read_inputs(con, week_start, config)
     frames["prices"] = load_prices(settings.prices)
-    frames["instances"] = pl.read_csv(CONFIG_DIR / "instances.csv", infer_schema=False).with_columns(
-        pl.col("gpu_count").cast(pl.Float64, strict=False)
-    )
+    frames["instances"] = load_instances()
     found = detect_all(frames, config)
-    previous_week = week_start - timedelta(days=7)
-    previous = query(con, "recommend_week_rows", {"week_start": previous_week})
-    cost_before = query(con, "recommend_attributed", {"week_start": previous_week})
+    previous_week = week_start - WEEK
+    previous = query(con, "recommendations_week", {"week_start": previous_week})
+    cost_before = query(con, "attribution_week", {"week_start": previous_week})
     recs = finalise(
         found,
         previous,
@@ -143,7 +94,7 @@ def recommend_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: S
 
 def recommendations_for_week(con: duckdb.DuckDBPyConnection, week_start: date | str) -> pl.DataFrame:
     """The week's stored recommendations, ranked (open and new by monthly savings, then resolved)."""
-    rows = query(con, "recommend_week_rows", {"week_start": _as_date(week_start)})
+    rows = query(con, "recommendations_week", {"week_start": as_monday(week_start)})
     if rows.height == 0:
         return pl.DataFrame(schema=RECOMMENDATION_COLUMNS)
     return rank(rows.select(list(RECOMMENDATION_COLUMNS)))

@@ -19,14 +19,8 @@ from flows.charts import weekly_spend_chart
 from flows.forecast import load_economics
 from flows.settings import Settings
 from flows.warehouse import opened, query
-from transforms.report_model import (
-    CHART_WEEKS,
-    SPEND_CHART_CID,
-    TOP_REASONS,
-    build_context,
-    iso_week_label,
-    require_monday,
-)
+from transforms.report_model import SPEND_CHART_CID, TOP_REASONS, build_context
+from transforms.weeks import TREND_WEEKS, iso_week_label, require_monday, trend_weeks, week_bounds
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 REFUSALS_DAYS = 7  # the report lists files refused in this many days before it was generated
@@ -67,13 +61,12 @@ def _environment(autoescape: bool) -> Environment:
 
 def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff: datetime) -> dict[str, pl.DataFrame]:
     """Every query the report needs, run with bound parameters."""
-    week_begin = datetime.combine(week_start, datetime.min.time(), tzinfo=timezone.utc)
-    week_end = week_begin + timedelta(days=7)
+    week_begin, week_end = week_bounds(week_start)
     return {
-        "cost": query(con, "report_cost", {"first_week": week_start - timedelta(weeks=CHART_WEEKS - 1),
+        "cost": query(con, "report_cost", {"first_week": trend_weeks(week_start)[0],
                                            "week_start": week_start}),
-        "recs": query(con, "report_recommendations", {"week_start": week_start}),
-        "accuracy": query(con, "report_savings_accuracy", {"first_week": week_start - timedelta(weeks=CHART_WEEKS),
+        "recs": query(con, "recommendations_week", {"week_start": week_start}),
+        "accuracy": query(con, "report_savings_accuracy", {"first_week": week_start - timedelta(weeks=TREND_WEEKS),
                                                            "week_start": week_start}),
         "commitment_rows": query(con, "report_commitments", {"week_begin": week_begin, "week_end": week_end}),
         "ingest": query(con, "report_ingest", {"cutoff": cutoff}),

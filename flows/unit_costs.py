@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import polars as pl
 
 from flows.settings import Settings
 from flows.warehouse import opened, query
-from transforms.report_model import CHART_WEEKS, require_monday
 from transforms.unit_costs import FRAMES, unit_costs
+from transforms.weeks import TREND_WEEKS, require_monday, trend_weeks
 
 
-def load_unit_cost_frames(con: duckdb.DuckDBPyConnection, week_start: date, weeks: int = CHART_WEEKS) -> dict[str, pl.DataFrame]:
+def load_unit_cost_frames(con: duckdb.DuckDBPyConnection, week_start: date, weeks: int = TREND_WEEKS) -> dict[str, pl.DataFrame]:
     """Every query the unit costs need, over the trend's weeks."""
-    params = {"first_week": week_start - timedelta(weeks=weeks - 1), "week_start": week_start}
+    params = {"first_week": trend_weeks(week_start, weeks)[0], "week_start": week_start}
     return {name: query(con, f"unit_costs_{name}", params) for name in FRAMES}
 
 

@@ -11,7 +11,7 @@ once wait for each other instead of interleaving.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import flows  # noqa: F401  (offline Prefect defaults)
@@ -23,10 +23,9 @@ from prefect.states import Failed
 
 from flows.settings import Settings, get_settings
 from flows.warehouse import exclusive_run, opened, sql_text
-from transforms.weeks import iso_week_label, parse_week, week_range
+from transforms.weeks import TREND_WEEKS, WEEK, iso_week_label, parse_week, trend_weeks, week_range
 
 WAREHOUSE_LIMIT = "aicost-warehouse"
-TREND_WEEKS = 8  # the report's trend chart covers this many weeks
 
 
 def _settings(db: str | None, landing: str | None) -> Settings:
@@ -120,14 +119,14 @@ def attribute_history(settings: Settings, week_start: date, weeks: int = TREND_W
     from flows.attribute import attribute_week
     from flows.recommend import recommend_week
 
-    first = week_start - timedelta(days=7 * (weeks - 1))
+    first = trend_weeks(week_start, weeks)[0]
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         missing = [r[0] for r in con.execute(
             sql_text("weeks_without_attribution"), {"first": first, "last": week_start}
         ).fetchall()]
         for week in missing:
             attribute_week(con, week, settings)
-        previous = week_start - timedelta(days=7)
+        previous = week_start - WEEK
         if previous in missing:  # last week's recommendations are what this week is tracked against
             recommend_week(con, previous, settings)
     if missing:

@@ -7,10 +7,5 @@ SELECT
     charge_description, service_name, resource_id, resource_type, region_id, sku_id, billing_currency,
     billed_cost, effective_cost, list_cost, commitment_discount_status, tags, x_instance_type, x_gpu_count,
     x_storage_class, x_usage_type, x_operation, x_transfer_direction, x_line_item_type, source_file, source_row
-FROM billing_line_items
-WHERE charge_period_start < $week_end
-  AND (
-      charge_period_start >= $week_start
-      OR coalesce(charge_period_end, charge_period_start) > $week_start
-  )
-  AND hash(coalesce(resource_id, '')) % $parts = $part
+FROM billing_week($week_start, $week_end)
+WHERE hash(coalesce(resource_id, '')) % $parts = $part

@@ -7,9 +7,4 @@ SELECT
     resource_id, resource_name, resource_type, region_id, availability_zone, sku_id, sku_price_id, sku_price_details,
     consumed_unit, list_unit_price, contracted_unit_price, commitment_discount_id, commitment_discount_name,
     commitment_discount_category, commitment_discount_type, commitment_discount_status, pricing_currency, tags
-FROM billing_line_items
-WHERE charge_period_start < $week_end
-  AND (
-      charge_period_start >= $week_start
-      OR coalesce(charge_period_end, charge_period_start) > $week_start
-  )
+FROM billing_week($week_start, $week_end)

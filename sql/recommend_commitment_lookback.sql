@@ -3,9 +3,8 @@ SELECT
     provider, billing_currency, resource_id, charge_period_start, charge_period_end, charge_category, pricing_category,
     effective_cost, x_instance_type, region_id, commitment_discount_id, commitment_discount_name,
     commitment_discount_type, commitment_discount_status, x_line_item_type
-FROM billing_line_items
-WHERE charge_period_start >= $lookback_start
-  AND charge_period_start < $week_end
+FROM billing_week($lookback_start, $week_end)
+WHERE starts_in_week
   AND (
       commitment_discount_id IS NOT NULL
       OR (charge_category = 'Usage' AND pricing_category = 'Standard' AND x_instance_type IS NOT NULL)

@@ -7,9 +7,8 @@
 -- vCPU-seconds or GPU-seconds line counts as at most the period), never more than the period.
 WITH machine_ids AS (
     SELECT DISTINCT resource_id
-    FROM billing_line_items
-    WHERE charge_period_start >= $week_start
-      AND charge_period_start < $week_end
+    FROM billing_week($week_start, $week_end)
+    WHERE starts_in_week
       AND resource_id IS NOT NULL
       AND x_instance_type IS NOT NULL
 ),
@@ -28,10 +27,9 @@ lines AS (
         coalesce(b.charge_period_end, b.charge_period_start + INTERVAL 1 HOUR) AS charge_period_end,
         lower(trim(b.consumed_unit)) AS unit,
         b.consumed_quantity
-    FROM billing_line_items AS b
+    FROM billing_week($week_start, $week_end) AS b
     JOIN machine_ids USING (resource_id)
-    WHERE b.charge_period_start >= $week_start
-      AND b.charge_period_start < $week_end
+    WHERE b.starts_in_week
       AND b.charge_category = 'Usage'
       AND coalesce(b.x_line_item_type, '') <> 'SavingsPlanNegation'
 ),

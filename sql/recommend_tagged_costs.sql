@@ -5,9 +5,8 @@ SELECT
     resource_id, provider, any_value(region_id) AS region_id, billing_currency, tags, consumed_unit, pricing_unit,
     x_usage_type, sum(effective_cost) AS effective_cost, sum(consumed_quantity) AS consumed_quantity,
     sum(pricing_quantity) AS pricing_quantity
-FROM billing_line_items
-WHERE charge_period_start >= $week_start
-  AND charge_period_start < $week_end
+FROM billing_week($week_start, $week_end)
+WHERE starts_in_week
   AND tags IS NOT NULL
 GROUP BY resource_id, provider, billing_currency, tags, consumed_unit, pricing_unit, x_usage_type
 ORDER BY resource_id, consumed_unit, pricing_unit, x_usage_type

@@ -10,9 +10,8 @@ WITH transfer AS (
         consumed_quantity,
         lower(trim(consumed_unit)) AS unit,
         coalesce(TRY_CAST(regexp_extract(trim(consumed_unit), '^([0-9]+)\s', 1) AS DECIMAL(18, 0)), 1) AS unit_count
-    FROM billing_line_items
-    WHERE charge_period_start >= $week_start
-      AND charge_period_start < $week_end
+    FROM billing_week($week_start, $week_end)
+    WHERE starts_in_week
       AND charge_category = 'Usage'
       AND x_transfer_direction IN ('internet_out', 'inter_region')
       AND consumed_quantity IS NOT NULL

@@ -12,9 +12,7 @@ WITH week_rows AS (
         CAST(greatest(epoch(least(coalesce(charge_period_end, charge_period_start), $week_end))
                       - epoch(greatest(charge_period_start, $week_begin)), 0) AS BIGINT) AS overlap_s,
         CAST(epoch(coalesce(charge_period_end, charge_period_start)) - epoch(charge_period_start) AS BIGINT) AS period_s
-    FROM billing_line_items
-    WHERE (charge_period_start < $week_end AND coalesce(charge_period_end, charge_period_start) > $week_begin)
-       OR (charge_period_start >= $week_begin AND charge_period_start < $week_end)
+    FROM billing_week($week_begin, $week_end)
 )
 SELECT
     billing_currency,

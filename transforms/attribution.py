@@ -18,10 +18,11 @@ import polars as pl
 from transforms.attribution_gpu import MONEY_COLUMNS, split_gpu_costs
 from transforms.attribution_rules import apply_rules, tag_dimension
 from transforms.attribution_services import apply_service_rules
-from transforms.attribution_slices import DAY_S, is_spread, week_bounds, week_slices
+from transforms.attribution_slices import DAY_S, is_spread, week_slices
 from transforms.energy import add_carbon, machine_day_energy, telemetry_kwh
 from transforms.fx import convert
 from transforms.schema import ATTRIBUTED_COST_COLUMNS, conform
+from transforms.weeks import week_bounds
 
 UNATTRIBUTED = "unattributed"
 UNUSED_LINE_ITEM_TYPES = ("RIFee", "SavingsPlanRecurringFee")

@@ -9,11 +9,12 @@ add up exactly to the row over all weeks, and the last slice carries the remaind
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date
 
 import polars as pl
 
 from transforms.schema import MONEY
+from transforms.weeks import week_bounds
 
 MONEY_COLUMNS = ("effective_cost", "billed_cost", "list_cost")
 UNITS_PER_MONEY = 10**MONEY.scale  # one unit is the smallest amount MONEY holds
@@ -33,14 +34,6 @@ def from_units(expr: pl.Expr) -> pl.Expr:
 def share_up_to(units: pl.Expr, weight_so_far: pl.Expr, weight_total: pl.Expr) -> pl.Expr:
     """``floor(units * weight_so_far / weight_total)`` in exact integer arithmetic."""
     return (units * weight_so_far.cast(pl.Int128)) // weight_total.cast(pl.Int128)
-
-
-def week_bounds(week_start: date) -> tuple[datetime, datetime]:
-    """Monday 00:00 UTC and the next Monday 00:00 UTC; refuses a date that is not a Monday."""
-    if week_start.weekday() != 0:
-        raise ValueError(f"week_start must be a Monday (ISO week start), got {week_start.isoformat()}")
-    start = datetime.combine(week_start, time(0), tzinfo=timezone.utc)
-    return start, start + timedelta(days=7)
 
 
 def is_spread() -> pl.Expr:

@@ -30,8 +30,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
-from transforms.report_model import CATEGORY_LABELS, format_money, format_percent, iso_week_label
+from transforms.report_model import CATEGORY_LABELS, format_money, format_percent
 from transforms.schema import CATEGORIES
+from transforms.weeks import WEEK, iso_week_label, weeks_after, weeks_from
 
 MIN_HISTORY = 8
 HISTORY_WEEKS = 52
@@ -101,9 +102,8 @@ def month_weights(week_start: date, horizon: int) -> list[Decimal]:
     """Per forecast week: the share of its days that fall in the month's remaining days."""
     _, next_month = month_bounds(week_start)
     weights = []
-    for k in range(1, horizon + 1):
-        begin = week_start + timedelta(weeks=k)
-        days = max(0, (min(begin + timedelta(days=7), next_month) - begin).days)
+    for begin in weeks_after(week_start, horizon):
+        days = max(0, (min(begin + WEEK, next_month) - begin).days)
         weights.append(Decimal(days) / 7)
     return weights
 
@@ -119,7 +119,7 @@ def forecast_series(history: pl.DataFrame, week_start: date, horizon: int = HORI
     if not weeks_with_data:
         return {}
     first = weeks_with_data[0]
-    span = [first + timedelta(weeks=k) for k in range((week_start - first).days // 7 + 1)]
+    span = weeks_from(first, week_start)
     names = [c for c in CATEGORIES if c in set(past["category"].to_list())]
     names += sorted(set(past["category"].to_list()) - set(CATEGORIES))
     out = {}
@@ -136,7 +136,7 @@ def forecast_series(history: pl.DataFrame, week_start: date, horizon: int = HORI
         fit = fit_forecast(variable, horizon)
         out[name] = {
             "enough": True, "history_weeks": len(span), "model": fit["model"], "known_weekly": known,
-            "weeks": [week_start + timedelta(weeks=k) for k in range(1, horizon + 1)],
+            "weeks": weeks_after(week_start, horizon),
             "mean": [_money(v) + known for v in fit["mean"]],
             "lower": [_money(v) + known for v in fit["lower"]],
             "upper": [_money(v) + known for v in fit["upper"]],
@@ -235,9 +235,9 @@ def forecast_context(forecasts: dict[str, dict], month_spent: dict[str, Decimal]
         "note": "" if total and total.get("enough") else
         f"Not enough history to forecast: {history_weeks} week{'s' if history_weeks != 1 else ''} of spend, "
         f"{MIN_HISTORY} needed.",
-        "weeks": [iso_week_label(week_start + timedelta(weeks=k)) for k in range(1, HORIZON + 1)],
+        "weeks": [iso_week_label(w) for w in weeks_after(week_start, HORIZON)],
         "month": f"{first:%B %Y}",
-        "month_days_left": (next_month - (week_start + timedelta(days=7))).days,
+        "month_days_left": (next_month - (week_start + WEEK)).days,
         "level": f"{LEVEL:.0%}",
         "accuracy": accuracy(stored, currency),
         "method": (f"Exponential smoothing (statsmodels ETS, the model with the lowest AICc among level, trend, "

@@ -28,7 +28,7 @@ class Sniff:
 class SourceFormat:
     name: str  # used by --format and stored as source_format
     table: str  # billing_line_items | gpu_metrics | jobs | inference_requests | ...
-    reader: str  # csv | parquet | jsonl | text: how flows/readers.py reads the raw file
+    reader: str  # csv | parquet | jsonl | text | document | s3_inventory: how flows/readers.py reads the raw file
     matches: Callable[[Sniff], bool]
     to_table: Callable[[pl.LazyFrame], pl.LazyFrame]
     description: str = ""

@@ -13,7 +13,7 @@ import polars as pl
 from transforms.schema import MONEY
 
 RATE = pl.Decimal(38, 10)
-TEN_PLACES = Decimal(1).scaleb(-MONEY.scale)  # display exactness of MONEY
+MONEY_QUANTUM = Decimal(1).scaleb(-MONEY.scale)  # the smallest amount MONEY holds (12 places)
 
 
 def rates_frame(rates: pl.DataFrame, reporting_currency: str) -> pl.DataFrame:
@@ -51,5 +51,5 @@ def unconverted(frame: pl.DataFrame) -> dict[str, str]:
 
 
 def money_text(value: Decimal | None) -> str:
-    """A money amount as a decimal string with the warehouse's ten places (0 for none)."""
-    return str(Decimal(value if value is not None else 0).quantize(TEN_PLACES))
+    """A money amount as a decimal string with the warehouse's twelve places (MONEY's scale; 0 for none)."""
+    return str(Decimal(value if value is not None else 0).quantize(MONEY_QUANTUM))

@@ -27,8 +27,8 @@ import polars as pl
 
 from transforms.plan import STEP_WORDS
 from transforms.schema import CATEGORIES
+from transforms.weeks import TREND_WEEKS, WEEK, iso_week_label, require_monday, trend_weeks, weeks_before
 
-CHART_WEEKS = 8
 TOP_N = 5
 DAY_SIGMAS = 3.0
 DAY_HISTORY_DAYS = 28
@@ -53,27 +53,8 @@ ZERO = Decimal(0)
 
 
 # --------------------------------------------------------------------------------------------
-# Weeks and formatting
+# Weeks (their arithmetic lives in transforms/weeks.py) and formatting
 # --------------------------------------------------------------------------------------------
-def require_monday(week_start: date) -> date:
-    """The week's Monday, or a ValueError saying what was expected."""
-    if not isinstance(week_start, date) or isinstance(week_start, datetime):
-        raise ValueError(f"week_start must be a date (YYYY-MM-DD), got {week_start!r}")
-    if week_start.weekday() != 0:
-        monday = week_start - timedelta(days=week_start.weekday())
-        raise ValueError(
-            f"week_start {week_start.isoformat()} is a {week_start:%A}; expected the Monday that starts "
-            f"an ISO week (this week's is {monday.isoformat()})"
-        )
-    return week_start
-
-
-def iso_week_label(week_start: date) -> str:
-    """``2026-W47`` for the ISO week starting on ``week_start``."""
-    year, week, _ = week_start.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
 def week_range_label(week_start: date) -> str:
     """``Nov 16–22, 2026`` (or ``Nov 30 – Dec 6, 2026`` across months)."""
     last = week_start + timedelta(days=6)
@@ -195,9 +176,9 @@ def headline(cost: pl.DataFrame, recs: pl.DataFrame, week_start: date, currency:
     """The first lines of the report: spend, its changes, open savings, unconverted amounts."""
     weeks = _weeks_with_data(cost)
     spend = _week_total(cost, week_start)
-    last_week = week_start - timedelta(weeks=1)
+    last_week = week_start - WEEK
     previous = _week_total(cost, last_week) if last_week in weeks else None
-    prior = [week_start - timedelta(weeks=k) for k in range(1, 5) if week_start - timedelta(weeks=k) in weeks]
+    prior = [w for w in weeks_before(week_start, 4) if w in weeks]
     average = sum((_week_total(cost, w) for w in prior), ZERO) / len(prior) if prior else None
     open_recs = _open_counted(recs, currency)
     open_savings = _sum(open_recs, "monthly_savings")
@@ -234,8 +215,8 @@ def categories(cost: pl.DataFrame, week_start: date, currency: str) -> dict:
     """Spend per category this week with its idle GPU part, share and change vs last week."""
     converted = _converted(cost)
     this_week = converted.filter(pl.col("week_start") == week_start)
-    last = converted.filter(pl.col("week_start") == week_start - timedelta(weeks=1))
-    had_last = (week_start - timedelta(weeks=1)) in _weeks_with_data(cost)
+    last = converted.filter(pl.col("week_start") == week_start - WEEK)
+    had_last = (week_start - WEEK) in _weeks_with_data(cost)
     total = _sum(this_week)
     names = list(CATEGORIES) + sorted(set(this_week.get_column("category").to_list()) - set(CATEGORIES) - {None})
     places = money_places([total])
@@ -271,12 +252,12 @@ def breakdown(cost: pl.DataFrame, week_start: date, currency: str, key: str, top
     converted = _converted(cost)
     now = converted.filter(pl.col("week_start") == week_start).group_by(key).agg(
         pl.col("effective_cost_reporting").sum().alias("spend"))
-    before = converted.filter(pl.col("week_start") == week_start - timedelta(weeks=1)).group_by(key).agg(
+    before = converted.filter(pl.col("week_start") == week_start - WEEK).group_by(key).agg(
         pl.col("effective_cost_reporting").sum().alias("previous"))
     joined = now.join(before, on=key, how="full", coalesce=True).with_columns(
         pl.col("spend").fill_null(ZERO), pl.col("previous").fill_null(ZERO)
     ).with_columns((pl.col("spend") - pl.col("previous")).alias("delta"))
-    had_last = (week_start - timedelta(weeks=1)) in _weeks_with_data(cost)
+    had_last = (week_start - WEEK) in _weeks_with_data(cost)
     places = money_places(joined.get_column("spend").to_list() + joined.get_column("previous").to_list())
 
     def row(r: dict) -> dict:
@@ -303,10 +284,10 @@ def breakdown(cost: pl.DataFrame, week_start: date, currency: str, key: str, top
     }
 
 
-def weekly_series(cost: pl.DataFrame, week_start: date, weeks: int = CHART_WEEKS) -> dict:
+def weekly_series(cost: pl.DataFrame, week_start: date, weeks: int = TREND_WEEKS) -> dict:
     """Eight weeks × category spend in the reporting currency, split busy / idle: chart data."""
     converted = _converted(cost)
-    week_list = [week_start - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
+    week_list = trend_weeks(week_start, weeks)
     names = list(CATEGORIES) + sorted(set(converted.get_column("category").to_list()) - set(CATEGORIES) - {None})
     grouped = converted.group_by(["week_start", "category", "is_idle"]).agg(pl.col("effective_cost_reporting").sum())
     amounts = {(r["week_start"], r["category"], r["is_idle"]): Decimal(r["effective_cost_reporting"])
@@ -385,7 +366,7 @@ def service_anomalies(cost: pl.DataFrame, week_start: date, currency: str,
                       ratio: Decimal = SERVICE_RATIO, min_amount: Decimal = ANOMALY_MIN_AMOUNT) -> list[dict]:
     """Services whose week exceeds ``ratio``× their 4-week average and ``min_amount``."""
     weeks = _weeks_with_data(cost)
-    prior = [week_start - timedelta(weeks=k) for k in range(1, 5) if week_start - timedelta(weeks=k) in weeks]
+    prior = [w for w in weeks_before(week_start, 4) if w in weeks]
     if not prior:
         return []
     grouped = _converted(cost).group_by(["provider", "service_name", "week_start"]).agg(
@@ -585,7 +566,7 @@ def energy(cost: pl.DataFrame, week_start: date) -> dict:
         return tuple(float(v or 0) for v in sums)
 
     gpu_hours, kwh, co2e = totals(week_start)
-    last = week_start - timedelta(weeks=1)
+    last = week_start - WEEK
     _, kwh_last, co2e_last = totals(last)
     had_last = last in _weeks_with_data(cost)
     return {
@@ -629,7 +610,7 @@ def data_quality(ingest: pl.DataFrame, rejections: pl.DataFrame, dq: pl.DataFram
                  week_start: date, stale_after_days: int = STALE_AFTER_DAYS,
                  decisions: pl.DataFrame | None = None) -> dict:
     """Files and rows ingested, billing delivery decisions, top rejection reasons, failed expectations, stale sources."""
-    week_end = week_start + timedelta(days=7)
+    week_end = week_start + WEEK
     tables = [
         {"table": r["target_table"], "files": format_number(r["files"]), "rows": format_number(r["rows_in_file"]),
          "loaded": format_number(r["rows_loaded"]), "rejected": format_number(r["rows_rejected"])}
@@ -674,7 +655,7 @@ def data_quality(ingest: pl.DataFrame, rejections: pl.DataFrame, dq: pl.DataFram
 
 def method(week_start: date, currency: str, fx_rates: pl.DataFrame | None, generated_at: datetime) -> dict:
     """The footer: how the figures are computed."""
-    week_end = week_start + timedelta(days=7)
+    week_end = week_start + WEEK
     rates = []
     if fx_rates is not None:
         for r in fx_rates.iter_rows(named=True):

@@ -1,8 +1,10 @@
 """The warehouse's tables, named and typed in one place.
 
-Every reader produces frames with exactly these columns, every SQL DDL file in ``sql/`` creates
-them, and a test checks that the two agree. Money is DECIMAL(38, 12) (CUR carries up to ten, FOCUS exports eleven
-decimal places; rounding happens only for display). Timestamps are UTC.
+Every reader produces frames with exactly these columns, the DDL files in ``sql/schema/`` create
+the tables with them, and tests/test_schema_ddl.py checks that the two agree (a fresh DuckDB's
+``DESCRIBE`` of each table against its schema here). Money is DECIMAL(38, 12): twelve places (CUR
+carries up to ten, FOCUS exports eleven decimal places; rounding happens only for display).
+Timestamps are UTC.
 """
 
 from __future__ import annotations

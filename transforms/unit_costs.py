@@ -26,7 +26,7 @@ Rules:
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
@@ -35,14 +35,13 @@ from transforms.attribution_gpu import KIND_CATEGORIES, job_days
 from transforms.attribution_rules import tag_dimension
 from transforms.fx import convert
 from transforms.report_model import (
-    CHART_WEEKS,
     change,
     exact,
     format_money,
     format_number,
     format_percent,
-    iso_week_label,
 )
+from transforms.weeks import TREND_WEEKS, iso_week_label, trend_weeks
 
 ZERO = Decimal(0)
 MILLION = 1_000_000
@@ -52,11 +51,6 @@ FRAMES = ("resources", "inference", "token_billing", "jobs", "job_days", "gpu_ut
 INPUT_WORDS = re.compile(r"(input|inp\b|inp-|prompt|context)", re.IGNORECASE)
 OUTPUT_WORDS = re.compile(r"(output|outp|completion|generated[ _-]?tokens)", re.IGNORECASE)
 UNIT_MULTIPLIER = re.compile(r"^\s*([0-9][0-9,._]*)?\s*([kKmM])?\b")
-
-
-def week_list(week_start: date, weeks: int = CHART_WEEKS) -> list[date]:
-    """The trend's weeks, oldest first, ending with the report week."""
-    return [week_start - timedelta(weeks=k) for k in range(weeks - 1, -1, -1)]
 
 
 # --------------------------------------------------------------------------------------------
@@ -462,9 +456,9 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
 # The section
 # --------------------------------------------------------------------------------------------
 def unit_costs(frames: dict[str, pl.DataFrame], week_start: date, currency: str,
-               fx_rates: pl.DataFrame | None = None, weeks: int = CHART_WEEKS) -> dict:
+               fx_rates: pl.DataFrame | None = None, weeks: int = TREND_WEEKS) -> dict:
     """The unit-costs section (and the ``aicost unit-costs`` JSON) from the queries in ``FRAMES``."""
-    week_range = week_list(week_start, weeks)
+    week_range = trend_weeks(week_start, weeks)
     resources = frames["resources"]
     usage = endpoint_usage(frames["inference"], resources)
     billed = billed_tokens(frames["token_billing"], fx_rates, currency)

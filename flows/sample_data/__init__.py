@@ -22,7 +22,7 @@ The same arguments give byte-identical files: every random draw comes from a str
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -32,16 +32,11 @@ from flows.sample_data.frames import month_segments
 from flows.sample_data.money import to_decimal
 from flows.sample_data.opportunities import planted, planted_other_clouds, story
 from flows.sample_data.workloads import Window, build_schedule
+from transforms.weeks import last_complete_week, require_monday, trend_weeks, week_bounds
 
 __all__ = ["generate_sample", "last_complete_week"]
 
 PREFIX = "northwind-ai-generated"
-
-
-def last_complete_week(today: date | None = None) -> date:
-    """The Monday of the last complete ISO week before ``today`` (UTC)."""
-    today = today or datetime.now(UTC).date()
-    return today - timedelta(days=today.weekday() + 7)
 
 
 def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = None, rows: int | None = None,
@@ -50,10 +45,9 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, got {weeks}")
     end_week = end_week or last_complete_week()
-    if end_week.weekday() != 0:
-        raise ValueError(f"end_week must be a Monday (the start of an ISO week), got {end_week} ({end_week:%A})")
+    require_monday(end_week, "end_week")
     out = Path(out_dir)
-    start = datetime(end_week.year, end_week.month, end_week.day, tzinfo=UTC) - timedelta(weeks=weeks - 1)
+    start, _ = week_bounds(trend_weeks(end_week, weeks)[0])
     window = Window(start=start, weeks=weeks)
     sched = build_schedule(window, seed)
     objects = storage.inventory(seed)

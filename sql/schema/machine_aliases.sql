@@ -11,9 +11,8 @@ WITH billed AS (
         resource_id,
         resource_name,
         bool_or(x_instance_type IS NOT NULL OR x_gpu_count IS NOT NULL) OVER (PARTITION BY resource_id) AS is_machine
-    FROM billing_line_items
-    WHERE charge_period_start >= week_start
-      AND charge_period_start < week_end
+    FROM billing_week(week_start, week_end)
+    WHERE starts_in_week
       AND resource_id IS NOT NULL
 ),
 names AS (

@@ -9,7 +9,7 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from flows.attribute import _week_params
+from transforms.weeks import week_params as _week_params
 from flows.warehouse import create_schema, insert_frame, query
 
 from transforms.schema import BILLING_COLUMNS, GPU_METRICS_COLUMNS, JOBS_COLUMNS, conform

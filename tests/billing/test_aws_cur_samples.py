@@ -14,7 +14,7 @@ import pytest
 
 from flows.ingest import ingest_files
 
-TOLERANCE = Decimal("0.0001")  # far below a cent: canonical money keeps ten decimal places
+TOLERANCE = Decimal("0.0001")  # far below a cent: canonical money keeps twelve decimal places
 
 
 def _loaded(warehouse, path: Path):

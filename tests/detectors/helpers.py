@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
+from transforms.config import DetectorConfig, RecommendationSettings, detector_config
 from transforms.schema import (
     ATTRIBUTED_COST_COLUMNS,
     GPU_METRICS_COLUMNS,
@@ -50,13 +51,12 @@ PRICE_SCHEMA = {
 }
 
 
-def config(**overrides) -> dict:
-    """The shipped defaults plus this run's context; ``overrides`` = {section: {key: value}}."""
-    cfg = tomllib.loads(CONFIG_FILE.read_text())
+def config(fx: dict | None = None, **overrides) -> DetectorConfig:
+    """The shipped settings plus this run's context; ``overrides`` = {section: {key: value}} (validated)."""
+    document = tomllib.loads(CONFIG_FILE.read_text())
     for name, values in overrides.items():
-        cfg.setdefault(name, {}).update(values)
-    cfg.update(week_start=WEEK, reporting_currency="USD", fx={})
-    return cfg
+        document.setdefault(name, {}).update(values)
+    return detector_config(RecommendationSettings.model_validate(document), WEEK, "USD", fx)
 
 
 def at(hours: float) -> datetime:

@@ -105,8 +105,7 @@ def test_azure_hdfs_vms_with_tagged_managed_disks_in_eur(warehouse, tmp_path):
             rows.append(azure_row(day, azure_disk_id(f"{node}-data"), "Storage", "Premium SSD Managed Disks",
                                   "P30 LRS Disk", "0.0333333333", "4.0960000000", "1/Month", tags=tags,
                                   service="Microsoft.Compute", service_family="Storage"))
-    cfg = config()
-    cfg["fx"] = {"EUR": Decimal("1.08")}
+    cfg = config(fx={"EUR": Decimal("1.08")})
     out = _detect(warehouse, [write_azure(tmp_path / "azure_cost_details.csv", rows)], cfg)
 
     assert out["resource_id"].to_list() == ["hdfs:lake"]

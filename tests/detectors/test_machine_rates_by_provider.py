@@ -102,8 +102,7 @@ def test_azure_vm_with_a_licence_meter_billed_daily_in_eur(warehouse, tmp_path):
                                    "9+ vCPU VM License", hours, licence, "1 Hour")]
         rows.append(azure_row(day, azure_disk_id("gpu-az-1_OsDisk_1"), "Storage", "Premium SSD Managed Disks",
                               "P10 LRS Disk", "0.033333", "0.65", "1/Month", service="Microsoft.Compute"))
-    cfg = config()
-    cfg["fx"] = {"EUR": Decimal("1.08")}
+    cfg = config(fx={"EUR": Decimal("1.08")})
     _, rates = _rates(warehouse, [write_azure(tmp_path / "azure_cost_details.csv", rows)], cfg)
 
     eur_rate = (Decimal("88.08") + Decimal("2.40") + Decimal("36.70") + Decimal("1.00")) / 34

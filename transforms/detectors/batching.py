@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     dec,
     frame,
@@ -25,7 +26,6 @@ from transforms.detectors.common import (
     money,
     num,
     recommendation,
-    section,
     to_frame,
 )
 from transforms.detectors.endpoints import endpoint_stats
@@ -35,18 +35,18 @@ STRATEGY = "batching"
 INPUTS = ("inference_requests", "gpu_metrics", "machines", "prices")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Endpoints serving one request at a time on mostly idle GPUs."""
-    cfg = section(config, KIND)
-    max_batch = float(cfg.get("max_mean_batch_size", 1.5))
-    max_util = float(cfg.get("max_gpu_util_pct", 30.0))
-    target = Decimal(str(cfg.get("target_util_pct", 60.0)))
+    cfg = config.batching
+    max_batch = cfg.max_mean_batch_size
+    max_util = cfg.max_gpu_util_pct
+    target = cfg.target_util_pct
     inference = frame(frames, "inference_requests")
     if inference is None:
         return to_frame([])
     rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
     month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for e in endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True):
         if e["mean_batch"] is None or e["gpu_util"] is None:

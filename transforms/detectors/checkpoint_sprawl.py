@@ -16,7 +16,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from transforms.detectors.common import frame, money, num, recommendation, section, to_frame
+from transforms.config import DetectorConfig
+from transforms.detectors.common import frame, money, num, recommendation, to_frame
 from transforms.detectors.storage_common import (
     bucket_regions,
     bucket_storage_cost,
@@ -42,12 +43,12 @@ def surplus_checkpoints(inventory: pl.DataFrame, pattern: str, keep: int) -> pl.
     )
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Buckets where old checkpoints pile up."""
-    cfg = section(config, KIND)
-    pattern = cfg.get("pattern", r"(?:^|/)checkpoints/([^/]+)/")
-    keep = int(cfg.get("keep_last", 3))
-    min_gb = Decimal(str(cfg.get("min_gb", 10)))
+    cfg = config.checkpoint_sprawl
+    pattern = cfg.pattern
+    keep = cfg.keep_last
+    min_gb = cfg.min_gb
     inventory = frame(frames, "storage_inventory")
     if inventory is None:
         return to_frame([])
@@ -58,7 +59,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         .sort("provider", "bucket", "storage_class")
     )
     regions = bucket_regions(frames)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     bucket_cost = bucket_storage_cost(frames, config)
     rows = []
     for (provider, bucket), classes in per_class.group_by("provider", "bucket", maintain_order=True):

@@ -33,6 +33,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     frame,
     hours_per_month,
@@ -40,7 +41,6 @@ from transforms.detectors.common import (
     money,
     num,
     recommendation,
-    section,
     to_frame,
     to_reporting,
     week_bounds,
@@ -52,9 +52,9 @@ INPUTS = ("commitment_lookback", "prices")
 MONEY_HOURLY = pl.Decimal(38, 10)
 
 
-def lookback_window(config: Mapping) -> tuple:
+def lookback_window(config: DetectorConfig) -> tuple:
     """[start, end) of the lookback: whole weeks ending with the report week."""
-    weeks = int(section(config, KIND).get("lookback_weeks", 4))
+    weeks = config.commitments.lookback_weeks
     _, end = week_bounds(config)
     return end - timedelta(weeks=weeks), end
 
@@ -118,7 +118,7 @@ def _discount(group: pl.DataFrame, prices, config, term: str, default: Decimal) 
     return (weighted / total if total else default), used
 
 
-def _baseline_basis(group: pl.DataFrame, hours: int, currency: str, config: Mapping) -> dict[str, Decimal]:
+def _baseline_basis(group: pl.DataFrame, hours: int, currency: str, config: DetectorConfig) -> dict[str, Decimal]:
     """Per machine: its on-demand spend over the lookback as a month (the cost a commitment prices)."""
     month = hours_per_month(config)
     per_resource = (
@@ -131,19 +131,19 @@ def _baseline_basis(group: pl.DataFrame, hours: int, currency: str, config: Mapp
     }
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """A commitment for the steady baseline, and commitments that go unused."""
-    cfg = section(config, KIND)
-    term = str(cfg.get("term", "1yr"))
-    default = Decimal(str(cfg.get("default_discount", 0.28)))
-    min_util = Decimal(str(cfg.get("min_utilisation", 0.8)))
+    cfg = config.commitments
+    term = cfg.term
+    default = cfg.default_discount
+    min_util = cfg.min_utilisation
     rows_in = frame(frames, "commitment_lookback")
     if rows_in is None:
         return to_frame([])
     start, end = lookback_window(config)
     hours = int((end - start).total_seconds() // 3600)
     month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     series = hourly_on_demand(rows_in, start, end)
     committed = rows_in.filter(pl.col("commitment_discount_id").is_not_null())
     covered = committed.filter(pl.col("commitment_discount_status") == "Used")

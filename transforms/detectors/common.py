@@ -1,9 +1,10 @@
 """What every detector shares: the output shape, exact money helpers, price lookups, machine rates.
 
-A detector is ``detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame`` returning
-``DETECTOR_COLUMNS``. ``config`` holds the detector's own section of config/recommendations.toml under
-its kind, ``general``, and the run's context: ``week_start`` (date), ``reporting_currency`` and
-``fx`` ({currency: Decimal rate to the reporting currency}). Aggregation happens in polars; the few
+A detector is ``detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame``
+returning ``DETECTOR_COLUMNS``. ``config`` (transforms/config.py) holds config/recommendations.toml as
+typed settings, the detector's own under its kind (``config.idle_gpu.idle_util_pct``) beside
+``config.general``, and the run's context: ``week_start`` (date), ``reporting_currency`` and ``fx``
+({currency: Decimal rate to the reporting currency}). Aggregation happens in polars; the few
 candidate rows are valued in Python ``Decimal`` so the formula shows exactly the numbers used.
 """
 
@@ -13,11 +14,13 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
+from transforms import weeks
 from transforms.plan import basis_json
 from transforms.schema import RECOMMENDATION_COLUMNS
 
@@ -29,7 +32,6 @@ DETECTOR_COLUMNS: dict[str, pl.DataType] = {
 }
 HOURS_PER_WEEK = Decimal(168)
 CENT = Decimal("0.01")
-PRICE_CURRENCY = "USD"
 
 
 def dec(value: float | int | Decimal | None, places: int = 6) -> Decimal | None:
@@ -58,42 +60,40 @@ def num(value: Decimal | float | int) -> str:
     return text
 
 
-def hours_per_month(config: Mapping) -> Decimal:
+def hours_per_month(config: DetectorConfig) -> Decimal:
     """The month length every projection uses (730 h by default)."""
-    return Decimal(str(config.get("general", {}).get("hours_per_month", 730)))
+    return config.general.hours_per_month
 
 
-def per_month(week_amount: Decimal, config: Mapping) -> Decimal:
+def per_month(week_amount: Decimal, config: DetectorConfig) -> Decimal:
     """A week's amount as a month: ``x / 168 h x 730 h``."""
     return week_amount / HOURS_PER_WEEK * hours_per_month(config)
 
 
-def machine_basis(resource_ids, rates: Mapping[str, dict], config: Mapping) -> dict[str, Decimal]:
+def per_month_text(config: DetectorConfig) -> str:
+    """The projection as a formula writes it after a week's amount: ``/ 168 h x 730 h``."""
+    return f"/ 168 h x {num(hours_per_month(config))} h"
+
+
+def machine_basis(resource_ids, rates: Mapping[str, dict], config: DetectorConfig) -> dict[str, Decimal]:
     """The monthly cost a recommendation on these machines acts on: hourly rate x 730 h each."""
     month = hours_per_month(config)
     return {r: rates[r]["rate"] * month for r in resource_ids if r in rates}
 
 
-def section(config: Mapping, kind: str) -> dict:
-    """The detector's own settings."""
-    return dict(config.get(kind, {}))
-
-
 def week_bounds(config: Mapping) -> tuple[datetime, datetime]:
     """Monday 00:00 UTC of the report week and the Monday after."""
-    start = config["week_start"]
-    begin = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
-    return begin, begin + timedelta(days=7)
+    return weeks.week_bounds(config.week_start)
 
 
-def to_reporting(amount: Decimal | None, currency: str | None, config: Mapping) -> Decimal | None:
+def to_reporting(amount: Decimal | None, currency: str | None, config: DetectorConfig) -> Decimal | None:
     """``amount`` in the reporting currency, or None where no exchange rate is known."""
     if amount is None or currency is None:
         return None
-    if currency == config.get("reporting_currency", PRICE_CURRENCY):
+    if currency == config.reporting_currency:
         return amount
-    rate = config.get("fx", {}).get(currency)
-    return None if rate is None else amount * Decimal(rate)
+    rate = config.fx.get(currency)
+    return None if rate is None else amount * rate
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,8 @@ class Price:
 
 
 def lookup_price(
-    prices: pl.DataFrame, provider: str | None, region: str | None, item: str | None, price_type: str, config: Mapping
+    prices: pl.DataFrame, provider: str | None, region: str | None, item: str | None, price_type: str,
+    config: DetectorConfig,
 ) -> Price | None:
     """A price for this provider / region / item, falling back to the provider's default region."""
     if prices is None or prices.height == 0 or provider is None or item is None:
@@ -127,7 +128,7 @@ def lookup_price(
     )
     if rows.height == 0:
         return None
-    default_region = config.get("general", {}).get("default_region", {}).get(provider)
+    default_region = config.general.default_region.get(provider)
     exact = rows.filter(pl.col("region") == region) if region else rows.clear()
     exact_region = exact.height > 0
     if not exact_region:
@@ -141,7 +142,7 @@ def lookup_price(
     return Price(value, row["source_id"], str(row["as_of"]), row["region"], exact_region)
 
 
-def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: Mapping) -> dict[str, dict]:
+def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: DetectorConfig) -> dict[str, dict]:
     """Per resource: what one machine-hour costs (the bill's own rate wins over the list price).
 
     ``machines`` has one row per resource (``recommend_machines.sql``): provider, region_id,
@@ -164,7 +165,7 @@ def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: Mapping)
         if hours and hours > 0 and cost is not None and cost > 0:
             info["rate"] = cost / Decimal(hours)
             info["rate_source"] = "bill"
-            info["rate_as_of"] = str(config["week_start"])
+            info["rate_as_of"] = str(config.week_start)
         elif listed is not None:
             info["rate"] = listed.value
             info["rate_source"] = listed.source_id
@@ -265,7 +266,7 @@ def recommendation(
     kind: str,
     strategy: str,
     monthly_savings: Decimal,
-    config: Mapping,
+    config: DetectorConfig,
     formula: str,
     evidence: dict,
     evidence_text: str,
@@ -296,7 +297,7 @@ def recommendation(
         "project": project,
         "model": model,
         "monthly_savings": money(monthly_savings),
-        "currency": config.get("reporting_currency", PRICE_CURRENCY),
+        "currency": config.reporting_currency,
         "formula": formula,
         "evidence": json.dumps(evidence, default=_json_default, sort_keys=True),
         "evidence_text": evidence_text,
@@ -308,9 +309,9 @@ def recommendation(
     }
 
 
-def to_frame(rows: list[dict], config: Mapping | None = None) -> pl.DataFrame:
+def to_frame(rows: list[dict], config: DetectorConfig | None = None) -> pl.DataFrame:
     """The detector's rows as a frame, dropping those under the configured minimum saving."""
-    minimum = Decimal(str((config or {}).get("general", {}).get("min_monthly_savings", 0)))
+    minimum = config.general.min_monthly_savings if config is not None else Decimal(0)
     kept = [row for row in rows if row["monthly_savings"] > 0 and row["monthly_savings"] >= minimum]
     if not kept:
         return pl.DataFrame(schema=DETECTOR_COLUMNS)

@@ -12,19 +12,17 @@ Confidence: always low: the reduction is an assumed factor, not a measurement; t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     frame,
-    hours_per_month,
     money,
     num,
     per_month,
+    per_month_text,
     recommendation,
-    section,
     to_frame,
 )
 
@@ -34,16 +32,15 @@ INPUTS = ("attributed_cost",)
 UNKNOWN = ("unattributed", "")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """The biggest inference spenders, with an assumed compression saving."""
-    cfg = section(config, KIND)
-    top_n = int(cfg.get("top_n", 3))
-    min_spend = Decimal(str(cfg.get("min_monthly_spend", 1000)))
-    reduction = Decimal(str(cfg.get("assumed_compute_reduction", 0.4)))
+    cfg = config.compression
+    top_n = cfg.top_n
+    min_spend = cfg.min_monthly_spend
+    reduction = cfg.assumed_compute_reduction
     attributed = frame(frames, "attributed_cost")
     if attributed is None:
         return to_frame([])
-    month = hours_per_month(config)
     inference = attributed.filter(
         (pl.col("category") == "inference")
         & pl.col("model").is_not_null()
@@ -68,7 +65,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         .filter(pl.col("week_cost") > 0)
         .sort("model", "resource_id")
     )
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for rank, m in enumerate(per_model.iter_rows(named=True), start=1):
         if rank > top_n:
@@ -88,7 +85,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(money(m['week_cost']))} {cur}/week / 168 h x {num(month)} h x {num(reduction)} (assumed)"
+                    f"{num(money(m['week_cost']))} {cur}/week {per_month_text(config)} x {num(reduction)} (assumed)"
                     f" = {num(money(savings))}"
                 ),
                 evidence={

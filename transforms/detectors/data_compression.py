@@ -16,7 +16,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from transforms.detectors.common import frame, money, num, recommendation, section, to_frame
+from transforms.config import DetectorConfig
+from transforms.detectors.common import frame, money, num, recommendation, to_frame
 from transforms.detectors.storage_common import (
     bucket_regions,
     bucket_storage_cost,
@@ -30,12 +31,12 @@ STRATEGY = "data compression"
 INPUTS = ("storage_inventory", "prices", "bucket_regions")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Buckets with a lot of uncompressed text."""
-    cfg = section(config, KIND)
-    suffixes = [s.lower() for s in cfg.get("suffixes", [".csv", ".json", ".jsonl", ".log", ".txt"])]
-    ratio = Decimal(str(cfg.get("ratio", 4.0)))
-    min_gb = Decimal(str(cfg.get("min_gb", 100)))
+    cfg = config.data_compression
+    suffixes = [s.lower() for s in cfg.suffixes]
+    ratio = cfg.ratio
+    min_gb = cfg.min_gb
     inventory = frame(frames, "storage_inventory")
     if inventory is None:
         return to_frame([])
@@ -49,7 +50,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         .sort("provider", "bucket", "storage_class")
     )
     regions = bucket_regions(frames)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     bucket_cost = bucket_storage_cost(frames, config)
     rows = []
     for (provider, bucket), classes in per_class.group_by("provider", "bucket", maintain_order=True):

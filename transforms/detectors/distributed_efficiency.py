@@ -19,17 +19,16 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     dec,
     frame,
-    hours_per_month,
     machine_rates,
     money,
     num,
     per_month,
+    per_month_text,
     recommendation,
-    section,
     to_frame,
     week_bounds,
 )
@@ -39,7 +38,7 @@ STRATEGY = "distributed training"
 INPUTS = ("jobs", "gpu_metrics", "machines", "prices")
 
 
-def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: Mapping) -> pl.DataFrame:
+def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: DetectorConfig) -> pl.DataFrame:
     """Per training job row (job and machine): mean GPU utilisation while it ran, hours in the week."""
     begin, end = week_bounds(config)
     rows = (
@@ -68,17 +67,16 @@ def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: Mapping) 
     return rows.join(util, on=["job_id", "resource_id"], how="inner")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Models whose multi-node jobs use each GPU much less than their smaller jobs."""
-    cfg = section(config, KIND)
-    max_ratio = Decimal(str(cfg.get("max_util_ratio", 0.75)))
+    cfg = config.distributed_efficiency
+    max_ratio = cfg.max_util_ratio
     jobs, metrics = frame(frames, "jobs"), frame(frames, "gpu_metrics")
     if jobs is None or metrics is None:
         return to_frame([])
     rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
     per_job = job_utilisation(jobs, metrics, config)
-    month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for (model,), group in sorted(per_job.group_by("model"), key=lambda kv: str(kv[0][0])):
         fewest = group["nodes"].min()
@@ -103,7 +101,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         if cost == 0:
             continue
         idle_share = Decimal(1) - multi_util / base_util
-        savings = cost * idle_share / HOURS_PER_WEEK * month
+        savings = per_month(cost * idle_share, config)
         top = multi.sort("nodes", descending=True).row(0, named=True)
         rows.append(
             recommendation(
@@ -115,8 +113,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(money(cost))} {cur}/week x (1 - {num(multi_util)} % / {num(base_util)} %) / 168 h x "
-                    f"{num(month)} h = {num(money(savings))}"
+                    f"{num(money(cost))} {cur}/week x (1 - {num(multi_util)} % / {num(base_util)} %) "
+                    f"{per_month_text(config)} = {num(money(savings))}"
                 ),
                 evidence={
                     "multi_node_jobs": sorted(multi["job_id"].unique().to_list()),

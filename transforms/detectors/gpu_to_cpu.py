@@ -18,6 +18,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     frame,
     hours_per_month,
@@ -27,7 +28,6 @@ from transforms.detectors.common import (
     money,
     num,
     recommendation,
-    section,
     to_frame,
 )
 from transforms.detectors.endpoints import endpoint_stats
@@ -37,19 +37,19 @@ STRATEGY = "GPU versus CPU"
 INPUTS = ("inference_requests", "gpu_metrics", "machines", "prices")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Small, quiet endpoints that do not need a GPU."""
-    cfg = section(config, KIND)
-    max_rps = float(cfg.get("max_p95_requests_per_s", 1.0))
-    small = set(cfg.get("small_models", []))
-    max_tokens = float(cfg.get("max_tokens_per_request", 512))
-    cpu_types = cfg.get("cpu_instance", {})
+    cfg = config.gpu_to_cpu
+    max_rps = cfg.max_p95_requests_per_s
+    small = set(cfg.small_models)
+    max_tokens = cfg.max_tokens_per_request
+    cpu_types = cfg.cpu_instance
     inference = frame(frames, "inference_requests")
     if inference is None:
         return to_frame([])
     rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
     month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for e in endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True):
         if e["p95_rps"] is None or e["p95_rps"] >= max_rps:

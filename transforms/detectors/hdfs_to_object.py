@@ -31,16 +31,18 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     HOURS_PER_WEEK,
     frame,
     hours_per_month,
     lookup_price,
-    parse_tags,
     money,
     num,
+    parse_tags,
+    per_month,
+    per_month_text,
     recommendation,
-    section,
     to_frame,
     to_reporting,
 )
@@ -71,15 +73,15 @@ def gb_months(row: Mapping) -> Decimal:
     return Decimal(0)
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """HDFS clusters whose data would cost less in object storage."""
-    cfg = section(config, KIND)
-    role_tag = cfg.get("role_tag", "role")
-    role = re.compile(cfg.get("role_pattern", "^hdfs"))
-    cluster_tag = cfg.get("cluster_tag", "cluster")
-    replication_tags = cfg.get("replication_tags", ["replication", "hdfs_replication", "replication_factor"])
-    default_rf = Decimal(str(cfg.get("default_replication", 3)))
-    object_class = cfg.get("object_class", {})
+    cfg = config.hdfs_to_object
+    role_tag = cfg.role_tag
+    role = re.compile(cfg.role_pattern)
+    cluster_tag = cfg.cluster_tag
+    replication_tags = cfg.replication_tags
+    default_rf = cfg.default_replication
+    object_class = cfg.object_class
     tagged = frame(frames, "tagged_costs")
     if tagged is None:
         return to_frame([])
@@ -108,14 +110,14 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                     pass
                 break
     month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for (provider, cluster), c in sorted(clusters.items()):
         price = lookup_price(frames.get("prices"), provider, c["region"], object_class.get(provider), "storage_gb_month", config)
         if price is None or c["gb_months"] <= 0:
             continue
         rf = c["rf"] if c["rf"] and c["rf"] > 0 else default_rf
-        hdfs_monthly = c["cost"] / HOURS_PER_WEEK * month
+        hdfs_monthly = per_month(c["cost"], config)
         block_gb = c["gb_months"] * month / HOURS_PER_WEEK
         logical_gb = block_gb / rf
         object_monthly = logical_gb * price.value
@@ -128,7 +130,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(money(c['cost']))} {cur}/week / 168 h x {num(month)} h - "
+                    f"{num(money(c['cost']))} {cur}/week {per_month_text(config)} - "
                     f"{num(block_gb.quantize(Decimal('0.01')))} GB / {num(rf)} x {num(price.value)} {cur}/GB-month"
                     f" = {num(money(savings))}"
                 ),
@@ -143,7 +145,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="medium",
                 confidence_reason="jobs reading the data still need compute; object request charges are not priced",
                 action=f"Move HDFS cluster {cluster}'s data to {object_class.get(provider)} object storage and retire the data nodes.",
-                cost_basis={k: v / HOURS_PER_WEEK * month for k, v in c["by_resource"].items()},
+                cost_basis={k: per_month(v, config) for k, v in c["by_resource"].items()},
                 overlap_group=f"hdfs:{cluster}",
             )
         )

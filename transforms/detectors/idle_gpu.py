@@ -18,19 +18,20 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     HOURS_PER_WEEK,
     frame,
     hourly_util,
-    hours_per_month,
     machine_basis,
     machine_rates,
     money,
     num,
     owners,
+    per_month,
+    per_month_text,
     rate_evidence,
     recommendation,
-    section,
     to_frame,
 )
 
@@ -39,11 +40,11 @@ STRATEGY = "power-down of idle hardware"
 INPUTS = ("gpu_metrics", "machines", "prices", "attributed_cost", "jobs")
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Machines idle for most of the week."""
-    cfg = section(config, KIND)
-    threshold = float(cfg.get("idle_util_pct", 5.0))
-    min_share = Decimal(str(cfg.get("min_idle_share", 0.5)))
+    cfg = config.idle_gpu
+    threshold = cfg.idle_util_pct
+    min_share = cfg.min_idle_share
     metrics = frame(frames, "gpu_metrics")
     if metrics is None:
         return to_frame([])
@@ -60,7 +61,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         )
         .sort("resource_id")
     )
-    month = hours_per_month(config)
     rows = []
     for m in per_machine.iter_rows(named=True):
         idle = Decimal(m["idle_hours"])
@@ -68,7 +68,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
             continue
         info = rates[m["resource_id"]]
         rate = info["rate"]
-        savings = idle / HOURS_PER_WEEK * month * rate
+        savings = per_month(idle, config) * rate
         high = info["rate_source"] == "bill" and m["observed_hours"] >= 0.9 * 168
         owner = who.get(m["resource_id"], {})
         rows.append(
@@ -80,7 +80,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(idle)} idle h / 168 h x {num(month)} h x {num(money(rate))} {config['reporting_currency']}/h"
+                    f"{num(idle)} idle h {per_month_text(config)} x {num(money(rate))} {config.reporting_currency}/h"
                     f" = {num(money(savings))}"
                 ),
                 evidence={

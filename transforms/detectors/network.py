@@ -34,16 +34,16 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     Price,
     frame,
-    hours_per_month,
     lookup_price,
     money,
     num,
+    per_month,
+    per_month_text,
     recommendation,
-    section,
     to_frame,
     to_reporting,
 )
@@ -68,7 +68,7 @@ def provider_of_region(region: str | None) -> str | None:
 
 
 def billed_rate(
-    frames: Mapping, provider: str | None, direction: str, config: Mapping, region: str | None = None
+    frames: Mapping, provider: str | None, direction: str, config: DetectorConfig, region: str | None = None
 ) -> Price | None:
     """The bill's own per-GB rate for this transfer direction (``transfer_rates`` frame).
 
@@ -94,7 +94,7 @@ def billed_rate(
             total += cost
             quantity += Decimal(r["gb"])
         if quantity > 0 and total > 0:
-            return Price(total / quantity, "bill", str(config["week_start"]), where, exact)
+            return Price(total / quantity, "bill", str(config.week_start), where, exact)
     return None
 
 
@@ -105,18 +105,17 @@ def _providers(frames: Mapping) -> dict[str, str]:
     return {r["resource_id"]: r["provider"] for r in machines.iter_rows(named=True)}
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Repeated downloads to cache, and transfers to co-locate."""
-    cfg = section(config, KIND)
-    min_transfers = int(cfg.get("min_transfers_per_week", 10))
-    min_cross_gb = Decimal(str(cfg.get("min_cross_region_gb", 100)))
+    cfg = config.network
+    min_transfers = cfg.min_transfers_per_week
+    min_cross_gb = cfg.min_cross_region_gb
     flows = frame(frames, "network_flows")
     if flows is None:
         return to_frame([])
     owners = _providers(frames)
     prices = frames.get("prices")
-    month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     repeated = (
         flows.filter((pl.col("destination") == "internet") & pl.col("content_key").is_not_null())
@@ -138,7 +137,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         if egress is None or cdn is None or egress.value <= cdn.value:
             continue
         size = Decimal(r["bytes"]) / BYTES_PER_GB
-        savings = size / HOURS_PER_WEEK * month * (egress.value - cdn.value)
+        savings = per_month(size, config) * (egress.value - cdn.value)
         rows.append(
             recommendation(
                 kind=KIND,
@@ -147,7 +146,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(size.quantize(Decimal('0.01')))} GB / 168 h x {num(month)} h x "
+                    f"{num(size.quantize(Decimal('0.01')))} GB {per_month_text(config)} x "
                     f"({num(egress.value.quantize(Decimal('0.000001')))} - {num(cdn.value)}) {cur}/GB = {num(money(savings))}"
                 ),
                 evidence={"content_key": r["content_key"], "transfers": r["transfers"],
@@ -157,7 +156,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 confidence="high" if egress.source_id == "bill" else "medium",
                 confidence_reason="billed egress rate" if egress.source_id == "bill" else "list egress price",
                 action=f"Serve {r['content_key']} through a CDN / cache instead of repeated direct internet egress.",
-                cost_basis={f"egress:{r['content_key']}": size / HOURS_PER_WEEK * month * egress.value},
+                cost_basis={f"egress:{r['content_key']}": per_month(size, config) * egress.value},
                 overlap_group=f"egress:{r['content_key']}",
             )
         )
@@ -181,7 +180,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
             prices, provider, r["source_region"], "inter_region", "inter_region_gb", config)
         if price is None:
             continue
-        savings = size / HOURS_PER_WEEK * month * price.value
+        savings = per_month(size, config) * price.value
         pair = f"{r['source_region']}->{r['destination_region']}"
         rows.append(
             recommendation(
@@ -191,7 +190,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(size.quantize(Decimal('0.01')))} GB / 168 h x {num(month)} h x "
+                    f"{num(size.quantize(Decimal('0.01')))} GB {per_month_text(config)} x "
                     f"{num(price.value.quantize(Decimal('0.000001')))} {cur}/GB = {num(money(savings))}"
                 ),
                 evidence={"source_region": r["source_region"], "destination_region": r["destination_region"],

@@ -18,20 +18,20 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig, Scheduling
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     frame,
     hourly_util,
-    hours_per_month,
     machine_basis,
     machine_rates,
     money,
     num,
     owners,
     parse_tags,
+    per_month,
+    per_month_text,
     rate_evidence,
     recommendation,
-    section,
     to_frame,
 )
 
@@ -46,25 +46,25 @@ def _tagged_dev(tags: str | None, dev_tags: Mapping[str, list[str]]) -> bool:
     return any(lowered.get(k.lower()) in {v.lower() for v in values} for k, values in dev_tags.items())
 
 
-def dev_machines(jobs: pl.DataFrame | None, machines: pl.DataFrame | None, cfg: Mapping) -> list[str]:
+def dev_machines(jobs: pl.DataFrame | None, machines: pl.DataFrame | None, cfg: Scheduling) -> list[str]:
     """Machines used for development this week (by job kind or by tag)."""
     found: set[str] = set()
     if jobs is not None and jobs.height:
-        kinds = list(cfg.get("dev_job_kinds", ["development"]))
+        kinds = list(cfg.dev_job_kinds)
         found |= set(jobs.filter(pl.col("kind").is_in(kinds))["resource_id"].drop_nulls().to_list())
     if machines is not None and machines.height:
-        dev_tags = cfg.get("dev_tags", {})
+        dev_tags = cfg.dev_tags
         found |= {r["resource_id"] for r in machines.iter_rows(named=True) if _tagged_dev(r["tags"], dev_tags)}
     return sorted(found)
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Development machines left running and unused outside working hours."""
-    cfg = section(config, KIND)
-    days = [int(d) for d in cfg.get("working_days", [0, 1, 2, 3, 4])]
-    start_h, end_h = (int(h) for h in cfg.get("working_hours", [8, 20]))
-    low = float(cfg.get("low_util_pct", 10.0))
-    min_off = int(cfg.get("min_off_hours", 20))
+    cfg = config.scheduling
+    days = [int(d) for d in cfg.working_days]
+    start_h, end_h = (int(h) for h in cfg.working_hours)
+    low = cfg.low_util_pct
+    min_off = cfg.min_off_hours
     metrics = frame(frames, "gpu_metrics")
     candidates = dev_machines(frames.get("jobs"), frames.get("machines"), cfg)
     if metrics is None or not candidates:
@@ -85,14 +85,13 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         )
         .sort("resource_id")
     )
-    month = hours_per_month(config)
     rows = []
     for m in per_machine.iter_rows(named=True):
         info = rates.get(m["resource_id"])
         if info is None or m["off_low"] < min_off:
             continue
         hours = Decimal(m["off_low"])
-        savings = hours / HOURS_PER_WEEK * month * info["rate"]
+        savings = per_month(hours, config) * info["rate"]
         billed = info["rate_source"] == "bill"
         rows.append(
             recommendation(
@@ -103,8 +102,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 monthly_savings=savings,
                 config=config,
                 formula=(
-                    f"{num(hours)} off-hours / 168 h x {num(month)} h x {num(money(info['rate']))} "
-                    f"{config['reporting_currency']}/h = {num(money(savings))}"
+                    f"{num(hours)} off-hours {per_month_text(config)} x {num(money(info['rate']))} "
+                    f"{config.reporting_currency}/h = {num(money(savings))}"
                 ),
                 evidence={
                     "off_hours_low_use": m["off_low"],

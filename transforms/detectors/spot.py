@@ -20,18 +20,17 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     dec,
     frame,
-    hours_per_month,
     lookup_price,
     machine_rates,
     money,
     num,
     per_month,
+    per_month_text,
     recommendation,
-    section,
     to_frame,
     week_bounds,
 )
@@ -41,7 +40,7 @@ STRATEGY = "reserved / spot / on-demand"
 INPUTS = ("jobs", "machines", "prices")
 
 
-def long_on_demand_jobs(jobs: pl.DataFrame, config: Mapping, min_hours: float) -> pl.DataFrame:
+def long_on_demand_jobs(jobs: pl.DataFrame, config: DetectorConfig, min_hours: float) -> pl.DataFrame:
     """Training job rows lasting at least ``min_hours``, with their hours inside the week."""
     begin, end = week_bounds(config)
     return (
@@ -61,11 +60,11 @@ def long_on_demand_jobs(jobs: pl.DataFrame, config: Mapping, min_hours: float) -
     )
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Long on-demand training that could run on spot."""
-    cfg = section(config, KIND)
-    min_hours = float(cfg.get("min_job_hours", 24))
-    overhead = Decimal(str(cfg.get("interruption_overhead", 0.1)))
+    cfg = config.spot
+    min_hours = cfg.min_job_hours
+    overhead = cfg.interruption_overhead
     jobs = frame(frames, "jobs")
     if jobs is None:
         return to_frame([])
@@ -98,11 +97,10 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
             **od.evidence("ondemand_price"),
             **sp.evidence("spot_price"),
         }
-    month = hours_per_month(config)
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     rows = []
     for (team, project, model), g in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        savings = g["saving"] / HOURS_PER_WEEK * month * (Decimal(1) - overhead)
+        savings = per_month(g["saving"], config) * (Decimal(1) - overhead)
         mean_discount = g["saving"] / g["cost"] if g["cost"] else Decimal(0)
         rows.append(
             recommendation(
@@ -115,7 +113,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 config=config,
                 formula=(
                     f"{num(money(g['cost']))} {cur}/week x {num(mean_discount.quantize(Decimal('0.0001')))} spot discount"
-                    f" / 168 h x {num(month)} h x (1 - {num(overhead)}) = {num(money(savings))}"
+                    f" {per_month_text(config)} x (1 - {num(overhead)}) = {num(money(savings))}"
                 ),
                 evidence={
                     "jobs": len(g["jobs"]),

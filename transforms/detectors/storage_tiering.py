@@ -27,7 +27,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from transforms.detectors.common import frame, money, num, recommendation, section, to_frame
+from transforms.config import DetectorConfig, StorageTiering
+from transforms.detectors.common import frame, money, num, recommendation, to_frame
 from transforms.detectors.storage_common import (
     bucket_regions,
     bucket_storage_cost,
@@ -50,10 +51,10 @@ def _tier_terms(frames, config, cfg, provider, region, hot_class, target, object
     retrieval = class_price(frames, provider, region, target, "retrieval_gb", config)
     min_days = class_price(frames, provider, region, target, "min_storage_days", config)
     size = gb(size_bytes)
-    reread = Decimal(str(cfg.get("reread_fraction_per_month", 0.05)))
-    fee = Decimal(str(cfg.get("transition_fee_per_1000", 0.02)))
-    months = Decimal(str(cfg.get("transition_amortisation_months", 12)))
-    early = Decimal(str(cfg.get("early_deletion_fraction", 0.05)))
+    reread = cfg.reread_fraction_per_month
+    fee = cfg.transition_fee_per_1000
+    months = cfg.transition_amortisation_months
+    early = cfg.early_deletion_fraction
     days = min_days.value if min_days else Decimal(0)
     retrieval_price = retrieval.value if retrieval else Decimal(0)
     terms = {
@@ -82,14 +83,14 @@ def _tier_terms(frames, config, cfg, provider, region, hot_class, target, object
     return terms
 
 
-def eligible_objects(inventory: pl.DataFrame, frames: Mapping, config: Mapping, cfg: Mapping) -> pl.DataFrame:
+def eligible_objects(inventory: pl.DataFrame, frames: Mapping, config: DetectorConfig, cfg: StorageTiering) -> pl.DataFrame:
     """Hot objects with their target class, after the size, age and access rules."""
-    hot = [c.upper() for c in cfg.get("hot_classes", ["STANDARD", "Hot"])]
-    ia_days = int(cfg.get("infrequent_after_days", 30))
-    archive_days = int(cfg.get("archive_after_days", 90))
-    ia_class = cfg.get("infrequent_class", {})
-    archive_class = cfg.get("archive_class", {})
-    unknown = bool(cfg.get("count_unknown_access", False))
+    hot = [c.upper() for c in cfg.hot_classes]
+    ia_days = cfg.infrequent_after_days
+    archive_days = cfg.archive_after_days
+    ia_class = cfg.infrequent_class
+    archive_class = cfg.archive_class
+    unknown = cfg.count_unknown_access
     snap = pl.col("snapshot_date").cast(pl.Datetime("us", "UTC"))
     read_ref = pl.col("last_accessed").fill_null(pl.col("last_modified")) if unknown else pl.col("last_accessed")
     objects = (
@@ -130,14 +131,13 @@ def eligible_objects(inventory: pl.DataFrame, frames: Mapping, config: Mapping, 
     )
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Buckets holding hot objects that have gone cold."""
-    cfg = section(config, KIND)
+    cfg = config.storage_tiering
     inventory = frame(frames, "storage_inventory")
     if inventory is None:
         return to_frame([])
     objects = eligible_objects(inventory, frames, config, cfg)
-    hot_total = latest_snapshot(inventory).group_by("provider", "bucket").agg(pl.col("size_bytes").sum().alias("all"))
     regions = bucket_regions(frames)
     per_tier = (
         objects.group_by("provider", "bucket", "storage_class", "target")
@@ -146,7 +146,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
              pl.col("unread_days").median().alias("median_unread_days"))
         .sort("provider", "bucket", "target", "storage_class")
     )
-    cur = config["reporting_currency"]
+    cur = config.reporting_currency
     bucket_cost = bucket_storage_cost(frames, config)
     rows = []
     for (provider, bucket), tiers in per_tier.group_by("provider", "bucket", maintain_order=True):
@@ -173,8 +173,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
                 config=config,
                 formula="; ".join(formulas) + f"; total = {num(money(total))} {cur}/month",
                 evidence={"bucket": bucket, "provider": provider, "region": region, "tiers": evidence,
-                          "rules": {"infrequent_after_days": cfg.get("infrequent_after_days", 30),
-                                    "archive_after_days": cfg.get("archive_after_days", 90)}},
+                          "rules": {"infrequent_after_days": cfg.infrequent_after_days,
+                                    "archive_after_days": cfg.archive_after_days}},
                 evidence_text=(
                     f"{num(moved_gb.quantize(Decimal('0.1')))} GB in hot storage unread for 30+ days "
                     "(" + ", ".join(f"{k}: {v['objects']} objects" for k, v in evidence.items()) + ")"

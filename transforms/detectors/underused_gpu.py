@@ -21,6 +21,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     ceil_int,
     dec,
@@ -34,7 +35,6 @@ from transforms.detectors.common import (
     owners,
     rate_evidence,
     recommendation,
-    section,
     to_frame,
 )
 
@@ -68,12 +68,12 @@ def smaller_sizes(instances: pl.DataFrame | None, provider: str, instance_type: 
     )
 
 
-def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
+def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Machines whose GPUs mostly idle below the target."""
-    cfg = section(config, KIND)
-    p95_limit = float(cfg.get("p95_below_pct", 40.0))
-    target = Decimal(str(cfg.get("target_util_pct", 80.0)))
-    min_hours = float(cfg.get("min_observed_hours", 24))
+    cfg = config.underused_gpu
+    p95_limit = cfg.p95_below_pct
+    target = cfg.target_util_pct
+    min_hours = cfg.min_observed_hours
     metrics = frame(frames, "gpu_metrics")
     if metrics is None:
         return to_frame([])
@@ -104,7 +104,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
         if needed >= gpus:
             continue
         rate = info["rate"]
-        cur = config["reporting_currency"]
+        cur = config.reporting_currency
         smaller = smaller_sizes(frames.get("instances"), info["provider"], info.get("instance_type"), gpus)
         smaller = smaller.filter(pl.col("gpu_count") >= needed)
         target_price = None
