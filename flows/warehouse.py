@@ -164,6 +164,10 @@ def insert_parquet(
         f"INSERT INTO {table} BY NAME {source} FROM read_parquet($parts)",
         {"parts": parts, **{f"c{i}": constants[name] for i, name in enumerate(names)}},
     )
+    if table == "gpu_metrics":  # the hourly rollup, in the same transaction (flows/telemetry.py)
+        from flows.telemetry import roll_up
+
+        roll_up(con, pl.scan_parquet(parts))
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
@@ -176,6 +180,10 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
     finally:
         con.unregister(view)
+    if table == "gpu_metrics":  # the hourly rollup, in the same transaction (flows/telemetry.py)
+        from flows.telemetry import roll_up
+
+        roll_up(con, frame.lazy())
     return frame.height
 
 

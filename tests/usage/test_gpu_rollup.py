@@ -49,3 +49,65 @@ def test_mig_instances_count_by_their_size_and_engine_activity_is_preferred(ware
         (1, "GPU-whole", 25.0, None, None, None),  # the engine's 0.25, not GPU_UTIL's 90
         (2, "GPU-plain", 40.0, None, None, None),  # no profiling metric: GPU_UTIL
     ]
+
+
+HEADER = "timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]\n"
+
+
+def smi(folder: Path, lines: list[tuple[str, int, float, float]]) -> Path:
+    """An nvidia-smi query-gpu CSV of machine node1 (time, GPU index, utilisation %, power W)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "node1.csv"
+    path.write_text(HEADER + "".join(
+        f"2026/11/16 {t}.000, {i}, GPU-{i}, NVIDIA H100 80GB HBM3, {u:g} %, 1000 MiB, 81559 MiB, {p:.2f} W\n" for t, i, u, p in lines))
+    return path
+
+
+ROLLUP = ("SELECT resource_id, gpu_index, strftime(hour AT TIME ZONE 'UTC', '%H:%M'), samples, util_samples, util_sum, util_max, "
+          "energy_j, interval_s_min, interval_s_max, gpu_model FROM gpu_hourly ORDER BY gpu_index, hour")
+
+
+def test_two_files_sharing_an_hour_combine_exactly_and_a_file_counts_once(warehouse, tmp_path):
+    # file 1: GPU 0 at 09:59:30, 10:00:00, 10:00:30 (gaps of 30 s; the last takes the median gap, 30 s)
+    first = smi(tmp_path / "day1", [("09:59:30", 0, 10, 100), ("10:00:00", 0, 20, 100), ("10:00:30", 0, 30, 100)])
+    # file 2: the same GPU at 10:59:30 and 11:00:00, and GPU 1 once (a lone sample: no interval)
+    second = smi(tmp_path / "day2", [("10:59:30", 0, 90, 200), ("11:00:00", 0, 0, 200), ("10:15:00", 1, 50, 300)])
+    for path in (first, second, first):  # the first file again: already stored, rolled up once
+        (result,) = ingest_files(warehouse, [path])
+        assert result.error is None, result.error
+    assert warehouse.sql(ROLLUP).fetchall() == [
+        ("node1", 0, "09:00", 1, 1, 10.0, 10.0, 100.0 * 30, 30.0, 30.0, "NVIDIA H100 80GB HBM3"),
+        # 10:00 holds two samples of file 1 and one of file 2: sums and counts, so the mean is
+        # (20 + 30 + 90) / 3, not the mean of the files' means ((25 + 90) / 2)
+        ("node1", 0, "10:00", 3, 3, 140.0, 90.0, 100.0 * 30 + 100.0 * 30 + 200.0 * 30, 30.0, 30.0, "NVIDIA H100 80GB HBM3"),
+        ("node1", 0, "11:00", 1, 1, 0.0, 0.0, 200.0 * 30, 30.0, 30.0, "NVIDIA H100 80GB HBM3"),
+        ("node1", 1, "10:00", 1, 1, 50.0, 50.0, None, None, None, "NVIDIA H100 80GB HBM3"),
+    ]
+    assert warehouse.sql("SELECT count(*) FROM gpu_metrics").fetchall() == [(6,)]
+
+
+def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(warehouse, tmp_path, monkeypatch):
+    from flows.attribute import _week_params
+    from flows.warehouse import query
+
+    monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "1")
+    old = smi(tmp_path / "old", [("10:00:00", 0, 40, 100), ("10:00:30", 0, 60, 100)])
+    newer = tmp_path / "new" / "node1.csv"
+    newer.parent.mkdir()
+    newer.write_text(HEADER + "2026/11/30 10:00:00.000, 0, GPU-0, NVIDIA H100 80GB HBM3, 5 %, 1000 MiB, 81559 MiB, 50.00 W\n")
+    for path in (old, newer):
+        (result,) = ingest_files(warehouse, [path])
+        assert result.error is None, result.error
+    # the samples of 16 November are more than a week before the newest hour (30 November 10:00)
+    assert warehouse.sql("SELECT strftime(ts AT TIME ZONE 'UTC', '%m-%d') FROM gpu_metrics").fetchall() == [("11-30",)]
+    week = query(warehouse, "attribution_gpu_metrics", _week_params(datetime(2026, 11, 16).date()))
+    assert week.select("resource_id", "mean_utilization_pct", "power_joules").rows() == [("node1", 50.0, 100.0 * 30 * 2)]
+
+
+def test_the_retention_is_a_setting_of_whole_weeks(monkeypatch):
+    from flows.settings import SettingsInvalid, get_settings
+
+    assert get_settings().gpu_raw_retention_weeks == 8
+    monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "0")
+    with pytest.raises(SettingsInvalid, match="GPU_RAW_RETENTION_WEEKS"):
+        get_settings()
