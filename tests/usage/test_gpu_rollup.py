@@ -111,3 +111,40 @@ def test_the_retention_is_a_setting_of_whole_weeks(monkeypatch):
     monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "0")
     with pytest.raises(SettingsInvalid, match="GPU_RAW_RETENTION_WEEKS"):
         get_settings()
+
+
+def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehouse):
+    """recommend_gpu_metrics.sql gives one row per GPU and hour; hourly_util and endpoint_stats give on
+    them what they give on the raw samples (several samples per hour, of unequal counts per GPU)."""
+    import polars as pl
+
+    from flows.attribute import _week_params
+    from flows.warehouse import insert_frame, query
+    from tests.attribution.frames import samples
+    from transforms.detectors.common import hourly_util
+    from transforms.detectors.endpoints import endpoint_stats
+
+    raw = samples(
+        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-16T10:00", "interval_s": 60.0, "utilization_pct": 10.0},
+        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-16T10:01", "interval_s": 60.0, "utilization_pct": 20.0},
+        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-16T10:02", "interval_s": 60.0, "utilization_pct": 90.0},
+        {"resource_id": "i-a", "gpu_index": 1, "ts": "2026-11-16T10:30", "interval_s": 60.0, "utilization_pct": 0.0},
+        {"resource_id": "i-a", "gpu_index": 1, "ts": "2026-11-16T11:30", "interval_s": 60.0, "utilization_pct": None},
+        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-16T11:59", "interval_s": 60.0, "utilization_pct": 40.0},
+        {"resource_id": "i-b", "gpu_index": 0, "ts": "2026-11-17T03:10", "interval_s": 60.0, "utilization_pct": 70.0},
+    )
+    insert_frame(warehouse, "gpu_metrics", raw)
+    rows = query(warehouse, "recommend_gpu_metrics", _week_params(datetime(2026, 11, 16).date()))
+    assert rows.height == 5  # GPU-hours, not samples
+    key = ["resource_id", "hour"]
+    got, want = hourly_util(rows).sort(key), hourly_util(raw).sort(key)
+    assert got.select(key, "gpus_seen").rows() == want.select(key, "gpus_seen").rows()
+    # i-a at 10:00: (10 + 20 + 90 + 0) / 4 samples = 30 %, max 90 %
+    for column in ("util_mean", "util_max"):
+        assert got[column].to_list() == pytest.approx(want[column].to_list())
+    assert got.row(0, named=True)["util_mean"] == 30.0
+    inference = pl.DataFrame({"endpoint": ["chat"], "model": ["m"], "resource_id": ["i-a"], "requests": [10],
+                              "ts": [datetime(2026, 11, 16, 10, tzinfo=UTC)], "batch_size": [1.0], "tokens_in": [1], "tokens_out": [1]})
+    # i-a's mean over its five samples with a utilisation: 160 / 5 = 32 %, not a mean of hourly means
+    assert endpoint_stats(inference, rows)["gpu_util"].to_list() == [32.0]
+    assert endpoint_stats(inference, raw)["gpu_util"].to_list() == [32.0]
