@@ -138,18 +138,19 @@ def build_base(path: Path) -> dict:
     samples = 7 * 86_400 // SAMPLE_S
     week = week_params()["week_start"]
     con.execute(METRICS_SQL, {"week": week, "samples": samples, "sample_s": SAMPLE_S,
-                              "metric_rows": GPU_MACHINES * GPUS_PER_MACHINE * samples})
-    counts = {"gpu_metrics": con.execute("SELECT count(*) FROM gpu_metrics").fetchone()[0]}
+                              "metric_rows": GPU_MACHINES * GPUS_PER_MACHINE * samples}).fetchall()
+    counts = {"gpu_metrics": con.execute("SELECT count(*) FROM gpu_metrics").fetchall()[0][0]}
     # what ingest does with each file: the samples rolled up into gpu_hourly (flows.telemetry.roll_up),
     # here a few machines at a time; attribution reads only the rollup
     from flows.telemetry import roll_up
 
     started = time.perf_counter()
     for first in range(0, GPU_MACHINES, ROLLUP_MACHINES):
-        names = [f"i-0benchgpu{m:07d}" for m in range(first, min(first + ROLLUP_MACHINES, GPU_MACHINES))]
-        roll_up(con, con.sql("SELECT * FROM gpu_metrics WHERE resource_id IN $names", params={"names": names}).pl(lazy=True))
+        bounds = {"lo": f"i-0benchgpu{first:07d}", "hi": f"i-0benchgpu{first + ROLLUP_MACHINES:07d}"}
+        chunk = con.sql("SELECT * FROM gpu_metrics WHERE resource_id >= $lo AND resource_id < $hi", params=bounds).pl()
+        roll_up(con, chunk.lazy())
     counts["rollup_s"] = time.perf_counter() - started
-    counts["gpu_hourly"] = con.execute("SELECT count(*) FROM gpu_hourly").fetchone()[0]
+    counts["gpu_hourly"] = con.execute("SELECT count(*) FROM gpu_hourly").fetchall()[0][0]
     con.close()
     return counts
 
@@ -185,7 +186,7 @@ def child_attribute(db: str) -> None:
     started = time.perf_counter()
     summary = attribute_week(con, WEEK, get_settings(db=Path(db)))
     elapsed = time.perf_counter() - started
-    out = con.execute("SELECT count(*) FROM attributed_cost").fetchone()[0]
+    out = con.execute("SELECT count(*) FROM attributed_cost").fetchall()[0][0]
     started = time.perf_counter()
     telemetry = query(con, "attribution_gpu_metrics", week_params()).height  # the GPU read alone, warm
     report({"seconds": elapsed, "attributed_rows": out, "total": summary["total"],
