@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     )
     report_stale_after_days: int = Field(3, description="A source with no new data for more than this many days is reported stale.")
     gpu_raw_retention_weeks: int = Field(
-        8, gt=0, description="Raw GPU samples older than this many weeks (before the newest) are deleted; their hours stay in gpu_hourly."
+        8, gt=0, description="Raw GPU samples are deleted this many weeks after their file was ingested; their hours stay in gpu_hourly."
     )
 
 

@@ -9,6 +9,8 @@ The weekly run (attribution, detectors) reads only ``gpu_hourly``.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+
 import duckdb
 import polars as pl
 
@@ -45,6 +47,22 @@ def roll_up(con: duckdb.DuckDBPyConnection, samples: pl.LazyFrame) -> int:
     return merged.height
 
 
-def prune_raw_samples(con: duckdb.DuckDBPyConnection, weeks: int) -> None:
-    """Delete raw samples older than ``weeks`` weeks before the newest rolled-up hour (at most now)."""
-    con.execute(sql_text("gpu_metrics_prune"), {"weeks": weeks}).fetchall()
+def prune_raw_samples(con: duckdb.DuckDBPyConnection, weeks: int, now: datetime | None = None) -> None:
+    """Delete the raw samples of files ingested more than ``weeks`` weeks ago (their hours stay rolled up)."""
+    con.execute(sql_text("gpu_metrics_prune"), {"weeks": weeks, "now": now or datetime.now(UTC)}).fetchall()
+
+
+def backfill(con: duckdb.DuckDBPyConnection) -> int:
+    """A warehouse from before the rollup (samples stored, ``gpu_hourly`` empty): roll its samples up
+    once, a day at a time, in one transaction; returns the days rolled up (0: nothing to do)."""
+    from flows.warehouse import transaction
+
+    first, last = query(con, "gpu_rollup_backlog").row(0)
+    if first is None:
+        return 0
+    days = (last - first).days + 1
+    with transaction(con):
+        for n in range(days):
+            start = datetime.combine(first + timedelta(days=n), time(0), tzinfo=UTC)
+            roll_up(con, query(con, "gpu_metrics_between", {"start": start, "end": start + timedelta(days=1)}).lazy())
+    return days

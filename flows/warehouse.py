@@ -100,6 +100,9 @@ def connect(path: Path | str, *, read_only: bool = False, lock_timeout_s: float 
         con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             create_schema(con)
+            from flows.telemetry import backfill
+
+            backfill(con)  # GPU samples stored before the hourly rollup existed, rolled up once
     except duckdb.Error as exc:
         con.close()
         raise _unreadable_or(path, exc) from exc

@@ -94,14 +94,18 @@ def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(wareho
     old = smi(tmp_path / "old", [("10:00:00", 0, 40, 100), ("10:00:30", 0, 60, 100)])
     newer = tmp_path / "new" / "node1.csv"
     newer.parent.mkdir()
-    newer.write_text(HEADER + "2026/11/30 10:00:00.000, 0, GPU-0, NVIDIA H100 80GB HBM3, 5 %, 1000 MiB, 81559 MiB, 50.00 W\n")
-    for path in (old, newer):
-        (result,) = ingest_files(warehouse, [path])
-        assert result.error is None, result.error
-    # the samples of 16 November are more than a week before the newest hour (30 November 10:00)
-    assert warehouse.sql("SELECT strftime(ts AT TIME ZONE 'UTC', '%m-%d') FROM gpu_metrics").fetchall() == [("11-30",)]
+    newer.write_text(HEADER + "2026/11/17 10:00:00.000, 0, GPU-0, NVIDIA H100 80GB HBM3, 5 %, 1000 MiB, 81559 MiB, 50.00 W\n")
+    (result,) = ingest_files(warehouse, [old])
+    assert result.error is None, result.error
+    # the first file was ingested eight days ago: more than the week of retention
+    warehouse.execute("UPDATE ingest_manifest SET ingested_at = ingested_at - INTERVAL 8 DAY").fetchall()
+    (result,) = ingest_files(warehouse, [newer])
+    assert result.error is None, result.error
+    assert warehouse.sql("SELECT strftime(ts AT TIME ZONE 'UTC', '%m-%d') FROM gpu_metrics").fetchall() == [("11-17",)]
     week = query(warehouse, "attribution_gpu_metrics", _week_params(datetime(2026, 11, 16).date()))
-    assert week.select("resource_id", "mean_utilization_pct", "power_joules").rows() == [("node1", 50.0, 100.0 * 30 * 2)]
+    # 16 November still counts, from the rollup: (40 + 60 + 5) / 3 %, 100 W x 30 s x 2 that day
+    assert week.select("day", "mean_utilization_pct", "power_joules").rows() == [
+        (datetime(2026, 11, 16).date(), 35.0, 100.0 * 30 * 2), (datetime(2026, 11, 17).date(), 35.0, None)]
 
 
 def test_the_retention_is_a_setting_of_whole_weeks(monkeypatch):
@@ -148,3 +152,27 @@ def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehous
     # i-a's mean over its five samples with a utilisation: 160 / 5 = 32 %, not a mean of hourly means
     assert endpoint_stats(inference, rows)["gpu_util"].to_list() == [32.0]
     assert endpoint_stats(inference, raw)["gpu_util"].to_list() == [32.0]
+
+
+def test_a_warehouse_from_before_the_rollup_is_rolled_up_once_when_opened(tmp_path):
+    from flows.warehouse import connect, insert_frame
+    from tests.attribution.frames import samples
+
+    path = tmp_path / "old.duckdb"
+    con = connect(path)
+    insert_frame(con, "gpu_metrics", samples(
+        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-16T10:00", "interval_s": 60.0, "utilization_pct": 10.0},
+        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-17T10:30", "interval_s": 60.0, "utilization_pct": 30.0},
+        {"resource_id": None, "gpu_index": None, "ts": "2026-11-17T10:40", "interval_s": 60.0, "utilization_pct": 50.0},
+    ))
+    rolled = "SELECT resource_id, gpu_index, strftime(hour AT TIME ZONE 'UTC', '%d %H'), samples, util_sum FROM gpu_hourly ORDER BY ALL"
+    want = con.sql(rolled).fetchall()
+    assert len(want) == 3
+    con.execute("DELETE FROM gpu_hourly").fetchall()  # as a warehouse written before gpu_hourly existed
+    con.close()
+    con = connect(path)
+    assert con.sql(rolled).fetchall() == want
+    con.close()
+    con = connect(path)  # opened again: nothing rolled up twice
+    assert con.sql(rolled).fetchall() == want
+    con.close()
