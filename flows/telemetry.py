@@ -9,7 +9,7 @@ The weekly run (attribution, detectors) reads only ``gpu_hourly``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
@@ -54,15 +54,13 @@ def prune_raw_samples(con: duckdb.DuckDBPyConnection, weeks: int, now: datetime 
 
 def backfill(con: duckdb.DuckDBPyConnection) -> int:
     """A warehouse from before the rollup (samples stored, ``gpu_hourly`` empty): roll its samples up
-    once, a day at a time, in one transaction; returns the days rolled up (0: nothing to do)."""
+    once, an hour at a time (bounded memory), in one transaction; returns the hours rolled up."""
     from flows.warehouse import transaction
 
-    first, last = query(con, "gpu_rollup_backlog").row(0)
-    if first is None:
+    if not query(con, "gpu_rollup_backlog").item():
         return 0
-    days = (last - first).days + 1
+    hours = query(con, "gpu_metrics_hours")["hour"].to_list()
     with transaction(con):
-        for n in range(days):
-            start = datetime.combine(first + timedelta(days=n), time(0), tzinfo=UTC)
-            roll_up(con, query(con, "gpu_metrics_between", {"start": start, "end": start + timedelta(days=1)}).lazy())
-    return days
+        for hour in hours:
+            roll_up(con, query(con, "gpu_metrics_between", {"start": hour, "end": hour + timedelta(hours=1)}).lazy())
+    return len(hours)

@@ -1,4 +1,2 @@
--- gpu_rollup_backlog: one row: the first and last day of the stored gpu_metrics samples when gpu_hourly is still empty (a warehouse from before the rollup), else nulls.
-SELECT CAST(min(ts AT TIME ZONE 'UTC') AS DATE) AS first_day, CAST(max(ts AT TIME ZONE 'UTC') AS DATE) AS last_day
-FROM gpu_metrics
-WHERE NOT EXISTS (SELECT 1 FROM gpu_hourly)
+-- gpu_rollup_backlog: one row: pending = gpu_hourly is empty while gpu_metrics holds samples (a warehouse from before the rollup); each side stops at its first row.
+SELECT NOT EXISTS (SELECT 1 FROM gpu_hourly) AND EXISTS (SELECT 1 FROM gpu_metrics WHERE ts IS NOT NULL) AS pending
