@@ -693,14 +693,14 @@ def ingest_files(
                     pass
             continue
         result.source_format, result.table = source_format.name, source_format.table
-        known = con.execute(sql_text("manifest_entry"), {"h": result.file_sha256}).fetchone()
+        known = next(iter(con.execute(sql_text("manifest_entry"), {"h": result.file_sha256}).fetchall()), None)
         if known or result.file_sha256 in seen_hashes:
             result.skipped = True
             result.message = (
                 f"already loaded from {known[0]} on {known[1]:%Y-%m-%d %H:%M} UTC" if known else "same file given twice"
             )
             continue
-        passed = con.execute(sql_text("passed_over_entry"), {"h": result.file_sha256}).fetchone()
+        passed = next(iter(con.execute(sql_text("passed_over_entry"), {"h": result.file_sha256}).fetchall()), None)
         if passed:
             result.skipped, result.delivery_id = True, passed[1]
             result.message = (
@@ -751,6 +751,11 @@ def ingest_files(
         _store_group(
             con, [member], ingest_id, delivery_id=None, column_defaults=column_defaults, staged=staged or {}
         )
+    if any(f.table == "gpu_metrics" and not (r.error or r.skipped) for _, f, r in usage):
+        from flows.settings import get_settings
+        from flows.telemetry import prune_raw_samples  # rolled up as stored; raw kept for the retention only
+
+        prune_raw_samples(con, get_settings().gpu_raw_retention_weeks)
 
     for result in results:
         if result.error:

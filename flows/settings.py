@@ -73,6 +73,9 @@ class Settings(BaseSettings):
         False, description="Email the report even when the week failed a data check (it is always archived)."
     )
     report_stale_after_days: int = Field(3, description="A source with no new data for more than this many days is reported stale.")
+    gpu_raw_retention_weeks: int = Field(
+        8, gt=0, description="Raw GPU samples are deleted this many weeks after their file was ingested; their hours stay in gpu_hourly."
+    )
 
 
     @field_validator("mail_to", mode="before")

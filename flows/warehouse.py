@@ -100,6 +100,9 @@ def connect(path: Path | str, *, read_only: bool = False, lock_timeout_s: float 
         con.execute("SET TimeZone = 'UTC'")
         if not read_only:
             create_schema(con)
+            from flows.telemetry import backfill
+
+            backfill(con)  # GPU samples stored before the hourly rollup existed, rolled up once
     except duckdb.Error as exc:
         con.close()
         raise _unreadable_or(path, exc) from exc
@@ -164,6 +167,10 @@ def insert_parquet(
         f"INSERT INTO {table} BY NAME {source} FROM read_parquet($parts)",
         {"parts": parts, **{f"c{i}": constants[name] for i, name in enumerate(names)}},
     )
+    if table == "gpu_metrics":  # the hourly rollup, in the same transaction (flows/telemetry.py)
+        from flows.telemetry import roll_up
+
+        roll_up(con, pl.scan_parquet(parts))
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
@@ -176,6 +183,10 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
     finally:
         con.unregister(view)
+    if table == "gpu_metrics":  # the hourly rollup, in the same transaction (flows/telemetry.py)
+        from flows.telemetry import roll_up
+
+        roll_up(con, frame.lazy())
     return frame.height
 
 

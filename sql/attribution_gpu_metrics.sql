@@ -2,27 +2,28 @@
 -- resource_id, day, gpus_seen (distinct gpu_index over the week, a missing index counting as one GPU),
 -- gpu_model (of the machine's earliest sample that names one), mean_utilization_pct (over the week's
 -- samples) and power_joules (the day's sum of power_w * interval_s; null if no sample carries both).
--- The samples themselves never leave DuckDB. resource_id is the bill's id of the machine the log names
--- (machine_aliases: GCP host names, Azure VM names).
+-- Read from the hourly rollup gpu_hourly (sums and counts per GPU and hour, maintained at ingest), never
+-- from the raw samples. resource_id is the bill's id of the machine the log names (machine_aliases:
+-- GCP host names, Azure VM names).
 WITH aliases AS (SELECT * FROM machine_aliases($week_start, $week_end)),
-samples AS (
-    SELECT g.* REPLACE (coalesce(a.resource_id, s.resource_id, g.resource_id) AS resource_id)
-    FROM gpu_metrics AS g
-    LEFT JOIN aliases AS a ON a.alias = lower(g.resource_id)
-    LEFT JOIN aliases AS s ON s.alias = lower(split_part(g.resource_id, '.', 1))
-    WHERE g.ts >= $week_start AND g.ts < $week_end
+hours AS (
+    SELECT h.* REPLACE (coalesce(a.resource_id, s.resource_id, h.resource_id) AS resource_id)
+    FROM gpu_hourly AS h
+    LEFT JOIN aliases AS a ON a.alias = lower(h.resource_id)
+    LEFT JOIN aliases AS s ON s.alias = lower(split_part(h.resource_id, '.', 1))
+    WHERE h.hour >= $week_start AND h.hour < $week_end
 ),
 per_gpu_day AS (
     SELECT
         resource_id,
-        (ts AT TIME ZONE 'UTC')::DATE AS day,
+        (hour AT TIME ZONE 'UTC')::DATE AS day,
         gpu_index,
-        arg_min(gpu_model, ts) FILTER (WHERE gpu_model IS NOT NULL) AS gpu_model,
-        min(ts) FILTER (WHERE gpu_model IS NOT NULL) AS model_ts,
-        sum(utilization_pct) AS utilization_sum,
-        count(utilization_pct) AS utilization_samples,
-        sum(power_w * interval_s) AS power_joules
-    FROM samples
+        arg_min(gpu_model, model_ts) FILTER (WHERE gpu_model IS NOT NULL) AS gpu_model,
+        min(model_ts) FILTER (WHERE gpu_model IS NOT NULL) AS model_ts,
+        sum(util_sum) AS utilization_sum,
+        sum(util_samples) AS utilization_samples,
+        sum(energy_j) AS power_joules
+    FROM hours
     GROUP BY resource_id, day, gpu_index
 ),
 per_machine AS (

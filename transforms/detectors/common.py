@@ -216,14 +216,25 @@ def owners(attributed: pl.DataFrame | None, jobs: pl.DataFrame | None = None) ->
 
 
 def hourly_util(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
-    """Per resource and hour: mean and max GPU utilisation (%) and the GPUs seen."""
+    """Per resource and hour: mean and max GPU utilisation (%) and the GPUs seen.
+
+    ``gpu_metrics``: GPU samples (``ts``, ``utilization_pct``), or the hourly rows of
+    sql/recommend_gpu_metrics.sql (one per GPU and hour, with ``util_sum``, ``util_samples`` and
+    ``util_max``): their sums combine to the mean over the hour's samples, as from the samples.
+    """
+    if "util_samples" not in gpu_metrics.columns:  # samples: each is one value
+        gpu_metrics = gpu_metrics.with_columns(
+            util_sum=pl.col("utilization_pct"),
+            util_samples=pl.col("utilization_pct").is_not_null().cast(pl.Int64),
+            util_max=pl.col("utilization_pct"),
+        )
     return (
-        gpu_metrics.filter(pl.col("utilization_pct").is_not_null())
+        gpu_metrics.filter(pl.col("util_samples") > 0)
         .with_columns(pl.col("ts").dt.truncate("1h").alias("hour"))
         .group_by("resource_id", "hour")
         .agg(
-            pl.col("utilization_pct").mean().alias("util_mean"),
-            pl.col("utilization_pct").max().alias("util_max"),
+            (pl.col("util_sum").sum() / pl.col("util_samples").sum()).alias("util_mean"),
+            pl.col("util_max").max().alias("util_max"),
             pl.col("gpu_index").n_unique().alias("gpus_seen"),
         )
     )

@@ -6,6 +6,13 @@ A scrape saved to a file (``curl node1:9400/metrics > node1.metrics``), one samp
 - DCGM exporter: ``DCGM_FI_DEV_GPU_UTIL`` (%), ``DCGM_FI_DEV_FB_USED`` / ``_FB_FREE`` /
   ``_FB_RESERVED`` / ``_FB_TOTAL`` (MiB; total = FB_TOTAL, else used + free + reserved),
   ``DCGM_FI_DEV_POWER_USAGE`` (W); labels ``gpu`` (index), ``UUID``, ``modelName``, ``Hostname``.
+  ``DCGM_FI_PROF_GR_ENGINE_ACTIVE`` (ratio 0..1, the profiling metric, MIG-aware) is preferred over
+  ``DCGM_FI_DEV_GPU_UTIL`` wherever a scrape of the GPU has it. In MIG mode it comes per GPU
+  instance (labels ``GPU_I_ID``, ``GPU_I_PROFILE`` such as ``1g.10gb``, ``3g.40gb``): each instance
+  counts by its size, ``Ng`` of the GPU's slices (7; 4 on an A30), so the GPU's utilisation is
+  100 x sum(N / slices x active); slices no instance holds count as unused. Memory measures
+  given per instance are summed over the instances; a measure given for the device as well (no
+  ``GPU_I_ID``) keeps the device's value.
 - nvidia_gpu_exporter: ``nvidia_smi_utilization_gpu_ratio`` (0..1, stored ×100),
   ``nvidia_smi_memory_used_bytes`` / ``_memory_total_bytes`` (stored in MiB),
   ``nvidia_smi_power_draw_watts``, ``nvidia_smi_index`` (the index) and ``nvidia_smi_gpu_info``
@@ -44,6 +51,7 @@ MEASURES: dict[str, tuple[str, float]] = {
     "DCGM_FI_DEV_FB_RESERVED": ("_reserved_mib", 1.0),
     "DCGM_FI_DEV_FB_TOTAL": ("_total_mib", 1.0),
     "DCGM_FI_DEV_POWER_USAGE": ("power_w", 1.0),
+    "DCGM_FI_PROF_GR_ENGINE_ACTIVE": ("_engine_active_pct", 100.0),
     "nvidia_smi_utilization_gpu_ratio": ("utilization_pct", 100.0),
     "nvidia_smi_memory_used_bytes": ("memory_used_mib", 1 / MIB),
     "nvidia_smi_memory_total_bytes": ("_total_mib", 1 / MIB),
@@ -51,6 +59,9 @@ MEASURES: dict[str, tuple[str, float]] = {
 }
 ATTRIBUTES = ("nvidia_smi_index", "nvidia_smi_gpu_info")
 FIELDS = sorted({field for field, _ in MEASURES.values()})
+ENGINE_FIELD = "_engine_active_pct"
+MIG_SLICES = 7  # compute slices of a full GPU (A100, H100, H200, B200)
+MIG_SLICES_BY_MODEL = {"A30": 4}  # model name contains -> slices
 
 SAMPLE = r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?\s*$"
 LABEL_PAIR = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
@@ -87,6 +98,8 @@ def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
             gpu_label=label("gpu"),
             model_label=pl.coalesce(label("modelName"), pl.when(pl.col("metric") == "nvidia_smi_gpu_info").then(label("name"))),
             index_label=pl.coalesce(label("gpu"), pl.when(pl.col("metric") == "nvidia_smi_gpu_info").then(label("index"))),
+            instance=label("GPU_I_ID"),
+            profile=label("GPU_I_PROFILE"),
         )
     )
     reason = (
@@ -116,24 +129,52 @@ def gpu_attributes(good: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def instance_share() -> pl.Expr:
+    """The share of its GPU a MIG instance holds (``3g.40gb`` of a 7-slice GPU: 3/7); 1 outside MIG."""
+    slices = pl.lit(float(MIG_SLICES))
+    for name, count in MIG_SLICES_BY_MODEL.items():
+        slices = pl.when(pl.col("model_label").str.contains(name, literal=True)).then(float(count)).otherwise(slices)
+    size = pl.col("profile").str.extract(r"(\d+)g\.", 1).cast(pl.Float64, strict=False)
+    return pl.when(pl.col("instance").is_null()).then(1.0).otherwise(size.fill_null(1.0) / slices)
+
+
 def scrapes(good: pl.LazyFrame, interval_s: pl.Expr) -> pl.LazyFrame:
-    """One row per machine, GPU and sample time, with every read measure in the table's unit."""
+    """One row per machine, GPU and sample time, with every read measure in the table's unit.
+
+    A series (metric and MIG instance) keeps its first sample; per GPU, the engine activity is the
+    size-weighted sum over its instances, other measures the device's value, else the instances' sum.
+    """
     sample_time = pl.from_epoch("ts_ms", time_unit="ms").dt.replace_time_zone("UTC").cast(UTC_TS)
     measures = good.filter(pl.col("metric").is_in(list(MEASURES))).with_columns(
         field=pl.col("metric").replace_strict({m: f for m, (f, _) in MEASURES.items()}, return_dtype=pl.String),
         value=(pl.col("value") * pl.col("metric").replace_strict({m: k for m, (_, k) in MEASURES.items()},
                                                                  return_dtype=pl.Float64)).round(9),
         ts=pl.coalesce(sample_time, pl.col("_file_mtime").cast(UTC_TS)),
+        _share=instance_share(),
     )
-    rows = measures.group_by("resource_id", "gpu_key", "ts").agg(
+    series = measures.group_by("resource_id", "gpu_key", "ts", "field", "instance").agg(
+        pl.col("source_row").min(), interval_s.first().alias("_interval"), pl.col("value").first(), pl.col("_share").first()
+    )
+    device = pl.col("instance").is_null()
+    per_field = series.group_by("resource_id", "gpu_key", "ts", "field").agg(
         pl.col("source_row").min(),
-        interval_s.first().alias("interval_s"),
+        pl.col("_interval").first(),
+        value=pl.when(pl.col("field").first() == ENGINE_FIELD)
+        .then((pl.col("value") * pl.col("_share")).sum().round(9))
+        .when(device.any())
+        .then(pl.col("value").filter(device).first())
+        .otherwise(pl.col("value").sum()),
+    )
+    rows = per_field.group_by("resource_id", "gpu_key", "ts").agg(
+        pl.col("source_row").min(),
+        pl.col("_interval").first().alias("interval_s"),
         *[pl.col("value").filter(pl.col("field") == f).first().alias(f) for f in FIELDS],
     )
     return rows.with_columns(
+        utilization_pct=pl.coalesce(ENGINE_FIELD, "utilization_pct"),
         memory_total_mib=pl.coalesce(
             "_total_mib", pl.col("memory_used_mib") + pl.col("_free_mib") + pl.col("_reserved_mib").fill_null(0.0)
-        )
+        ),
     )
 
 
