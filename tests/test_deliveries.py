@@ -470,7 +470,7 @@ def test_export_metadata_beside_the_data_is_not_ingested_and_its_schema_date_is_
     assert sorted(Path(r.path).name for r in results) == ["focus-2024-09.csv", "focus-2024-09.csv", "part_0_0001.csv"]
     assert [r.error for r in results] == [None, None, None]
     assert stored(warehouse) == (250, billed(rows[:200], "BilledCost") + billed(rows[:50], "BilledCost"))
-    assert next(r for r in results if Path(r.path) == old).message.startswith(f"passed over")
+    assert next(r for r in results if Path(r.path) == old).message.startswith("passed over")
 
 
 # --- 9. decisions are not re-made on every run; held-back deliveries are --------------------------------

@@ -311,7 +311,7 @@ def test_a_link_out_of_the_folder_is_refused_before_it_is_read(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "fifo.csv").symlink_to(os.devnull)
-    from flows.ingest import expand_paths, resolve_format, IngestError
+    from flows.ingest import IngestError, expand_paths, resolve_format
 
     (link,) = expand_paths([landing])
     with pytest.raises(IngestError, match="points outside"):

@@ -11,7 +11,6 @@ import polars as pl
 
 from flows.attribute import _week_params
 from flows.warehouse import create_schema, insert_frame, query
-
 from transforms.schema import BILLING_COLUMNS, GPU_METRICS_COLUMNS, JOBS_COLUMNS, conform
 
 

@@ -6,9 +6,9 @@ import email
 import email.policy
 import re
 from collections import Counter
-from html.parser import HTMLParser
 from datetime import date, timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import polars as pl
 import pytest
@@ -16,7 +16,14 @@ import pytest
 from flows.report import render_report
 from flows.warehouse import insert_frame
 from tests.report.conftest import (
-    WEEK, XSS_ATTR, XSS_SCRIPT, cost_row, insert_costs, insert_recs, rec_row, utc,
+    WEEK,
+    XSS_ATTR,
+    XSS_SCRIPT,
+    cost_row,
+    insert_costs,
+    insert_recs,
+    rec_row,
+    utc,
 )
 from transforms.schema import BILLING_COLUMNS, GPU_METRICS_COLUMNS, conform
 

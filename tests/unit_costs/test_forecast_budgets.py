@@ -11,11 +11,10 @@ import pytest
 
 from flows.forecast import load_budgets, store_forecast
 from flows.warehouse import insert_frame, query
+from tests.unit_costs.test_unit_costs import cost_row
 from transforms.budgets import BudgetConfigError, budgets_context, parse_budgets
 from transforms.forecast import accuracy, fit_forecast, forecast_context, forecast_series, month_weights
 from transforms.schema import ATTRIBUTED_COST_COLUMNS
-
-from tests.unit_costs.test_unit_costs import cost_row
 
 WEEK = date(2026, 11, 16)  # ends Sunday Nov 22: November has 8 days left (23–30)
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+
 from flows.ingest import ingest_files
 from flows.readers import sniff
 from transforms.formats import detect

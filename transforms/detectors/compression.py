@@ -17,7 +17,6 @@ from decimal import Decimal
 import polars as pl
 
 from transforms.detectors.common import (
-    HOURS_PER_WEEK,
     frame,
     hours_per_month,
     money,

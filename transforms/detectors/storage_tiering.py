@@ -137,7 +137,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: dict) -> pl.DataFrame:
     if inventory is None:
         return to_frame([])
     objects = eligible_objects(inventory, frames, config, cfg)
-    hot_total = latest_snapshot(inventory).group_by("provider", "bucket").agg(pl.col("size_bytes").sum().alias("all"))
     regions = bucket_regions(frames)
     per_tier = (
         objects.group_by("provider", "bucket", "storage_class", "target")
