@@ -34,6 +34,12 @@ def _settings(args: argparse.Namespace):
     return get_settings(db=getattr(args, "db", None))
 
 
+def _progress(message: str, *, always: bool = False) -> None:
+    """One line on stderr: progress when stderr is a terminal (``always`` for a notice the user must see)."""
+    if always or sys.stderr.isatty():
+        print(f"aicost: {message}", file=sys.stderr, flush=True)
+
+
 def _print(data, as_json: bool, human: str) -> None:
     print(json.dumps(data, indent=2, default=str) if as_json else human)
 
@@ -78,16 +84,60 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
+class WeekNotAttributed(ValueError):
+    """A read command was asked for a week whose figures do not exist yet; the message names the fix."""
+
+
+def _week_state(con, week: date) -> str:
+    """``attributed``, ``unattributed`` (billing rows, never attributed) or ``empty`` (no billing rows)."""
+    from flows.warehouse import query
+
+    has_billing, attributed = query(con, "week_status", {"week_start": week}).row(0)
+    return "attributed" if attributed else "unattributed" if has_billing else "empty"
+
+
+def _require_attributed(con, week: date, db: Path) -> None:
+    """Refuse a week with no figures, naming the command that makes them (never a report of zeros)."""
+    from transforms.weeks import iso_week_label
+
+    label = iso_week_label(week)
+    state = _week_state(con, week)
+    if state == "unattributed":
+        raise WeekNotAttributed(
+            f"week {label} has billing rows but was never attributed, so it has no figures yet: run "
+            f"`aicost run --week {label}` (ingests new files, attributes the week, finds savings, renders the report)"
+        )
+    if state == "empty":
+        raise WeekNotAttributed(
+            f"week {label} has no billing rows in {db}: load the week's exports with `aicost ingest PATH...` "
+            f"(or `aicost run --week {label} --landing DIR`)"
+        )
+
+
+def _money(value) -> str:
+    """``1,234.50``: a Decimal with two decimals, never ``-0.00``."""
+    from transforms.report_model import format_number
+
+    return format_number(Decimal(value), 2)
+
+
 def cmd_attribution(args: argparse.Namespace) -> int:
-    from flows.attribute import attribution_summary
+    from flows.attribute import attribute_week, attribution_summary
     from flows.warehouse import opened
+    from transforms.weeks import iso_week_label
 
     settings = _settings(args)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        summary = attribution_summary(con, args.week, settings)
-    lines = [f"Attributed cost, week of {args.week} ({summary['reporting_currency']}): {Decimal(summary['total']):,.2f}"]
-    lines += [f"  {cat:<16} {Decimal(amount):>16,.2f}" for cat, amount in summary["by_category"].items()]
-    lines.append(f"  idle GPU (included above): {Decimal(summary['idle_gpu_cost']):,.2f}")
+        if _week_state(con, args.week) == "unattributed":  # the weekly flow's own step, run on demand
+            _progress(f"week {iso_week_label(args.week)} has billing rows but was never attributed: "
+                      "attributing it now (as the weekly flow does)", always=True)
+            summary = attribute_week(con, args.week, settings)
+        else:
+            _require_attributed(con, args.week, settings.db)
+            summary = attribution_summary(con, args.week, settings)
+    lines = [f"Attributed cost, week of {args.week} ({summary['reporting_currency']}): {_money(summary['total'])}"]
+    lines += [f"  {cat:<16} {_money(amount):>16}" for cat, amount in summary["by_category"].items()]
+    lines.append(f"  idle GPU (included above): {_money(summary['idle_gpu_cost'])}")
     lines.append("Coverage: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["coverage"].items()))
     if summary.get("unconverted"):
         lines.append("Unconverted (no exchange rate): " + ", ".join(f"{c} {a}" for c, a in summary["unconverted"].items()))
@@ -101,20 +151,22 @@ def cmd_recommendations(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        _require_attributed(con, args.week, settings.db)
         recs = recommendations_for_week(con, args.week)
     rows = recs.to_dicts()
+
     def alone(r: dict) -> str:
         standalone = r.get("standalone_monthly_savings")
-        return "" if standalone in (None, r["monthly_savings"]) else f" (alone {standalone:,.2f})"
+        return "" if standalone in (None, r["monthly_savings"]) else f" (alone {_money(standalone)})"
 
     lines = [
-        f"{i:>2}. {r['currency']} {r['monthly_savings']:>12,.2f}/mo{alone(r)}  {r['confidence']:<6} {r['status']:<8} "
+        f"{i:>2}. {r['currency']} {_money(r['monthly_savings']):>12}/mo{alone(r)}  {r['confidence']:<6} {r['status']:<8} "
         f"{r['action']}"
         for i, r in enumerate(rows, 1)
     ]
     if rows:
         total = sum((r["monthly_savings"] for r in rows if r["status"] != "resolved"), Decimal(0))
-        lines.append(f"Plan total (incremental savings of the open recommendations): {total:,.2f}/mo")
+        lines.append(f"Plan total (incremental savings of the open recommendations): {_money(total)}/mo")
     human = "\n".join(lines) or f"No recommendations stored for the week of {args.week}."
     _print(rows, args.json, human)
     return 0
@@ -130,8 +182,11 @@ def cmd_unit_costs(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from flows.report import report_command
+    from flows.warehouse import opened
 
     settings = _settings(args)
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        _require_attributed(con, args.week, settings.db)
     result = report_command(args.week, send=args.send, resend=args.resend, as_json=args.json, settings=settings)
     _print(result, args.json, "\n".join(result.get("summary") or [f"{k}: {v}" for k, v in result.items()]))
     return 0
@@ -224,45 +279,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("attribution", help="attributed cost of a week by category, and how it was attributed")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or 2026-W47")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON (figures as exact decimals)")
     p.set_defaults(func=cmd_attribution)
 
     p = sub.add_parser("recommendations", help="the week's savings recommendations, ranked by monthly savings")
-    p.add_argument("--week", type=parse_week, default=last_complete_week())
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument("--json", action="store_true", help="print every recommendation with all its fields as JSON")
     p.set_defaults(func=cmd_recommendations)
 
     p = sub.add_parser("unit-costs", help="cost per 1M tokens, 1,000 requests, GPU-hour and training run, with trends")
-    p.add_argument("--week", type=parse_week, default=last_complete_week())
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
     p.add_argument("--json", action="store_true", help="each figure with its numerator, denominator and 8-week trend")
     p.set_defaults(func=cmd_unit_costs)
 
     p = sub.add_parser("report", help="render (and optionally email) the week's report")
-    p.add_argument("--week", type=parse_week, default=last_complete_week())
-    p.add_argument("--send", action="store_true", help="send it to the configured recipients")
-    p.add_argument("--resend", action="store_true", help="send even if this week was sent before")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument("--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)")
+    p.add_argument("--resend", action="store_true", help="with --send: send even if this week's report was sent before")
+    p.add_argument("--json", action="store_true", help="print the headline, top actions and delivery as JSON")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("run", help="run the whole weekly flow once for a week (ingest, attribute, recommend, report)")
-    p.add_argument("--week", type=parse_week, default=last_complete_week())
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
     p.add_argument("--landing", help="folder of new files to ingest (default: $AICOST_LANDING or data/landing)")
-    p.add_argument("--send", action="store_true")
-    p.add_argument("--resend", action="store_true")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)")
+    p.add_argument("--resend", action="store_true", help="with --send: send even if this week's report was sent before")
+    p.add_argument("--json", action="store_true", help="print the run's result as JSON, and no progress lines")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("export", help="write the week's attributed cost as FOCUS 1.2 and 1.3 (Parquet and CSV)")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or 2026-W47")
+    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
     p.add_argument("--format", default="focus", help="output format (focus)")
     p.add_argument("--out", required=True, help="folder to write into")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the files written, row count and totals as JSON")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("demo", help="generate the sample, run the weekly flow for the last complete week, show the report")
     p.add_argument("--landing", default="data/demo-landing", help="where the sample is written (default data/demo-landing)")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=7, help="random seed of the sample (default 7)")
     p.add_argument("--send", action="store_true", help="also email it (needs AICOST_SMTP_HOST and AICOST_MAIL_TO)")
     p.set_defaults(func=cmd_demo)
     return parser
