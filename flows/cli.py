@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -34,10 +36,45 @@ def _settings(args: argparse.Namespace):
     return get_settings(db=getattr(args, "db", None))
 
 
+_STARTED = time.monotonic()
+_QUIET = False  # set by --json
+
+
 def _progress(message: str, *, always: bool = False) -> None:
-    """One line on stderr: progress when stderr is a terminal (``always`` for a notice the user must see)."""
-    if always or sys.stderr.isatty():
-        print(f"aicost: {message}", file=sys.stderr, flush=True)
+    """One line on stderr with the seconds since the command started: progress when stderr is a terminal
+    and ``--json`` was not given; ``always`` for a notice the user must see (still on stderr)."""
+    if always or (not _QUIET and sys.stderr.isatty()):
+        print(f"aicost [{time.monotonic() - _STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _warm_start(modules: list[str]) -> None:
+    """Start Prefect's temporary API server while the step modules import, instead of one after the other.
+
+    Without ``PREFECT_API_URL`` Prefect starts a temporary server on the first API call: a subprocess
+    that imports the whole server and migrates its database (~10-20 s). Started here, on a thread, it
+    boots on the other core while this process imports the flow's modules (Prefect, polars, DuckDB,
+    great-expectations, matplotlib: several seconds); the flow then finds it running (Prefect keeps one
+    temporary server per process). With ``PREFECT_API_URL`` set nothing is started.
+    """
+    import importlib
+    import threading
+
+    _progress("loading Prefect")
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    server = None
+    if not PREFECT_API_URL.value() and PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        _progress("starting Prefect's temporary API server (set PREFECT_API_URL to use a running one)")
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = threading.Thread(target=SubprocessASGIServer().start, name="prefect-temporary-server", daemon=True)
+        server.start()
+    for name in modules:
+        importlib.import_module(name)
+    _progress("flow modules loaded")
+    if server is not None:
+        server.join()
+        _progress("Prefect API ready")
 
 
 def _print(data, as_json: bool, human: str) -> None:
@@ -62,9 +99,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = _settings(args)
     defaults = dict(item.split("=", 1) for item in args.set or [])
     begin_staging(settings.db, settings.staging)
+    _progress(f"ingesting {', '.join(args.paths)} into {settings.db} ...")
+    began = time.monotonic()
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         results = ingest_files(con, [Path(p) for p in args.paths], args.format, column_defaults=defaults)
         record_refusals(con, [(r.path, r.file_sha256, r.error) for r in results if r.error])
+    seconds = time.monotonic() - began
+    rows = sum(r.rows_loaded for r in results)
+    _progress(f"{len(results):,} files, {rows:,} rows loaded in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=2))
     else:
@@ -192,7 +234,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+# imported while Prefect's temporary server starts (the steps import them lazily otherwise)
+RUN_MODULES = ["flows.weekly", "flows.ingest", "flows.quality", "great_expectations", "flows.attribute",
+               "flows.recommend", "flows.report"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.json:  # the result on stdout; on the terminal only warnings and errors (the API still gets every log)
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
+    _progress(f"weekly flow for {args.week}: each step is logged below as it ends")
+    _warm_start(RUN_MODULES)
     from flows.weekly import weekly_cost_report
 
     settings = _settings(args)
@@ -204,6 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"aicost: error: {state.message}", file=sys.stderr)
         return 1
     result = state.result()
+    _progress("done")
     _print(result, args.json, "\n".join(f"{k}: {v}" for k, v in result.items()))
     return 0
 
@@ -324,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global _QUIET
     args = build_parser().parse_args(argv)
+    _QUIET = bool(getattr(args, "json", False))
     try:
         return args.func(args)
     except KeyboardInterrupt:
