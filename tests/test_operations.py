@@ -199,6 +199,7 @@ def test_a_foreign_or_truncated_warehouse_is_named_and_left_untouched(tmp_path, 
         assert not Path(f"{bad}.wal").exists()
 
 
+@pytest.mark.slow
 def test_the_command_line_names_a_bad_warehouse_without_a_traceback(tmp_path, shared_data):
     bad = tmp_path / "w.duckdb"
     bad.write_text("id,name\n1,not a database\n")

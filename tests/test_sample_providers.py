@@ -15,6 +15,8 @@ import pytest
 from flows.sample_data import company as co
 from flows.sample_data import generate_sample
 
+pytestmark = pytest.mark.slow  # generates a sample company or runs SMTP servers: seconds a test
+
 END_WEEK = date(2026, 11, 16)
 FOLDERS = ("billing", "usage/gpu", "usage/jobs", "usage/inference", "usage/network", "usage/storage")
 DETECTOR = {"hdfs": "hdfs_to_object"}

@@ -27,6 +27,7 @@ def history(amounts: list[str], *, category="training", recurring="0") -> pl.Dat
                                 "recurring": pl.Decimal(38, 12)})
 
 
+@pytest.mark.slow
 def test_forecast_of_trend_and_season_covers_the_truth():
     """1,000 + 20 t + 100 sin(t π / 2) with ±5 of fixed noise over 24 weeks; the next 4 weeks' truth is inside."""
     noise = [5, -5, 3, -3, 0, 4, -4, 2, -2, 1, -1, 5, -5, 3, -3, 0, 4, -4, 2, -2, 1, -1, 5, -5]
