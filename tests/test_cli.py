@@ -101,3 +101,36 @@ def test_a_week_without_any_billing_rows_says_so_instead_of_zeros(tmp_path, caps
         f"aicost: error: week 2026-W47 has no billing rows in {db}: load the week's exports with "
         "`aicost ingest PATH...` (or `aicost run --week 2026-W47 --landing DIR`)"
     )
+
+
+# Week parsing: a pure function every command and flow parameter goes through (milliseconds).
+@pytest.mark.parametrize(
+    ("text", "monday"),
+    [
+        ("2026-11-16", date(2026, 11, 16)),  # the Monday itself
+        ("2026-11-22", date(2026, 11, 16)),  # Sunday: the same week
+        ("2026-W47", date(2026, 11, 16)),
+        (" 2026-w47 ", date(2026, 11, 16)),  # case and spaces
+        ("2026-W01", date(2025, 12, 29)),  # ISO week 1 starts in the previous year
+        ("2027-01-03", date(2026, 12, 28)),  # a Sunday in January belongs to 2026-W53
+    ],
+)
+def test_a_week_is_any_day_of_it_or_its_iso_name(text, monday):
+    from transforms.weeks import parse_week
+
+    assert parse_week(text, today=date(2027, 6, 1)) == monday
+
+
+def test_a_week_that_has_not_ended_or_is_not_a_date_is_refused_by_name():
+    from transforms.weeks import WeekParameterError, parse_week
+
+    with pytest.raises(WeekParameterError) as raised:
+        parse_week("2026-11-18", today=date(2026, 11, 22))  # Sunday of that week: not ended
+    assert str(raised.value) == (
+        "week_start: the week of 2026-11-16 has not ended yet; the latest complete week starts 2026-11-09"
+    )
+    assert parse_week(None, today=date(2026, 11, 23)) == date(2026, 11, 16)  # Monday: last week is complete
+    with pytest.raises(argparse.ArgumentTypeError, match=r"expected a date YYYY-MM-DD .* got '2026-13-01'"):
+        from flows.cli import parse_week as cli_week
+
+        cli_week("2026-13-01")

@@ -92,3 +92,16 @@ def test_ordinary_changes_keep_their_percentage():
     assert rm.change(D("0"), D("100"), currency="USD")["text"] == "▼ 100%"  # to zero: a full drop, no sign change
     assert rm.change(D("5"), D("0"), currency="USD")["text"] == "▲ new"
     assert rm.change(D("5"), None)["text"] == "no data"
+
+
+def test_a_failed_data_check_names_the_rows_by_file_and_row():
+    details = '{"examples": [{"file": "cur.csv", "row": 7}, {"file": null, "row": 9}], "partial": true}'
+    assert rm.data_check_line("expect_column_values_to_be_between", "effective_cost", 2, details) == (
+        "expect_column_values_to_be_between on effective_cost: 2 rows, e.g. cur.csv row 7, unknown file row 9"
+    )
+    assert rm.data_check_line("expect_column_to_exist", "billed_cost", None, None) == (
+        "expect_column_to_exist on billed_cost: failed"
+    )
+    assert rm.data_check_line("expect_column_values_to_not_be_null", "provider", 1, "not json") == (
+        "expect_column_values_to_not_be_null on provider: 1 row (not json)"
+    )
