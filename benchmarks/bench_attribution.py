@@ -178,9 +178,7 @@ def child_attribute(db: str) -> None:
     """Run attribute_week once in this process and report its time and output size."""
     from flows.attribute import attribute_week
     from flows.settings import get_settings
-    from flows.warehouse import connect
-
-    from flows.warehouse import query
+    from flows.warehouse import connect, query
 
     con = connect(db)
     started = time.perf_counter()

@@ -16,10 +16,10 @@ import shutil
 import uuid
 from pathlib import Path
 
-import flows  # noqa: F401  (offline Prefect defaults)
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+import flows  # noqa: F401  (offline Prefect defaults)
 from flows.ingest import StagedFile, ingest_files, pending_files, prepare_file
 from flows.settings import Settings, get_settings
 from flows.warehouse import clean_stale_staging, insert_frame, opened, run_staging, staging_root

@@ -36,7 +36,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from transforms.formats import FormatError, SourceFormat, Sniff
+from transforms.formats import FormatError, Sniff, SourceFormat
 
 BATCH_ROWS = 100_000
 READER_MEMORY_LIMIT = "512MB"  # the reader streams batches; it never needs the whole file in memory

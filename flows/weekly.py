@@ -14,13 +14,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import flows  # noqa: F401  (offline Prefect defaults)
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.concurrency.sync import concurrency
 from prefect.states import Failed
 
+import flows  # noqa: F401  (offline Prefect defaults)
 from flows.settings import Settings, get_settings
 from flows.warehouse import exclusive_run, opened, sql_text
 from transforms.weeks import TREND_WEEKS, WEEK, iso_week_label, parse_week, trend_weeks, week_range

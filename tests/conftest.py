@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import flows  # noqa: F401  (offline Prefect defaults before anything imports Prefect)
-
 import pytest
+
+import flows  # noqa: F401  (offline Prefect defaults before anything imports Prefect)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

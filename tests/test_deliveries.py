@@ -132,6 +132,7 @@ def test_the_top_level_manifest_decides_which_assembly_is_loaded(warehouse, shar
     assert row == ("aws", "123412340534", datetime(2023, 11, 1, tzinfo=UTC))
 
 
+@pytest.mark.slow
 def test_without_a_top_level_manifest_the_newest_assembly_wins_now_and_in_later_runs(warehouse, shared_data, tmp_path):
     header, rows = cur_rows(shared_data)
     current_rows, stale_rows = rows[:300], rows[:200]
@@ -265,6 +266,7 @@ def test_parts_of_one_export_add_up_across_runs(warehouse, shared_data, tmp_path
 
 # --- 5. an append-only source (GCP) delivered again in another container ------------------------------
 
+@pytest.mark.slow
 def test_gcp_rows_delivered_again_are_stored_once_and_identical_lines_in_one_file_are_kept(warehouse, shared_data, tmp_path):
     header, rows = read_rows(shared_data / GCP_SAMPLE)
     rows = rows + [rows[0]]  # two identical lines in one export: two charges, both kept
@@ -290,6 +292,7 @@ def test_gcp_rows_delivered_again_are_stored_once_and_identical_lines_in_one_fil
 
 # --- 6. an IO error while storing a delivery ----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_an_io_error_while_storing_names_the_file_and_leaves_the_warehouse_unchanged(warehouse, shared_data, tmp_path):
     header, rows = focus_aws_rows(shared_data)
     ingest_files(warehouse, [write_rows(tmp_path / "old.csv", header, rows[:100])])
@@ -470,11 +473,12 @@ def test_export_metadata_beside_the_data_is_not_ingested_and_its_schema_date_is_
     assert sorted(Path(r.path).name for r in results) == ["focus-2024-09.csv", "focus-2024-09.csv", "part_0_0001.csv"]
     assert [r.error for r in results] == [None, None, None]
     assert stored(warehouse) == (250, billed(rows[:200], "BilledCost") + billed(rows[:50], "BilledCost"))
-    assert next(r for r in results if Path(r.path) == old).message.startswith(f"passed over")
+    assert next(r for r in results if Path(r.path) == old).message.startswith("passed over")
 
 
 # --- 9. decisions are not re-made on every run; held-back deliveries are --------------------------------
 
+@pytest.mark.slow
 def test_a_rerun_of_the_same_landing_folder_changes_nothing(warehouse, shared_data, tmp_path):
     header, rows = cur_rows(shared_data)
     landing = tmp_path / "landing"
@@ -515,6 +519,7 @@ def test_a_held_back_delivery_is_decided_again_and_loads_when_its_part_arrives(w
 
 # --- 10. the disk fills at commit -------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_commit_that_fails_for_a_full_disk_names_the_file_and_leaves_the_warehouse_unchanged(
     warehouse, shared_data, tmp_path
 ):
@@ -558,6 +563,7 @@ def test_a_commit_that_fails_for_a_full_disk_names_the_file_and_leaves_the_wareh
     assert again.error is None and stored(warehouse) == (900, billed(rows[:900], "BilledCost"))
 
 
+@pytest.mark.slow
 def test_azure_actual_and_amortized_exports_of_one_month_are_not_added(warehouse, shared_data, tmp_path):
     # the FinOps toolkit's EA samples: the same account and month as actual cost and as amortized cost
     folder = tmp_path / "landing" / "azure"

@@ -81,6 +81,7 @@ def test_an_ingest_killed_part_way_leaves_the_warehouse_as_it_was(tmp_path, shar
     assert counts(fresh) in (before, after)
 
 
+@pytest.mark.slow
 def test_a_second_run_waits_for_the_first_then_proceeds(tmp_path):
     db = tmp_path / "w.duckdb"
     order: list[str] = []
@@ -99,6 +100,7 @@ def test_a_second_run_waits_for_the_first_then_proceeds(tmp_path):
     assert order == ["first done", "second"]
 
 
+@pytest.mark.slow
 def test_a_run_that_cannot_get_the_warehouse_fails_clearly(tmp_path):
     db = tmp_path / "w.duckdb"
     connect(db).close()

@@ -126,6 +126,7 @@ def test_parts_of_one_delivery_add_up(warehouse, shared_data, tmp_path):
     assert billed == sum(Decimal(r["BilledCost"]) for r in rows)
 
 
+@pytest.mark.slow
 def test_a_truncated_part_stores_nothing_of_its_delivery(warehouse, shared_data, tmp_path):
     header, rows = _one_account(shared_data)
     ingest_files(warehouse, [write_focus(tmp_path / "old.csv", header, rows[:100])])
@@ -193,6 +194,7 @@ def test_a_missing_required_column_is_named(warehouse, shared_data, tmp_path):
 
 
 # FOCUS specification worked examples: FinOps-Open-Cost-and-Usage-Spec/FOCUS_Spec, CC-BY-4.0.
+@pytest.mark.slow
 def test_focus_worked_examples_load_with_stated_defaults(warehouse, shared_data):
     folder = shared_data / "focus" / "FOCUS_Spec_worked_examples"
     files = sorted(folder.rglob("*.csv"))
@@ -222,6 +224,7 @@ def test_focus_worked_examples_load_with_stated_defaults(warehouse, shared_data)
     assert upfront == Decimal("10000")
 
 
+@pytest.mark.slow
 def test_cli_ingest_json_reports_totals_per_currency(tmp_path, shared_data, capsys):
     db = tmp_path / "w.duckdb"
     code = cli(["--db", str(db), "ingest", "--json", str(shared_data / FOCUS_SAMPLE)])

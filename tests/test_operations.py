@@ -121,10 +121,9 @@ def test_an_ingest_that_breaks_on_one_file_is_not_retried_and_the_run_still_repo
 def test_a_failed_data_check_is_reported_at_the_top_and_the_run_ends_failed_without_email(
     run_env, shared_data, prefect_harness, monkeypatch
 ):
-    from tests.report.test_smtp import Inbox, smtp_server
-
     from flows.ingest import ingest_files
     from flows.weekly import weekly_cost_report
+    from tests.report.test_smtp import Inbox, smtp_server
 
     db = run_env / "w.duckdb"
     con = connect(db)
@@ -200,6 +199,7 @@ def test_a_foreign_or_truncated_warehouse_is_named_and_left_untouched(tmp_path, 
         assert not Path(f"{bad}.wal").exists()
 
 
+@pytest.mark.slow
 def test_the_command_line_names_a_bad_warehouse_without_a_traceback(tmp_path, shared_data):
     bad = tmp_path / "w.duckdb"
     bad.write_text("id,name\n1,not a database\n")

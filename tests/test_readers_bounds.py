@@ -144,6 +144,7 @@ def test_text_formats_map_the_same_in_tiny_batches(tmp_path, case, batch_rows):
     assert mapped(path, fmt, batch_rows).equals(whole)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("sample", "fmt"), [
     ("gpu/nvidia_gpu_exporter/capture_linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt", "nvidia_smi_csv"),
     ("gpu/nvidia_gpu_exporter/linux-x86_64__nvidia-l40s__595.80__load.metrics", "prometheus_gpu"),
@@ -234,6 +235,7 @@ def test_the_ratio_limit_is_configurable(warehouse, tmp_path, monkeypatch):
 # ------------------------------------------------------------------------ 4. the folder boundary
 
 
+@pytest.mark.slow
 def test_links_out_of_the_landing_folder_are_refused_by_name(warehouse, tmp_path, shared_data):
     landing = landing_with_focus(tmp_path, shared_data)
     outside = tmp_path / "elsewhere"
@@ -278,6 +280,7 @@ def test_an_s3_inventory_data_file_linked_from_outside_is_refused(warehouse, tmp
 # ----------------------------------------------------------------- 5. errors never quote content
 
 
+@pytest.mark.slow
 def test_no_error_or_log_record_quotes_a_files_content(warehouse, tmp_path, shared_data, caplog):
     landing = landing_with_focus(tmp_path, shared_data)
     (landing / "credentials.csv").write_text(SECRET + "\naws_region=us-east-1\n")
@@ -311,7 +314,7 @@ def test_a_link_out_of_the_folder_is_refused_before_it_is_read(tmp_path):
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "fifo.csv").symlink_to(os.devnull)
-    from flows.ingest import expand_paths, resolve_format, IngestError
+    from flows.ingest import IngestError, expand_paths, resolve_format
 
     (link,) = expand_paths([landing])
     with pytest.raises(IngestError, match="points outside"):

@@ -137,6 +137,7 @@ def _metrics(resource: str, start: datetime, util: float) -> pl.DataFrame:
     return conform(pl.DataFrame(rows).lazy(), GPU_METRICS_COLUMNS).collect()
 
 
+@pytest.mark.slow
 def test_recommend_week_through_the_warehouse(warehouse, tmp_path):
     settings = Settings(db=tmp_path / "w.duckdb")
     for week, idle in ((W1, True), (W2, False)):

@@ -23,6 +23,8 @@ from flows.sample_data import generate_sample, last_complete_week
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
 from transforms.formats import detect
 
+pytestmark = pytest.mark.slow  # generates a sample company or runs SMTP servers: seconds a test
+
 END_WEEK = date(2026, 11, 16)
 BILLING_FORMATS = ("aws_cur_csv", "aws_cur2_parquet", "gcp_billing_jsonl", "azure_cost_details", "focus")
 USAGE_FOLDERS = ("usage/gpu", "usage/jobs", "usage/inference", "usage/network")

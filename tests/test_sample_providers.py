@@ -12,8 +12,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.sample_data import generate_sample
 from flows.sample_data import company as co
+from flows.sample_data import generate_sample
+
+pytestmark = pytest.mark.slow  # generates a sample company or runs SMTP servers: seconds a test
 
 END_WEEK = date(2026, 11, 16)
 FOLDERS = ("billing", "usage/gpu", "usage/jobs", "usage/inference", "usage/network", "usage/storage")

@@ -121,8 +121,8 @@ def merge(parts: pl.LazyFrame) -> pl.LazyFrame:
     return (
         parts.group_by(KEYS)
         .agg(
-            gpu_uuid=pl.col("gpu_uuid").sort_by("first_ts").drop_nulls().first(),
-            gpu_model=pl.col("gpu_model").sort_by("model_ts", nulls_last=True).drop_nulls().first(),
+            pl.col("gpu_uuid").sort_by("first_ts").drop_nulls().first(),
+            pl.col("gpu_model").sort_by("model_ts", nulls_last=True).drop_nulls().first(),
             *[pl.col(c).sum().cast(pl.Int64) for c in COUNTS],
             *[_sum(pl.col(c)).alias(c) for c in SUMS],
             *[pl.col(c).max() for c in MAXIMA],

@@ -64,13 +64,17 @@ def week_range_label(week_start: date) -> str:
 
 
 def _grouped(value: Decimal, places: int) -> str:
-    """A non-negative Decimal with thousands separators and ``places`` decimals."""
+    """A Decimal with thousands separators and ``places`` decimals; a value that rounds to zero has no sign."""
     quantum = Decimal(1).scaleb(-places)
-    return f"{value.quantize(quantum, rounding=ROUND_HALF_UP):,.{places}f}"
+    rounded = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    return f"{abs(rounded) if rounded == 0 else rounded:,.{places}f}"
 
 
 def format_money(amount: Decimal | None, currency: str, *, places: int | None = None) -> str:
-    """``$84,210`` / ``$12.35`` / ``NOK 1,204.50``; whole units from 1,000 up unless ``places`` is given."""
+    """``$84,210`` / ``$12.35`` / ``NOK 1,204.50``; whole units from 1,000 up unless ``places`` is given.
+
+    An amount that rounds to zero is shown without a sign (never ``-$0.00``).
+    """
     if amount is None:
         return "—"
     amount = Decimal(amount)
@@ -103,11 +107,12 @@ def format_number(value: float | int | Decimal | None, places: int = 0) -> str:
     """``12,345`` / ``1,234.5``: a quantity with thousands separators."""
     if value is None:
         return "—"
-    return f"{value:,.{places}f}"
+    text = f"{value:,.{places}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text  # never "-0.00"
 
 
 def format_percent(ratio: Decimal | float | None) -> str:
-    """``62%`` from a 0..1 ratio (one decimal below 10%)."""
+    """``62%`` from a 0..1 ratio (one decimal below 10%; never ``-0.0%``)."""
     if ratio is None:
         return "—"
     pct = Decimal(str(ratio)) * 100
@@ -117,12 +122,28 @@ def format_percent(ratio: Decimal | float | None) -> str:
 
 FLAT_PCT = Decimal("0.05")  # below this a change rounds to 0.0 % and reads as no change
 MIN_MOVE = Decimal("1")  # a mover moved by at least one unit of the reporting currency
+# A percentage is shown only on a positive base that stays on the same side of zero and is at
+# least a tenth of the change (a change of at most 1,000 %). A tiny base (0.30 -> 500.00 would be
+# "166,567 %"), a negative one (net credits) or a sign change (100 -> -7 would be "▼ 107 %") shows
+# the amount moved instead.
+MAX_PCT = Decimal("1000")
 
 
-def change(current: Decimal, previous: Decimal | None, *, lower_is_better: bool = True) -> dict:
+def _signed_number(value: Decimal) -> str:
+    """``+39.80`` / ``-0.0005`` / ``+116,000``: a change in a quantity with no currency."""
+    size = abs(value)
+    places = 0 if size >= 1000 else 2 if size >= Decimal("0.01") else 4
+    text = _grouped(value, places)
+    return text if text.startswith("-") else f"+{text}"
+
+
+def change(current: Decimal, previous: Decimal | None, *, lower_is_better: bool = True,
+           currency: str | None = None) -> dict:
     """A change with its arrow, percentage and direction (``up``/``down``/``flat``/``none``).
 
     ``tone`` is ``bad``/``good``/``neutral`` for colour; the arrow carries the meaning without it.
+    Where a percentage would mislead (see ``MAX_PCT``) the text is the amount moved, as money in
+    ``currency`` when given, else as a number; ``pct`` is then None.
     """
     if previous is None:
         return {"arrow": "", "text": "no data", "direction": "none", "tone": "neutral", "pct": None}
@@ -133,14 +154,18 @@ def change(current: Decimal, previous: Decimal | None, *, lower_is_better: bool 
     up = delta > 0
     arrow = "▲" if up else "▼"
     tone = ("bad" if up else "good") if lower_is_better else ("good" if up else "bad")
+    direction = "up" if up else "down"
     if previous == 0:
-        return {"arrow": arrow, "text": f"{arrow} new", "direction": "up" if up else "down", "tone": tone, "pct": None}
-    pct = delta / abs(previous) * 100
+        return {"arrow": arrow, "text": f"{arrow} new", "direction": direction, "tone": tone, "pct": None}
+    pct = delta / previous * 100
+    if previous < 0 or current < 0 or abs(pct) > MAX_PCT:
+        moved = format_signed_money(delta, currency) if currency else _signed_number(delta)
+        return {"arrow": arrow, "text": f"{arrow} {moved}", "direction": direction, "tone": tone, "pct": None}
     places = 1 if abs(pct) < 10 else 0
     return {
         "arrow": arrow,
         "text": f"{arrow} {_grouped(abs(pct), places)}%",
-        "direction": "up" if up else "down",
+        "direction": direction,
         "tone": tone,
         "pct": str(pct.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)),
     }
@@ -192,8 +217,8 @@ def headline(cost: pl.DataFrame, recs: pl.DataFrame, week_start: date, currency:
     return {
         "spend": format_money(spend, currency, places=places),
         "spend_exact": exact(spend),
-        "vs_last_week": change(spend, previous),
-        "vs_four_week": change(spend, average),
+        "vs_last_week": change(spend, previous, currency=currency),
+        "vs_four_week": change(spend, average, currency=currency),
         "four_week_average": format_money(average, currency, places=places) if average is not None else "—",
         "four_week_weeks": len(prior),
         "last_week_spend": format_money(previous, currency, places=places) if previous is not None else "—",
@@ -233,7 +258,7 @@ def categories(cost: pl.DataFrame, week_start: date, currency: str) -> dict:
             "spend_exact": exact(spend),
             "idle": format_money(idle, currency, places=places) if idle else "",
             "share": format_percent(spend / total) if total else "—",
-            "change": change(spend, previous),
+            "change": change(spend, previous, currency=currency),
         })
     idle_total = _sum(this_week.filter(pl.col("is_idle")))
     return {
@@ -266,7 +291,7 @@ def breakdown(cost: pl.DataFrame, week_start: date, currency: str, key: str, top
             "spend": format_money(r["spend"], currency, places=places),
             "previous": format_money(r["previous"], currency, places=places) if had_last else "—",
             "delta": format_signed_money(r["delta"], currency, places=places) if had_last else "—",
-            "change": change(r["spend"], r["previous"] if had_last else None),
+            "change": change(r["spend"], r["previous"] if had_last else None, currency=currency),
         }
 
     top = joined.filter(pl.col("spend") != 0).sort(["spend", key], descending=[True, False]).head(top_n)

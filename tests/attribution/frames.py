@@ -9,10 +9,9 @@ from decimal import Decimal
 import duckdb
 import polars as pl
 
-from transforms.weeks import week_params as _week_params
 from flows.warehouse import create_schema, insert_frame, query
-
 from transforms.schema import BILLING_COLUMNS, GPU_METRICS_COLUMNS, JOBS_COLUMNS, conform
+from transforms.weeks import week_params as _week_params
 
 
 def ts(text: str) -> datetime:

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +36,7 @@ def at(hours: int) -> str:
     return (ts(START) + timedelta(hours=hours)).isoformat()[:16]
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(items=st.lists(line_item, min_size=1, max_size=12), work=st.lists(job, max_size=6))
 def test_every_week_sums_to_the_source_and_all_weeks_to_the_total(items, work):

@@ -78,6 +78,7 @@ def ingest_and_attribute(con, path: Path) -> tuple[object, pl.DataFrame, dict[da
     return result, source, summaries
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", SAMPLES)
 def test_each_week_and_currency_conserves_the_source_and_coverage_adds_up(warehouse, shared_data, sample):
     result, source, summaries = ingest_and_attribute(warehouse, shared_data / sample)
@@ -122,6 +123,7 @@ def decided(source: pl.DataFrame) -> pl.DataFrame:
     return apply_service_rules(source.lazy()).collect()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample", [s for s in SAMPLES if "koku_gcp" not in s and "savingsplan" not in s and "ActualCost" not in s])
 def test_storage_class_and_data_transfer_rows_on_every_sample(warehouse, shared_data, sample):
     ingest_files(warehouse, [shared_data / sample])

@@ -267,6 +267,7 @@ def _write_cur2(path, rows, columns=CUR2_COLUMNS):
     pq.write_table(table, path)
 
 
+@pytest.mark.slow
 def test_cur2_parquet_reads_the_product_and_resource_tag_maps(warehouse, tmp_path):
     path = tmp_path / "cur2-00001.snappy.parquet"
     _write_cur2(path, _cur2_rows())

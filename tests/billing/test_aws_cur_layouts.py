@@ -57,6 +57,7 @@ def _generator_totals() -> list[tuple]:
     return [(period, cur, Decimal(billed) * micro, Decimal(eff) * micro) for period, cur, billed, eff in sums.rows()]
 
 
+@pytest.mark.slow
 def test_every_layout_loads_every_row(loaded):
     for fmt, (result, rows, _, _) in loaded.items():
         assert result.error is None, (fmt, result.error)

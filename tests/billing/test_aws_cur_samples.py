@@ -178,6 +178,7 @@ def test_gzip_cur_csv_is_read_like_the_plain_file(warehouse, shared_data, tmp_pa
 # stephensalim/aws-well-architected-labs (fork of awslabs/aws-well-architected-labs),
 # static/Cost/200_4_Cost_and_Usage_Analysis/Code/Oct2018-WorkshopCUR-00001.snappy.parquet
 # (Apache-2.0 / MIT-0): Athena-style CUR Parquet, Oct 2018, with RIFee and DiscountedUsage rows.
+@pytest.mark.slow
 def test_well_architected_parquet_totals_and_spot_checks(warehouse, shared_data):
     path = shared_data / "aws" / "wal_Oct2018-WorkshopCUR-00001.snappy.parquet"
     result = _loaded(warehouse, path)

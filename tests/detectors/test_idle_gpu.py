@@ -2,9 +2,10 @@
 
 from decimal import Decimal
 
-from transforms.detectors import idle_gpu
-from tests.detectors.helpers import config, machines, metrics, prices
 import polars as pl
+
+from tests.detectors.helpers import config, machines, metrics, prices
+from transforms.detectors import idle_gpu
 
 
 def test_idle_machine_valued_at_its_billed_rate():

@@ -145,6 +145,7 @@ def test_the_exported_focus_1_3_reads_back_as_the_same_week(attributed_week, tmp
         other.close()
 
 
+@pytest.mark.slow
 def test_cli_export_and_a_stale_week_is_refused(attributed_week, tmp_path, capsys):
     con, settings = attributed_week
     db = Path(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0])

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -123,6 +124,7 @@ def scenarios(draw):
     return rows, costs
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(scenarios())
 def test_plan_invariants_hold_on_random_scenarios(scenario):

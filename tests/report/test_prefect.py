@@ -14,6 +14,7 @@ from flows.report import render_report
 from tests.report.conftest import WEEK, XSS_SCRIPT, insert_recs, rec_row
 
 
+@pytest.mark.slow
 def test_the_markdown_has_the_headline_top_actions_and_where_the_report_is(reference_warehouse, report_settings):
     report = render_report(reference_warehouse, WEEK, report_settings)
     delivery = deliver_report(reference_warehouse, report, report_settings, send=False)

@@ -6,9 +6,9 @@ import email
 import email.policy
 import re
 from collections import Counter
-from html.parser import HTMLParser
 from datetime import date, timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import polars as pl
 import pytest
@@ -16,11 +16,19 @@ import pytest
 from flows.report import render_report
 from flows.warehouse import insert_frame
 from tests.report.conftest import (
-    WEEK, XSS_ATTR, XSS_SCRIPT, cost_row, insert_costs, insert_recs, rec_row, utc,
+    WEEK,
+    XSS_ATTR,
+    XSS_SCRIPT,
+    cost_row,
+    insert_costs,
+    insert_recs,
+    rec_row,
+    utc,
 )
 from transforms.schema import BILLING_COLUMNS, GPU_METRICS_COLUMNS, conform
 
 
+@pytest.mark.slow
 def test_reference_week_is_archived_by_iso_week_with_the_headline(reference_warehouse, report_settings):
     report = render_report(reference_warehouse, WEEK, report_settings)
     assert report.html_path == report_settings.reports / "2026-W47.html"
@@ -48,6 +56,7 @@ def test_reference_week_is_archived_by_iso_week_with_the_headline(reference_ware
     assert message.get_content_type() == "multipart/alternative"
 
 
+@pytest.mark.slow
 def test_the_plain_text_part_has_the_chart_as_text_and_the_ranked_recommendations(reference_warehouse, report_settings):
     text = render_report(reference_warehouse, WEEK, report_settings).text
     assert "CHART: Weekly spend by category, last 8 weeks (USD, idle GPU hatched)" in text
@@ -63,6 +72,7 @@ def test_the_plain_text_part_has_the_chart_as_text_and_the_ranked_recommendation
     assert "(realised $650/mo)" in text
 
 
+@pytest.mark.slow
 def test_an_empty_week_says_so_in_every_section(warehouse, report_settings):
     report = render_report(warehouse, WEEK, report_settings)
     for message in ("No cost rows for this week.", "No open recommendations this week.", "No recommendations this week.",
@@ -92,6 +102,7 @@ def _tags(html: str) -> Counter:
     return parser.counts
 
 
+@pytest.mark.slow
 def test_malicious_names_render_as_inert_text(warehouse, report_settings):
     insert_costs(warehouse, [
         cost_row(WEEK, 0, "100", team=XSS_SCRIPT, project=XSS_ATTR, model=XSS_ATTR),
@@ -137,6 +148,7 @@ def _billing(**values) -> dict:
     return base
 
 
+@pytest.mark.slow
 def test_commitments_quality_and_staleness_from_the_warehouse(warehouse, report_settings):
     hour = utc(2026, 11, 17, 10)
     billing = pl.DataFrame([
@@ -177,6 +189,7 @@ def test_commitments_quality_and_staleness_from_the_warehouse(warehouse, report_
     assert "billing_line_items · aws account 111" not in text.split("Stale sources")[1]
 
 
+@pytest.mark.slow
 def test_report_command_renders_archives_and_returns_json_safe_results(reference_warehouse, report_settings):
     import json
 

@@ -19,6 +19,8 @@ from flows.report import render_report
 from flows.settings import Settings
 from tests.report.conftest import WEEK
 
+pytestmark = pytest.mark.slow  # generates a sample company or runs SMTP servers: seconds a test
+
 PASSWORD = "s3cr3t-Pa55!word"
 
 

@@ -11,11 +11,10 @@ import pytest
 
 from flows.forecast import load_budgets, store_forecast
 from flows.warehouse import insert_frame, query
+from tests.unit_costs.test_unit_costs import cost_row
 from transforms.budgets import BudgetConfigError, budgets_context, parse_budgets
 from transforms.forecast import accuracy, fit_forecast, forecast_context, forecast_series, month_weights
 from transforms.schema import ATTRIBUTED_COST_COLUMNS
-
-from tests.unit_costs.test_unit_costs import cost_row
 
 WEEK = date(2026, 11, 16)  # ends Sunday Nov 22: November has 8 days left (23–30)
 
@@ -28,6 +27,7 @@ def history(amounts: list[str], *, category="training", recurring="0") -> pl.Dat
                                 "recurring": pl.Decimal(38, 12)})
 
 
+@pytest.mark.slow
 def test_forecast_of_trend_and_season_covers_the_truth():
     """1,000 + 20 t + 100 sin(t π / 2) with ±5 of fixed noise over 24 weeks; the next 4 weeks' truth is inside."""
     noise = [5, -5, 3, -3, 0, 4, -4, 2, -2, 1, -1, 5, -5, 3, -3, 0, 4, -4, 2, -2, 1, -1, 5, -5]

@@ -3,7 +3,6 @@ file; MIG-aware utilisation from DCGM; raw samples kept only for the configured 
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
+
 from flows.ingest import ingest_files
 from flows.readers import sniff
 from transforms.formats import detect
@@ -137,6 +139,7 @@ def test_only_inventory_manifests_are_claimed(tmp_path):
     assert found is None or found.name != "s3_inventory"
 
 
+@pytest.mark.slow
 def test_generated_inventories_ingest_whole(warehouse, tmp_path):
     from flows.sample_data.storage import inventory, write_inventories
     from flows.sample_data.workloads import Window

@@ -31,15 +31,15 @@ import polars as pl
 from transforms.billing import aws_rules as rules
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS, CUR2_PRODUCT_KEYS, CUR2_REQUIRED
 from transforms.billing.aws_fields import FIELDS, LAYOUTS, REQUIRED_FIELDS, Staged, stage
-from transforms.formats import SourceFormat, Sniff, register
+from transforms.formats import Sniff, SourceFormat, register
 from transforms.parsing import (
     parse_decimal,
     parse_int,
     parse_timestamp,
-    timestamp_formats,
     reject_if_missing,
     reject_if_unparsed,
     reject_unknown_currency,
+    timestamp_formats,
 )
 from transforms.schema import BILLING_COLUMNS, MONEY, QUANTITY, conform
 

@@ -42,7 +42,7 @@ import re
 import polars as pl
 
 from transforms.billing import transfer
-from transforms.formats import FormatError, SourceFormat, Sniff, register
+from transforms.formats import FormatError, Sniff, SourceFormat, register
 from transforms.parsing import (
     json_object_from_columns,
     parse_decimal,

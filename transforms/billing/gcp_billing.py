@@ -66,7 +66,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.billing import transfer
-from transforms.formats import FormatError, SourceFormat, Sniff, register
+from transforms.formats import FormatError, Sniff, SourceFormat, register
 from transforms.parsing import (
     first_match,
     parse_decimal,

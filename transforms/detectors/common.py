@@ -19,8 +19,8 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 import polars as pl
 
-from transforms.config import DetectorConfig
 from transforms import weeks
+from transforms.config import DetectorConfig
 from transforms.plan import basis_json
 from transforms.schema import RECOMMENDATION_COLUMNS
 

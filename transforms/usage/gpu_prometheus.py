@@ -35,7 +35,7 @@ import re
 
 import polars as pl
 
-from transforms.formats import FormatError, SourceFormat, Sniff, register
+from transforms.formats import FormatError, Sniff, SourceFormat, register
 from transforms.parsing import parse_float, text
 from transforms.schema import GPU_METRICS_COLUMNS, UTC_TS, conform
 

@@ -27,7 +27,7 @@ from urllib.parse import unquote_plus
 
 import polars as pl
 
-from transforms.formats import FormatError, SourceFormat, Sniff, register
+from transforms.formats import FormatError, Sniff, SourceFormat, register
 from transforms.parsing import parse_timestamp, reject_if_missing, reject_if_unparsed, text
 from transforms.schema import STORAGE_INVENTORY_COLUMNS, conform
 from transforms.usage.common import col_or_null, require
