@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from flows.warehouse import create_schema
+from transforms.gpu_rollup import HOURLY_COLUMNS
 from transforms.schema import (
     ATTRIBUTED_COST_COLUMNS,
     BILLING_COLUMNS,
@@ -22,6 +23,7 @@ PYTHON_SCHEMAS = {
     **USAGE_TABLES,
     "attributed_cost": ATTRIBUTED_COST_COLUMNS,
     "recommendations": RECOMMENDATION_COLUMNS,
+    "gpu_hourly": HOURLY_COLUMNS,
 }
 # Bookkeeping tables the flows write with SQL or small frames of their own: no Python schema to agree with.
 BOOKKEEPING = {

@@ -86,7 +86,7 @@ def test_two_files_sharing_an_hour_combine_exactly_and_a_file_counts_once(wareho
 
 
 def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(warehouse, tmp_path, monkeypatch):
-    from flows.attribute import _week_params
+    from transforms.weeks import week_params
     from flows.warehouse import query
 
     monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "1")
@@ -101,7 +101,7 @@ def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(wareho
     (result,) = ingest_files(warehouse, [newer])
     assert result.error is None, result.error
     assert warehouse.sql("SELECT strftime(ts AT TIME ZONE 'UTC', '%m-%d') FROM gpu_metrics").fetchall() == [("11-17",)]
-    week = query(warehouse, "attribution_gpu_metrics", _week_params(datetime(2026, 11, 16).date()))
+    week = query(warehouse, "attribution_gpu_metrics", week_params(datetime(2026, 11, 16).date()))
     # 16 November still counts, from the rollup: (40 + 60 + 5) / 3 %, 100 W x 30 s x 2 that day
     assert week.select("day", "mean_utilization_pct", "power_joules").rows() == [
         (datetime(2026, 11, 16).date(), 35.0, 100.0 * 30 * 2), (datetime(2026, 11, 17).date(), 35.0, None)]
@@ -121,7 +121,7 @@ def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehous
     them what they give on the raw samples (several samples per hour, of unequal counts per GPU)."""
     import polars as pl
 
-    from flows.attribute import _week_params
+    from transforms.weeks import week_params
     from flows.warehouse import insert_frame, query
     from tests.attribution.frames import samples
     from transforms.detectors.common import hourly_util
@@ -137,7 +137,7 @@ def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehous
         {"resource_id": "i-b", "gpu_index": 0, "ts": "2026-11-17T03:10", "interval_s": 60.0, "utilization_pct": 70.0},
     )
     insert_frame(warehouse, "gpu_metrics", raw)
-    rows = query(warehouse, "recommend_gpu_metrics", _week_params(datetime(2026, 11, 16).date()))
+    rows = query(warehouse, "recommend_gpu_metrics", week_params(datetime(2026, 11, 16).date()))
     assert rows.height == 5  # GPU-hours, not samples
     key = ["resource_id", "hour"]
     got, want = hourly_util(rows).sort(key), hourly_util(raw).sort(key)
