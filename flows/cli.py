@@ -49,16 +49,11 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from flows.ingest import ingest_files
-    from flows.ingest_flow import begin_staging, record_refusals
-    from flows.warehouse import opened
+    from flows.ingest_flow import run_ingest
 
     settings = _settings(args)
     defaults = dict(item.split("=", 1) for item in args.set or [])
-    begin_staging(settings.db, settings.staging)
-    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        results = ingest_files(con, [Path(p) for p in args.paths], args.format, column_defaults=defaults)
-        record_refusals(con, [(r.path, r.file_sha256, r.error) for r in results if r.error])
+    results = run_ingest(args.paths, settings, args.format, column_defaults=defaults)
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=2))
     else:
@@ -138,10 +133,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from flows.ingest_flow import dask_task_runner
     from flows.weekly import weekly_cost_report
 
     settings = _settings(args)
-    state = weekly_cost_report(
+    runner = dask_task_runner(settings)  # the ingest step maps files on Dask when configured
+    weekly = weekly_cost_report.with_options(task_runner=runner) if runner else weekly_cost_report
+    state = weekly(
         week_start=args.week.isoformat(), send=args.send, resend=args.resend, db=str(settings.db),
         landing=args.landing, return_state=True,
     )
