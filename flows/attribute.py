@@ -8,6 +8,9 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 
 from flows.config import load_attribution_rules, load_energy, load_fx_rates, load_instances
 from flows.settings import CONFIG_DIR, Settings
@@ -73,8 +76,11 @@ def compute_week(
     parts = max(1, -(-line_items // rows_per_part))
     jobs = query(con, "attribution_jobs", params)
     telemetry = query(con, "attribution_gpu_metrics", params)
+    from flows.ingest_flow import on_dask
+
+    dispatch = attribute_part.submit if parts > 1 and on_dask() else attribute_part.fn
     results, earlier = [], pl.Series("resource_id", [], dtype=pl.String)
-    for part in range(parts):
+    for part in range(parts):  # DuckDB is read here, in order; the partitions are attributed by `dispatch`
         billing = query(con, "attribution_billing", {**params, "parts": parts, "part": part})
         resources = billing["resource_id"].drop_nulls().unique()
         if part < parts - 1:
@@ -82,9 +88,19 @@ def compute_week(
         else:  # the rest: this partition's resources, those no partition bills, and rows without a resource
             mine = ~pl.col("resource_id").is_in(earlier).fill_null(False)
         earlier = pl.concat([earlier, resources])
-        results.append(attribute_costs(billing, jobs.filter(mine), telemetry.filter(mine), week_start, config, keep_source))
+        results.append(dispatch(billing, jobs.filter(mine), telemetry.filter(mine), week_start, config, keep_source))
         del billing
-    return combine_results(results)
+    return combine_results([r.result() if isinstance(r, PrefectFuture) else r for r in results])
+
+
+@task(cache_policy=NO_CACHE, task_run_name="attribute partition", retries=1)
+def attribute_part(
+    billing: pl.DataFrame, jobs: pl.DataFrame, telemetry: pl.DataFrame, week_start: date,
+    config: AttributionConfig, keep_source: bool,
+) -> AttributionResult:
+    """Attribute one partition of whole resources: on a Dask worker inside a flow run on Dask
+    (``compute_week`` submits it there), else called in-process. Pure: inputs in, result out."""
+    return attribute_costs(billing, jobs, telemetry, week_start, config, keep_source)
 
 
 def attribute_week(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict:

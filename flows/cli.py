@@ -92,18 +92,13 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from flows.ingest import ingest_files
-    from flows.ingest_flow import begin_staging, record_refusals
-    from flows.warehouse import opened
+    from flows.ingest_flow import run_ingest
 
     settings = _settings(args)
     defaults = dict(item.split("=", 1) for item in args.set or [])
-    begin_staging(settings.db, settings.staging)
     _progress(f"ingesting {', '.join(args.paths)} into {settings.db} ...")
     began = time.monotonic()
-    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        results = ingest_files(con, [Path(p) for p in args.paths], args.format, column_defaults=defaults)
-        record_refusals(con, [(r.path, r.file_sha256, r.error) for r in results if r.error])
+    results = run_ingest(args.paths, settings, args.format, column_defaults=defaults)
     seconds = time.monotonic() - began
     rows = sum(r.rows_loaded for r in results)
     _progress(f"{len(results):,} files, {rows:,} rows loaded in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
@@ -245,10 +240,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
     _progress(f"weekly flow for {args.week}: each step is logged below as it ends")
     _warm_start(RUN_MODULES)
+    from flows.ingest_flow import dask_task_runner
     from flows.weekly import weekly_cost_report
 
     settings = _settings(args)
-    state = weekly_cost_report(
+    runner = dask_task_runner(settings)  # the ingest step maps files on Dask when configured
+    weekly = weekly_cost_report.with_options(task_runner=runner) if runner else weekly_cost_report
+    state = weekly(
         week_start=args.week.isoformat(), send=args.send, resend=args.resend, db=str(settings.db),
         landing=args.landing, return_state=True,
     )

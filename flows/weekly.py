@@ -21,6 +21,7 @@ from prefect.concurrency.sync import concurrency
 from prefect.states import Failed
 
 import flows  # noqa: F401  (offline Prefect defaults)
+from flows.ingest_flow import configured_task_runner
 from flows.settings import Settings, get_settings
 from flows.warehouse import exclusive_run, opened, sql_text
 from transforms.weeks import TREND_WEEKS, WEEK, iso_week_label, parse_week, trend_weeks, week_range
@@ -50,17 +51,15 @@ def ingest_landing(settings: Settings) -> dict:
     """
     import duckdb
 
-    from flows.ingest import ingest_files
-    from flows.ingest_flow import begin_staging, record_refusals
+    from flows.ingest_flow import ingest_paths, record_refusals
 
     logger = get_run_logger()
     if not settings.landing.exists():
         logger.warning("landing folder %s does not exist: nothing to ingest", settings.landing)
         return {"files": 0, "loaded": 0, "skipped": 0, "errors": []}
-    begin_staging(settings.db, settings.staging)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        try:
-            results = ingest_files(con, [settings.landing])
+        try:  # files are mapped on the flow's Dask workers when it has them (ingest_paths decides)
+            results = ingest_paths(con, [settings.landing], settings)
             refusals = [(r.path, r.file_sha256, r.error) for r in results if r.error]
         except (OSError, duckdb.IOException):
             raise  # retried
@@ -69,7 +68,7 @@ def ingest_landing(settings: Settings) -> dict:
             refusals = [(str(settings.landing), None,
                          f"the ingest of this folder stopped at an unexpected error ({type(exc).__name__}: {exc}); "
                          "files not loaded yet are tried again on the next run")]
-        record_refusals(con, refusals)
+            record_refusals(con, refusals)
     new = [r for r in results if not r.skipped and not r.error]
     for r in new:
         logger.info("%s: %s", r.path, r.message)
@@ -211,7 +210,9 @@ def failed_check_message(week: date, failed: list[str], html_path: Path, send: b
             f"the report is archived at {html_path}, marked as failing, {mailed}")
 
 
-@flow(name="weekly-cost-report", flow_run_name=_run_name, log_prints=True)
+# The task runner comes from the environment (AICOST_DASK_ADDRESS / AICOST_DASK_LOCAL_WORKERS), for
+# the deployments as for `aicost run`: the ingest step then maps files on the Dask workers.
+@flow(name="weekly-cost-report", flow_run_name=_run_name, log_prints=True, task_runner=configured_task_runner())
 def weekly_cost_report(
     week_start: str | None = None,
     send: bool = True,
@@ -253,7 +254,7 @@ def weekly_cost_report(
     }
 
 
-@flow(name="backfill-cost-reports", log_prints=True)
+@flow(name="backfill-cost-reports", log_prints=True, task_runner=configured_task_runner())
 def backfill_cost_reports(
     start: str,
     end: str,

@@ -28,13 +28,15 @@ def _snapshot(db):
     return billing, rejected, manifest
 
 
-def test_dask_ingest_gives_the_same_tables_as_sequential(tmp_path, shared_data, prefect_harness):
+def test_dask_ingest_gives_the_same_tables_as_sequential(tmp_path, shared_data, prefect_harness, monkeypatch):
     paths = [str(shared_data / d) for d in ("focus", "aws", "azure", "gcp")]
     sequential = get_settings(db=tmp_path / "sequential.duckdb")
-    parallel = get_settings(db=tmp_path / "parallel.duckdb", dask_local_workers=2)
+    monkeypatch.setenv("AICOST_DASK_LOCAL_WORKERS", "2")  # the documented switch, as a user sets it
+    parallel = get_settings(db=tmp_path / "parallel.duckdb")
+    assert parallel.dask_local_workers == 2
 
-    seq_results = run_ingest(paths, sequential)
-    par_results = run_ingest(paths, parallel)
+    seq_results = [r.as_json() for r in run_ingest(paths, sequential)]
+    par_results = [r.as_json() for r in run_ingest(paths, parallel)]
 
     assert sorted((r["path"], r["rows_loaded"], r["error"]) for r in seq_results) == sorted(
         (r["path"], r["rows_loaded"], r["error"]) for r in par_results

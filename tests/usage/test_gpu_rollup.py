@@ -86,8 +86,8 @@ def test_two_files_sharing_an_hour_combine_exactly_and_a_file_counts_once(wareho
 
 
 def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(warehouse, tmp_path, monkeypatch):
-    from transforms.weeks import week_params
     from flows.warehouse import query
+    from transforms.weeks import week_params
 
     monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "1")
     old = smi(tmp_path / "old", [("10:00:00", 0, 40, 100), ("10:00:30", 0, 60, 100)])
@@ -121,11 +121,11 @@ def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehous
     them what they give on the raw samples (several samples per hour, of unequal counts per GPU)."""
     import polars as pl
 
-    from transforms.weeks import week_params
     from flows.warehouse import insert_frame, query
     from tests.attribution.frames import samples
     from transforms.detectors.common import hourly_util
     from transforms.detectors.endpoints import endpoint_stats
+    from transforms.weeks import week_params
 
     raw = samples(
         {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-16T10:00", "interval_s": 60.0, "utilization_pct": 10.0},
