@@ -82,7 +82,7 @@ def _print(data, as_json: bool, human: str) -> None:
 
 
 def cmd_sample_data(args: argparse.Namespace) -> int:
-    from flows.sample_data import generate_sample
+    from sample_data import generate_sample
 
     summary = generate_sample(
         Path(args.out), weeks=args.weeks, rows=args.rows, seed=args.seed, end_week=args.end_week
@@ -278,8 +278,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from flows.sample_data import generate_sample
     from flows.weekly import weekly_cost_report
+    from sample_data import generate_sample
 
     settings = _settings(args)
     week = last_complete_week()

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.readers import file_stem, sniff
-from flows.sample_data import generate_sample, last_complete_week
+from sample_data import generate_sample, last_complete_week
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
 from transforms.formats import detect
 

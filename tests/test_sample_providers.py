@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.sample_data import company as co
-from flows.sample_data import generate_sample
+from sample_data import company as co
+from sample_data import generate_sample
 
 pytestmark = pytest.mark.slow  # generates a sample company or runs SMTP servers: seconds a test
 

@@ -30,11 +30,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.sample_data import company as co
-from flows.sample_data.frames import frame, hour_times, hours_in_month, month_segments
-from flows.sample_data.money import double_expr, micro, text_expr
-from flows.sample_data.storage import BUCKETS, GIB, gzip_bytes
-from flows.sample_data.workloads import Schedule, Window, rng_for
+from sample_data import company as co
+from sample_data.frames import frame, hour_times, hours_in_month, month_segments
+from sample_data.money import double_expr, micro, text_expr
+from sample_data.storage import BUCKETS, GIB, gzip_bytes
+from sample_data.workloads import Schedule, Window, rng_for
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
 from transforms.billing.aws_fields import FIELDS
 
