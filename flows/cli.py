@@ -158,7 +158,7 @@ def _require_attributed(con, week: date, db: Path) -> None:
 
 def _money(value) -> str:
     """``1,234.50``: a Decimal with two decimals, never ``-0.00``."""
-    from transforms.report_model import format_number
+    from transforms.report.formatting import format_number
 
     return format_number(Decimal(value), 2)
 

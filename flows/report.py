@@ -19,7 +19,7 @@ from flows.charts import weekly_spend_chart
 from flows.forecast import load_economics
 from flows.settings import Settings
 from flows.warehouse import opened, query
-from transforms.report_model import SPEND_CHART_CID, TOP_REASONS, build_context
+from transforms.report import SPEND_CHART_CID, TOP_REASONS, build_context
 from transforms.weeks import TREND_WEEKS, iso_week_label, require_monday, trend_weeks, week_bounds
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"

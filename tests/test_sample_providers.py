@@ -135,7 +135,7 @@ def test_each_planted_gcp_and_azure_saving_fires_with_the_generators_figure(week
 def test_the_headline_is_the_plans_open_savings_and_below_the_cost_it_touches(week):
     from transforms.plan import parse_basis
     from transforms.recommendations import open_savings
-    from transforms.report_model import headline
+    from transforms.report import headline
 
     _, _, recs, cost = week
     head = headline(cost, recs, END_WEEK, "USD")
