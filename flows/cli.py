@@ -228,7 +228,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         _require_attributed(con, args.week, settings.db)
-    from flows.report import report_command  # after the check: it imports matplotlib (seconds)
+    from flows.deliver import report_command  # after the check: it imports matplotlib (seconds)
 
     result = report_command(args.week, send=args.send, resend=args.resend, as_json=args.json, settings=settings)
     _print(result, args.json, "\n".join(result.get("summary") or [f"{k}: {v}" for k, v in result.items()]))
