@@ -30,8 +30,8 @@ RUNS = 3
 def prepare(weeks: int) -> tuple[Path, dict]:
     """Generate ``weeks`` weeks of sample data and ingest them into a fresh warehouse (not measured)."""
     from flows.ingest import ingest_files
-    from flows.sample_data import generate_sample
     from flows.warehouse import opened
+    from sample_data import generate_sample
 
     landing = WORK / f"weekly-src-{weeks}"
     db = WORK / f"bench-weekly-{weeks}.duckdb"

@@ -1,8 +1,8 @@
 """Benchmark-sized billing files of exactly N AWS line items, built from the sample generator's rows.
 
-The generator (``flows.sample_data``) gives one sample company's AWS line items (GPU machines, RIs,
+The generator (``sample_data``) gives one sample company's AWS line items (GPU machines, RIs,
 Savings Plans, storage, SageMaker, Bedrock, transfer, tax, credits) plus a CPU fleet of hourly
-on-demand rows that scales to any size (``flows.sample_data.bulk``). This module takes the first
+on-demand rows that scales to any size (``sample_data.bulk``). This module takes the first
 N of those rows and writes them, chunk by chunk, as one file per format:
 
 - legacy CUR CSV (``lineItem/...`` headers), uncompressed, one file (no manifest);
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.sample_data import aws, bulk, storage, usage_logs
-from flows.sample_data.money import text_expr
-from flows.sample_data.workloads import Window, build_schedule
+from sample_data import aws, bulk, storage, usage_logs
+from sample_data.money import text_expr
+from sample_data.workloads import Window, build_schedule
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # four ISO weeks inside one month: one billing period
 WEEKS = 4

@@ -7,10 +7,15 @@ anything the user has set), so a first run on a fresh machine never times out.
 import os
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_CHECKOUT = Path(__file__).resolve().parent.parent
+# The folder holding sql/, templates/ and config/: the project checkout (also under an editable
+# install), else flows/share/, where a wheel installs them (pyproject's package-dir).
+INSTALLED = not (_CHECKOUT / "sql").is_dir()
+PROJECT_ROOT = Path(__file__).resolve().parent / "share" if INSTALLED else _CHECKOUT
 
 _PREFECT_DEFAULTS = {
-    "PREFECT_HOME": str(PROJECT_ROOT / ".prefect"),
+    # installed, Prefect's state goes beside the data (the working folder), never into site-packages
+    "PREFECT_HOME": str((Path.cwd() if INSTALLED else PROJECT_ROOT) / ".prefect"),
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",

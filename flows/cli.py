@@ -82,7 +82,7 @@ def _print(data, as_json: bool, human: str) -> None:
 
 
 def cmd_sample_data(args: argparse.Namespace) -> int:
-    from flows.sample_data import generate_sample
+    from sample_data import generate_sample
 
     summary = generate_sample(
         Path(args.out), weeks=args.weeks, rows=args.rows, seed=args.seed, end_week=args.end_week
@@ -153,7 +153,7 @@ def _require_attributed(con, week: date, db: Path) -> None:
 
 def _money(value) -> str:
     """``1,234.50``: a Decimal with two decimals, never ``-0.00``."""
-    from transforms.report_model import format_number
+    from transforms.report.formatting import format_number
 
     return format_number(Decimal(value), 2)
 
@@ -223,7 +223,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         _require_attributed(con, args.week, settings.db)
-    from flows.report import report_command  # after the check: it imports matplotlib (seconds)
+    from flows.deliver import report_command  # after the check: it imports matplotlib (seconds)
 
     result = report_command(args.week, send=args.send, resend=args.resend, as_json=args.json, settings=settings)
     _print(result, args.json, "\n".join(result.get("summary") or [f"{k}: {v}" for k, v in result.items()]))
@@ -276,8 +276,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from flows.sample_data import generate_sample
     from flows.weekly import weekly_cost_report
+    from sample_data import generate_sample
 
     settings = _settings(args)
     week = last_complete_week()

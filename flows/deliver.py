@@ -1,4 +1,7 @@
-"""Deliver the weekly report: the MIME message, SMTP with retries, the archive, the ledger, the artifact.
+"""Deliver the weekly report: SMTP with retries, the archive, the ledger, the artifact, ``aicost report``.
+
+The MIME message is built once, by flows/report.py when it renders and archives the report: what is
+sent is the archived .eml, byte for byte (this module imports flows.report, never the reverse).
 
 Temporary SMTP failures (connection refused or reset, timeouts, 4xx replies) are retried with
 exponential backoff; permanent ones (5xx replies, authentication, TLS) fail at once. The report is
@@ -13,18 +16,16 @@ import logging
 import smtplib
 import ssl
 import time
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
+from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import TYPE_CHECKING
 
 import duckdb
 
+from flows.report import RenderedReport, build_message, render_report, write_atomically
 from flows.settings import Settings
-from flows.warehouse import query, sql_text
-
-if TYPE_CHECKING:
-    from flows.report import RenderedReport
+from flows.warehouse import opened, query, sql_text
+from transforms.weeks import require_monday
 
 SEND_ATTEMPTS = 4
 BACKOFF_S = 2.0  # waits 2, 4, 8 s between attempts
@@ -43,29 +44,6 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
         return get_run_logger()
     except Exception:  # outside a Prefect run
         return logging.getLogger("aicost.deliver")
-
-
-def _mail_domain(settings: Settings) -> str:
-    """The sender's domain, for Message-IDs."""
-    return settings.mail_from.rpartition("@")[2] or "localhost"
-
-
-def build_message(report: RenderedReport, settings: Settings) -> EmailMessage:
-    """multipart/alternative[text/plain, multipart/related[text/html, image/png...]] with headers."""
-    message = EmailMessage()
-    message["Subject"] = report.subject
-    message["From"] = settings.mail_from
-    if settings.mail_to:
-        message["To"] = ", ".join(settings.mail_to)
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=_mail_domain(settings))
-    message.set_content(report.text)
-    message.add_alternative(report.html, subtype="html")
-    html_part = message.get_payload()[1]
-    for cid, png in report.images.items():
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
-                              filename=f"{cid.partition('@')[0]}.png", disposition="inline")
-    return message
 
 
 # --------------------------------------------------------------------------------------------
@@ -180,14 +158,17 @@ def send_with_retries(message: EmailMessage, settings: Settings, password: str |
 # --------------------------------------------------------------------------------------------
 # Archive and ledger
 # --------------------------------------------------------------------------------------------
-def archive(report: RenderedReport, settings: Settings, message: EmailMessage | None = None) -> None:
-    """Make sure the HTML and .eml are on disk; ``message`` replaces the .eml with what is being sent."""
-    from flows.report import write_atomically
-
+def archive(report: RenderedReport) -> None:
+    """Make sure the HTML and .eml are on disk (render_report wrote both; the .eml again only if it went missing)."""
     if not report.html_path.exists():
         raise DeliveryError(f"the archived report {report.html_path} is missing: render the report again")
-    if message is not None or not report.eml_path.exists():
-        write_atomically(report.eml_path, bytes(message or build_message(report, settings)))
+    if not report.eml_path.exists():
+        write_atomically(report.eml_path, report.eml)
+
+
+def archived_message(report: RenderedReport) -> EmailMessage:
+    """The message render_report built and archived, to be sent as it is."""
+    return message_from_bytes(report.eml, policy=policy.default)
 
 
 def last_delivery(con: duckdb.DuckDBPyConnection, week_start) -> dict | None:
@@ -208,7 +189,7 @@ def record_delivery(con: duckdb.DuckDBPyConnection, report: RenderedReport, reci
 def deliver_report(con: duckdb.DuckDBPyConnection, report: RenderedReport, settings: Settings, *, send: bool,
                    resend: bool = False, attempts: int = SEND_ATTEMPTS, backoff_s: float = BACKOFF_S) -> dict:
     """Archive the report, then (when ``send``) email it once per week unless ``resend``."""
-    archive(report, settings)
+    archive(report)
     result = {"sent": False, "reason": "", "message_id": None, "recipients": list(settings.mail_to),
               "html_path": str(report.html_path), "eml_path": str(report.eml_path)}
     if not send:
@@ -220,8 +201,12 @@ def deliver_report(con: duckdb.DuckDBPyConnection, report: RenderedReport, setti
                            "use --resend to send it again")}
     check_smtp_settings(settings)
     password = smtp_password(settings)
-    message = build_message(report, settings)
-    archive(report, settings, message)
+    message = archived_message(report)
+    if previous and previous["message_id"] == message["Message-ID"]:
+        # a resend of the very message already sent is a new message: new Message-ID and Date, archived
+        report.eml = bytes(build_message(report, settings))
+        write_atomically(report.eml_path, report.eml)
+        message = archived_message(report)
     refused = send_with_retries(message, settings, password, attempts=attempts, backoff_s=backoff_s)
     accepted = [r for r in settings.mail_to if r not in refused]
     sent_at = datetime.now(timezone.utc)
@@ -281,3 +266,36 @@ def publish_artifact(report: RenderedReport, delivery: dict) -> None:
         key=artifact_key(report),
         description=f"AI cost report {report.week_label}: {report.subject}",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The `aicost report` command: render, archive, maybe send
+# --------------------------------------------------------------------------------------------
+def report_command(week_start: date, send: bool, resend: bool, as_json: bool, settings: Settings) -> dict:
+    """``aicost report --week YYYY-MM-DD [--send] [--resend] [--json]``: render, archive, maybe send.
+
+    Returns a JSON-safe summary (the CLI prints it; ``as_json`` is the CLI's choice of format, so this
+    function prints nothing either way); ``summary`` holds the same as readable lines.
+    """
+    require_monday(week_start)
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        report = render_report(con, week_start, settings)
+        delivery = deliver_report(con, report, settings, send=send, resend=resend)
+    head = report.headline
+    summary = [
+        report.subject,
+        f"spend {head['spend_display']} ({head['vs_last_week']} vs last week, "
+        f"{head['vs_four_week_average']} vs 4-week average)",
+        f"open savings {head['open_savings_display']}/month across {head['open_recommendations']} recommendations",
+        f"archived: {delivery['html_path']} and {delivery['eml_path']}",
+        f"email: {'sent to ' + ', '.join(delivery['recipients']) if delivery['sent'] else delivery['reason']}",
+    ]
+    return {
+        "week": report.week_label,
+        "subject": report.subject,
+        "headline": head,
+        "top_actions": [{"action": a["action"], "savings": a["savings"], "confidence": a["confidence_key"]}
+                        for a in report.top_actions],
+        "delivery": delivery,
+        "summary": summary,
+    }

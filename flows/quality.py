@@ -20,7 +20,7 @@ import polars as pl
 
 from flows.warehouse import insert_frame, query
 from transforms.parsing import ISO_4217
-from transforms.report_model import data_check_line
+from transforms.report.checks import data_check_line
 from transforms.schema import BILLING_REQUIRED, CHARGE_CATEGORIES
 
 log = logging.getLogger(__name__)

@@ -6,6 +6,8 @@ import base64
 import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import css_inline
@@ -18,8 +20,8 @@ from flows import PROJECT_ROOT
 from flows.charts import weekly_spend_chart
 from flows.forecast import load_economics
 from flows.settings import Settings
-from flows.warehouse import opened, query
-from transforms.report_model import SPEND_CHART_CID, TOP_REASONS, build_context
+from flows.warehouse import query
+from transforms.report import SPEND_CHART_CID, TOP_REASONS, build_context
 from transforms.weeks import TREND_WEEKS, iso_week_label, require_monday, trend_weeks, week_bounds
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -40,6 +42,7 @@ class RenderedReport:
     html_path: Path  # archived HTML, images embedded as data: URIs
     eml_path: Path  # archived MIME message
     top_actions: list[dict] = field(default_factory=list)
+    eml: bytes = b""  # the MIME message, built once at render: archived as eml_path and sent as is
 
     @property
     def week_label(self) -> str:
@@ -134,10 +137,31 @@ def _headline_summary(context: dict) -> dict:
     }
 
 
+def _mail_domain(settings: Settings) -> str:
+    """The sender's domain, for Message-IDs."""
+    return settings.mail_from.rpartition("@")[2] or "localhost"
+
+
+def build_message(report: RenderedReport, settings: Settings) -> EmailMessage:
+    """multipart/alternative[text/plain, multipart/related[text/html, image/png...]] with headers."""
+    message = EmailMessage()
+    message["Subject"] = report.subject
+    message["From"] = settings.mail_from
+    if settings.mail_to:
+        message["To"] = ", ".join(settings.mail_to)
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=_mail_domain(settings))
+    message.set_content(report.text)
+    message.add_alternative(report.html, subtype="html")
+    html_part = message.get_payload()[1]
+    for cid, png in report.images.items():
+        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
+                              filename=f"{cid.partition('@')[0]}.png", disposition="inline")
+    return message
+
+
 def render_report(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> RenderedReport:
     """Query, build, render and archive the report of the ISO week starting ``week_start``."""
-    from flows.deliver import build_message  # deliver needs RenderedReport; import here to avoid a cycle
-
     require_monday(week_start)
     now = datetime.now(timezone.utc)
     frames = load_report_frames(con, week_start, now)
@@ -167,37 +191,6 @@ def render_report(con: duckdb.DuckDBPyConnection, week_start: date, settings: Se
     )
     archived_html = render_html(context, {cid: data_uri(png) for cid, png in images.items()}, css)
     write_atomically(report.html_path, archived_html.encode("utf-8"))
-    write_atomically(report.eml_path, bytes(build_message(report, settings)))
+    report.eml = bytes(build_message(report, settings))
+    write_atomically(report.eml_path, report.eml)  # the one write: delivery sends these bytes
     return report
-
-
-def report_command(week_start: date, send: bool, resend: bool, as_json: bool, settings: Settings) -> dict:
-    """``aicost report --week YYYY-MM-DD [--send] [--resend] [--json]``: render, archive, maybe send.
-
-    Returns a JSON-safe summary (the CLI prints it; ``as_json`` is the CLI's choice of format, so this
-    function prints nothing either way); ``summary`` holds the same as readable lines.
-    """
-    from flows.deliver import deliver_report
-
-    require_monday(week_start)
-    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        report = render_report(con, week_start, settings)
-        delivery = deliver_report(con, report, settings, send=send, resend=resend)
-    head = report.headline
-    summary = [
-        report.subject,
-        f"spend {head['spend_display']} ({head['vs_last_week']} vs last week, "
-        f"{head['vs_four_week_average']} vs 4-week average)",
-        f"open savings {head['open_savings_display']}/month across {head['open_recommendations']} recommendations",
-        f"archived: {delivery['html_path']} and {delivery['eml_path']}",
-        f"email: {'sent to ' + ', '.join(delivery['recipients']) if delivery['sent'] else delivery['reason']}",
-    ]
-    return {
-        "week": report.week_label,
-        "subject": report.subject,
-        "headline": head,
-        "top_actions": [{"action": a["action"], "savings": a["savings"], "confidence": a["confidence_key"]}
-                        for a in report.top_actions],
-        "delivery": delivery,
-        "summary": summary,
-    }

@@ -318,7 +318,7 @@ def test_an_io_error_while_storing_names_the_file_and_leaves_the_warehouse_uncha
 # --- the report's data-quality section lists the decisions -----------------------------------------------
 
 def test_the_data_quality_section_lists_the_weeks_delivery_decisions(warehouse, shared_data, tmp_path):
-    from transforms import report_model as rm
+    from transforms import report as rm
 
     header, rows = cur_rows(shared_data)
     current = assembly(tmp_path / "sync", CURRENT, header, rows[:300], mtime=T0)

@@ -176,7 +176,7 @@ def test_every_planted_opportunity_fires_on_the_generated_sample(warehouse, tmp_
     """The generated Northwind AI sample (clearly generated data) through ingest, attribution and the detectors."""
     from flows.attribute import attribute_week
     from flows.ingest import ingest_files
-    from flows.sample_data import generate_sample
+    from sample_data import generate_sample
 
     summary = generate_sample(tmp_path / "sample", weeks=5, end_week=W2)
     files = sorted(p for p in (tmp_path / "sample").rglob("*") if p.is_file() and p.name != "README.txt")

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.readers import file_stem, sniff
-from flows.sample_data import generate_sample, last_complete_week
+from sample_data import generate_sample, last_complete_week
 from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
 from transforms.formats import detect
 
@@ -494,7 +494,7 @@ def test_a_new_project_trains_on_a_new_machine_in_the_last_two_weeks(sample, sto
 
 
 def test_the_last_week_has_one_anomalous_day_and_service(sample, story):
-    from transforms.report_model import daily_anomalies, service_anomalies
+    from transforms.report import daily_anomalies, service_anomalies
 
     out, summary = sample
     cost, _ = story

@@ -12,8 +12,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.sample_data import company as co
-from flows.sample_data import generate_sample
+from sample_data import company as co
+from sample_data import generate_sample
 
 pytestmark = pytest.mark.slow  # generates a sample company or runs SMTP servers: seconds a test
 
@@ -135,7 +135,7 @@ def test_each_planted_gcp_and_azure_saving_fires_with_the_generators_figure(week
 def test_the_headline_is_the_plans_open_savings_and_below_the_cost_it_touches(week):
     from transforms.plan import parse_basis
     from transforms.recommendations import open_savings
-    from transforms.report_model import headline
+    from transforms.report import headline
 
     _, _, recs, cost = week
     head = headline(cost, recs, END_WEEK, "USD")

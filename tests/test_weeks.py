@@ -95,7 +95,7 @@ def test_every_trend_uses_the_one_trend_length():
     """The report's chart, the unit costs, their queries and the history attribution all default to TREND_WEEKS."""
     from flows.unit_costs import load_unit_cost_frames
     from flows.weekly import attribute_history
-    from transforms.report_model import weekly_series
+    from transforms.report import weekly_series
     from transforms.unit_costs import unit_costs
 
     for function in (weekly_series, unit_costs, load_unit_cost_frames, attribute_history.fn):

@@ -31,7 +31,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from transforms.forecast import month_bounds, month_end
-from transforms.report_model import format_money, format_percent
+from transforms.report.formatting import format_money, format_percent
 from transforms.schema import CATEGORIES
 
 SCOPES = ("total", "category", "team", "project")

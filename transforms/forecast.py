@@ -30,7 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
-from transforms.report_model import CATEGORY_LABELS, format_money, format_percent
+from transforms.report.formatting import CATEGORY_LABELS, format_money, format_percent
 from transforms.schema import CATEGORIES
 from transforms.weeks import WEEK, iso_week_label, weeks_after, weeks_from
 

@@ -34,7 +34,7 @@ import polars as pl
 from transforms.attribution_gpu import KIND_CATEGORIES, job_days
 from transforms.attribution_rules import tag_dimension
 from transforms.fx import convert
-from transforms.report_model import (
+from transforms.report.formatting import (
     change,
     exact,
     format_money,

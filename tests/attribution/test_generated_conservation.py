@@ -12,8 +12,8 @@ import pytest
 
 from flows.attribute import attribute_week
 from flows.ingest import ingest_files
-from flows.sample_data import generate_sample
 from flows.settings import Settings
+from sample_data import generate_sample
 from tests.attribution.test_shared_samples import touched_weeks, week_share
 
 pytestmark = pytest.mark.slow

@@ -9,9 +9,9 @@ import pytest
 
 from flows.attribute import compute_week
 from flows.ingest import ingest_files
-from flows.sample_data import generate_sample
 from flows.settings import Settings
 from flows.warehouse import insert_frame
+from sample_data import generate_sample
 from tests.attribution.frames import jobs, samples
 
 pytestmark = pytest.mark.slow

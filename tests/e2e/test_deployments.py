@@ -78,7 +78,7 @@ class Mailbox:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     """A Prefect server, a work pool, the deployments, an SMTP server and generated sample data."""
-    from flows.sample_data import generate_sample
+    from sample_data import generate_sample
 
     work = tmp_path_factory.mktemp("e2e")
     week = last_complete_week()

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from transforms import report_model as rm
+from transforms import report as rm
 
 D = Decimal
 

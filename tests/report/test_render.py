@@ -193,7 +193,7 @@ def test_commitments_quality_and_staleness_from_the_warehouse(warehouse, report_
 def test_report_command_renders_archives_and_returns_json_safe_results(reference_warehouse, report_settings):
     import json
 
-    from flows.report import report_command
+    from flows.deliver import report_command
 
     result = report_command(WEEK, send=False, resend=False, as_json=True, settings=report_settings)
     printed = json.loads(json.dumps(result))  # nothing in it needs a custom encoder

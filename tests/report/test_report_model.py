@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from tests.report.conftest import WEEK, cost_row, reference_costs, reference_recs
-from transforms import report_model as rm
+from transforms import report as rm
 from transforms.schema import MONEY, RECOMMENDATION_COLUMNS
 
 

@@ -222,3 +222,20 @@ def test_sending_without_a_server_or_recipients_says_what_to_set(reference_wareh
         deliver_report(reference_warehouse, rendered, configured(report_settings, {"smtp_host": None}), send=True)
     with pytest.raises(DeliveryError, match="set AICOST_MAIL_TO"):
         deliver_report(reference_warehouse, rendered, configured(report_settings, {"mail_to": []}), send=True)
+
+
+def test_the_eml_is_written_once_at_render_and_is_the_message_sent(reference_warehouse, report_settings, rendered):
+    archived = rendered.eml_path.read_bytes()
+    written = rendered.eml_path.stat()
+    inbox = Inbox()
+    with smtp_server(inbox) as port:
+        settings = configured(report_settings, {"smtp_port": port})
+        result = deliver_report(reference_warehouse, rendered, settings, send=True)
+    assert result["sent"] is True
+    after = rendered.eml_path.stat()
+    # write_atomically replaces the file: a second write would give it a new inode and time
+    assert (after.st_ino, after.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)
+    assert rendered.eml_path.read_bytes() == archived
+    [envelope] = inbox.envelopes
+    assert envelope.content.replace(b"\r\n", b"\n") == archived.replace(b"\r\n", b"\n")
+    assert email.message_from_bytes(archived, policy=email.policy.default)["Message-ID"].strip() == result["message_id"]

@@ -141,8 +141,8 @@ def test_only_inventory_manifests_are_claimed(tmp_path):
 
 @pytest.mark.slow
 def test_generated_inventories_ingest_whole(warehouse, tmp_path):
-    from flows.sample_data.storage import inventory, write_inventories
-    from flows.sample_data.workloads import Window
+    from sample_data.storage import inventory, write_inventories
+    from sample_data.workloads import Window
 
     objects = inventory(seed=7)
     window = Window(start=datetime(2026, 11, 2, tzinfo=UTC), weeks=2)

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.sample_data import aws, bulk, other_clouds, storage, usage_logs
-from flows.sample_data.frames import month_segments
-from flows.sample_data.money import to_decimal
-from flows.sample_data.opportunities import planted, planted_other_clouds, story
-from flows.sample_data.workloads import Window, build_schedule
+from sample_data import aws, bulk, other_clouds, storage, usage_logs
+from sample_data.frames import month_segments
+from sample_data.money import to_decimal
+from sample_data.opportunities import planted, planted_other_clouds, story
+from sample_data.workloads import Window, build_schedule
 from transforms.weeks import last_complete_week, require_monday, trend_weeks, week_bounds
 
 __all__ = ["generate_sample", "last_complete_week"]
@@ -186,7 +186,7 @@ def _write_readme(out: Path, summary: dict) -> None:
     lines = [
         "GENERATED SAMPLE DATA - Northwind AI is a fictional company; nothing here is a real bill.",
         "",
-        f"Written by flows/sample_data (seed {summary['seed']}), ISO weeks starting "
+        f"Written by sample_data (seed {summary['seed']}), ISO weeks starting "
         f"{summary['weeks'][0]} to {summary['weeks'][-1]} (UTC).",
         "The first month of AWS is a legacy CUR CSV delivery (the company moved to CUR 2.0 afterwards).",
         "",

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from flows.sample_data.company import (
+from sample_data.company import (
     EGRESS_BURST_DAY,
     EGRESS_BURST_DOWNLOADS_PER_HOUR,
     EGRESS_BURST_HOURS,
@@ -20,9 +20,9 @@ from flows.sample_data.company import (
     gpu_uuid,
     machine,
 )
-from flows.sample_data.frames import hour_times
-from flows.sample_data.storage import WEIGHTS_PREFIX, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
-from flows.sample_data.workloads import Schedule, Window, rng_for
+from sample_data.frames import hour_times
+from sample_data.storage import WEIGHTS_PREFIX, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
+from sample_data.workloads import Schedule, Window, rng_for
 
 SMI_HEADER = ("timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], "
               "power.draw [W]")

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from flows.sample_data import company as co
-from flows.sample_data.frames import frame, hour_times, hours_in_month
-from flows.sample_data.money import double_expr, micro, text_expr
-from flows.sample_data.storage import GIB
-from flows.sample_data.workloads import Schedule, Window, rng_for
+from sample_data import company as co
+from sample_data.frames import frame, hour_times, hours_in_month
+from sample_data.money import double_expr, micro, text_expr
+from sample_data.storage import GIB
+from sample_data.workloads import Schedule, Window, rng_for
 
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 

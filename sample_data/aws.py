@@ -1,7 +1,7 @@
 """Northwind AI's AWS bill: line items in CUR terms, written as CUR 2.0 Parquet and as legacy CUR CSV.
 
-Line items are built once, in the logical fields of ``transforms.billing.aws_fields.FIELDS``, with
-money as micro-units; the writers lay them out in each format's own column names. Effective
+Line items are built once, in the generator's own fields (``sample_data.aws_columns``), with money
+as micro-units; the writers lay them out in each format's column names as AWS documents them. Effective
 (amortised) cost follows AWS's definition, so billed and effective totals are known exactly:
 
 =========================  ==========================  ==============================================
@@ -30,13 +30,21 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.sample_data import company as co
-from flows.sample_data.frames import frame, hour_times, hours_in_month, month_segments
-from flows.sample_data.money import double_expr, micro, text_expr
-from flows.sample_data.storage import BUCKETS, GIB, gzip_bytes
-from flows.sample_data.workloads import Schedule, Window, rng_for
-from transforms.billing.aws_cur2_columns import CUR2_COLUMNS
-from transforms.billing.aws_fields import FIELDS
+from sample_data import company as co
+from sample_data.aws_columns import (
+    CUR2_COLUMNS,
+    CUR2_PRODUCT_KEYS,
+    CUR2_SCHEMA,
+    CUR2_TAG_PREFIX,
+    LEGACY_BILL_TYPE,
+    LEGACY_HEADERS,
+    LEGACY_IDENTITY,
+    LEGACY_TAG_PREFIX,
+)
+from sample_data.frames import frame, hour_times, hours_in_month, month_segments
+from sample_data.money import double_expr, micro, text_expr
+from sample_data.storage import BUCKETS, GIB, gzip_bytes
+from sample_data.workloads import Schedule, Window, rng_for
 
 REGION_NAME = {"us-east-1": "US East (N. Virginia)", "us-west-2": "US West (Oregon)"}
 REGION_PREFIX = {"us-east-1": "USE1", "us-west-2": "USW2"}
@@ -334,12 +342,8 @@ def finish(items: pl.DataFrame, id_prefix: str = "nwgen") -> pl.DataFrame:
 
 
 # ------------------------------------------------------------------------------------------------
-# Writers
+# Writers (column names from sample_data.aws_columns, as AWS documents them)
 # ------------------------------------------------------------------------------------------------
-EXTRA_LEGACY = {"line_item_id": "identity/LineItemId", "time_interval": "identity/TimeInterval",
-                "unblended_rate": "lineItem/UnblendedRate"}
-EXTRA_CUR2 = {"line_item_id": "identity_line_item_id", "time_interval": "identity_time_interval",
-              "unblended_rate": "line_item_unblended_rate"}
 
 
 def _as_text(items: pl.DataFrame, name: str) -> pl.Expr:
@@ -353,17 +357,12 @@ def _as_text(items: pl.DataFrame, name: str) -> pl.Expr:
 
 def legacy_frame(items: pl.DataFrame) -> pl.DataFrame:
     """Line items with legacy CUR CSV headers (``lineItem/UnblendedCost``, ``resourceTags/user:team``)."""
-    cols = []
-    for logical, (legacy, _, _) in FIELDS.items():
-        if legacy and logical in items.columns:
-            cols.append(_as_text(items, logical).alias(legacy))
-    cols += [_as_text(items, k).alias(v) for k, v in EXTRA_LEGACY.items()]
-    cols += [pl.lit("Anniversary").alias("bill/BillType")]
-    cols += [(pl.col(f"tag_{k}") if f"tag_{k}" in items.columns else pl.lit(None, pl.String)).alias(f"resourceTags/user:{k}")
+    cols = [_as_text(items, field).alias(header) for field, header in LEGACY_IDENTITY.items()]
+    cols.append(pl.lit("Anniversary").alias(LEGACY_BILL_TYPE))
+    cols += [_as_text(items, field).alias(header) for field, header in LEGACY_HEADERS.items() if field in items.columns]
+    cols += [(pl.col(f"tag_{k}") if f"tag_{k}" in items.columns else pl.lit(None, pl.String)).alias(LEGACY_TAG_PREFIX + k)
              for k in TAG_KEYS]
-    out = items.select(cols)
-    first = ["identity/LineItemId", "identity/TimeInterval", "bill/BillType"]
-    return out.select(first + [c for c in out.columns if c not in first])
+    return items.select(cols)
 
 
 def _map_array(items: pl.DataFrame, columns: dict[str, str]) -> pa.Array:
@@ -385,31 +384,28 @@ def _map_array(items: pl.DataFrame, columns: dict[str, str]) -> pa.Array:
 
 
 def cur2_table(items: pl.DataFrame) -> pa.Table:
-    """Line items as a CUR 2.0 table with exactly the columns and types of ``CUR2_COLUMNS``."""
-    by_cur2 = {cur2: logical for logical, (_, _, cur2) in FIELDS.items() if cur2 and not cur2.startswith("product.")}
-    by_cur2.update({v: k for k, v in EXTRA_CUR2.items()})
-    product_keys = {cur2.split(".", 1)[1]: logical for logical, (_, _, cur2) in FIELDS.items()
-                    if cur2 and cur2.startswith("product.") and logical in items.columns}
+    """Line items as a CUR 2.0 table with exactly the columns and types of ``CUR2_SCHEMA``."""
+    product_keys = {key: field for field, key in CUR2_PRODUCT_KEYS.items() if field in items.columns}
+    tag_keys = {CUR2_TAG_PREFIX + k: f"tag_{k}" for k in TAG_KEYS if f"tag_{k}" in items.columns}
     arrays = {}
-    for name, typ in CUR2_COLUMNS.items():
+    for name, (field, typ) in CUR2_COLUMNS.items():
         if name == "product":
             arrays[name] = _map_array(items, product_keys)
         elif name == "resource_tags":
-            arrays[name] = _map_array(items, {f"user_{k}": f"tag_{k}" for k in TAG_KEYS if f"tag_{k}" in items.columns})
-        elif name in by_cur2 and by_cur2[name] in items.columns:
-            logical = by_cur2[name]
-            if logical in MONEY_FIELDS:
-                series = items.select(double_expr(logical))[logical]
-            elif isinstance(items.schema[logical], pl.Datetime):
-                series = items[logical].dt.replace_time_zone(None).cast(pl.Datetime("ms"))
+            arrays[name] = _map_array(items, tag_keys)
+        elif field is not None and field in items.columns:
+            if field in MONEY_FIELDS:
+                series = items.select(double_expr(field))[field]
+            elif isinstance(items.schema[field], pl.Datetime):
+                series = items[field].dt.replace_time_zone(None).cast(pl.Datetime("ms"))
             else:
-                series = items[logical]
+                series = items[field]
             arrays[name] = series.to_arrow().cast(typ)
         elif name == "bill_bill_type":
             arrays[name] = pa.array(["Anniversary"] * items.height, type=typ)
         else:
             arrays[name] = pa.nulls(items.height, type=typ)
-    return pa.table(arrays, schema=pa.schema([(n, t) for n, t in CUR2_COLUMNS.items()]))
+    return pa.table(arrays, schema=CUR2_SCHEMA)
 
 
 PARQUET_OPTIONS = dict(compression="snappy", use_dictionary=True, write_statistics=True, data_page_version="1.0",
@@ -420,9 +416,8 @@ ROW_GROUP_ROWS = 262_144
 def write_cur2(parts, path: Path) -> int:
     """Write one CUR 2.0 Parquet file from an iterable of line-item frames, streamed; returns its rows."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    schema = pa.schema([(n, t) for n, t in CUR2_COLUMNS.items()])
     rows = 0
-    with pq.ParquetWriter(path, schema, **PARQUET_OPTIONS) as writer:
+    with pq.ParquetWriter(path, CUR2_SCHEMA, **PARQUET_OPTIONS) as writer:
         for items in parts:
             if items.height:
                 writer.write_table(cur2_table(items), row_group_size=ROW_GROUP_ROWS)

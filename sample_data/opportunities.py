@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from flows.sample_data import company as co
-from flows.sample_data.frames import hours_in_month
-from flows.sample_data.storage import BUCKETS, GIB, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
-from flows.sample_data.usage_logs import egress_burst_hours
-from flows.sample_data.workloads import Schedule, Window
+from flows.settings import CONFIG_DIR
+from sample_data import company as co
+from sample_data.frames import hours_in_month
+from sample_data.storage import BUCKETS, GIB, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
+from sample_data.usage_logs import egress_burst_hours
+from sample_data.workloads import Schedule, Window
 
 MONTH_H = 730
 # The detectors' settings (config/recommendations.toml) and prices (config/prices.csv) the figures follow
@@ -26,7 +26,7 @@ IDLE_UTIL_PCT, UNDERUSED_P95_PCT = 5.0, 40.0
 GCP_CPU_ALTERNATIVE_HOURLY = 0.388472  # n2-standard-8
 A2_8G_SPOT = 15.42416  # a2-highgpu-8g spot, us-central1
 GCP_STANDARD_GB_MONTH = 0.02
-FX_RATES = Path(__file__).resolve().parents[2] / "config" / "fx_rates.csv"
+FX_RATES = CONFIG_DIR / "fx_rates.csv"
 
 
 def usd_per(currency: str) -> float:

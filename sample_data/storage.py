@@ -20,7 +20,7 @@ from urllib.parse import quote_plus
 import numpy as np
 import polars as pl
 
-from flows.sample_data.workloads import Window, rng_for
+from sample_data.workloads import Window, rng_for
 
 GIB = 2**30
 TIB = 2**40

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from flows.sample_data.workloads import Window
+from sample_data.workloads import Window
 
 TS = pl.Datetime("us", "UTC")
 

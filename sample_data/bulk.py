@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import numpy as np
 import polars as pl
 
-from flows.sample_data import company as co
-from flows.sample_data.aws import REGION_NAME, finish
-from flows.sample_data.frames import hour_times
-from flows.sample_data.money import micro
-from flows.sample_data.workloads import Job, Window
+from sample_data import company as co
+from sample_data.aws import REGION_NAME, finish
+from sample_data.frames import hour_times
+from sample_data.money import micro
+from sample_data.workloads import Job, Window
 
 FLEET_TYPES = (("c6i.2xlarge", 0.34), ("m6i.2xlarge", 0.384), ("c6i.4xlarge", 0.68), ("r6i.2xlarge", 0.504))
 FLEET_TEAMS = (("platform", "data-lake"), ("vision", "vision-seg"), ("nlp", "llm-chat"), ("research", "speech-asr"))

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from flows.sample_data.company import (
+from sample_data.company import (
     AWS_ACCOUNTS,
     INFERENCE_GROWTH_PER_WEEK,
     MACHINES,
