@@ -19,6 +19,7 @@ import pytest
 
 from flows.cli import main as cli
 from flows.ingest import ingest_files
+from tests.billing.test_aws_cur import BASE as CUR_BASE
 from transforms.parsing import parse_decimal, reject_if_unparsed, text
 from transforms.plausibility import money_totals, reject_implausible
 from transforms.schema import BILLING_COLUMNS, MONEY, QUANTITY
@@ -87,19 +88,7 @@ FOCUS = Reader(
 )
 CUR = Reader(
     name="aws_cur_csv",
-    base={
-        "bill/PayerAccountId": "111122223333",
-        "bill/BillingPeriodStartDate": "2026-11-01T00:00:00Z",
-        "bill/BillingPeriodEndDate": "2026-12-01T00:00:00Z",
-        "lineItem/UsageAccountId": "444455556666",
-        "lineItem/LineItemType": "Usage",
-        "lineItem/UsageStartDate": "2026-11-16T00:00:00Z",
-        "lineItem/UsageEndDate": "2026-11-16T01:00:00Z",
-        "lineItem/ProductCode": "AmazonEC2",
-        "lineItem/UsageType": "BoxUsage:p5.48xlarge",
-        "lineItem/CurrencyCode": "USD",
-        "lineItem/UnblendedCost": "1",
-    },
+    base={**CUR_BASE, "lineItem/UnblendedCost": "1"},  # the CUR reader tests' one-hour p5 row
     costs=("lineItem/UnblendedCost",),
     reason_column="lineItem/UnblendedCost",
     dates={"charge": ("lineItem/UsageStartDate", "lineItem/UsageEndDate")},
