@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from flows.readers import failure_message, read_raw
-from transforms.formats import SourceFormat, load_all
+from transforms.formats import SourceFormat, enrich_billing, load_all
 
 
 def _load_instances() -> pl.DataFrame:
@@ -27,12 +27,6 @@ def _load_instances() -> pl.DataFrame:
     from flows.config import load_instances
 
     return load_instances().select("instance_type", "gpu_count")
-
-
-def _enrich_billing(frame: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFrame:
-    """Fill the GPU count from the instance reference table where the bill does not carry it."""
-    joined = frame.join(instances, left_on="x_instance_type", right_on="instance_type", how="left")
-    return joined.with_columns(pl.coalesce("x_gpu_count", "gpu_count").alias("x_gpu_count")).drop("gpu_count")
 
 
 @dataclass
@@ -97,7 +91,7 @@ def map_batches(
         # what the mapping derived where the file does not say (an optional ``_note``): rows per note
         notes = dict(good["_note"].drop_nulls().value_counts().iter_rows()) if "_note" in good.columns else {}
         if billing:
-            good = _enrich_billing(good, instances if instances is not None else _load_instances())
+            good = enrich_billing(good, instances if instances is not None else _load_instances())
         # A record is a raw row, except in line-based formats, where headers and comments are not
         # records: there the records are the source rows the mapping recognised.
         records = raw.height if fmt.reader not in ("text", "document") else mapped["source_row"].n_unique()
