@@ -16,7 +16,7 @@ from flows.config import load_attribution_rules, load_energy, load_fx_rates, loa
 from flows.settings import CONFIG_DIR, Settings
 from flows.warehouse import insert_frame, query, transaction
 from transforms.attribution import AttributionConfig, AttributionResult, attribute_costs, combine_results, summarise
-from transforms.attribution_rules import validate_rules
+from transforms.attribution.rules import validate_rules
 from transforms.weeks import week_params
 
 

@@ -15,10 +15,10 @@ from datetime import date
 
 import polars as pl
 
-from transforms.attribution_gpu import MONEY_COLUMNS, split_gpu_costs
-from transforms.attribution_rules import apply_rules, tag_dimension
-from transforms.attribution_services import apply_service_rules
-from transforms.attribution_slices import DAY_S, is_spread, week_slices
+from transforms.attribution.gpu import MONEY_COLUMNS, split_gpu_costs
+from transforms.attribution.rules import apply_rules, tag_dimension
+from transforms.attribution.services import apply_service_rules
+from transforms.attribution.slices import DAY_S, is_spread, week_slices
 from transforms.energy import add_carbon, machine_day_energy, telemetry_kwh
 from transforms.fx import convert, money_text, unconverted
 from transforms.schema import ATTRIBUTED_COST_COLUMNS, ATTRIBUTION_METHODS, CATEGORIES, conform
