@@ -4,7 +4,7 @@ Precedence, recorded in ``attribution_method``: 1) user rules (``rule``) → 2) 
 machine's daily cost split among its jobs by GPU-hours, the rest idle (``usage``) → 3) built-in
 service knowledge (``service``) → 4) ``other``. Team, project and model fall back to tags, then to
 "unattributed". Unused commitments (status Unused, RIFee, SavingsPlanRecurringFee) stay their own
-line with ``is_unused_commitment``. Every slice is cut exactly (see ``attribution_slices``), so per
+line with ``is_unused_commitment``. Every slice is cut exactly (see ``transforms.attribution.slices``), so per
 week and currency the attributed effective cost equals the week's source slices exactly (to MONEY's smallest unit).
 """
 
