@@ -15,10 +15,8 @@ from prefect.futures import PrefectFuture
 from flows.config import load_attribution_rules, load_energy, load_fx_rates, load_instances
 from flows.settings import CONFIG_DIR, Settings
 from flows.warehouse import insert_frame, query, transaction
-from transforms.attribution import AttributionConfig, AttributionResult, attribute_costs, combine_results
-from transforms.attribution_rules import validate_rules
-from transforms.fx import money_text, unconverted
-from transforms.schema import ATTRIBUTION_METHODS, CATEGORIES
+from transforms.attribution import AttributionConfig, AttributionResult, attribute_costs, combine_results, summarise
+from transforms.attribution.rules import validate_rules
 from transforms.weeks import week_params
 
 
@@ -124,29 +122,3 @@ def attribution_summary(con: duckdb.DuckDBPyConnection, week_start: date, settin
     anomalies = compute_week(con, week_start, settings).anomalies
     return summarise(stored, week_start, settings.reporting_currency.upper(), anomalies)
 
-
-def _money(value) -> str:
-    return money_text(value)
-
-
-def summarise(frame: pl.DataFrame, week_start: date, reporting_currency: str, anomalies: dict) -> dict:
-    """Totals in the reporting currency: by category, idle, unused commitments, unconverted, coverage."""
-    converted = frame.filter(pl.col("effective_cost_reporting").is_not_null())
-    amount = pl.col("effective_cost_reporting")
-    by_category = dict(converted.group_by("category").agg(amount.sum()).iter_rows())
-    weight = frame.with_columns(
-        _w=pl.coalesce(pl.col("effective_cost_reporting"), pl.col("effective_cost")).abs().cast(pl.Float64)
-    )
-    total_weight = weight["_w"].sum() or 0.0
-    by_method = dict(weight.group_by("attribution_method").agg(pl.col("_w").sum()).iter_rows())
-    return {
-        "week_start": week_start.isoformat(),
-        "reporting_currency": reporting_currency,
-        "total": _money(converted["effective_cost_reporting"].sum()),
-        "by_category": {c: _money(by_category.get(c)) for c in CATEGORIES},
-        "idle_gpu_cost": _money(converted.filter(pl.col("is_idle"))["effective_cost_reporting"].sum()),
-        "unused_commitment_cost": _money(converted.filter(pl.col("is_unused_commitment"))["effective_cost_reporting"].sum()),
-        "unconverted": unconverted(frame) if frame.height else {},
-        "coverage": {m: (by_method.get(m, 0.0) / total_weight if total_weight else 0.0) for m in ATTRIBUTION_METHODS},
-        "anomalies": anomalies,
-    }

@@ -10,7 +10,6 @@ rows are mapped by ``transforms.export_focus`` and written per FOCUS version as 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -19,13 +18,8 @@ import polars as pl
 from flows.attribute import compute_week
 from flows.settings import Settings
 from flows.warehouse import query
-from transforms.export_focus import VERSIONS, to_focus
+from transforms.export_focus import VERSIONS, check_stored_week, currency_totals, to_focus
 from transforms.weeks import iso_week_label, week_params
-
-
-def _totals(frame: pl.DataFrame, currency: str, billed: str, effective: str) -> dict[str, tuple[Decimal, Decimal]]:
-    rows = frame.group_by(currency).agg(pl.col(billed).sum(), pl.col(effective).sum()).iter_rows()
-    return {cur: (b or Decimal(0), e or Decimal(0)) for cur, b, e in rows}
 
 
 def focus_frames(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings) -> dict[str, pl.DataFrame]:
@@ -33,15 +27,7 @@ def focus_frames(con: duckdb.DuckDBPyConnection, week_start: date, settings: Set
     params = week_params(week_start)
     slices = compute_week(con, week_start, settings, keep_source=True).frame
     stored = query(con, "attribution_week", {"week_start": week_start})
-    if stored.height == 0:
-        raise ValueError(f"FOCUS export: the week of {week_start.isoformat()} has no attributed cost; run `aicost run --week {week_start.isoformat()}` first")
-    recomputed = _totals(slices, "billing_currency", "billed_cost", "effective_cost")
-    expected = _totals(stored, "billing_currency", "billed_cost", "effective_cost")
-    if recomputed != expected:
-        raise ValueError(
-            f"FOCUS export: the stored attribution of the week of {week_start.isoformat()} ({expected}) differs from "
-            f"its inputs now ({recomputed}); re-run the week (`aicost run --week {week_start.isoformat()}`) and export again"
-        )
+    check_stored_week(slices, stored, week_start)
     lines = query(con, "export_focus_lines", params)
     return {version: to_focus(slices, lines, version) for version in VERSIONS}
 
@@ -59,6 +45,6 @@ def export_focus(con: duckdb.DuckDBPyConnection, week_start: date, settings: Set
         written["rows"] = frame.height
         written["totals"] = {
             cur: {"billed": str(b), "effective": str(e)}
-            for cur, (b, e) in sorted(_totals(frame, "BillingCurrency", "BilledCost", "EffectiveCost").items())
+            for cur, (b, e) in sorted(currency_totals(frame, "BillingCurrency", "BilledCost", "EffectiveCost").items())
         }
     return written

@@ -159,11 +159,11 @@ def forecast(settings: Settings, week_start: date) -> int:
 def recommend(settings: Settings, week_start: date) -> dict:
     """Run every savings detector and track the recommendations against last week (replaces the week)."""
     from flows.recommend import recommend_week
+    from transforms.recommendations import open_savings
 
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         recs = recommend_week(con, week_start, settings)
-    counted = recs.filter(recs["counted"] & (recs["status"] != "resolved")) if recs.height else recs
-    total = sum(counted["monthly_savings"].to_list()) if counted.height else 0
+    total = open_savings(recs)
     get_run_logger().info("%d recommendations, %s per month of savings open", recs.height, f"{total:,.2f}")
     return {"recommendations": recs.height, "open_monthly_savings": str(total)}
 

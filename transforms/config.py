@@ -184,7 +184,7 @@ class EnergySettings(Section):
 
 
 class AttributionRules(Section):
-    """config/attribution_rules.toml: ``[[rules]]`` (checked by transforms.attribution_rules) and ``[job_kinds]``."""
+    """config/attribution_rules.toml: ``[[rules]]`` (checked by transforms.attribution.rules) and ``[job_kinds]``."""
 
     rules: list[dict[str, Any]] = []
     job_kinds: dict[str, str] = {}

@@ -21,6 +21,9 @@ is null for idle GPU time, the unallocated portion of the origin charge (as the 
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 import polars as pl
 
 from transforms.parsing import json_object_from_columns
@@ -153,3 +156,25 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
         [(out[name] if name in out else pl.lit(None)).cast(dtype).alias(name) for name, dtype in columns.items()]
     )
 
+
+def currency_totals(frame: pl.DataFrame, currency: str, billed: str, effective: str) -> dict[str, tuple[Decimal, Decimal]]:
+    """{currency: (billed total, effective total)} of a frame (a currency whose costs are all null: zeros)."""
+    rows = frame.group_by(currency).agg(pl.col(billed).sum(), pl.col(effective).sum()).iter_rows()
+    return {cur: (b or Decimal(0), e or Decimal(0)) for cur, b, e in rows}
+
+
+def check_stored_week(slices: pl.DataFrame, stored: pl.DataFrame, week_start: date) -> None:
+    """Refuse to export a week whose stored ``attributed_cost`` is missing or differs from its inputs now.
+
+    ``slices`` is the week attributed again at the source-line grain, ``stored`` the week's stored
+    rows; per currency their billed and effective totals must be equal.
+    """
+    if stored.height == 0:
+        raise ValueError(f"FOCUS export: the week of {week_start.isoformat()} has no attributed cost; run `aicost run --week {week_start.isoformat()}` first")
+    recomputed = currency_totals(slices, "billing_currency", "billed_cost", "effective_cost")
+    expected = currency_totals(stored, "billing_currency", "billed_cost", "effective_cost")
+    if recomputed != expected:
+        raise ValueError(
+            f"FOCUS export: the stored attribution of the week of {week_start.isoformat()} ({expected}) differs from "
+            f"its inputs now ({recomputed}); re-run the week (`aicost run --week {week_start.isoformat()}`) and export again"
+        )

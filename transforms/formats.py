@@ -93,3 +93,13 @@ def closest_match(sniff: Sniff) -> tuple[SourceFormat, list[str]] | None:
         if share > 0 and (best is None or share > best[0]):
             best = (share, fmt, [c.replace("|", " or ") for c in missing])
     return (best[1], best[2]) if best else None
+
+
+def enrich_billing(frame: pl.DataFrame, instances: pl.DataFrame) -> pl.DataFrame:
+    """Fill the GPU count from the instance reference table where the bill does not carry it.
+
+    Applied by the ingest to every mapped batch of billing rows, whatever the format; ``instances``
+    has ``instance_type`` and ``gpu_count`` (``config/instances.csv``).
+    """
+    joined = frame.join(instances, left_on="x_instance_type", right_on="instance_type", how="left")
+    return joined.with_columns(pl.coalesce("x_gpu_count", "gpu_count").alias("x_gpu_count")).drop("gpu_count")

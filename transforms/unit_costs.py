@@ -31,8 +31,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import polars as pl
 
-from transforms.attribution_gpu import KIND_CATEGORIES, job_days
-from transforms.attribution_rules import tag_dimension
+from transforms.attribution.gpu import KIND_CATEGORIES, job_days
+from transforms.attribution.rules import tag_dimension
 from transforms.fx import convert
 from transforms.report.formatting import (
     change,

@@ -14,7 +14,7 @@ import pytest
 from flows.attribute import attribute_week, attribution_summary
 from flows.ingest import ingest_files
 from flows.settings import Settings
-from transforms.attribution_services import apply_service_rules
+from transforms.attribution.services import apply_service_rules
 from transforms.schema import MONEY
 
 FOCUS = "focus/FOCUS-Sample-Data_FOCUS-1.0_focus_sample.csv"

@@ -16,7 +16,7 @@ from datetime import date
 
 import polars as pl
 
-from transforms.attribution_slices import DAY_S, from_units, share_up_to, to_units
+from transforms.attribution.slices import DAY_S, from_units, share_up_to, to_units
 from transforms.weeks import week_bounds
 
 KIND_CATEGORIES = {

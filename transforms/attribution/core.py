@@ -4,7 +4,7 @@ Precedence, recorded in ``attribution_method``: 1) user rules (``rule``) → 2) 
 machine's daily cost split among its jobs by GPU-hours, the rest idle (``usage``) → 3) built-in
 service knowledge (``service``) → 4) ``other``. Team, project and model fall back to tags, then to
 "unattributed". Unused commitments (status Unused, RIFee, SavingsPlanRecurringFee) stay their own
-line with ``is_unused_commitment``. Every slice is cut exactly (see ``attribution_slices``), so per
+line with ``is_unused_commitment``. Every slice is cut exactly (see ``transforms.attribution.slices``), so per
 week and currency the attributed effective cost equals the week's source slices exactly (to MONEY's smallest unit).
 """
 
@@ -15,13 +15,13 @@ from datetime import date
 
 import polars as pl
 
-from transforms.attribution_gpu import MONEY_COLUMNS, split_gpu_costs
-from transforms.attribution_rules import apply_rules, tag_dimension
-from transforms.attribution_services import apply_service_rules
-from transforms.attribution_slices import DAY_S, is_spread, week_slices
+from transforms.attribution.gpu import MONEY_COLUMNS, split_gpu_costs
+from transforms.attribution.rules import apply_rules, tag_dimension
+from transforms.attribution.services import apply_service_rules
+from transforms.attribution.slices import DAY_S, is_spread, week_slices
 from transforms.energy import add_carbon, machine_day_energy, telemetry_kwh
-from transforms.fx import convert
-from transforms.schema import ATTRIBUTED_COST_COLUMNS, conform
+from transforms.fx import convert, money_text, unconverted
+from transforms.schema import ATTRIBUTED_COST_COLUMNS, ATTRIBUTION_METHODS, CATEGORIES, conform
 from transforms.weeks import week_bounds
 
 UNATTRIBUTED = "unattributed"
@@ -325,3 +325,28 @@ def combine_results(results: list[AttributionResult]) -> AttributionResult:
         values = [r.anomalies[key] for r in results]
         anomalies[key] = sorted(set().union(*values))[:20] if isinstance(value, list) else sum(values)
     return AttributionResult(frame=frame, anomalies=anomalies)
+
+
+def summarise(frame: pl.DataFrame, week_start: date, reporting_currency: str, anomalies: dict) -> dict:
+    """Totals in the reporting currency: by category, idle, unused commitments, unconverted, coverage."""
+    converted = frame.filter(pl.col("effective_cost_reporting").is_not_null())
+    amount = pl.col("effective_cost_reporting")
+    by_category = dict(converted.group_by("category").agg(amount.sum()).iter_rows())
+    weight = frame.with_columns(
+        _w=pl.coalesce(pl.col("effective_cost_reporting"), pl.col("effective_cost")).abs().cast(pl.Float64)
+    )
+    total_weight = weight["_w"].sum() or 0.0
+    by_method = dict(weight.group_by("attribution_method").agg(pl.col("_w").sum()).iter_rows())
+    return {
+        "week_start": week_start.isoformat(),
+        "reporting_currency": reporting_currency,
+        "total": money_text(converted["effective_cost_reporting"].sum()),
+        "by_category": {c: money_text(by_category.get(c)) for c in CATEGORIES},
+        "idle_gpu_cost": money_text(converted.filter(pl.col("is_idle"))["effective_cost_reporting"].sum()),
+        "unused_commitment_cost": money_text(
+            converted.filter(pl.col("is_unused_commitment"))["effective_cost_reporting"].sum()
+        ),
+        "unconverted": unconverted(frame) if frame.height else {},
+        "coverage": {m: (by_method.get(m, 0.0) / total_weight if total_weight else 0.0) for m in ATTRIBUTION_METHODS},
+        "anomalies": anomalies,
+    }
