@@ -245,8 +245,8 @@ def test_attribution_partitions_run_on_the_workers_with_the_one_pass_result(tmp_
 
     from flows.attribute import compute_week
     from flows.ingest import ingest_files
-    from sample_data import generate_sample
     from flows.settings import Settings
+    from sample_data import generate_sample
 
     week, db = date(2026, 11, 16), tmp_path / "w.duckdb"
     generate_sample(tmp_path / "landing", weeks=1, end_week=week, seed=5)
