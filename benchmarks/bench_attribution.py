@@ -137,8 +137,15 @@ def build_base(path: Path) -> dict:
     create_schema(con)
     samples = 7 * 86_400 // SAMPLE_S
     week = week_params()["week_start"]
-    con.execute(METRICS_SQL, {"week": week, "samples": samples, "sample_s": SAMPLE_S,
-                              "metric_rows": GPU_MACHINES * GPUS_PER_MACHINE * samples}).fetchall()
+    con.execute(
+        METRICS_SQL,
+        {
+            "week": week,
+            "samples": samples,
+            "sample_s": SAMPLE_S,
+            "metric_rows": GPU_MACHINES * GPUS_PER_MACHINE * samples,
+        },
+    ).fetchall()
     counts = {"gpu_metrics": con.execute("SELECT count(*) FROM gpu_metrics").fetchall()[0][0]}
     # what ingest does with each file: the samples rolled up into gpu_hourly (flows.telemetry.roll_up),
     # here a few machines at a time; attribution reads only the rollup
@@ -164,10 +171,13 @@ def add_billing_and_jobs(path: Path, rows: int) -> dict:
     week = week_params()["week_start"]
     con = duckdb.connect(str(path))
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(BILLING_SQL, {"week": week, "hourly_rows": hourly, "gpu_machines": GPU_MACHINES,
-                              "monthly_rows": MONTHLY_ROWS})
-    con.execute(JOBS_SQL, {"week": week, "jobs": JOBS, "gpu_jobs": GPU_JOBS, "gpu_machines": GPU_MACHINES,
-                           "cpu_machines": cpu_machines})
+    con.execute(
+        BILLING_SQL, {"week": week, "hourly_rows": hourly, "gpu_machines": GPU_MACHINES, "monthly_rows": MONTHLY_ROWS}
+    )
+    con.execute(
+        JOBS_SQL,
+        {"week": week, "jobs": JOBS, "gpu_jobs": GPU_JOBS, "gpu_machines": GPU_MACHINES, "cpu_machines": cpu_machines},
+    )
     counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("billing_line_items", "jobs")}
     con.execute("CHECKPOINT")
     con.close()
@@ -187,9 +197,16 @@ def child_attribute(db: str) -> None:
     out = con.execute("SELECT count(*) FROM attributed_cost").fetchall()[0][0]
     started = time.perf_counter()
     telemetry = query(con, "attribution_gpu_metrics", week_params()).height  # the GPU read alone, warm
-    report({"seconds": elapsed, "attributed_rows": out, "total": summary["total"],
-            "gpu_machines": summary["anomalies"].get("gpu_machines"), "gpu_read_s": time.perf_counter() - started,
-            "gpu_read_rows": telemetry})
+    report(
+        {
+            "seconds": elapsed,
+            "attributed_rows": out,
+            "total": summary["total"],
+            "gpu_machines": summary["anomalies"].get("gpu_machines"),
+            "gpu_read_s": time.perf_counter() - started,
+            "gpu_read_rows": telemetry,
+        }
+    )
 
 
 def child_scan(db: str) -> None:
@@ -220,8 +237,10 @@ def main() -> None:
     base = WORK / "bench-attr-base.duckdb"
     started = time.perf_counter()
     base_counts = build_base(base)
-    notes = [f"GPU metrics: {base_counts['gpu_metrics']:,} samples built in {time.perf_counter() - started:.0f} s, "
-             f"rolled up to {base_counts['gpu_hourly']:,} gpu_hourly rows in {base_counts['rollup_s']:.0f} s"]
+    notes = [
+        f"GPU metrics: {base_counts['gpu_metrics']:,} samples built in {time.perf_counter() - started:.0f} s, "
+        f"rolled up to {base_counts['gpu_hourly']:,} gpu_hourly rows in {base_counts['rollup_s']:.0f} s"
+    ]
     me = str(Path(__file__).resolve())
     table, results = [], {}
     try:
@@ -234,32 +253,63 @@ def main() -> None:
             scan = run_measured([PYTHON, me, "--child", "scan", "--db", str(db)])
             attr = run_measured([PYTHON, me, "--child", "attribute", "--db", str(db)], check=False)
             if attr.returncode != 0:  # e.g. stopped by a memory watchdog on a shared machine
-                table.append([f"{rows:,}", f"failed ({attr.returncode})", f"{attr.wall_s:.1f}", f"{attr.peak_mib:,.0f}",
-                              "", f"{scan.reported['seconds']:.3f} / {scan.reported['warm_seconds']:.3f}",
-                              f"{scan.peak_mib:,.0f}", "", f"{attr.load_1m:.2f} / {scan.load_1m:.2f}"])
+                table.append(
+                    [
+                        f"{rows:,}",
+                        f"failed ({attr.returncode})",
+                        f"{attr.wall_s:.1f}",
+                        f"{attr.peak_mib:,.0f}",
+                        "",
+                        f"{scan.reported['seconds']:.3f} / {scan.reported['warm_seconds']:.3f}",
+                        f"{scan.peak_mib:,.0f}",
+                        "",
+                        f"{attr.load_1m:.2f} / {scan.load_1m:.2f}",
+                    ]
+                )
                 notes.append(f"{rows:,} line items: attribute_week did not finish: {attr.stderr_tail[-300:]}")
                 remove(db)
                 continue
             results[rows] = (attr, scan)
             ratio = attr.reported["seconds"] / scan.reported["seconds"]
             warm = attr.reported["seconds"] / scan.reported["warm_seconds"]
-            table.append([f"{rows:,}", f"{attr.reported['seconds']:.1f}", f"{attr.wall_s:.1f}", f"{attr.peak_mib:,.0f}",
-                          f"{attr.reported['attributed_rows']:,}",
-                          f"{scan.reported['seconds']:.3f} / {scan.reported['warm_seconds']:.3f}",
-                          f"{scan.peak_mib:,.0f}", f"{ratio:,.1f}x / {warm:,.0f}x",
-                          f"{attr.load_1m:.2f} / {scan.load_1m:.2f}"])
-            notes.append(f"{rows:,} line items: the GPU read (attribution_gpu_metrics.sql on gpu_hourly, warm) "
-                         f"{attr.reported['gpu_read_s']:.2f} s, {attr.reported['gpu_read_rows']:,} rows")
+            table.append(
+                [
+                    f"{rows:,}",
+                    f"{attr.reported['seconds']:.1f}",
+                    f"{attr.wall_s:.1f}",
+                    f"{attr.peak_mib:,.0f}",
+                    f"{attr.reported['attributed_rows']:,}",
+                    f"{scan.reported['seconds']:.3f} / {scan.reported['warm_seconds']:.3f}",
+                    f"{scan.peak_mib:,.0f}",
+                    f"{ratio:,.1f}x / {warm:,.0f}x",
+                    f"{attr.load_1m:.2f} / {scan.load_1m:.2f}",
+                ]
+            )
+            notes.append(
+                f"{rows:,} line items: the GPU read (attribution_gpu_metrics.sql on gpu_hourly, warm) "
+                f"{attr.reported['gpu_read_s']:.2f} s, {attr.reported['gpu_read_rows']:,} rows"
+            )
             print(table[-1], flush=True)
             remove(db)
     finally:
         remove(base)
     if len(results) >= 2:
         (r0, (a0, _)), (r1, (a1, _)) = list(results.items())[0], list(results.items())[-1]
-        notes.append(f"growth {r0:,} -> {r1:,} line items ({r1 / r0:.0f}x): time x{a1.reported['seconds'] / a0.reported['seconds']:.2f}, "
-                     f"peak memory x{a1.peak_mib / a0.peak_mib:.2f}")
-    header = ["line items", "attribute_week s", "process wall s", "peak RSS MiB", "attributed rows", "DuckDB scan s (cold / warm)",
-              "scan peak MiB", "attribution / scan (cold / warm)", "load (attr / scan)"]
+        notes.append(
+            f"growth {r0:,} -> {r1:,} line items ({r1 / r0:.0f}x): time x{a1.reported['seconds'] / a0.reported['seconds']:.2f}, "
+            f"peak memory x{a1.peak_mib / a0.peak_mib:.2f}"
+        )
+    header = [
+        "line items",
+        "attribute_week s",
+        "process wall s",
+        "peak RSS MiB",
+        "attributed rows",
+        "DuckDB scan s (cold / warm)",
+        "scan peak MiB",
+        "attribution / scan (cold / warm)",
+        "load (attr / scan)",
+    ]
     body = markdown_table(header, table) + "\n\n" + "\n".join(f"- {n}" for n in notes)
     write_results("attribution", "Attribution: attribute_week vs one DuckDB scan of the week", body)
 

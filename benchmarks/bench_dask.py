@@ -28,8 +28,10 @@ def write_inputs(folder: Path, files: int, rows: int) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     total = 0
     for i in range(files):
-        frames = (focus_frame(chunk).with_columns(pl.lit(f"bench-{i:03d}").alias("BillingAccountId"))
-                  for chunk in aws_items(rows))
+        frames = (
+            focus_frame(chunk).with_columns(pl.lit(f"bench-{i:03d}").alias("BillingAccountId"))
+            for chunk in aws_items(rows)
+        )
         total += write_csv_chunks(frames, folder / f"focus-bench-{i:03d}.csv")
     return total
 
@@ -52,15 +54,27 @@ def main() -> None:
                 del os.environ[key]  # only this row's setting counts
             m = run_measured(aicost_argv(db, folder), env=extra)
             walls[label] = m.wall_s
-            table.append([label, args.files, f"{rows:,}", f"{m.wall_s:.1f}", f"{args.files / m.wall_s:.2f}",
-                          f"{rows / m.wall_s:,.0f}", f"{m.peak_mib:,.0f}", f"{m.load_1m:.2f}"])
+            table.append(
+                [
+                    label,
+                    args.files,
+                    f"{rows:,}",
+                    f"{m.wall_s:.1f}",
+                    f"{args.files / m.wall_s:.2f}",
+                    f"{rows / m.wall_s:,.0f}",
+                    f"{m.peak_mib:,.0f}",
+                    f"{m.load_1m:.2f}",
+                ]
+            )
             print(table[-1], flush=True)
     finally:
         remove(folder, db, WORK / "staging")
     speedup = walls["in-process"] / walls["Dask, 2 local workers"]
     header = ["ingest", "files", "rows", "wall s", "files/s", "rows/s", "peak RSS MiB (flow process)", "load (1 min)"]
-    body = (markdown_table(header, table) + f"\n\n- speed-up on 2 workers against in-process: {speedup:.2f}x"
-            "\n- the Dask wall time includes starting Prefect's ephemeral API and the local cluster")
+    body = (
+        markdown_table(header, table) + f"\n\n- speed-up on 2 workers against in-process: {speedup:.2f}x"
+        "\n- the Dask wall time includes starting Prefect's ephemeral API and the local cluster"
+    )
     write_results("dask", "Ingest on Dask: in-process vs a local cluster of 2 workers", body)
 
 

@@ -69,9 +69,25 @@ def measure_focus_converter(path: Path) -> Measured | None:
     out.mkdir(parents=True)
     try:
         # focus-converter 1.0.0 can hang after an error: the timeout bounds it; a failure is reported, not timed.
-        return run_measured(["timeout", str(FC_TIMEOUT_S), str(FC_BIN), "convert", "--provider", "aws",
-                             "--data-path", str(path), "--data-format", "parquet", "--parquet-data-format", "file",
-                             "--export-path", str(out)], check=False)
+        return run_measured(
+            [
+                "timeout",
+                str(FC_TIMEOUT_S),
+                str(FC_BIN),
+                "convert",
+                "--provider",
+                "aws",
+                "--data-path",
+                str(path),
+                "--data-format",
+                "parquet",
+                "--parquet-data-format",
+                "file",
+                "--export-path",
+                str(out),
+            ],
+            check=False,
+        )
     finally:
         remove(out)
 
@@ -81,8 +97,17 @@ def row(rows: int, fmt: str, path: Path, tool: str, m: Measured, floor: Measured
     rate = f"{rows / m.wall_s:,.0f}" if ok else "failed"
     vs = f"{m.wall_s / floor.wall_s:.2f}x" if ok and floor else ""
     size = f"{path.stat().st_size / 2**20:,.0f}"
-    return [f"{rows:,}", fmt, size, tool, f"{m.wall_s:.1f}" if ok else f"failed ({m.returncode})", rate,
-            f"{m.peak_mib:,.0f}", vs, f"{m.load_1m:.2f}"]
+    return [
+        f"{rows:,}",
+        fmt,
+        size,
+        tool,
+        f"{m.wall_s:.1f}" if ok else f"failed ({m.returncode})",
+        rate,
+        f"{m.peak_mib:,.0f}",
+        vs,
+        f"{m.load_1m:.2f}",
+    ]
 
 
 def bench_size(rows: int, formats: tuple[str, ...], notes: list[str], fc_max_rows: int) -> list[list]:
@@ -100,18 +125,24 @@ def bench_size(rows: int, formats: tuple[str, ...], notes: list[str], fc_max_row
             table.append(row(rows, fmt, path, "DuckDB raw load (floor)", floor, None))
             table.append(row(rows, fmt, path, "aicost ingest", ours, floor))
             if fmt == "aws_cur_parquet" and rows > fc_max_rows:
-                notes.append(f"{rows:,} rows: focus-converter not run (above --fc-max-rows {fc_max_rows:,}: at 5M rows "
-                             "it passed 14 GiB on this 24 GiB machine and was stopped)")
+                notes.append(
+                    f"{rows:,} rows: focus-converter not run (above --fc-max-rows {fc_max_rows:,}: at 5M rows "
+                    "it passed 14 GiB on this 24 GiB machine and was stopped)"
+                )
             elif fmt == "aws_cur_parquet":
                 fc = measure_focus_converter(path)
                 if fc is not None:
                     table.append(row(rows, fmt, path, "focus-converter 1.0.0", fc, floor))
                     if fc.returncode == 0:
-                        notes.append(f"{rows:,} rows: focus-converter {fc.wall_s:.1f} s, aicost ingest {ours.wall_s:.1f} s "
-                                     f"on the same file: aicost / focus-converter = {ours.wall_s / fc.wall_s:.2f}")
+                        notes.append(
+                            f"{rows:,} rows: focus-converter {fc.wall_s:.1f} s, aicost ingest {ours.wall_s:.1f} s "
+                            f"on the same file: aicost / focus-converter = {ours.wall_s / fc.wall_s:.2f}"
+                        )
                     else:
-                        notes.append(f"{rows:,} rows: focus-converter did not finish (exit {fc.returncode} after "
-                                     f"{fc.wall_s:.0f} s, peak {fc.peak_mib:,.0f} MiB)")
+                        notes.append(
+                            f"{rows:,} rows: focus-converter did not finish (exit {fc.returncode} after "
+                            f"{fc.wall_s:.0f} s, peak {fc.peak_mib:,.0f} MiB)"
+                        )
             print(table[-1], flush=True)
     finally:
         remove(folder)
@@ -122,13 +153,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="aicost ingest vs DuckDB raw load vs focus-converter")
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=FORMATS)
-    parser.add_argument("--fc-max-rows", type=int, default=1_000_000,
-                        help="run focus-converter only up to this many rows (it needs > 14 GiB at 5M)")
+    parser.add_argument(
+        "--fc-max-rows",
+        type=int,
+        default=1_000_000,
+        help="run focus-converter only up to this many rows (it needs > 14 GiB at 5M)",
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
     rows = [r for n in args.rows for r in bench_size(n, tuple(args.formats), notes, args.fc_max_rows)]
-    header = ["rows", "format", "file MiB", "tool", "wall s", "rows/s", "peak RSS MiB", "vs DuckDB load", "load (1 min)"]
+    header = [
+        "rows",
+        "format",
+        "file MiB",
+        "tool",
+        "wall s",
+        "rows/s",
+        "peak RSS MiB",
+        "vs DuckDB load",
+        "load (1 min)",
+    ]
     body = markdown_table(header, rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
     write_results("ingest", "Ingest: aicost ingest vs DuckDB raw load vs focus-converter", body)
 

@@ -22,8 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import PYTHON, WORK, markdown_table, remove, run_measured, write_results  # noqa: E402
 
-METRICS = ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_POWER_USAGE",
-           "DCGM_FI_DEV_SM_CLOCK")
+METRICS = (
+    "DCGM_FI_DEV_GPU_UTIL",
+    "DCGM_FI_DEV_FB_USED",
+    "DCGM_FI_DEV_FB_FREE",
+    "DCGM_FI_DEV_POWER_USAGE",
+    "DCGM_FI_DEV_SM_CLOCK",
+)
 GPUS_PER_MACHINE = 8
 TIMESTAMP_MS = 1763283600000  # 2025-11-16 09:00 UTC
 
@@ -40,8 +45,10 @@ def write_exposition(path: Path, series: int) -> int:
                 if written == series:
                     break
                 host, gpu = divmod(g, GPUS_PER_MACHINE)
-                labels = (f'gpu="{gpu}",UUID="GPU-{g:08d}",device="nvidia{gpu}",modelName="NVIDIA H100 80GB HBM3",'
-                          f'Hostname="node{host:06d}"')
+                labels = (
+                    f'gpu="{gpu}",UUID="GPU-{g:08d}",device="nvidia{gpu}",modelName="NVIDIA H100 80GB HBM3",'
+                    f'Hostname="node{host:06d}"'
+                )
                 chunk.append(f"{metric}{{{labels}}} {(g * 7 + m) % 100} {TIMESTAMP_MS}\n")
                 written += 1
                 if len(chunk) == 100_000:
@@ -75,15 +82,22 @@ def main() -> None:
 
             with duckdb.connect(str(db), read_only=True) as con:
                 [(loaded,)] = con.sql("SELECT count(*) FROM gpu_metrics").fetchall()
-            rows.append([f"{series:,}", f"{size_mb:,.0f}", f"{gpus:,}", f"{loaded:,}",
-                         f"{measured.wall_s:.1f}", f"{measured.peak_mib:,.0f}", f"{measured.load_1m:.2f}"])
+            rows.append(
+                [
+                    f"{series:,}",
+                    f"{size_mb:,.0f}",
+                    f"{gpus:,}",
+                    f"{loaded:,}",
+                    f"{measured.wall_s:.1f}",
+                    f"{measured.peak_mib:,.0f}",
+                    f"{measured.load_1m:.2f}",
+                ]
+            )
             if loaded != gpus:  # every GPU has a utilisation sample: one row each
                 raise SystemExit(f"expected {gpus} gpu_metrics rows, loaded {loaded}")
         finally:
             remove(path, db)
-    body = markdown_table(
-        ["series", "file MB", "GPUs", "rows loaded", "wall s", "peak RSS MiB", "load 1m"], rows
-    )
+    body = markdown_table(["series", "file MB", "GPUs", "rows loaded", "wall s", "peak RSS MiB", "load 1m"], rows)
     write_results("readers", "Text reader: aicost ingest of one Prometheus file", body)
     print(json.dumps({"rows": rows}))
 

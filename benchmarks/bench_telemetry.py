@@ -35,7 +35,9 @@ GPUS = 8
 FLEET = 1000
 WEEK_SAMPLES_AT_FLEET = FLEET * GPUS * 7 * 86_400 // 15  # 322,560,000
 MODEL = "NVIDIA H100 80GB HBM3"
-SMI_HEADER = "timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]\n"
+SMI_HEADER = (
+    "timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]\n"
+)
 DCGM_METRICS = ("DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED", "DCGM_FI_DEV_FB_FREE", "DCGM_FI_DEV_POWER_USAGE")
 
 
@@ -62,10 +64,19 @@ def write_smi(folder: Path, machine: int, day: int, hours: int, interval: int) -
     import polars as pl
 
     host = f"node-{machine:04d}"
-    frame = _samples(machine, day, hours, interval).select(line=pl.format(
-        "{}, {}, GPU-{}-{}, {}, {} %, {} MiB, 81559 MiB, {} W",
-        pl.col("ts").dt.strftime("%Y/%m/%d %H:%M:%S.000"), "gpu", pl.lit(host), "gpu", pl.lit(MODEL), "util", "mem",
-        pl.col("power").round(2)))
+    frame = _samples(machine, day, hours, interval).select(
+        line=pl.format(
+            "{}, {}, GPU-{}-{}, {}, {} %, {} MiB, 81559 MiB, {} W",
+            pl.col("ts").dt.strftime("%Y/%m/%d %H:%M:%S.000"),
+            "gpu",
+            pl.lit(host),
+            "gpu",
+            pl.lit(MODEL),
+            "util",
+            "mem",
+            pl.col("power").round(2),
+        )
+    )
     path = folder / f"day{day}" / f"{host}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
@@ -80,14 +91,38 @@ def write_dcgm(folder: Path, machine: int, day: int, hours: int, interval: int) 
 
     host = f"node-{machine:04d}"
     samples = _samples(machine, day, hours, interval).with_columns(ms=pl.col("ts").dt.epoch("ms"))
-    labels = pl.format('gpu="{}",UUID="GPU-{}-{}",device="nvidia{}",modelName="{}",Hostname="{}"',
-                       "gpu", pl.lit(host), "gpu", "gpu", pl.lit(MODEL), pl.lit(host))
-    values = {"DCGM_FI_DEV_GPU_UTIL": pl.col("util"), "DCGM_FI_DEV_FB_USED": pl.col("mem"),
-              "DCGM_FI_DEV_FB_FREE": 81559 - pl.col("mem"), "DCGM_FI_DEV_POWER_USAGE": pl.col("power")}
-    lines = pl.concat([
-        samples.select("n", k=pl.lit(i), line=pl.concat_str(pl.lit(metric + "{"), labels, pl.lit("} "), value.cast(pl.String), pl.lit(" "), pl.col("ms").cast(pl.String)))
-        for i, (metric, value) in enumerate(values.items())
-    ]).sort("n", "k")
+    labels = pl.format(
+        'gpu="{}",UUID="GPU-{}-{}",device="nvidia{}",modelName="{}",Hostname="{}"',
+        "gpu",
+        pl.lit(host),
+        "gpu",
+        "gpu",
+        pl.lit(MODEL),
+        pl.lit(host),
+    )
+    values = {
+        "DCGM_FI_DEV_GPU_UTIL": pl.col("util"),
+        "DCGM_FI_DEV_FB_USED": pl.col("mem"),
+        "DCGM_FI_DEV_FB_FREE": 81559 - pl.col("mem"),
+        "DCGM_FI_DEV_POWER_USAGE": pl.col("power"),
+    }
+    lines = pl.concat(
+        [
+            samples.select(
+                "n",
+                k=pl.lit(i),
+                line=pl.concat_str(
+                    pl.lit(metric + "{"),
+                    labels,
+                    pl.lit("} "),
+                    value.cast(pl.String),
+                    pl.lit(" "),
+                    pl.col("ms").cast(pl.String),
+                ),
+            )
+            for i, (metric, value) in enumerate(values.items())
+        ]
+    ).sort("n", "k")
     path = folder / f"day{day}" / f"{host}.prom"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as fh:
@@ -110,8 +145,15 @@ def child_ingest(db: str, folder: str, interval: int) -> None:
         raise SystemExit("; ".join(errors[:3]))
     samples = con.execute("SELECT count(*) FROM gpu_metrics").fetchall()[0][0]
     hourly = con.execute("SELECT count(*), sum(samples) FROM gpu_hourly").fetchall()[0]
-    report({"seconds": elapsed, "files": len(results), "samples": samples, "hourly_rows": hourly[0],
-            "rolled_up_samples": int(hourly[1] or 0)})
+    report(
+        {
+            "seconds": elapsed,
+            "files": len(results),
+            "samples": samples,
+            "hourly_rows": hourly[0],
+            "rolled_up_samples": int(hourly[1] or 0),
+        }
+    )
 
 
 FLEET_ROLLUP_SQL = """
@@ -186,17 +228,43 @@ def main() -> None:
         folder, db = WORK / f"telemetry-{fmt}", WORK / f"telemetry-{fmt}.duckdb"
         remove(folder, db)
         started = time.perf_counter()
-        paths = [writers[fmt](folder, m, d, min(24, args.hours - 24 * d), args.interval)
-                 for m in range(args.machines) for d in range(days)]
+        paths = [
+            writers[fmt](folder, m, d, min(24, args.hours - 24 * d), args.interval)
+            for m in range(args.machines)
+            for d in range(days)
+        ]
         size_mb = sum(p.stat().st_size for p in paths) / 1e6
         notes.append(f"{fmt}: {len(paths)} files, {size_mb:,.0f} MB written in {time.perf_counter() - started:.0f} s")
-        got = run_measured([PYTHON, me, "--child", "ingest", "--db", str(db), "--folder", str(folder),
-                            "--interval", str(args.interval)])
+        got = run_measured(
+            [
+                PYTHON,
+                me,
+                "--child",
+                "ingest",
+                "--db",
+                str(db),
+                "--folder",
+                str(folder),
+                "--interval",
+                str(args.interval),
+            ]
+        )
         r = got.reported
         per_sample = r["seconds"] / r["samples"]
-        table.append([fmt, f"{args.machines} x {GPUS} x {args.hours} h at {args.interval} s", f"{r['samples']:,}",
-                      f"{size_mb:,.0f}", f"{r['seconds']:.1f}", f"{r['samples'] / r['seconds']:,.0f}", f"{got.peak_mib:,.0f}",
-                      f"{r['hourly_rows']:,}", f"{per_sample * WEEK_SAMPLES_AT_FLEET / 3600:,.1f} h", f"{got.load_1m:.2f}"])
+        table.append(
+            [
+                fmt,
+                f"{args.machines} x {GPUS} x {args.hours} h at {args.interval} s",
+                f"{r['samples']:,}",
+                f"{size_mb:,.0f}",
+                f"{r['seconds']:.1f}",
+                f"{r['samples'] / r['seconds']:,.0f}",
+                f"{got.peak_mib:,.0f}",
+                f"{r['hourly_rows']:,}",
+                f"{per_sample * WEEK_SAMPLES_AT_FLEET / 3600:,.1f} h",
+                f"{got.load_1m:.2f}",
+            ]
+        )
         print(table[-1], flush=True)
         assert r["rolled_up_samples"] == r["samples"], r
         remove(folder, db)
@@ -204,12 +272,26 @@ def main() -> None:
     rows = build_fleet(fleet_db)
     read = run_measured([PYTHON, me, "--child", "read", "--db", str(fleet_db)])
     remove(fleet_db)
-    header = ["format", "fleet measured", "samples", "files MB", "ingest s", "samples / s", "peak RSS MiB",
-              "gpu_hourly rows", "extrapolated: 322.56M samples (1,000 x 8 GPUs x 1 week at 15 s), one process", "load 1m"]
-    read_rows = [[name, f"{v['rows']:,}", f"{v['seconds']:.2f}", f"{read.peak_mib:,.0f}", f"{read.load_1m:.2f}"]
-                 for name, v in read.reported.items()]
+    header = [
+        "format",
+        "fleet measured",
+        "samples",
+        "files MB",
+        "ingest s",
+        "samples / s",
+        "peak RSS MiB",
+        "gpu_hourly rows",
+        "extrapolated: 322.56M samples (1,000 x 8 GPUs x 1 week at 15 s), one process",
+        "load 1m",
+    ]
+    read_rows = [
+        [name, f"{v['rows']:,}", f"{v['seconds']:.2f}", f"{read.peak_mib:,.0f}", f"{read.load_1m:.2f}"]
+        for name, v in read.reported.items()
+    ]
     body = (
-        markdown_table(header, table) + "\n\n" + "\n".join(f"- {n}" for n in notes)
+        markdown_table(header, table)
+        + "\n\n"
+        + "\n".join(f"- {n}" for n in notes)
         + "\n- Extrapolated figures are the measured seconds per sample times 322,560,000 samples: clearly an"
         " extrapolation, on this shared 2-core machine, for one ingest process; files are independent, so"
         " several processes (or Dask workers) divide it. Peak memory does not grow with the fleet: a file is"

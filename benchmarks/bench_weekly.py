@@ -47,8 +47,13 @@ def prepare(weeks: int) -> tuple[Path, dict]:
     if errors:
         raise RuntimeError(f"ingest of the {weeks}-week sample failed: {errors[:3]}")
     remove(landing)
-    return db, {"generate_s": generated, "ingest_s": time.perf_counter() - started, "billing_rows": billing_rows,
-                "files": len(results), "generator_billing_rows": summary.get("billing_rows")}
+    return db, {
+        "generate_s": generated,
+        "ingest_s": time.perf_counter() - started,
+        "billing_rows": billing_rows,
+        "files": len(results),
+        "generator_billing_rows": summary.get("billing_rows"),
+    }
 
 
 def child_weekly(db: str, runs: int) -> None:
@@ -79,8 +84,9 @@ def child_backfill(db: str, weeks: int) -> None:
     first = END_WEEK - timedelta(weeks=weeks - 1)
     with prefect_test_harness(server_startup_timeout=120):
         started = time.perf_counter()
-        results = backfill_cost_reports(start=first.isoformat(), end=END_WEEK.isoformat(), send=False, db=db,
-                                        landing=str(empty))
+        results = backfill_cost_reports(
+            start=first.isoformat(), end=END_WEEK.isoformat(), send=False, db=db, landing=str(empty)
+        )
         report({"seconds": time.perf_counter() - started, "weeks": len(results)})
 
 
@@ -108,30 +114,54 @@ def main() -> None:
         for weeks in args.weeks:
             db, info = prepare(weeks)
             dbs[weeks] = db
-            notes.append(f"{weeks} weeks: {info['files']} files, {info['billing_rows']:,} billing rows; generated in "
-                         f"{info['generate_s']:.0f} s, ingested in {info['ingest_s']:.0f} s (not part of the figures)")
-            m = run_measured([PYTHON, me, "--child", "weekly", "--db", str(db), "--runs", str(args.runs)], env=child_env())
+            notes.append(
+                f"{weeks} weeks: {info['files']} files, {info['billing_rows']:,} billing rows; generated in "
+                f"{info['generate_s']:.0f} s, ingested in {info['ingest_s']:.0f} s (not part of the figures)"
+            )
+            m = run_measured(
+                [PYTHON, me, "--child", "weekly", "--db", str(db), "--runs", str(args.runs)], env=child_env()
+            )
             times = m.reported["seconds"]
             steady[weeks] = statistics.median(times[1:]) if len(times) > 1 else times[0]
-            table.append([weeks, f"{info['billing_rows']:,}", f"{times[0]:.1f}",
-                          ", ".join(f"{t:.1f}" for t in times[1:]), f"{steady[weeks]:.1f}", f"{m.peak_mib:,.0f}",
-                          f"{m.load_1m:.2f}"])
+            table.append(
+                [
+                    weeks,
+                    f"{info['billing_rows']:,}",
+                    f"{times[0]:.1f}",
+                    ", ".join(f"{t:.1f}" for t in times[1:]),
+                    f"{steady[weeks]:.1f}",
+                    f"{m.peak_mib:,.0f}",
+                    f"{m.load_1m:.2f}",
+                ]
+            )
             print(table[-1], flush=True)
         if len(steady) >= 2:
             w0, w1 = min(steady), max(steady)
-            notes.append(f"weekly run, {w1} vs {w0} weeks of history (median of the runs after the first): "
-                         f"{steady[w1] / steady[w0]:.2f}x")
+            notes.append(
+                f"weekly run, {w1} vs {w0} weeks of history (median of the runs after the first): "
+                f"{steady[w1] / steady[w0]:.2f}x"
+            )
         if not args.no_backfill:
             longest = max(dbs)
-            m = run_measured([PYTHON, me, "--child", "backfill", "--db", str(dbs[longest]), "--weeks", str(longest)],
-                             env=child_env())
-            notes.append(f"backfill of {m.reported['weeks']} weeks on the {longest}-week warehouse: "
-                         f"{m.reported['seconds']:.0f} s ({m.reported['seconds'] / m.reported['weeks']:.1f} s per week), "
-                         f"peak RSS {m.peak_mib:,.0f} MiB, load {m.load_1m:.2f} at start")
+            m = run_measured(
+                [PYTHON, me, "--child", "backfill", "--db", str(dbs[longest]), "--weeks", str(longest)], env=child_env()
+            )
+            notes.append(
+                f"backfill of {m.reported['weeks']} weeks on the {longest}-week warehouse: "
+                f"{m.reported['seconds']:.0f} s ({m.reported['seconds'] / m.reported['weeks']:.1f} s per week), "
+                f"peak RSS {m.peak_mib:,.0f} MiB, load {m.load_1m:.2f} at start"
+            )
     finally:
         remove(*dbs.values(), WORK / "reports", WORK / "empty-landing")
-    header = ["weeks in warehouse", "billing rows", "first run s", "later runs s", "median later s", "peak RSS MiB",
-              "load (1 min)"]
+    header = [
+        "weeks in warehouse",
+        "billing rows",
+        "first run s",
+        "later runs s",
+        "median later s",
+        "peak RSS MiB",
+        "load (1 min)",
+    ]
     body = markdown_table(header, table) + "\n\n" + "\n".join(f"- {n}" for n in notes)
     write_results("weekly", "Weekly flow: 4 vs 52 weeks of history, and the 52-week backfill", body)
     print(json.dumps(steady))

@@ -42,14 +42,15 @@ def run_measured(argv: list[str], *, env: dict | None = None, cwd: Path = PROJEC
     """Run ``argv`` in a fresh process under ``/usr/bin/time -v``: wall time and maximum RSS."""
     load = load_1m()
     started = time.perf_counter()
-    proc = subprocess.run(["/usr/bin/time", "-v", *argv], cwd=cwd, env={**os.environ, **(env or {})},
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["/usr/bin/time", "-v", *argv], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True
+    )
     wall = time.perf_counter() - started
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     reported: dict = {}
     for line in proc.stdout.splitlines():
         if line.startswith(MEASURE_PREFIX):
-            reported.update(json.loads(line[len(MEASURE_PREFIX):]))
+            reported.update(json.loads(line[len(MEASURE_PREFIX) :]))
     tail = "\n".join(proc.stderr.strip().splitlines()[-40:])
     if check and proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}:\n{proc.stdout[-3000:]}\n{tail}")
@@ -78,8 +79,10 @@ def machine() -> str:
     """One line: date, CPU count, RAM, load, library versions."""
     ram_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     libs = ", ".join(f"{k} {v}" for k, v in versions().items())
-    return (f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, nproc {os.cpu_count()}, RAM {ram_gib:.1f} GiB, "
-            f"load {load_1m():.2f} when written; {libs}")
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, nproc {os.cpu_count()}, RAM {ram_gib:.1f} GiB, "
+        f"load {load_1m():.2f} when written; {libs}"
+    )
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

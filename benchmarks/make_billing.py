@@ -35,8 +35,14 @@ WEEKS = 4
 SEED = 7
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 CHARGE_CATEGORY = {
-    "Usage": "Usage", "DiscountedUsage": "Usage", "SavingsPlanCoveredUsage": "Usage", "SavingsPlanNegation": "Usage",
-    "RIFee": "Purchase", "SavingsPlanRecurringFee": "Purchase", "Tax": "Tax", "Credit": "Credit",
+    "Usage": "Usage",
+    "DiscountedUsage": "Usage",
+    "SavingsPlanCoveredUsage": "Usage",
+    "SavingsPlanNegation": "Usage",
+    "RIFee": "Purchase",
+    "SavingsPlanRecurringFee": "Purchase",
+    "Tax": "Tax",
+    "Credit": "Credit",
 }
 
 
@@ -61,24 +67,41 @@ def focus_frame(items: pl.DataFrame) -> pl.DataFrame:
     period = pl.col("billing_period_start")
     tags = pl.struct([pl.col(f"tag_{k}").alias(k) for k in aws.TAG_KEYS]).struct.json_encode()
     return items.select(
-        AvailabilityZone=pl.col("availability_zone"), BilledCost=text_expr("unblended_cost"),
-        BillingAccountId=pl.col("payer_account_id"), BillingAccountName=pl.col("payer_account_name"),
-        BillingCurrency=pl.col("currency"), BillingPeriodEnd=pl.col("billing_period_end").dt.strftime(ISO),
+        AvailabilityZone=pl.col("availability_zone"),
+        BilledCost=text_expr("unblended_cost"),
+        BillingAccountId=pl.col("payer_account_id"),
+        BillingAccountName=pl.col("payer_account_name"),
+        BillingCurrency=pl.col("currency"),
+        BillingPeriodEnd=pl.col("billing_period_end").dt.strftime(ISO),
         BillingPeriodStart=period.dt.strftime(ISO),
         ChargeCategory=pl.col("line_item_type").replace_strict(CHARGE_CATEGORY, default="Usage"),
-        ChargeClass=pl.lit(None, pl.String), ChargeDescription=pl.col("description"),
+        ChargeClass=pl.lit(None, pl.String),
+        ChargeDescription=pl.col("description"),
         ChargeFrequency=pl.when(pl.col("line_item_type").is_in(["RIFee", "SavingsPlanRecurringFee"]))
-        .then(pl.lit("Recurring")).otherwise(pl.lit("Usage-Based")),
-        ChargePeriodEnd=pl.col("usage_end").dt.strftime(ISO), ChargePeriodStart=pl.col("usage_start").dt.strftime(ISO),
-        ConsumedQuantity=pl.col("usage_amount").cast(pl.String), ConsumedUnit=pl.col("pricing_unit"),
-        ContractedCost=text_expr("effective_cost"), EffectiveCost=text_expr("effective_cost"),
-        InvoiceIssuerName=pl.col("invoicing_entity"), ListCost=text_expr("public_on_demand_cost"),
-        ListUnitPrice=pl.col("public_on_demand_rate").cast(pl.String), PricingCategory=pl.lit("Standard"),
-        PricingQuantity=pl.col("usage_amount").cast(pl.String), PricingUnit=pl.col("pricing_unit"),
-        ProviderName=pl.lit("AWS"), PublisherName=pl.lit("AWS"), RegionId=pl.col("region_code"),
-        RegionName=pl.col("region"), ResourceId=pl.col("resource_id"), ServiceCategory=pl.lit("Compute"),
-        ServiceName=pl.col("product_name"), SubAccountId=pl.col("usage_account_id"),
-        SubAccountName=pl.col("usage_account_name"), Tags=tags,
+        .then(pl.lit("Recurring"))
+        .otherwise(pl.lit("Usage-Based")),
+        ChargePeriodEnd=pl.col("usage_end").dt.strftime(ISO),
+        ChargePeriodStart=pl.col("usage_start").dt.strftime(ISO),
+        ConsumedQuantity=pl.col("usage_amount").cast(pl.String),
+        ConsumedUnit=pl.col("pricing_unit"),
+        ContractedCost=text_expr("effective_cost"),
+        EffectiveCost=text_expr("effective_cost"),
+        InvoiceIssuerName=pl.col("invoicing_entity"),
+        ListCost=text_expr("public_on_demand_cost"),
+        ListUnitPrice=pl.col("public_on_demand_rate").cast(pl.String),
+        PricingCategory=pl.lit("Standard"),
+        PricingQuantity=pl.col("usage_amount").cast(pl.String),
+        PricingUnit=pl.col("pricing_unit"),
+        ProviderName=pl.lit("AWS"),
+        PublisherName=pl.lit("AWS"),
+        RegionId=pl.col("region_code"),
+        RegionName=pl.col("region"),
+        ResourceId=pl.col("resource_id"),
+        ServiceCategory=pl.lit("Compute"),
+        ServiceName=pl.col("product_name"),
+        SubAccountId=pl.col("usage_account_id"),
+        SubAccountName=pl.col("usage_account_name"),
+        Tags=tags,
     )
 
 
@@ -118,8 +141,11 @@ def cur_athena_parquet_frame(items: pl.DataFrame, header: list[str]) -> pl.DataF
     """Athena-style CUR rows typed as AWS writes them: timestamps, doubles for money and amounts."""
     frame = cur_athena_frame(items, header)
     return frame.with_columns(
-        [pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_zone="UTC").dt.replace_time_zone(None)
-         for c in frame.columns if c.endswith("_date") and not NUMERIC.search(c)]
+        [
+            pl.col(c).str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_zone="UTC").dt.replace_time_zone(None)
+            for c in frame.columns
+            if c.endswith("_date") and not NUMERIC.search(c)
+        ]
         + [pl.col(c).cast(pl.Float64) for c in frame.columns if NUMERIC.search(c) and not c.endswith("_arn")]
     )
 

@@ -54,7 +54,10 @@ ROWS_PER_PART = 500_000  # billing rows attributed at once: bounds memory (polar
 
 
 def compute_week(
-    con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings, rows_per_part: int = ROWS_PER_PART,
+    con: duckdb.DuckDBPyConnection,
+    week_start: date,
+    settings: Settings,
+    rows_per_part: int = ROWS_PER_PART,
     keep_source: bool = False,
 ) -> AttributionResult:
     """Read the week's inputs with the sql/attribution_*.sql queries and attribute them (no writes).
@@ -93,8 +96,12 @@ def compute_week(
 
 @task(cache_policy=NO_CACHE, task_run_name="attribute partition", retries=1)
 def attribute_part(
-    billing: pl.DataFrame, jobs: pl.DataFrame, telemetry: pl.DataFrame, week_start: date,
-    config: AttributionConfig, keep_source: bool,
+    billing: pl.DataFrame,
+    jobs: pl.DataFrame,
+    telemetry: pl.DataFrame,
+    week_start: date,
+    config: AttributionConfig,
+    keep_source: bool,
 ) -> AttributionResult:
     """Attribute one partition of whole resources: on a Dask worker inside a flow run on Dask
     (``compute_week`` submits it there), else called in-process. Pure: inputs in, result out."""
@@ -121,4 +128,3 @@ def attribution_summary(con: duckdb.DuckDBPyConnection, week_start: date, settin
     stored = query(con, "attribution_week", {"week_start": week_start})
     anomalies = compute_week(con, week_start, settings).anomalies
     return summarise(stored, week_start, settings.reporting_currency.upper(), anomalies)
-

@@ -51,8 +51,17 @@ def weekly_spend_chart(series: dict, currency: str, title: str) -> bytes:
         ax.bar(positions, busy, bottom=bottoms, color=colour, width=0.7, edgecolor="white", linewidth=0.4)
         bottoms = [b + v for b, v in zip(bottoms, busy)]
         if any(idle):
-            ax.bar(positions, idle, bottom=bottoms, color=colour, width=0.7, hatch="////",
-                   edgecolor="white", linewidth=0.4, alpha=0.55)
+            ax.bar(
+                positions,
+                idle,
+                bottom=bottoms,
+                color=colour,
+                width=0.7,
+                hatch="////",
+                edgecolor="white",
+                linewidth=0.4,
+                alpha=0.55,
+            )
             bottoms = [b + v for b, v in zip(bottoms, idle)]
         handles.append(Patch(facecolor=colour, label=label))
     handles.append(Patch(facecolor="#bbbbbb", hatch="////", edgecolor="white", label="Idle GPU"))

@@ -84,10 +84,10 @@ def _print(data, as_json: bool, human: str) -> None:
 def cmd_sample_data(args: argparse.Namespace) -> int:
     from sample_data import generate_sample
 
-    summary = generate_sample(
-        Path(args.out), weeks=args.weeks, rows=args.rows, seed=args.seed, end_week=args.end_week
+    summary = generate_sample(Path(args.out), weeks=args.weeks, rows=args.rows, seed=args.seed, end_week=args.end_week)
+    _print(
+        summary, args.json, f"sample data written to {args.out}: " + json.dumps(summary.get("files", {}), default=str)
     )
-    _print(summary, args.json, f"sample data written to {args.out}: " + json.dumps(summary.get("files", {}), default=str))
     return 0
 
 
@@ -101,7 +101,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     results = run_ingest(args.paths, settings, args.format, column_defaults=defaults)
     seconds = time.monotonic() - began
     rows = sum(r.rows_loaded for r in results)
-    _progress(f"{len(results):,} files, {rows:,} rows loaded in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)")
+    _progress(
+        f"{len(results):,} files, {rows:,} rows loaded in {seconds:.1f} s ({rows / max(seconds, 1e-9):,.0f} rows/s)"
+    )
     if args.json:
         print(json.dumps([r.as_json() for r in results], indent=2))
     else:
@@ -166,8 +168,11 @@ def cmd_attribution(args: argparse.Namespace) -> int:
     settings = _settings(args)
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         if _week_state(con, args.week) == "unattributed":  # the weekly flow's own step, run on demand
-            _progress(f"week {iso_week_label(args.week)} has billing rows but was never attributed: "
-                      "attributing it now (as the weekly flow does)", always=True)
+            _progress(
+                f"week {iso_week_label(args.week)} has billing rows but was never attributed: "
+                "attributing it now (as the weekly flow does)",
+                always=True,
+            )
             summary = attribute_week(con, args.week, settings)
         else:
             _require_attributed(con, args.week, settings.db)
@@ -177,7 +182,9 @@ def cmd_attribution(args: argparse.Namespace) -> int:
     lines.append(f"  idle GPU (included above): {_money(summary['idle_gpu_cost'])}")
     lines.append("Coverage: " + ", ".join(f"{k} {v:.1%}" for k, v in summary["coverage"].items()))
     if summary.get("unconverted"):
-        lines.append("Unconverted (no exchange rate): " + ", ".join(f"{c} {a}" for c, a in summary["unconverted"].items()))
+        lines.append(
+            "Unconverted (no exchange rate): " + ", ".join(f"{c} {a}" for c, a in summary["unconverted"].items())
+        )
     _print(summary, args.json, "\n".join(lines))
     return 0
 
@@ -231,8 +238,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 # imported while Prefect's temporary server starts (the steps import them lazily otherwise)
-RUN_MODULES = ["flows.weekly", "flows.ingest", "flows.quality", "great_expectations", "flows.attribute",
-               "flows.recommend", "flows.report"]
+RUN_MODULES = [
+    "flows.weekly",
+    "flows.ingest",
+    "flows.quality",
+    "great_expectations",
+    "flows.attribute",
+    "flows.recommend",
+    "flows.report",
+]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -247,8 +261,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     runner = dask_task_runner(settings)  # the ingest step maps files on Dask when configured
     weekly = weekly_cost_report.with_options(task_runner=runner) if runner else weekly_cost_report
     state = weekly(
-        week_start=args.week.isoformat(), send=args.send, resend=args.resend, db=str(settings.db),
-        landing=args.landing, return_state=True,
+        week_start=args.week.isoformat(),
+        send=args.send,
+        resend=args.resend,
+        db=str(settings.db),
+        landing=args.landing,
+        return_state=True,
     )
     if state.is_failed():  # e.g. a failed data check: the report is archived, the message says where
         print(f"aicost: error: {state.message}", file=sys.stderr)
@@ -285,17 +303,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"Generating the sample company's exports and logs for the 8 weeks to {week} in {landing} ...")
     generate_sample(landing, weeks=8, end_week=week, seed=args.seed)
     print(f"Running the weekly cost report flow (Prefect) on {settings.db} ...")
-    state = weekly_cost_report(week_start=week.isoformat(), send=args.send, db=str(settings.db), landing=str(landing),
-                               return_state=True)
+    state = weekly_cost_report(
+        week_start=week.isoformat(), send=args.send, db=str(settings.db), landing=str(landing), return_state=True
+    )
     if state.is_failed():
         print(f"aicost: error: {state.message}", file=sys.stderr)
         return 1
     result = state.result()
     html = Path(result["html_path"]).resolve()
     print()
-    print(f"AI spend {result['week']}: {result['reporting_currency']} {Decimal(result['total']):,.2f}; "
-          f"{result['recommendations']} recommendations, "
-          f"{result['reporting_currency']} {Decimal(result['open_monthly_savings']):,.0f} per month of savings open")
+    print(
+        f"AI spend {result['week']}: {result['reporting_currency']} {Decimal(result['total']):,.2f}; "
+        f"{result['recommendations']} recommendations, "
+        f"{result['reporting_currency']} {Decimal(result['open_monthly_savings']):,.0f} per month of savings open"
+    )
     print(f"Report: {html}")
     print(f"Email:  {Path(result['eml_path']).resolve()}")
     print(f"Open it in a browser (file://{html}), or explore: aicost recommendations --week {week}")
@@ -323,51 +344,93 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", help="files or folders")
     p.add_argument("--format", default="auto", help="the format of every file (default: detected from each header)")
     p.add_argument(
-        "--set", action="append", metavar="COLUMN=VALUE",
+        "--set",
+        action="append",
+        metavar="COLUMN=VALUE",
         help="fill a column the files lack (e.g. --set BillingCurrency=USD); never overrides the file",
     )
-    p.add_argument("--json", action="store_true", help="per file: format, rows loaded/rejected, cost totals per currency")
+    p.add_argument(
+        "--json", action="store_true", help="per file: format, rows loaded/rejected, cost totals per currency"
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("attribution", help="attributed cost of a week by category, and how it was attributed")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument(
+        "--week",
+        type=parse_week,
+        default=last_complete_week(),
+        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON (figures as exact decimals)")
     p.set_defaults(func=cmd_attribution)
 
     p = sub.add_parser("recommendations", help="the week's savings recommendations, ranked by monthly savings")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument(
+        "--week",
+        type=parse_week,
+        default=last_complete_week(),
+        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
+    )
     p.add_argument("--json", action="store_true", help="print every recommendation with all its fields as JSON")
     p.set_defaults(func=cmd_recommendations)
 
     p = sub.add_parser("unit-costs", help="cost per 1M tokens, 1,000 requests, GPU-hour and training run, with trends")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument(
+        "--week",
+        type=parse_week,
+        default=last_complete_week(),
+        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
+    )
     p.add_argument("--json", action="store_true", help="each figure with its numerator, denominator and 8-week trend")
     p.set_defaults(func=cmd_unit_costs)
 
     p = sub.add_parser("report", help="render (and optionally email) the week's report")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
-    p.add_argument("--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)")
+    p.add_argument(
+        "--week",
+        type=parse_week,
+        default=last_complete_week(),
+        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
+    )
+    p.add_argument(
+        "--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)"
+    )
     p.add_argument("--resend", action="store_true", help="with --send: send even if this week's report was sent before")
     p.add_argument("--json", action="store_true", help="print the headline, top actions and delivery as JSON")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("run", help="run the whole weekly flow once for a week (ingest, attribute, recommend, report)")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument(
+        "--week",
+        type=parse_week,
+        default=last_complete_week(),
+        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
+    )
     p.add_argument("--landing", help="folder of new files to ingest (default: $AICOST_LANDING or data/landing)")
-    p.add_argument("--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)")
+    p.add_argument(
+        "--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)"
+    )
     p.add_argument("--resend", action="store_true", help="with --send: send even if this week's report was sent before")
     p.add_argument("--json", action="store_true", help="print the run's result as JSON, and no progress lines")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("export", help="write the week's attributed cost as FOCUS 1.2 and 1.3 (Parquet and CSV)")
-    p.add_argument("--week", type=parse_week, default=last_complete_week(), help="any day of the week, or an ISO week (2026-W47); default: the last complete week")
+    p.add_argument(
+        "--week",
+        type=parse_week,
+        default=last_complete_week(),
+        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
+    )
     p.add_argument("--format", default="focus", help="output format (focus)")
     p.add_argument("--out", required=True, help="folder to write into")
     p.add_argument("--json", action="store_true", help="print the files written, row count and totals as JSON")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("demo", help="generate the sample, run the weekly flow for the last complete week, show the report")
-    p.add_argument("--landing", default="data/demo-landing", help="where the sample is written (default data/demo-landing)")
+    p = sub.add_parser(
+        "demo", help="generate the sample, run the weekly flow for the last complete week, show the report"
+    )
+    p.add_argument(
+        "--landing", default="data/demo-landing", help="where the sample is written (default data/demo-landing)"
+    )
     p.add_argument("--seed", type=int, default=7, help="random seed of the sample (default 7)")
     p.add_argument("--send", action="store_true", help="also email it (needs AICOST_SMTP_HOST and AICOST_MAIL_TO)")
     p.set_defaults(func=cmd_demo)

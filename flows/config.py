@@ -33,8 +33,14 @@ from transforms.fx import rates_frame
 from transforms.schema import MONEY
 
 __all__ = [
-    "ConfigError", "load_attribution_rules", "load_detector_config", "load_energy", "load_fx_rates",
-    "load_instances", "load_prices", "load_recommendation_settings",
+    "ConfigError",
+    "load_attribution_rules",
+    "load_detector_config",
+    "load_energy",
+    "load_fx_rates",
+    "load_instances",
+    "load_prices",
+    "load_recommendation_settings",
 ]
 
 INSTANCES_CSV = CONFIG_DIR / "instances.csv"

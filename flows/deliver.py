@@ -88,11 +88,14 @@ def check_smtp_settings(settings: Settings) -> None:
     if not settings.mail_to:
         raise DeliveryError("cannot send: no recipients configured (set AICOST_MAIL_TO, a JSON list)")
     if settings.smtp_security not in SECURITY_MODES:
-        raise DeliveryError(f"AICOST_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, "
-                            f"got '{settings.smtp_security}'")
+        raise DeliveryError(
+            f"AICOST_SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}, got '{settings.smtp_security}'"
+        )
     if settings.smtp_security == "none" and settings.smtp_user and not _is_loopback(settings.smtp_host):
-        raise DeliveryError(f"refusing to send the SMTP password to {settings.smtp_host} without TLS: "
-                            "set AICOST_SMTP_SECURITY to starttls or ssl")
+        raise DeliveryError(
+            f"refusing to send the SMTP password to {settings.smtp_host} without TLS: "
+            "set AICOST_SMTP_SECURITY to starttls or ssl"
+        )
 
 
 def is_temporary(exc: BaseException) -> bool:
@@ -110,7 +113,8 @@ def describe(exc: BaseException) -> str:
     """A failure in one line, from what the server said (never from our own credentials)."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "recipients refused: " + "; ".join(
-            f"{rcpt}: {code} {reply.decode(errors='replace')}" for rcpt, (code, reply) in exc.recipients.items())
+            f"{rcpt}: {code} {reply.decode(errors='replace')}" for rcpt, (code, reply) in exc.recipients.items()
+        )
     if isinstance(exc, smtplib.SMTPResponseException):
         reply = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
         return f"server replied {exc.smtp_code} {reply}"
@@ -123,7 +127,9 @@ def _send_once(message: EmailMessage, settings: Settings, password: str | None) 
     """One SMTP session; returns the recipients the server refused (others were accepted)."""
     context = ssl.create_default_context()
     if settings.smtp_security == "ssl":
-        smtp = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s, context=context)
+        smtp = smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s, context=context
+        )
     else:
         smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout_s)
     with smtp:
@@ -134,8 +140,15 @@ def _send_once(message: EmailMessage, settings: Settings, password: str | None) 
         return smtp.send_message(message, from_addr=settings.mail_from, to_addrs=list(settings.mail_to))
 
 
-def send_with_retries(message: EmailMessage, settings: Settings, password: str | None, *,
-                      attempts: int = SEND_ATTEMPTS, backoff_s: float = BACKOFF_S, sleep=time.sleep) -> dict:
+def send_with_retries(
+    message: EmailMessage,
+    settings: Settings,
+    password: str | None,
+    *,
+    attempts: int = SEND_ATTEMPTS,
+    backoff_s: float = BACKOFF_S,
+    sleep=time.sleep,
+) -> dict:
     """Send, retrying temporary failures with exponential backoff; DeliveryError when it cannot."""
     where = f"{settings.smtp_host}:{settings.smtp_port}"
     log = _logger()
@@ -148,9 +161,12 @@ def send_with_retries(message: EmailMessage, settings: Settings, password: str |
                 raise DeliveryError(f"permanent failure sending to {where}: {reason} (not retried)") from None
             if attempt == attempts:
                 raise DeliveryError(
-                    f"could not send to {where} after {attempts} attempts; last temporary failure: {reason}") from None
+                    f"could not send to {where} after {attempts} attempts; last temporary failure: {reason}"
+                ) from None
             delay = backoff_s * 2 ** (attempt - 1)
-            log.warning("SMTP attempt %d/%d to %s failed (%s); retrying in %.1f s", attempt, attempts, where, reason, delay)
+            log.warning(
+                "SMTP attempt %d/%d to %s failed (%s); retrying in %.1f s", attempt, attempts, where, reason, delay
+            )
             sleep(delay)
     raise AssertionError("unreachable")
 
@@ -177,28 +193,55 @@ def last_delivery(con: duckdb.DuckDBPyConnection, week_start) -> dict | None:
     return rows.row(0, named=True) if rows.height else None
 
 
-def record_delivery(con: duckdb.DuckDBPyConnection, report: RenderedReport, recipients: list[str],
-                    message_id: str, sent_at: datetime) -> None:
+def record_delivery(
+    con: duckdb.DuckDBPyConnection, report: RenderedReport, recipients: list[str], message_id: str, sent_at: datetime
+) -> None:
     """Append one sent report to the ledger."""
-    con.execute(sql_text("report_ledger_record"), {
-        "week_start": report.week_start, "recipients": ", ".join(recipients), "message_id": message_id,
-        "sent_at": sent_at, "html_path": str(report.html_path), "eml_path": str(report.eml_path),
-    })
+    con.execute(
+        sql_text("report_ledger_record"),
+        {
+            "week_start": report.week_start,
+            "recipients": ", ".join(recipients),
+            "message_id": message_id,
+            "sent_at": sent_at,
+            "html_path": str(report.html_path),
+            "eml_path": str(report.eml_path),
+        },
+    )
 
 
-def deliver_report(con: duckdb.DuckDBPyConnection, report: RenderedReport, settings: Settings, *, send: bool,
-                   resend: bool = False, attempts: int = SEND_ATTEMPTS, backoff_s: float = BACKOFF_S) -> dict:
+def deliver_report(
+    con: duckdb.DuckDBPyConnection,
+    report: RenderedReport,
+    settings: Settings,
+    *,
+    send: bool,
+    resend: bool = False,
+    attempts: int = SEND_ATTEMPTS,
+    backoff_s: float = BACKOFF_S,
+) -> dict:
     """Archive the report, then (when ``send``) email it once per week unless ``resend``."""
     archive(report)
-    result = {"sent": False, "reason": "", "message_id": None, "recipients": list(settings.mail_to),
-              "html_path": str(report.html_path), "eml_path": str(report.eml_path)}
+    result = {
+        "sent": False,
+        "reason": "",
+        "message_id": None,
+        "recipients": list(settings.mail_to),
+        "html_path": str(report.html_path),
+        "eml_path": str(report.eml_path),
+    }
     if not send:
         return {**result, "reason": "not sent: sending was not requested (archived only)"}
     previous = last_delivery(con, report.week_start)
     if previous and not resend:
-        return {**result, "message_id": previous["message_id"],
-                "reason": (f"already sent on {previous['sent_at']:%Y-%m-%d %H:%M} UTC to {previous['recipients']}; "
-                           "use --resend to send it again")}
+        return {
+            **result,
+            "message_id": previous["message_id"],
+            "reason": (
+                f"already sent on {previous['sent_at']:%Y-%m-%d %H:%M} UTC to {previous['recipients']}; "
+                "use --resend to send it again"
+            ),
+        }
     check_smtp_settings(settings)
     password = smtp_password(settings)
     message = archived_message(report)
@@ -211,8 +254,9 @@ def deliver_report(con: duckdb.DuckDBPyConnection, report: RenderedReport, setti
     accepted = [r for r in settings.mail_to if r not in refused]
     sent_at = datetime.now(timezone.utc)
     record_delivery(con, report, accepted, message["Message-ID"], sent_at)
-    _logger().info("report %s sent to %s via %s:%s", report.week_label, ", ".join(accepted),
-                   settings.smtp_host, settings.smtp_port)
+    _logger().info(
+        "report %s sent to %s via %s:%s", report.week_label, ", ".join(accepted), settings.smtp_host, settings.smtp_port
+    )
     reason = "sent" + (f"; refused by the server: {', '.join(refused)}" if refused else "")
     return {**result, "sent": True, "reason": reason, "message_id": message["Message-ID"], "recipients": accepted}
 
@@ -245,15 +289,26 @@ def artifact_markdown(report: RenderedReport, delivery: dict) -> str:
         f"Open savings: **{head['open_savings_display']} / month** across {head['open_recommendations']} recommendations",
     ]
     if head["unconverted"]:
-        lines += ["", "Not converted (no exchange rate): " + ", ".join(f"{v} {k}" for k, v in head["unconverted"].items())]
+        lines += [
+            "",
+            "Not converted (no exchange rate): " + ", ".join(f"{v} {k}" for k, v in head["unconverted"].items()),
+        ]
     lines += ["", "## Top 3 actions", ""]
     if report.top_actions:
-        lines += [f"{i}. {_md(a['action'])}: **{a['savings']}** ({a['confidence_key']}); evidence: {_md(a['evidence'])}"
-                  for i, a in enumerate(report.top_actions, start=1)]
+        lines += [
+            f"{i}. {_md(a['action'])}: **{a['savings']}** ({a['confidence_key']}); evidence: {_md(a['evidence'])}"
+            for i, a in enumerate(report.top_actions, start=1)
+        ]
     else:
         lines.append("No open recommendations this week.")
-    lines += ["", "## Report", "", f"- HTML: `{delivery['html_path']}`", f"- Email (.eml): `{delivery['eml_path']}`",
-              f"- Email: {'sent to ' + ', '.join(delivery['recipients']) if delivery['sent'] else _md(delivery['reason'])}"]
+    lines += [
+        "",
+        "## Report",
+        "",
+        f"- HTML: `{delivery['html_path']}`",
+        f"- Email (.eml): `{delivery['eml_path']}`",
+        f"- Email: {'sent to ' + ', '.join(delivery['recipients']) if delivery['sent'] else _md(delivery['reason'])}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -294,8 +349,10 @@ def report_command(week_start: date, send: bool, resend: bool, as_json: bool, se
         "week": report.week_label,
         "subject": report.subject,
         "headline": head,
-        "top_actions": [{"action": a["action"], "savings": a["savings"], "confidence": a["confidence_key"]}
-                        for a in report.top_actions],
+        "top_actions": [
+            {"action": a["action"], "savings": a["savings"], "confidence": a["confidence_key"]}
+            for a in report.top_actions
+        ],
         "delivery": delivery,
         "summary": summary,
     }

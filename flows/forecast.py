@@ -30,8 +30,11 @@ def load_budgets(path: Path) -> BudgetConfig | None:
 
 def forecast_history(con: duckdb.DuckDBPyConnection, week_start: date) -> pl.DataFrame:
     """Weekly spend and recurring fees per category, up to ``HISTORY_WEEKS`` weeks to ``week_start``."""
-    return query(con, "forecast_history", {"first_week": week_start - timedelta(weeks=HISTORY_WEEKS - 1),
-                                           "week_start": week_start})
+    return query(
+        con,
+        "forecast_history",
+        {"first_week": week_start - timedelta(weeks=HISTORY_WEEKS - 1), "week_start": week_start},
+    )
 
 
 def load_economics(con: duckdb.DuckDBPyConnection, week_start: date, settings: Settings | None = None) -> dict:
@@ -39,8 +42,11 @@ def load_economics(con: duckdb.DuckDBPyConnection, week_start: date, settings: S
     settings = settings or get_settings()
     return {
         "forecast_history": forecast_history(con, week_start),
-        "forecast_accuracy": query(con, "forecast_accuracy", {"first_week": week_start - timedelta(weeks=ACCURACY_WEEKS),
-                                                              "week_start": week_start}),
+        "forecast_accuracy": query(
+            con,
+            "forecast_accuracy",
+            {"first_week": week_start - timedelta(weeks=ACCURACY_WEEKS), "week_start": week_start},
+        ),
         "unit_costs": load_unit_cost_frames(con, week_start),
         "budgets": load_budgets(settings.budgets),
     }
@@ -48,8 +54,9 @@ def load_economics(con: duckdb.DuckDBPyConnection, week_start: date, settings: S
 
 def store_forecast(con: duckdb.DuckDBPyConnection, week_start: date) -> int:
     """Store (replace) the forecast made from the data up to ``week_start``; returns the rows written."""
-    rows = stored_rows(forecast_series(forecast_history(con, week_start), week_start), week_start,
-                       datetime.now(timezone.utc))
+    rows = stored_rows(
+        forecast_series(forecast_history(con, week_start), week_start), week_start, datetime.now(timezone.utc)
+    )
     with transaction(con):
         con.execute(sql_text("forecast_delete_week"), {"made_week": week_start}).fetchall()
         return insert_frame(con, "cost_forecasts", rows)

@@ -67,9 +67,21 @@ from flows.warehouse import current_staging, sql_text, transaction
 from transforms.deliveries import compete, decide
 
 __all__ = [
-    "FileResult", "IngestError", "RefusedLink", "StagedFile", "aws_assembly", "aws_assembly_id", "expand_paths",
-    "ingest_files", "is_export_metadata", "map_batches", "notes_text", "pending_files", "prepare_file",
-    "resolve_format", "sha256_of",
+    "FileResult",
+    "IngestError",
+    "RefusedLink",
+    "StagedFile",
+    "aws_assembly",
+    "aws_assembly_id",
+    "expand_paths",
+    "ingest_files",
+    "is_export_metadata",
+    "map_batches",
+    "notes_text",
+    "pending_files",
+    "prepare_file",
+    "resolve_format",
+    "sha256_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -165,14 +177,18 @@ def ingest_files(
                 _decided_not_to_load(con, ingest_id, delivery, decision)
                 continue
             _store_group(
-                con, delivery.members, ingest_id, delivery_id=delivery_id, column_defaults=column_defaults,
-                staged=prepared, delivery=delivery, reason=reason + (decision.reason if decision else ""),
+                con,
+                delivery.members,
+                ingest_id,
+                delivery_id=delivery_id,
+                column_defaults=column_defaults,
+                staged=prepared,
+                delivery=delivery,
+                reason=reason + (decision.reason if decision else ""),
             )
 
     for member in usage:
-        _store_group(
-            con, [member], ingest_id, delivery_id=None, column_defaults=column_defaults, staged=staged or {}
-        )
+        _store_group(con, [member], ingest_id, delivery_id=None, column_defaults=column_defaults, staged=staged or {})
     if any(f.table == "gpu_metrics" and not (r.error or r.skipped) for _, f, r in usage):
         from flows.settings import get_settings
         from flows.telemetry import prune_raw_samples  # rolled up as stored; raw kept for the retention only
@@ -214,8 +230,7 @@ def _store_group(
     hashes = [r.file_sha256 for _, _, r in members]
     with tempfile.TemporaryDirectory(prefix="aicost-staging-", dir=current_staging()) as staging:
         prepared = {
-            str(path): staged.get(str(path))
-            or prepare_file(str(path), source_format.name, staging, column_defaults)
+            str(path): staged.get(str(path)) or prepare_file(str(path), source_format.name, staging, column_defaults)
             for path, source_format, _ in members
         }
         current: Path | None = None
@@ -228,8 +243,12 @@ def _store_group(
                         _store_file(con, path, source_format, result, ingest_id, prepared[str(path)])
                     current = None
                     if delivery_id and members[0][1].period_policy == "replace":
-                        params = {"delivery_id": delivery_id, "hashes": hashes, "ingest_id": ingest_id,
-                                  "delivery_time": candidate.delivered_at if candidate else None}
+                        params = {
+                            "delivery_id": delivery_id,
+                            "hashes": hashes,
+                            "ingest_id": ingest_id,
+                            "delivery_time": candidate.delivered_at if candidate else None,
+                        }
                         if candidate and (newer := con.execute(sql_text("newer_stored_deliveries"), params).fetchall()):
                             holder = newer[0]
                             raise _PassedOver(
@@ -241,11 +260,21 @@ def _store_group(
                         _replace_older_deliveries(con, delivery_id, hashes, ingest_id, candidate)
                     if candidate:
                         derived = [notes_text(prepared[str(p)].notes) for p, _, _ in members if prepared[str(p)].notes]
-                        con.execute(sql_text("record_loaded_decisions"), {
-                            "ingest_id": ingest_id, "delivery_id": delivery_id, "hashes": hashes,
-                            "reason": "; ".join([reason, *(f"derived: {d}" for d in derived)]) if derived else reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
-                            "time_source": candidate.time_source, "decided_at": datetime.now(UTC),
-                        })
+                        con.execute(
+                            sql_text("record_loaded_decisions"),
+                            {
+                                "ingest_id": ingest_id,
+                                "delivery_id": delivery_id,
+                                "hashes": hashes,
+                                "reason": "; ".join([reason, *(f"derived: {d}" for d in derived)])
+                                if derived
+                                else reason,
+                                "files": candidate.files,
+                                "delivery_time": candidate.delivered_at,
+                                "time_source": candidate.time_source,
+                                "decided_at": datetime.now(UTC),
+                            },
+                        )
                     committing = True  # nothing left but the COMMIT
             except duckdb.Error as exc:
                 # an IO error while storing (a full disk, a staged part gone) or at commit
@@ -268,8 +297,10 @@ def _store_group(
             unchanged = UNCHANGED.format(unit="delivery" if delivery_id else "file")
             for path, _, result in members:
                 failed_here = str(path) in str(exc)
-                result.error = f"{exc}; {unchanged}" if failed_here or len(members) == 1 else (
-                    f"{path}: not stored, because another part of the same delivery failed: {exc}; {unchanged}"
+                result.error = (
+                    f"{exc}; {unchanged}"
+                    if failed_here or len(members) == 1
+                    else (f"{path}: not stored, because another part of the same delivery failed: {exc}; {unchanged}")
                 )
                 result.rows_loaded = result.rows_rejected = 0
                 result.billed_cost, result.effective_cost = {}, {}

@@ -145,7 +145,8 @@ def expand_paths(paths: list[Path]) -> list[Path]:
             except (UnreadableFile, KeyError, TypeError):
                 pass
     return [
-        f for f in files
+        f
+        for f in files
         if isinstance(f, RefusedLink) or (not is_export_metadata(f) and f.resolve() not in inventory_parts)
     ]
 
@@ -207,15 +208,22 @@ def aws_assembly(path: Path) -> AwsAssembly | None:
             # one folder above the assembly folder (or the only one, when AWS overwrites in place)
             for top_folder in (manifest.parent.parent, manifest.parent):
                 for top, top_data in _aws_manifests(top_folder):
-                    same = top_data.get("reportName") == data.get("reportName") and _aws_period(top_data) == _aws_period(data)
+                    same = top_data.get("reportName") == data.get("reportName") and _aws_period(
+                        top_data
+                    ) == _aws_period(data)
                     if same and top != manifest:
                         current = str(top_data["assemblyId"])
                         break
                 if current:
                     break
             return AwsAssembly(
-                assembly_id=str(data["assemblyId"]), manifest=manifest, report=str(data.get("reportName") or ""),
-                account=data.get("account"), period_start=_aws_period(data), listed=listed, current_id=current,
+                assembly_id=str(data["assemblyId"]),
+                manifest=manifest,
+                report=str(data.get("reportName") or ""),
+                account=data.get("account"),
+                period_start=_aws_period(data),
+                listed=listed,
+                current_id=current,
             )
     return None
 
@@ -242,8 +250,10 @@ def resolve_format(path: Path, fmt: str) -> SourceFormat:
         header = f"its first line has {len(sniffed.columns)} fields" if sniffed.columns else "no header"
         near = closest_match(sniffed) if sniffed.columns else None
         closest = (
-            f"; closest: {near[0].name}, which also needs {', '.join(near[1])}" if near and near[1]
-            else f"; closest: {near[0].name} (its columns are all there, its layout is not)" if near
+            f"; closest: {near[0].name}, which also needs {', '.join(near[1])}"
+            if near and near[1]
+            else f"; closest: {near[0].name} (its columns are all there, its layout is not)"
+            if near
             else "; no known format's columns are in it"
         )
         raise IngestError(
@@ -285,13 +295,22 @@ def _gather_deliveries(
             if assembly:
                 # AWS CUR manifests carry no creation time: the assembly's manifest file time stands for it
                 when, source = _mtime(assembly.manifest), "the assembly manifest's file time"
-                hints = {"provider": "aws", "billing_account_id": assembly.account,
-                         "billing_period_start": assembly.period_start}
+                hints = {
+                    "provider": "aws",
+                    "billing_account_id": assembly.account,
+                    "billing_period_start": assembly.period_start,
+                }
             else:
                 when, source, hints = _mtime(path), "file time", {}
-            candidate = Candidate(delivery_id=delivery_id, export=export, run=run, delivered_at=when,
-                                  time_source=source, files=[],
-                                  current_run=assembly.current_id if assembly else None)
+            candidate = Candidate(
+                delivery_id=delivery_id,
+                export=export,
+                run=run,
+                delivered_at=when,
+                time_source=source,
+                files=[],
+                current_run=assembly.current_id if assembly else None,
+            )
             found[delivery_id] = _Delivery(candidate, [], hints)
         delivery = found[delivery_id]
         delivery.members.append((path, source_format, result))
@@ -328,4 +347,3 @@ def _gather_deliveries(
         for _, _, result in delivery.members:
             result.delivery_id = candidate.delivery_id
     return list(found.values())
-

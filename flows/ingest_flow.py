@@ -36,8 +36,12 @@ def record_refusals(con, refusals: list[tuple[str, str | None, str]]) -> int:
     now = datetime.now(UTC)
     frame = pl.DataFrame(
         [{"source_file": f, "file_sha256": h or None, "reason": r, "refused_at": now} for f, h, r in refusals],
-        schema={"source_file": pl.String, "file_sha256": pl.String, "reason": pl.String,
-                "refused_at": pl.Datetime("us", "UTC")},
+        schema={
+            "source_file": pl.String,
+            "file_sha256": pl.String,
+            "reason": pl.String,
+            "refused_at": pl.Datetime("us", "UTC"),
+        },
     )
     return insert_frame(con, "ingest_refusals", frame)
 
@@ -165,8 +169,9 @@ def run_ingest(
     """
     runner = dask_task_runner(settings)
     if runner is None:
-        return ingest_flow.fn(paths=[str(p) for p in paths], db=str(settings.db), fmt=fmt,
-                              column_defaults=column_defaults)
+        return ingest_flow.fn(
+            paths=[str(p) for p in paths], db=str(settings.db), fmt=fmt, column_defaults=column_defaults
+        )
     return ingest_flow.with_options(task_runner=runner)(
         paths=[str(p) for p in paths], db=str(settings.db), fmt=fmt, column_defaults=column_defaults
     )

@@ -145,4 +145,3 @@ def prepare_file(
 def notes_text(notes: dict[str, int]) -> str:
     """The derivation notes of a file as one sentence part: ``note (N rows); ...``."""
     return "; ".join(f"{note} ({count} rows)" for note, count in sorted(notes.items()))
-

@@ -71,7 +71,9 @@ def _store_file(
             effective = {c: e for c, _, e in totals.iter_rows()}
     insert_parquet(con, fmt.table, good_parts, lineage)
     insert_parquet(
-        con, "rejected_rows", staged.bad_parts,
+        con,
+        "rejected_rows",
+        staged.bad_parts,
         {"file_sha256": result.file_sha256, "source_file": str(path), "ingest_id": ingest_id},
     )
     result.rows_in_file, result.rows_loaded, result.rows_rejected = staged.records, loaded, staged.rejected
@@ -97,7 +99,10 @@ def _store_file(
 
 
 def _replace_older_deliveries(
-    con: duckdb.DuckDBPyConnection, delivery_id: str, hashes: list[str], ingest_id: str | None = None,
+    con: duckdb.DuckDBPyConnection,
+    delivery_id: str,
+    hashes: list[str],
+    ingest_id: str | None = None,
     delivery: Candidate | None = None,
 ) -> None:
     """Make this delivery the holder of every provider/account/period it contains.
@@ -110,7 +115,8 @@ def _replace_older_deliveries(
     con.execute(
         sql_text("record_deliveries"),
         {
-            **params, "now": datetime.now(UTC),
+            **params,
+            "now": datetime.now(UTC),
             "delivery_time": delivery.delivered_at if delivery else None,
             "time_source": delivery.time_source if delivery else None,
         },
@@ -126,7 +132,11 @@ class _PassedOver(Exception):
 
 
 def _record_decision(
-    con: duckdb.DuckDBPyConnection, ingest_id: str, delivery: _Delivery, decision: str, reason: str,
+    con: duckdb.DuckDBPyConnection,
+    ingest_id: str,
+    delivery: _Delivery,
+    decision: str,
+    reason: str,
     keys: list[tuple] | None = None,
 ) -> None:
     """Record a decision (one row per provider / account / period where known), in one transaction.
@@ -138,9 +148,11 @@ def _record_decision(
     """
     candidate = delivery.candidate
     hint = delivery.hints
-    rows = keys or sorted(candidate.holds, key=str) or [
-        (hint.get("provider"), hint.get("billing_account_id"), hint.get("billing_period_start"))
-    ]
+    rows = (
+        keys
+        or sorted(candidate.holds, key=str)
+        or [(hint.get("provider"), hint.get("billing_account_id"), hint.get("billing_period_start"))]
+    )
     now = datetime.now(UTC)
     try:
         with transaction(con):
@@ -148,22 +160,40 @@ def _record_decision(
                 con.execute(
                     sql_text("record_delivery_decision"),
                     {
-                        "ingest_id": ingest_id, "provider": provider, "billing_account_id": account,
-                        "billing_period_start": period, "delivery_id": candidate.delivery_id, "decision": decision,
-                        "reason": reason, "files": candidate.files, "delivery_time": candidate.delivered_at,
-                        "time_source": candidate.time_source, "decided_at": now,
+                        "ingest_id": ingest_id,
+                        "provider": provider,
+                        "billing_account_id": account,
+                        "billing_period_start": period,
+                        "delivery_id": candidate.delivery_id,
+                        "decision": decision,
+                        "reason": reason,
+                        "files": candidate.files,
+                        "delivery_time": candidate.delivered_at,
+                        "time_source": candidate.time_source,
+                        "decided_at": now,
                     },
                 )
             if decision == "passed_over":
                 for path, _, result in delivery.members:
-                    con.execute(sql_text("record_passed_over_file"), {
-                        "file_sha256": result.file_sha256, "source_file": str(path),
-                        "delivery_id": candidate.delivery_id, "reason": reason, "ingest_id": ingest_id,
-                        "decided_at": now,
-                    })
+                    con.execute(
+                        sql_text("record_passed_over_file"),
+                        {
+                            "file_sha256": result.file_sha256,
+                            "source_file": str(path),
+                            "delivery_id": candidate.delivery_id,
+                            "reason": reason,
+                            "ingest_id": ingest_id,
+                            "decided_at": now,
+                        },
+                    )
     except duckdb.Error as exc:
-        log.error("delivery %s (%s): the decision %s could not be recorded: %s",
-                  candidate.delivery_id, ", ".join(candidate.files), decision, exc)
+        log.error(
+            "delivery %s (%s): the decision %s could not be recorded: %s",
+            candidate.delivery_id,
+            ", ".join(candidate.files),
+            decision,
+            exc,
+        )
 
 
 def _periods_held(files: Iterator[StagedFile]) -> frozenset[tuple]:
@@ -192,4 +222,3 @@ def _decided_not_to_load(con: duckdb.DuckDBPyConnection, ingest_id: str, deliver
         result.skipped = True
         result.message = f"{label} (delivery {decision.delivery_id}): {decision.reason}"
         log.warning("%s: %s", result.path, result.message)
-

@@ -105,8 +105,10 @@ def validate_frame(frame: pl.DataFrame, expectations: list) -> list[Outcome]:
         details = res.get("partial_unexpected_list") or res.get("details") or res.get("observed_value")
         if res.get("partial_unexpected_index_list"):
             details = {
-                "examples": [{"file": row.get("source_file"), "row": row.get("source_row")}
-                             for row in res["partial_unexpected_index_list"][:EXAMPLE_ROWS]],
+                "examples": [
+                    {"file": row.get("source_file"), "row": row.get("source_row")}
+                    for row in res["partial_unexpected_index_list"][:EXAMPLE_ROWS]
+                ],
                 "values": [str(v)[:80] for v in (res.get("partial_unexpected_list") or [])[:EXAMPLE_ROWS]],
             }
         if result.exception_info and result.exception_info.get("raised_exception"):
@@ -147,8 +149,14 @@ def validate_billing_week(
             for o in outcomes
         ],
         schema={
-            "run_id": pl.String, "scope": pl.String, "target_table": pl.String, "expectation": pl.String,
-            "column_name": pl.String, "success": pl.Boolean, "unexpected_count": pl.Int64, "details": pl.String,
+            "run_id": pl.String,
+            "scope": pl.String,
+            "target_table": pl.String,
+            "expectation": pl.String,
+            "column_name": pl.String,
+            "success": pl.Boolean,
+            "unexpected_count": pl.Int64,
+            "details": pl.String,
             "validated_at": pl.Datetime("us", "UTC"),
         },
     )
@@ -160,6 +168,11 @@ def validate_billing_week(
         raise DataQualityError(f"week {week_start}: {len(failed)} expectation(s) failed on billing rows: {listing}")
     for o in failed:
         log.warning("week %s: data check failed: %s", week_start, o.describe())
-    log.info("week %s: %d of %d expectations passed on %d billing rows",
-             week_start, len(outcomes) - len(failed), len(outcomes), rows.height)
+    log.info(
+        "week %s: %d of %d expectations passed on %d billing rows",
+        week_start,
+        len(outcomes) - len(failed),
+        len(outcomes),
+        rows.height,
+    )
     return outcomes

@@ -58,8 +58,19 @@ def _settings():
 def file_stem(path: Path) -> str:
     """The file name without folders and without every extension (``a.csv.gz`` -> ``a``)."""
     name = path.name
-    for suffix in (".gz", ".snappy.parquet", ".parquet", ".csv", ".jsonl", ".ndjson", ".json", ".txt",
-                   ".metrics", ".log", ".prom"):
+    for suffix in (
+        ".gz",
+        ".snappy.parquet",
+        ".parquet",
+        ".csv",
+        ".jsonl",
+        ".ndjson",
+        ".json",
+        ".txt",
+        ".metrics",
+        ".log",
+        ".prom",
+    ):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     return name
@@ -564,8 +575,10 @@ def _grouped(
 
 def _finish(rows: pl.DataFrame) -> pl.DataFrame:
     """A regrouped batch: its distinct lines in file order, the raw text columns only."""
-    return rows.unique("source_row", keep="first").sort("source_row").select(
-        "line", "source_row", "_file_stem", "_file_mtime"
+    return (
+        rows.unique("source_row", keep="first")
+        .sort("source_row")
+        .select("line", "source_row", "_file_stem", "_file_mtime")
     )
 
 

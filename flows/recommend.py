@@ -28,8 +28,6 @@ class PlanInvariantError(RuntimeError):
     """The week's savings plan claims more than the cost it acts on: a defect, never shipped as a figure."""
 
 
-
-
 def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFrame:
     """Run ``sql/<name>.sql`` binding only the parameters it names."""
     text = sql_text(name)
@@ -42,15 +40,25 @@ def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: Detect
     lookback = config.commitments.lookback_weeks
     frames = {
         name: _query(con, f"recommend_{name}", week)
-        for name in ("machines", "gpu_metrics", "jobs", "inference", "storage", "network", "tagged_costs",
-                     "transfer_rates", "bucket_regions")
+        for name in (
+            "machines",
+            "gpu_metrics",
+            "jobs",
+            "inference",
+            "storage",
+            "network",
+            "tagged_costs",
+            "transfer_rates",
+            "bucket_regions",
+        )
     }
     frames["inference_requests"] = frames.pop("inference")
     frames["storage_inventory"] = frames.pop("storage")
     frames["network_flows"] = frames.pop("network")
     frames["attributed_cost"] = query(con, "attribution_week", {"week_start": week_start})
     frames["commitment_lookback"] = query(
-        con, "recommend_commitment_lookback",
+        con,
+        "recommend_commitment_lookback",
         {"lookback_start": week["week_end"] - timedelta(weeks=lookback), "week_end": week["week_end"]},
     )
     return frames
@@ -59,8 +67,10 @@ def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: Detect
 def detect_all(frames: dict[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """Every detector's findings in one frame."""
     found = [module.detect(frames, config) for module in DETECTORS]
-    return pl.concat([f for f in found if f.height], how="vertical") if any(f.height for f in found) else pl.DataFrame(
-        schema=DETECTOR_COLUMNS
+    return (
+        pl.concat([f for f in found if f.height], how="vertical")
+        if any(f.height for f in found)
+        else pl.DataFrame(schema=DETECTOR_COLUMNS)
     )
 
 

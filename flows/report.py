@@ -66,11 +66,13 @@ def load_report_frames(con: duckdb.DuckDBPyConnection, week_start: date, cutoff:
     """Every query the report needs, run with bound parameters."""
     week_begin, week_end = week_bounds(week_start)
     return {
-        "cost": query(con, "report_cost", {"first_week": trend_weeks(week_start)[0],
-                                           "week_start": week_start}),
+        "cost": query(con, "report_cost", {"first_week": trend_weeks(week_start)[0], "week_start": week_start}),
         "recs": query(con, "recommendations_week", {"week_start": week_start}),
-        "accuracy": query(con, "report_savings_accuracy", {"first_week": week_start - timedelta(weeks=TREND_WEEKS),
-                                                           "week_start": week_start}),
+        "accuracy": query(
+            con,
+            "report_savings_accuracy",
+            {"first_week": week_start - timedelta(weeks=TREND_WEEKS), "week_start": week_start},
+        ),
         "commitment_rows": query(con, "report_commitments", {"week_begin": week_begin, "week_end": week_end}),
         "ingest": query(con, "report_ingest", {"cutoff": cutoff}),
         "rejections": query(con, "report_rejections", {"cutoff": cutoff, "limit": TOP_REASONS}),
@@ -89,14 +91,15 @@ def load_fx_rates(path: Path) -> pl.DataFrame | None:
     rates = pl.read_csv(path, infer_schema=False, comment_prefix="#")
     needed = {"currency", "rate_to_reporting"}
     if not needed <= set(rates.columns):
-        raise ValueError(f"{path}: expected columns currency,rate_to_reporting[,as_of,source], got {','.join(rates.columns)}")
+        raise ValueError(
+            f"{path}: expected columns currency,rate_to_reporting[,as_of,source], got {','.join(rates.columns)}"
+        )
     return rates
 
 
 def render_html(context: dict, image_sources: dict[str, str], css: str) -> str:
     """The HTML report with CSS inlined; ``image_sources`` maps each Content-ID to its src."""
-    html = _environment(True).get_template("report.html.j2").render(
-        **context, images=image_sources, css=Markup(css))
+    html = _environment(True).get_template("report.html.j2").render(**context, images=image_sources, css=Markup(css))
     return _INLINER.inline(html)
 
 
@@ -155,8 +158,14 @@ def build_message(report: RenderedReport, settings: Settings) -> EmailMessage:
     message.add_alternative(report.html, subtype="html")
     html_part = message.get_payload()[1]
     for cid, png in report.images.items():
-        html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cid}>",
-                              filename=f"{cid.partition('@')[0]}.png", disposition="inline")
+        html_part.add_related(
+            png,
+            maintype="image",
+            subtype="png",
+            cid=f"<{cid}>",
+            filename=f"{cid.partition('@')[0]}.png",
+            disposition="inline",
+        )
     return message
 
 

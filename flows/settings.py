@@ -51,7 +51,9 @@ class Settings(BaseSettings):
     lock_timeout_s: float = Field(600.0, description="How long a run waits for another run's warehouse lock.")
     dask_address: str | None = Field(None, description="Ingest files in parallel on this Dask scheduler.")
     dask_local_workers: int = Field(0, description="Ingest on a local Dask cluster of this many processes (0: off).")
-    staging: Path | None = Field(None, description="Staging folder for parallel ingest (shared storage for a remote Dask).")
+    staging: Path | None = Field(
+        None, description="Staging folder for parallel ingest (shared storage for a remote Dask)."
+    )
     max_decompression_ratio: float = Field(
         200.0, description="A gzip file expanding to more than this many times its compressed size is refused."
     )
@@ -72,11 +74,14 @@ class Settings(BaseSettings):
     send_on_failed_check: bool = Field(
         False, description="Email the report even when the week failed a data check (it is always archived)."
     )
-    report_stale_after_days: int = Field(3, description="A source with no new data for more than this many days is reported stale.")
-    gpu_raw_retention_weeks: int = Field(
-        8, gt=0, description="Raw GPU samples are deleted this many weeks after their file was ingested; their hours stay in gpu_hourly."
+    report_stale_after_days: int = Field(
+        3, description="A source with no new data for more than this many days is reported stale."
     )
-
+    gpu_raw_retention_weeks: int = Field(
+        8,
+        gt=0,
+        description="Raw GPU samples are deleted this many weeks after their file was ingested; their hours stay in gpu_hourly.",
+    )
 
     @field_validator("mail_to", mode="before")
     @classmethod
@@ -93,8 +98,9 @@ class Settings(BaseSettings):
             raise ValueError(f"{expected}, got {value!r}")
         for address in value:
             if not isinstance(address, str) or not ADDRESS.fullmatch(address.strip()):
-                raise ValueError(f"{expected}; {address!r} is not an email address"
-                                 + (" (no @)" if "@" not in str(address) else ""))
+                raise ValueError(
+                    f"{expected}; {address!r} is not an email address" + (" (no @)" if "@" not in str(address) else "")
+                )
         return [address.strip() for address in value]
 
     @field_validator("mail_from", mode="before")

@@ -34,7 +34,9 @@ def roll_up(con: duckdb.DuckDBPyConnection, samples: pl.LazyFrame) -> int:
     con.register(INCOMING, incoming.to_arrow())
     try:
         stored = query(con, "gpu_hourly_existing", params)
-        merged = merge(pl.concat([stored.cast(HOURLY_COLUMNS), incoming]).lazy()).collect() if stored.height else incoming
+        merged = (
+            merge(pl.concat([stored.cast(HOURLY_COLUMNS), incoming]).lazy()).collect() if stored.height else incoming
+        )
         if stored.height:
             con.execute(sql_text("gpu_hourly_delete"), params).fetchall()
     finally:

@@ -90,8 +90,7 @@ def connect(path: Path | str, *, read_only: bool = False, lock_timeout_s: float 
                 raise _unreadable_or(path, exc) from exc
             if time.monotonic() >= deadline:
                 raise WarehouseBusy(
-                    f"warehouse {path} is in use by another process and stayed locked for "
-                    f"{lock_timeout_s:.0f}s: {exc}"
+                    f"warehouse {path} is in use by another process and stayed locked for {lock_timeout_s:.0f}s: {exc}"
                 ) from exc
             time.sleep(0.5)
         except duckdb.Error as exc:
@@ -158,7 +157,9 @@ def insert_parquet(
         raise ValueError(f"unknown warehouse table {table!r}")
     constants = constants or {}
     names = list(constants)
-    in_parts = {row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet($parts)", {"parts": parts}).fetchall()}
+    in_parts = {
+        row[0] for row in con.execute("DESCRIBE SELECT * FROM read_parquet($parts)", {"parts": parts}).fetchall()
+    }
     replaced = [name for name in names if name in in_parts]
     kept = f"* EXCLUDE ({', '.join(replaced)})" if replaced else "*"
     select = ", ".join([kept, *(f"$c{i} AS {name}" for i, name in enumerate(names))])
@@ -245,7 +246,7 @@ def _process_start(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else None
 
 
@@ -254,7 +255,7 @@ def _process_state(pid: int) -> str | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat[stat.rindex(")") + 2:].split()[0]
+    return stat[stat.rindex(")") + 2 :].split()[0]
 
 
 def _owner_alive(owner: dict) -> bool:

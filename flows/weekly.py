@@ -41,8 +41,13 @@ def _io_errors_only(task, task_run, state) -> bool:
     return isinstance(error, OSError | duckdb.IOException)
 
 
-@task(retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_io_errors_only,
-      task_run_name="ingest new files", cache_policy=NO_CACHE)
+@task(
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_io_errors_only,
+    task_run_name="ingest new files",
+    cache_policy=NO_CACHE,
+)
 def ingest_landing(settings: Settings) -> dict:
     """Load every file in the landing folder that the warehouse has not seen (by content hash).
 
@@ -65,9 +70,14 @@ def ingest_landing(settings: Settings) -> dict:
             raise  # retried
         except Exception as exc:  # one file broke the ingest itself: say so in the report, go on
             results = []
-            refusals = [(str(settings.landing), None,
-                         f"the ingest of this folder stopped at an unexpected error ({type(exc).__name__}: {exc}); "
-                         "files not loaded yet are tried again on the next run")]
+            refusals = [
+                (
+                    str(settings.landing),
+                    None,
+                    f"the ingest of this folder stopped at an unexpected error ({type(exc).__name__}: {exc}); "
+                    "files not loaded yet are tried again on the next run",
+                )
+            ]
             record_refusals(con, refusals)
     new = [r for r in results if not r.skipped and not r.error]
     for r in new:
@@ -79,9 +89,13 @@ def ingest_landing(settings: Settings) -> dict:
         create_table_artifact(
             key="ingested-files",
             table=[
-                {"file": Path(r.path).name, "format": r.source_format, "rows loaded": r.rows_loaded,
-                 "rows rejected": r.rows_rejected,
-                 "effective cost": ", ".join(f"{c} {v:,.2f}" for c, v in r.effective_cost.items())}
+                {
+                    "file": Path(r.path).name,
+                    "format": r.source_format,
+                    "rows loaded": r.rows_loaded,
+                    "rows rejected": r.rows_rejected,
+                    "effective cost": ", ".join(f"{c} {v:,.2f}" for c, v in r.effective_cost.items()),
+                }
                 for r in new
             ],
             description="Files loaded by this run",
@@ -120,9 +134,10 @@ def attribute_history(settings: Settings, week_start: date, weeks: int = TREND_W
 
     first = trend_weeks(week_start, weeks)[0]
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
-        missing = [r[0] for r in con.execute(
-            sql_text("weeks_without_attribution"), {"first": first, "last": week_start}
-        ).fetchall()]
+        missing = [
+            r[0]
+            for r in con.execute(sql_text("weeks_without_attribution"), {"first": first, "last": week_start}).fetchall()
+        ]
         for week in missing:
             attribute_week(con, week, settings)
         previous = week_start - WEEK
@@ -206,8 +221,10 @@ def failed_check_message(week: date, failed: list[str], html_path: Path, send: b
         mailed = "and was not emailed (set AICOST_SEND_ON_FAILED_CHECK=true to email it anyway)"
     else:
         mailed = "and was not emailed (sending was not requested)"
-    return (f"week {iso_week_label(week)} failed a data check: {'; '.join(failed)}; "
-            f"the report is archived at {html_path}, marked as failing, {mailed}")
+    return (
+        f"week {iso_week_label(week)} failed a data check: {'; '.join(failed)}; "
+        f"the report is archived at {html_path}, marked as failing, {mailed}"
+    )
 
 
 # The task runner comes from the environment (AICOST_DASK_ADDRESS / AICOST_DASK_LOCAL_WORKERS), for
@@ -268,8 +285,9 @@ def backfill_cost_reports(
     logger.info("backfilling %d weeks: %s to %s (send=%s)", len(weeks), weeks[0], weeks[-1], send)
     results, failed = [], []
     for week in weeks:  # a week that fails a data check is reported; the next weeks still run
-        state = weekly_cost_report(week_start=week.isoformat(), send=send, resend=False, db=db, landing=landing,
-                                   return_state=True)
+        state = weekly_cost_report(
+            week_start=week.isoformat(), send=send, resend=False, db=db, landing=landing, return_state=True
+        )
         if state.is_failed():
             failed.append(state.message)
             results.append({"week_start": week.isoformat(), "failed": state.message})

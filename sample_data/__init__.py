@@ -39,8 +39,9 @@ __all__ = ["generate_sample", "last_complete_week"]
 PREFIX = "northwind-ai-generated"
 
 
-def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = None, rows: int | None = None,
-                    seed: int = 7) -> dict:
+def generate_sample(
+    out_dir: Path, *, weeks: int = 8, end_week: date | None = None, rows: int | None = None, seed: int = 7
+) -> dict:
     """Write the whole sample under ``out_dir``; returns files per format, rows, weeks, totals and the planted list."""
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, got {weeks}")
@@ -71,8 +72,9 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     if legacy_month is not None:
         legacy = items.filter(period == legacy_month)
         end = segments[1][2]
-        paths = aws.write_legacy(legacy, out / "billing/aws_cur_legacy", f"{PREFIX}-cur",
-                                 f"{legacy_month:%Y%m%d}-{end:%Y%m%d}")
+        paths = aws.write_legacy(
+            legacy, out / "billing/aws_cur_legacy", f"{PREFIX}-cur", f"{legacy_month:%Y%m%d}-{end:%Y%m%d}"
+        )
         record("aws_cur_csv", paths[:-1], legacy.height)
         record("aws_cur_manifest", paths[-1:])
         totals.add_aws(legacy)
@@ -96,7 +98,9 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     record("gcp_billing_jsonl", [path], gcp.height)
     totals.add("USD", int(gcp["cost"].sum()), int(gcp["cost"].sum() + gcp["credit"].sum()))
 
-    path = other_clouds.write_text(other_clouds.azure_csv(azure), out / "billing/azure" / f"{PREFIX}-azure-cost-details.csv")
+    path = other_clouds.write_text(
+        other_clouds.azure_csv(azure), out / "billing/azure" / f"{PREFIX}-azure-cost-details.csv"
+    )
     record("azure_cost_details", [path], azure.height)
     totals.add("EUR", int(azure["cost"].sum()), int(azure["cost"].sum()))
 
@@ -106,24 +110,34 @@ def generate_sample(out_dir: Path, *, weeks: int = 8, end_week: date | None = No
     totals.add("USD", int(focus["billed"].sum()), int(focus["billed"].sum()))
 
     gpu_paths = usage_logs.write_gpu_metrics(sched, window, seed, out / "usage/gpu")
-    record("nvidia_smi_csv", sorted(gpu_paths.values()),
-           sum(int(sched.on[name].sum()) * 4 * next(m.gpus for m in usage_logs.MACHINES if m.name == name)
-               for name in gpu_paths))
+    record(
+        "nvidia_smi_csv",
+        sorted(gpu_paths.values()),
+        sum(
+            int(sched.on[name].sum()) * 4 * next(m.gpus for m in usage_logs.MACHINES if m.name == name)
+            for name in gpu_paths
+        ),
+    )
     dcgm = usage_logs.write_dcgm(sched, window, seed, out / "usage/gpu")
     record("gpu_prometheus", [p for p, _ in dcgm.values()], sum(n for _, n in dcgm.values()))
     jobs = usage_logs.jobs_frame(sched, window)
     record("jobs_csv", [usage_logs.write_csv(jobs, out / "usage/jobs/jobs.csv")], jobs.height)
     slurm = [j for j in sched.jobs if j.log == "slurm"]
-    record("slurm_sacct", [other_clouds.write_text(usage_logs.slurm_sacct_text(sched, window),
-                                                   out / "usage/jobs/sacct-nw-gpu.txt")],
-           sum(len(j.resources) for j in slurm))
+    record(
+        "slurm_sacct",
+        [other_clouds.write_text(usage_logs.slurm_sacct_text(sched, window), out / "usage/jobs/sacct-nw-gpu.txt")],
+        sum(len(j.resources) for j in slurm),
+    )
     if n_fleet:
         fleet_sched = type(sched)(jobs=bulk.fleet_jobs(window, n_fleet))
         fleet_jobs = usage_logs.jobs_frame(fleet_sched, window)
         record("jobs_csv", [usage_logs.write_csv(fleet_jobs, out / "usage/jobs/jobs_fleet.csv")], fleet_jobs.height)
     inference = usage_logs.inference_frame(sched, window, seed)
-    record("inference_hourly", [usage_logs.write_csv(inference, out / "usage/inference/inference_hourly.csv")],
-           inference.height)
+    record(
+        "inference_hourly",
+        [usage_logs.write_csv(inference, out / "usage/inference/inference_hourly.csv")],
+        inference.height,
+    )
     record("network_flows_csv", [usage_logs.write_csv(flows, out / "usage/network/network_flows.csv")], flows.height)
     record("s3_inventory", storage.write_inventories(objects, window, out / "usage/storage"), objects.height)
 
@@ -212,7 +226,9 @@ def _write_readme(out: Path, summary: dict) -> None:
         f"(~USD {st['anomaly']['extra_usd']:,.0f} extra)",
     ]
     for r in st["resolved"]:
-        lines.append(f"- resolved in the week of {r['week']}: {r['kind']} on {r['resource_id']} - {r['evidence']} "
-                     f"- ~{r['monthly_saving_usd']:,.0f} a month")
+        lines.append(
+            f"- resolved in the week of {r['week']}: {r['kind']} on {r['resource_id']} - {r['evidence']} "
+            f"- ~{r['monthly_saving_usd']:,.0f} a month"
+        )
     lines += ["", "Files:"] + [f"- {fmt}: {len(paths)} file(s)" for fmt, paths in summary["files"].items()]
     (out / "README.txt").write_text("\n".join(lines) + "\n")

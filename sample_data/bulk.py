@@ -48,22 +48,45 @@ def fleet_chunks(window: Window, h0: int, h1: int, n_instances: int, n_rows: int
         cost = micro(rates)
         start, end = hour_times(window, idx_hour)
         teams = np.array([t for t, _ in FLEET_TEAMS])[team]
-        items = pl.DataFrame({
-            "usage_start": start, "usage_end": end, "resource_id": fleet_id(idx_inst), "instance_type": types,
-            "unblended_cost": cost, "effective_cost": cost, "public_on_demand_cost": cost,
-            "unblended_rate": np.char.mod("%.6f", rates), "usage_account_id": np.array(list(co.AWS_ACCOUNTS.values()))[team],
-            "tag_team": teams, "tag_project": np.array([p for _, p in FLEET_TEAMS])[team],
-        }).with_columns(
-            pl.lit("Usage").alias("line_item_type"), pl.lit("AmazonEC2").alias("product_code"),
+        items = pl.DataFrame(
+            {
+                "usage_start": start,
+                "usage_end": end,
+                "resource_id": fleet_id(idx_inst),
+                "instance_type": types,
+                "unblended_cost": cost,
+                "effective_cost": cost,
+                "public_on_demand_cost": cost,
+                "unblended_rate": np.char.mod("%.6f", rates),
+                "usage_account_id": np.array(list(co.AWS_ACCOUNTS.values()))[team],
+                "tag_team": teams,
+                "tag_project": np.array([p for _, p in FLEET_TEAMS])[team],
+            }
+        ).with_columns(
+            pl.lit("Usage").alias("line_item_type"),
+            pl.lit("AmazonEC2").alias("product_code"),
             pl.concat_str([pl.lit("BoxUsage:"), pl.col("instance_type")]).alias("usage_type"),
-            pl.lit("RunInstances").alias("operation"), pl.lit("us-east-1a").alias("availability_zone"),
-            pl.lit(1.0).alias("usage_amount"), pl.lit("USD").alias("currency"),
-            pl.lit(REGION_NAME["us-east-1"]).alias("region"), pl.lit("us-east-1").alias("region_code"),
-            pl.lit("Compute Instance").alias("product_family"), pl.lit("AmazonEC2").alias("servicecode"),
-            pl.lit("Hrs").alias("pricing_unit"), pl.col("unblended_rate").alias("public_on_demand_rate"),
-            pl.lit("OnDemand").alias("term"), pl.lit("data-processing").alias("tag_role"),
-            pl.concat_str([pl.lit("$"), pl.col("unblended_rate"), pl.lit(" per On Demand Linux "),
-                           pl.col("instance_type"), pl.lit(" Instance Hour")]).alias("description"),
+            pl.lit("RunInstances").alias("operation"),
+            pl.lit("us-east-1a").alias("availability_zone"),
+            pl.lit(1.0).alias("usage_amount"),
+            pl.lit("USD").alias("currency"),
+            pl.lit(REGION_NAME["us-east-1"]).alias("region"),
+            pl.lit("us-east-1").alias("region_code"),
+            pl.lit("Compute Instance").alias("product_family"),
+            pl.lit("AmazonEC2").alias("servicecode"),
+            pl.lit("Hrs").alias("pricing_unit"),
+            pl.col("unblended_rate").alias("public_on_demand_rate"),
+            pl.lit("OnDemand").alias("term"),
+            pl.lit("data-processing").alias("tag_role"),
+            pl.concat_str(
+                [
+                    pl.lit("$"),
+                    pl.col("unblended_rate"),
+                    pl.lit(" per On Demand Linux "),
+                    pl.col("instance_type"),
+                    pl.lit(" Instance Hour"),
+                ]
+            ).alias("description"),
         )
         yield finish(items, id_prefix=f"nwfleet{tag}c{first:07d}")
 
@@ -76,6 +99,19 @@ def fleet_jobs(window: Window, n_instances: int) -> list[Job]:
         for w in range(window.weeks):
             if len(jobs) >= MAX_FLEET_JOBS:
                 return jobs
-            jobs.append(Job(f"fleet-etl-{i:07d}-w{w + 1}", "preprocessing", team, project, "", "svc-etl",
-                            (fleet_id(i),), w * 168 + 1, w * 168 + 23, 0, "on_demand"))
+            jobs.append(
+                Job(
+                    f"fleet-etl-{i:07d}-w{w + 1}",
+                    "preprocessing",
+                    team,
+                    project,
+                    "",
+                    "svc-etl",
+                    (fleet_id(i),),
+                    w * 168 + 1,
+                    w * 168 + 23,
+                    0,
+                    "on_demand",
+                )
+            )
     return jobs

@@ -88,105 +88,304 @@ P4D, P5 = 21.957642, 55.04
 MACHINES: tuple[Machine, ...] = (
     # 1. idle GPUs: two p4d nodes of team vision, no jobs
     *(
-        _aws(f"vision-p4d-{i}", instance_type="p4d.24xlarge", gpus=8, gpu=A100_40, region="us-east-1",
-             zone="us-east-1b", team="vision", project="vision-seg", model="seg-v3", workload="idle",
-             pricing="on_demand", hourly=P4D)
+        _aws(
+            f"vision-p4d-{i}",
+            instance_type="p4d.24xlarge",
+            gpus=8,
+            gpu=A100_40,
+            region="us-east-1",
+            zone="us-east-1b",
+            team="vision",
+            project="vision-seg",
+            model="seg-v3",
+            workload="idle",
+            pricing="on_demand",
+            hourly=P4D,
+        )
         for i in (1, 2)
     ),
     # the busy vision p4d, covered by the reserved instance
-    _aws("vision-p4d-3", instance_type="p4d.24xlarge", gpus=8, gpu=A100_40, region="us-east-1", zone="us-east-1a",
-         team="vision", project="vision-seg", model="seg-v3", workload="reserved_training", pricing="reserved", hourly=P4D),
+    _aws(
+        "vision-p4d-3",
+        instance_type="p4d.24xlarge",
+        gpus=8,
+        gpu=A100_40,
+        region="us-east-1",
+        zone="us-east-1a",
+        team="vision",
+        project="vision-seg",
+        model="seg-v3",
+        workload="reserved_training",
+        pricing="reserved",
+        hourly=P4D,
+    ),
     # nlp training cluster: steady on-demand baseline, long jobs, a 4-node job each week
     *(
-        _aws(f"nlp-p5-{i}", instance_type="p5.48xlarge", gpus=8, gpu=H100, region="us-east-1", zone="us-east-1a",
-             team="nlp", project="llm-chat", model="nw-chat-70b", workload="cluster", pricing="on_demand", hourly=P5)
+        _aws(
+            f"nlp-p5-{i}",
+            instance_type="p5.48xlarge",
+            gpus=8,
+            gpu=H100,
+            region="us-east-1",
+            zone="us-east-1a",
+            team="nlp",
+            project="llm-chat",
+            model="nw-chat-70b",
+            workload="cluster",
+            pricing="on_demand",
+            hourly=P5,
+        )
         for i in (1, 2, 3, 4)
     ),
     # the story: vision's new project starts training on a new p5 node in the second-to-last week
-    _aws("vision-p5-1", instance_type="p5.48xlarge", gpus=8, gpu=H100, region="us-east-1", zone="us-east-1a",
-         team="vision", project="vision-seg-v4", model="seg-v4", workload="new_training", pricing="on_demand",
-         hourly=P5),
+    _aws(
+        "vision-p5-1",
+        instance_type="p5.48xlarge",
+        gpus=8,
+        gpu=H100,
+        region="us-east-1",
+        zone="us-east-1a",
+        team="vision",
+        project="vision-seg-v4",
+        model="seg-v4",
+        workload="new_training",
+        pricing="on_demand",
+        hourly=P5,
+    ),
     # 2. underused p5 of team research
-    _aws("research-p5-1", instance_type="p5.48xlarge", gpus=8, gpu=H100, region="us-east-1", zone="us-east-1c",
-         team="research", project="speech-asr", model="asr-large", workload="underused", pricing="on_demand", hourly=P5),
+    _aws(
+        "research-p5-1",
+        instance_type="p5.48xlarge",
+        gpus=8,
+        gpu=H100,
+        region="us-east-1",
+        zone="us-east-1c",
+        team="research",
+        project="speech-asr",
+        model="asr-large",
+        workload="underused",
+        pricing="on_demand",
+        hourly=P5,
+    ),
     # busy chat endpoints, covered by the Savings Plan (5. compression: the largest inference spend)
     *(
-        _aws(f"chat-g6e-{i}", instance_type="g6e.12xlarge", gpus=4, gpu=L40S, region="us-east-1", zone="us-east-1a",
-             team="nlp", project="llm-chat", model="nw-chat-70b", workload="inference", pricing="savings_plan",
-             hourly=10.49264, endpoint="chat-prod")
+        _aws(
+            f"chat-g6e-{i}",
+            instance_type="g6e.12xlarge",
+            gpus=4,
+            gpu=L40S,
+            region="us-east-1",
+            zone="us-east-1a",
+            team="nlp",
+            project="llm-chat",
+            model="nw-chat-70b",
+            workload="inference",
+            pricing="savings_plan",
+            hourly=10.49264,
+            endpoint="chat-prod",
+        )
         for i in (1, 2)
     ),
     # 3. batching: seg-v3 endpoint on g5 with batch size 1
-    _aws("seg-g5-1", instance_type="g5.2xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
-         team="vision", project="vision-seg", model="seg-v3", workload="inference", pricing="on_demand", hourly=1.212,
-         endpoint="seg-realtime"),
+    _aws(
+        "seg-g5-1",
+        instance_type="g5.2xlarge",
+        gpus=1,
+        gpu=A10G,
+        region="us-east-1",
+        zone="us-east-1a",
+        team="vision",
+        project="vision-seg",
+        model="seg-v3",
+        workload="inference",
+        pricing="on_demand",
+        hourly=1.212,
+        endpoint="seg-realtime",
+    ),
     # 4. gpu_to_cpu: low-traffic embed-small endpoint
-    _aws("embed-g5-1", instance_type="g5.xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
-         team="platform", project="search-embed", model="embed-small", workload="inference", pricing="on_demand",
-         hourly=1.006, endpoint="embed-search"),
+    _aws(
+        "embed-g5-1",
+        instance_type="g5.xlarge",
+        gpus=1,
+        gpu=A10G,
+        region="us-east-1",
+        zone="us-east-1a",
+        team="platform",
+        project="search-embed",
+        model="embed-small",
+        workload="inference",
+        pricing="on_demand",
+        hourly=1.006,
+        endpoint="embed-search",
+    ),
     # 14. scheduling: development notebooks left on nights and weekends
-    _aws("dev-g5-alice", instance_type="g5.4xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
-         team="research", project="speech-asr", model="asr-large", workload="dev", pricing="on_demand", hourly=1.624,
-         tags={"purpose": "notebook"}),
-    _aws("dev-g5-bob", instance_type="g5.4xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1a",
-         team="nlp", project="llm-chat", model="nw-chat-70b", workload="dev", pricing="on_demand", hourly=1.624,
-         tags={"purpose": "notebook"}),
+    _aws(
+        "dev-g5-alice",
+        instance_type="g5.4xlarge",
+        gpus=1,
+        gpu=A10G,
+        region="us-east-1",
+        zone="us-east-1a",
+        team="research",
+        project="speech-asr",
+        model="asr-large",
+        workload="dev",
+        pricing="on_demand",
+        hourly=1.624,
+        tags={"purpose": "notebook"},
+    ),
+    _aws(
+        "dev-g5-bob",
+        instance_type="g5.4xlarge",
+        gpus=1,
+        gpu=A10G,
+        region="us-east-1",
+        zone="us-east-1a",
+        team="nlp",
+        project="llm-chat",
+        model="nw-chat-70b",
+        workload="dev",
+        pricing="on_demand",
+        hourly=1.624,
+        tags={"purpose": "notebook"},
+    ),
     # spot evaluation nodes (busy while they run)
     *(
-        _aws(f"eval-spot-{i}", instance_type="g5.2xlarge", gpus=1, gpu=A10G, region="us-east-1", zone="us-east-1d",
-             team="vision", project="vision-seg", model="seg-v3", workload="spot_eval", pricing="spot", hourly=0.43682)
+        _aws(
+            f"eval-spot-{i}",
+            instance_type="g5.2xlarge",
+            gpus=1,
+            gpu=A10G,
+            region="us-east-1",
+            zone="us-east-1d",
+            team="vision",
+            project="vision-seg",
+            model="seg-v3",
+            workload="spot_eval",
+            pricing="spot",
+            hourly=0.43682,
+        )
         for i in (1, 2)
     ),
     # 12. self-managed HDFS on EC2 with large EBS volumes
     *(
-        _aws(f"hdfs-dn-{i}", instance_type="r6i.4xlarge", gpus=0, gpu=None, region="us-east-1", zone="us-east-1a",
-             team="platform", project="data-lake", model="", workload="hdfs", pricing="on_demand", hourly=1.008,
-             tags={"role": "hdfs-datanode", "hdfs_replication": "3"})
+        _aws(
+            f"hdfs-dn-{i}",
+            instance_type="r6i.4xlarge",
+            gpus=0,
+            gpu=None,
+            region="us-east-1",
+            zone="us-east-1a",
+            team="platform",
+            project="data-lake",
+            model="",
+            workload="hdfs",
+            pricing="on_demand",
+            hourly=1.008,
+            tags={"role": "hdfs-datanode", "hdfs_replication": "3"},
+        )
         for i in (1, 2, 3, 4)
     ),
     # GCP: busy asr-large training on a3-highgpu-8g
-    Machine(name="a3-train-1", provider="gcp", instance_type="a3-highgpu-8g", gpus=8, gpu=H100, region="us-central1",
-            zone="us-central1-a", team="research", project="speech-asr", model="asr-large", workload="training",
-            pricing="on_demand", hourly=88.49,
-            resource_id=f"//compute.googleapis.com/projects/{GCP_PROJECT}/zones/us-central1-a/instances/a3-train-1"),
+    Machine(
+        name="a3-train-1",
+        provider="gcp",
+        instance_type="a3-highgpu-8g",
+        gpus=8,
+        gpu=H100,
+        region="us-central1",
+        zone="us-central1-a",
+        team="research",
+        project="speech-asr",
+        model="asr-large",
+        workload="training",
+        pricing="on_demand",
+        hourly=88.49,
+        resource_id=f"//compute.googleapis.com/projects/{GCP_PROJECT}/zones/us-central1-a/instances/a3-train-1",
+    ),
     # Azure: busy seg-v3 training on ND96asr_v4 (EUR)
-    Machine(name="nd96-train-1", provider="azure", instance_type="Standard_ND96asr_v4", gpus=8, gpu=A100_40,
-            region="westeurope", zone="", team="vision", project="vision-seg", model="seg-v3", workload="training",
-            pricing="on_demand", hourly=32.52,
-            resource_id=f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/rg-vision-train/providers/"
-            "Microsoft.Compute/virtualMachines/nd96-train-1"),
+    Machine(
+        name="nd96-train-1",
+        provider="azure",
+        instance_type="Standard_ND96asr_v4",
+        gpus=8,
+        gpu=A100_40,
+        region="westeurope",
+        zone="",
+        team="vision",
+        project="vision-seg",
+        model="seg-v3",
+        workload="training",
+        pricing="on_demand",
+        hourly=32.52,
+        resource_id=f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/rg-vision-train/providers/"
+        "Microsoft.Compute/virtualMachines/nd96-train-1",
+    ),
     # OCI (FOCUS export): evaluation node
-    Machine(name="oci-a10-eval-1", provider="oracle", instance_type="VM.GPU.A10.1", gpus=1, gpu=A10, region="us-ashburn-1",
-            zone="", team="platform", project="search-embed", model="embed-small", workload="evaluation",
-            pricing="on_demand", hourly=2.0,
-            resource_id="ocid1.instance.oc1.iad.northwindgeneratedevala10x1"),
+    Machine(
+        name="oci-a10-eval-1",
+        provider="oracle",
+        instance_type="VM.GPU.A10.1",
+        gpus=1,
+        gpu=A10,
+        region="us-ashburn-1",
+        zone="",
+        team="platform",
+        project="search-embed",
+        model="embed-small",
+        workload="evaluation",
+        pricing="on_demand",
+        hourly=2.0,
+        resource_id="ocid1.instance.oc1.iad.northwindgeneratedevala10x1",
+    ),
 )
-
 
 
 def _gcp(name: str, zone: str, **kw) -> Machine:
     """A Compute Engine VM: its host name is the instance name (the export's ``resource.name``)."""
-    return Machine(name=name, provider="gcp", region=zone[:-2], zone=zone,
-                   resource_id=f"//compute.googleapis.com/projects/{GCP_PROJECT}/zones/{zone}/instances/{name}", **kw)
+    return Machine(
+        name=name,
+        provider="gcp",
+        region=zone[:-2],
+        zone=zone,
+        resource_id=f"//compute.googleapis.com/projects/{GCP_PROJECT}/zones/{zone}/instances/{name}",
+        **kw,
+    )
 
 
 def _azure(name: str, rg: str, **kw) -> Machine:
     """An Azure VM: the last segment of its ARM resource id is the VM (and host) name."""
-    return Machine(name=name, provider="azure", region="westeurope", zone="",
-                   resource_id=f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/{rg}/providers/"
-                   f"Microsoft.Compute/virtualMachines/{name}", **kw)
+    return Machine(
+        name=name,
+        provider="azure",
+        region="westeurope",
+        zone="",
+        resource_id=f"/subscriptions/{AZURE_SUBSCRIPTION}/resourceGroups/{rg}/providers/"
+        f"Microsoft.Compute/virtualMachines/{name}",
+        **kw,
+    )
 
 
 # GCP bills a VM hour as one vCPU core line, one RAM line and one GPU line per machine (USD list prices,
 # us-central1): family -> (core SKU, RAM SKU, GPU SKU) as (id, description, price per unit-hour).
 GCP_SKUS = {
-    "a2": (("A2-CORE-USC1", "A2 Instance Core running in Americas", 0.031611),
-           ("A2-RAM0-USC1", "A2 Instance Ram running in Americas", 0.004237),
-           ("A100-GPU-USC1", "Nvidia Tesla A100 GPU running in Americas", 2.933908)),
-    "n2": (("N2-CORE-USC1", "N2 Instance Core running in Americas", 0.031611),
-           ("N2-RAM0-USC1", "N2 Instance Ram running in Americas", 0.004237), None),
+    "a2": (
+        ("A2-CORE-USC1", "A2 Instance Core running in Americas", 0.031611),
+        ("A2-RAM0-USC1", "A2 Instance Ram running in Americas", 0.004237),
+        ("A100-GPU-USC1", "Nvidia Tesla A100 GPU running in Americas", 2.933908),
+    ),
+    "n2": (
+        ("N2-CORE-USC1", "N2 Instance Core running in Americas", 0.031611),
+        ("N2-RAM0-USC1", "N2 Instance Ram running in Americas", 0.004237),
+        None,
+    ),
 }
-GCP_SHAPES = {"a2-highgpu-1g": (12, 85), "a2-highgpu-4g": (48, 340), "a2-highgpu-8g": (96, 680), "n2-standard-8": (8, 32)}
+GCP_SHAPES = {
+    "a2-highgpu-1g": (12, 85),
+    "a2-highgpu-4g": (48, 340),
+    "a2-highgpu-8g": (96, 680),
+    "n2-standard-8": (8, 32),
+}
 GCP_PD_STANDARD = ("PD-STD-USC1", "Storage PD Capacity", 0.04)  # per GiB-month
 
 
@@ -204,43 +403,132 @@ N2_8 = gcp_hourly("n2-standard-8", 0)
 HDFS_GCP_DISK_GIB = 10_240  # one pd-standard data disk per datanode
 MACHINES += (
     # GCP idle: an a2-highgpu-4g left running after a vision experiment, no jobs
-    _gcp("nw-vision-a2-01", "us-central1-b", instance_type="a2-highgpu-4g", gpus=4, gpu=A100_40, team="vision",
-         project="vision-seg", model="seg-v3", workload="idle_vm", pricing="on_demand", hourly=A2_4G),
+    _gcp(
+        "nw-vision-a2-01",
+        "us-central1-b",
+        instance_type="a2-highgpu-4g",
+        gpus=4,
+        gpu=A100_40,
+        team="vision",
+        project="vision-seg",
+        model="seg-v3",
+        workload="idle_vm",
+        pricing="on_demand",
+        hourly=A2_4G,
+    ),
     # GCP batching: the document OCR endpoint answers one request at a time on an A100
-    _gcp("nw-ocr-a2-01", "us-central1-a", instance_type="a2-highgpu-1g", gpus=1, gpu=A100_40, team="platform",
-         project="doc-ai", model="ocr-v2", workload="inference_vm", pricing="on_demand", hourly=A2_1G,
-         endpoint="ocr-realtime"),
+    _gcp(
+        "nw-ocr-a2-01",
+        "us-central1-a",
+        instance_type="a2-highgpu-1g",
+        gpus=1,
+        gpu=A100_40,
+        team="platform",
+        project="doc-ai",
+        model="ocr-v2",
+        workload="inference_vm",
+        pricing="on_demand",
+        hourly=A2_1G,
+        endpoint="ocr-realtime",
+    ),
     # GCP gpu_to_cpu: a small re-ranking model with a few requests a second at most
-    _gcp("nw-rerank-a2-01", "us-central1-a", instance_type="a2-highgpu-1g", gpus=1, gpu=A100_40, team="platform",
-         project="search-embed", model="rerank-small", workload="inference_vm", pricing="on_demand", hourly=A2_1G,
-         endpoint="rerank-search"),
+    _gcp(
+        "nw-rerank-a2-01",
+        "us-central1-a",
+        instance_type="a2-highgpu-1g",
+        gpus=1,
+        gpu=A100_40,
+        team="platform",
+        project="search-embed",
+        model="rerank-small",
+        workload="inference_vm",
+        pricing="on_demand",
+        hourly=A2_1G,
+        endpoint="rerank-search",
+    ),
     # GCP spot: a Slurm cluster of two a2-highgpu-8g nodes running long on-demand pre-training jobs
     *(
-        _gcp(f"nw-gpu-{i:02d}", "us-central1-c", instance_type="a2-highgpu-8g", gpus=8, gpu=A100_40, team="nlp",
-             project="llm-pretrain", model="nw-base-7b", workload="slurm_training", pricing="on_demand", hourly=A2_8G)
+        _gcp(
+            f"nw-gpu-{i:02d}",
+            "us-central1-c",
+            instance_type="a2-highgpu-8g",
+            gpus=8,
+            gpu=A100_40,
+            team="nlp",
+            project="llm-pretrain",
+            model="nw-base-7b",
+            workload="slurm_training",
+            pricing="on_demand",
+            hourly=A2_8G,
+        )
         for i in (1, 2)
     ),
     # GCP HDFS: three n2 datanodes with a persistent data disk each, replication 2
     *(
-        _gcp(f"lake-dn-{i}", "us-central1-a", instance_type="n2-standard-8", gpus=0, gpu=None, team="platform",
-             project="data-lake", model="", workload="hdfs_vm", pricing="on_demand", hourly=N2_8,
-             tags={"role": "hdfs-datanode", "cluster": "lake", "hdfs_replication": "2"})
+        _gcp(
+            f"lake-dn-{i}",
+            "us-central1-a",
+            instance_type="n2-standard-8",
+            gpus=0,
+            gpu=None,
+            team="platform",
+            project="data-lake",
+            model="",
+            workload="hdfs_vm",
+            pricing="on_demand",
+            hourly=N2_8,
+            tags={"role": "hdfs-datanode", "cluster": "lake", "hdfs_replication": "2"},
+        )
         for i in (1, 2, 3)
     ),
     # Azure idle (EUR): an NC24ads A100 v4 nobody uses
-    _azure("vm-nlp-nc24-01", "rg-nlp-exp", instance_type="Standard_NC24ads_A100_v4", gpus=1, gpu=A100_80,
-           team="nlp", project="llm-chat", model="nw-chat-70b", workload="idle_vm", pricing="on_demand", hourly=4.42),
+    _azure(
+        "vm-nlp-nc24-01",
+        "rg-nlp-exp",
+        instance_type="Standard_NC24ads_A100_v4",
+        gpus=1,
+        gpu=A100_80,
+        team="nlp",
+        project="llm-chat",
+        model="nw-chat-70b",
+        workload="idle_vm",
+        pricing="on_demand",
+        hourly=4.42,
+    ),
     # Azure underused (EUR): four A100s running evaluations that use about a quarter of them
-    _azure("vm-research-nc96-01", "rg-research-eval", instance_type="Standard_NC96ads_A100_v4", gpus=4, gpu=A100_80,
-           team="research", project="speech-asr", model="asr-large", workload="underused_vm", pricing="on_demand",
-           hourly=17.69),
+    _azure(
+        "vm-research-nc96-01",
+        "rg-research-eval",
+        instance_type="Standard_NC96ads_A100_v4",
+        gpus=4,
+        gpu=A100_80,
+        team="research",
+        project="speech-asr",
+        model="asr-large",
+        workload="underused_vm",
+        pricing="on_demand",
+        hourly=17.69,
+    ),
 )
 AZURE_VM_METERS = {  # instance type -> (meter sub-category, meter name, product name, vCPUs)
-    "Standard_ND96asr_v4": ("NDasrA100v4 Series", "ND96asr v4", "Virtual Machines NDasrA100v4 Series - ND96asr v4 - EU West", 96),
-    "Standard_NC24ads_A100_v4": ("NCadsA100v4 Series", "NC24ads A100 v4",
-                                 "Virtual Machines NCadsA100v4 Series - NC24ads A100 v4 - EU West", 24),
-    "Standard_NC96ads_A100_v4": ("NCadsA100v4 Series", "NC96ads A100 v4",
-                                 "Virtual Machines NCadsA100v4 Series - NC96ads A100 v4 - EU West", 96),
+    "Standard_ND96asr_v4": (
+        "NDasrA100v4 Series",
+        "ND96asr v4",
+        "Virtual Machines NDasrA100v4 Series - ND96asr v4 - EU West",
+        96,
+    ),
+    "Standard_NC24ads_A100_v4": (
+        "NCadsA100v4 Series",
+        "NC24ads A100 v4",
+        "Virtual Machines NCadsA100v4 Series - NC24ads A100 v4 - EU West",
+        24,
+    ),
+    "Standard_NC96ads_A100_v4": (
+        "NCadsA100v4 Series",
+        "NC96ads A100 v4",
+        "Virtual Machines NCadsA100v4 Series - NC96ads A100 v4 - EU West",
+        96,
+    ),
 }
 
 GPU_MACHINES = tuple(m for m in MACHINES if m.gpus > 0)

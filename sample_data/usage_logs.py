@@ -24,10 +24,20 @@ from sample_data.frames import hour_times
 from sample_data.storage import WEIGHTS_PREFIX, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
 from sample_data.workloads import Schedule, Window, rng_for
 
-SMI_HEADER = ("timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], "
-              "power.draw [W]")
-JOBS_HEADER = ("job_id", "kind", "team", "project", "model", "user", "resource_ids", "start", "end", "gpus_per_node",
-               "pricing_model")
+SMI_HEADER = "timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]"
+JOBS_HEADER = (
+    "job_id",
+    "kind",
+    "team",
+    "project",
+    "model",
+    "user",
+    "resource_ids",
+    "start",
+    "end",
+    "gpus_per_node",
+    "pricing_model",
+)
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -55,7 +65,9 @@ def write_gpu_metrics(sched: Schedule, window: Window, seed: int, out: Path) -> 
         rng = rng_for(seed, f"smi/{m.name}")
         hours = np.flatnonzero(sched.on[m.name])
         n_t, g = len(hours) * 4, m.gpus
-        t_us = (int(window.start.timestamp()) + (np.repeat(hours, 4) * 3600 + np.tile([0, 900, 1800, 2700], len(hours)))) * 1_000_000
+        t_us = (
+            int(window.start.timestamp()) + (np.repeat(hours, 4) * 3600 + np.tile([0, 900, 1800, 2700], len(hours)))
+        ) * 1_000_000
         mean = np.repeat(sched.util[m.name][hours], 4)[:, None]
         sd = np.where(mean > 8, 3.0, 0.6)
         util = np.clip(np.rint(mean + rng.normal(0, 1, (n_t, g)) * sd), 0, 100).astype(np.int64)
@@ -92,7 +104,9 @@ def write_gpu_metrics(sched: Schedule, window: Window, seed: int, out: Path) -> 
         needs_host = "/" in logged_as
         header = ("host, " + SMI_HEADER) if needs_host else SMI_HEADER
         if needs_host:
-            lines = lines.to_frame().select(pl.concat_str([pl.lit(logged_as), pl.col("line")], separator=", ").alias("line"))["line"]
+            lines = lines.to_frame().select(
+                pl.concat_str([pl.lit(logged_as), pl.col("line")], separator=", ").alias("line")
+            )["line"]
         stem = m.name if needs_host else logged_as
         path = out / f"{stem}.csv.gz"
         write_gzip_text(header + "\n" + "\n".join(lines.to_list()) + "\n", path, f"{stem}.csv")
@@ -112,17 +126,30 @@ def write_dcgm(sched: Schedule, window: Window, seed: int, out: Path) -> dict[st
         rng = rng_for(seed, f"dcgm/{m.name}")
         hours = np.flatnonzero(sched.on[m.name])
         n_t, g = len(hours) * 4, m.gpus
-        t_ms = (int(window.start.timestamp()) + np.repeat(hours, 4) * 3600 + np.tile([0, 900, 1800, 2700], len(hours))) * 1000
+        t_ms = (
+            int(window.start.timestamp()) + np.repeat(hours, 4) * 3600 + np.tile([0, 900, 1800, 2700], len(hours))
+        ) * 1000
         mean = np.repeat(sched.util[m.name][hours], 4)[:, None]
-        util = np.clip(np.rint(mean + rng.normal(0, 1, (n_t, g)) * np.where(mean > 8, 3.0, 0.6)), 0, 100).astype(np.int64)
-        used = np.where(mean > 5, np.rint(m.gpu.memory_mib * (0.55 + 0.4 * util / 100)),
-                        rng.integers(1, 6, (n_t, g))).astype(np.int64)
+        util = np.clip(np.rint(mean + rng.normal(0, 1, (n_t, g)) * np.where(mean > 8, 3.0, 0.6)), 0, 100).astype(
+            np.int64
+        )
+        used = np.where(
+            mean > 5, np.rint(m.gpu.memory_mib * (0.55 + 0.4 * util / 100)), rng.integers(1, 6, (n_t, g))
+        ).astype(np.int64)
         free_mib = m.gpu.memory_mib - used
-        lines = ["# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).", "# TYPE DCGM_FI_DEV_GPU_UTIL gauge",
-                 "# HELP DCGM_FI_DEV_FB_FREE Framebuffer memory free (in MiB).", "# TYPE DCGM_FI_DEV_FB_FREE gauge",
-                 "# HELP DCGM_FI_DEV_FB_USED Framebuffer memory used (in MiB).", "# TYPE DCGM_FI_DEV_FB_USED gauge"]
-        labels = [f'gpu="{i}",UUID="{gpu_uuid(m.name, i)}",pci_bus_id="00000001:00:00.0",device="nvidia{i}",'
-                  f'modelName="{m.gpu.smi_name}",Hostname="{m.name}"' for i in range(g)]
+        lines = [
+            "# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).",
+            "# TYPE DCGM_FI_DEV_GPU_UTIL gauge",
+            "# HELP DCGM_FI_DEV_FB_FREE Framebuffer memory free (in MiB).",
+            "# TYPE DCGM_FI_DEV_FB_FREE gauge",
+            "# HELP DCGM_FI_DEV_FB_USED Framebuffer memory used (in MiB).",
+            "# TYPE DCGM_FI_DEV_FB_USED gauge",
+        ]
+        labels = [
+            f'gpu="{i}",UUID="{gpu_uuid(m.name, i)}",pci_bus_id="00000001:00:00.0",device="nvidia{i}",'
+            f'modelName="{m.gpu.smi_name}",Hostname="{m.name}"'
+            for i in range(g)
+        ]
         for t in range(n_t):
             for i in range(g):
                 lines.append(f"DCGM_FI_DEV_GPU_UTIL{{{labels[i]}}} {util[t, i]} {t_ms[t]}")
@@ -141,13 +168,28 @@ def slurm_sacct_text(sched: Schedule, window: Window) -> str:
     for j in (j for j in sched.jobs if j.log == "slurm"):
         nodes = sorted(j.resources)
         prefix = nodes[0][:-2]
-        nodelist = (f"{prefix}[{nodes[0][-2:]}-{nodes[-1][-2:]}]" if len(nodes) > 1 else nodes[0])
+        nodelist = f"{prefix}[{nodes[0][-2:]}-{nodes[-1][-2:]}]" if len(nodes) > 1 else nodes[0]
         end = "Unknown" if j.end_h is None else window.at(j.end_h).strftime("%Y-%m-%dT%H:%M:%S")
         state = "RUNNING" if j.end_h is None else "COMPLETED"
-        lines.append("|".join([j.job_id, f"{j.model}-pretrain", j.team, j.user, "a2-ondemand", j.project,
-                               window.at(j.start_h).strftime("%Y-%m-%dT%H:%M:%S"), end, state, str(len(nodes)),
-                               f"billing={96 * len(nodes)},cpu={96 * len(nodes)},gres/gpu={j.gpus_per_node * len(nodes)},"
-                               f"mem={680 * len(nodes)}G,node={len(nodes)}", nodelist]))
+        lines.append(
+            "|".join(
+                [
+                    j.job_id,
+                    f"{j.model}-pretrain",
+                    j.team,
+                    j.user,
+                    "a2-ondemand",
+                    j.project,
+                    window.at(j.start_h).strftime("%Y-%m-%dT%H:%M:%S"),
+                    end,
+                    state,
+                    str(len(nodes)),
+                    f"billing={96 * len(nodes)},cpu={96 * len(nodes)},gres/gpu={j.gpus_per_node * len(nodes)},"
+                    f"mem={680 * len(nodes)}G,node={len(nodes)}",
+                    nodelist,
+                ]
+            )
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -183,35 +225,90 @@ def inference_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
 
     def add(endpoint, model, rid, rate_per_s, tok_in, tok_out, batch, latency):
         requests = rng.poisson(np.maximum(rate_per_s, 0) * 3600)
-        parts.append(pl.DataFrame({
-            "hour": hour_times(window, np.arange(H))[0].dt.strftime(ISO),
-            "endpoint": endpoint, "model": model, "resource_id": rid, "requests": requests,
-            "tokens_in": np.rint(requests * tok_in).astype(np.int64),
-            "tokens_out": np.rint(requests * tok_out).astype(np.int64),
-            "avg_batch_size": np.round(batch, 2), "avg_latency_ms": np.round(latency, 1),
-        }))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "hour": hour_times(window, np.arange(H))[0].dt.strftime(ISO),
+                    "endpoint": endpoint,
+                    "model": model,
+                    "resource_id": rid,
+                    "requests": requests,
+                    "tokens_in": np.rint(requests * tok_in).astype(np.int64),
+                    "tokens_out": np.rint(requests * tok_out).astype(np.int64),
+                    "avg_batch_size": np.round(batch, 2),
+                    "avg_latency_ms": np.round(latency, 1),
+                }
+            )
+        )
 
     for name in ("chat-g6e-1", "chat-g6e-2"):
         util = sched.util[name]
-        add("chat-prod", "nw-chat-70b", machine(name).resource_id, util * 0.6, rng.normal(900, 40, H),
-            rng.normal(260, 15, H), rng.normal(24, 2, H), rng.normal(950, 60, H))
+        add(
+            "chat-prod",
+            "nw-chat-70b",
+            machine(name).resource_id,
+            util * 0.6,
+            rng.normal(900, 40, H),
+            rng.normal(260, 15, H),
+            rng.normal(24, 2, H),
+            rng.normal(950, 60, H),
+        )
     seg = machine("seg-g5-1")
-    add("seg-realtime", "seg-v3", seg.resource_id, 12 * diurnal, 0, 0, rng.uniform(1.0, 1.08, H),
-        rng.normal(38, 3, H))
+    add("seg-realtime", "seg-v3", seg.resource_id, 12 * diurnal, 0, 0, rng.uniform(1.0, 1.08, H), rng.normal(38, 3, H))
     emb = machine("embed-g5-1")
-    add("embed-search", "embed-small", emb.resource_id, 0.35 * diurnal, rng.normal(120, 8, H), 0, np.ones(H),
-        rng.normal(12, 1, H))
-    add("asr-large-prod", "asr-large", SAGEMAKER_ENDPOINT, 6 * SAGEMAKER_ENDPOINT_INSTANCES * diurnal, 0,
-        rng.normal(80, 5, H), rng.normal(6, 0.5, H), rng.normal(420, 25, H))
-    add("asr-large-online", "asr-large", VERTEX_ENDPOINT, 2 * diurnal, 0, rng.normal(80, 5, H),
-        rng.normal(4, 0.4, H), rng.normal(450, 30, H))
+    add(
+        "embed-search",
+        "embed-small",
+        emb.resource_id,
+        0.35 * diurnal,
+        rng.normal(120, 8, H),
+        0,
+        np.ones(H),
+        rng.normal(12, 1, H),
+    )
+    add(
+        "asr-large-prod",
+        "asr-large",
+        SAGEMAKER_ENDPOINT,
+        6 * SAGEMAKER_ENDPOINT_INSTANCES * diurnal,
+        0,
+        rng.normal(80, 5, H),
+        rng.normal(6, 0.5, H),
+        rng.normal(420, 25, H),
+    )
+    add(
+        "asr-large-online",
+        "asr-large",
+        VERTEX_ENDPOINT,
+        2 * diurnal,
+        0,
+        rng.normal(80, 5, H),
+        rng.normal(4, 0.4, H),
+        rng.normal(450, 30, H),
+    )
     rng = rng_for(seed, "inference/gcp")  # the GCP endpoints, logged by host name (their own stream)
     ocr = machine("nw-ocr-a2-01")
-    add(ocr.endpoint, ocr.model, resource_id(ocr.name), 9 * diurnal, rng.normal(1400, 60, H), rng.normal(600, 30, H),
-        rng.uniform(1.0, 1.05, H), rng.normal(85, 6, H))
+    add(
+        ocr.endpoint,
+        ocr.model,
+        resource_id(ocr.name),
+        9 * diurnal,
+        rng.normal(1400, 60, H),
+        rng.normal(600, 30, H),
+        rng.uniform(1.0, 1.05, H),
+        rng.normal(85, 6, H),
+    )
     rerank = machine("nw-rerank-a2-01")
-    add(rerank.endpoint, rerank.model, resource_id(rerank.name), 0.3 * diurnal, rng.normal(180, 10, H), 0,
-        np.ones(H), rng.normal(9, 1, H))
+    add(
+        rerank.endpoint,
+        rerank.model,
+        resource_id(rerank.name),
+        0.3 * diurnal,
+        rng.normal(180, 10, H),
+        0,
+        np.ones(H),
+        rng.normal(9, 1, H),
+    )
     return pl.concat(parts).sort("hour", "endpoint", "resource_id")
 
 
@@ -226,30 +323,70 @@ def network_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     burst = egress_burst_hours(window)  # the anomaly: the weights link went viral for an afternoon
     downloads[burst] += rng.poisson(EGRESS_BURST_DOWNLOADS_PER_HOUR, len(burst))
     parts = [
-        pl.DataFrame({"interval_start": start, "interval_seconds": 3600, "source_resource_id": "nw-model-weights",
-                      "source_region": "us-west-2", "destination": "internet", "destination_region": "",
-                      "bytes": downloads * weights_bytes, "content_key": WEIGHTS_PREFIX}),
+        pl.DataFrame(
+            {
+                "interval_start": start,
+                "interval_seconds": 3600,
+                "source_resource_id": "nw-model-weights",
+                "source_region": "us-west-2",
+                "destination": "internet",
+                "destination_region": "",
+                "bytes": downloads * weights_bytes,
+                "content_key": WEIGHTS_PREFIX,
+            }
+        ),
     ]
     for m in (m for m in MACHINES if m.workload == "cluster"):
         util = sched.util[m.name]
         job_start = np.r_[util[0] > 0, (util[1:] > 0) & (util[:-1] == 0)]
-        parts.append(pl.DataFrame({
-            "interval_start": start, "interval_seconds": 3600, "source_resource_id": "nw-model-weights",
-            "source_region": "us-west-2", "destination": m.resource_id, "destination_region": "us-east-1",
-            "bytes": job_start.astype(np.int64) * weights_bytes, "content_key": WEIGHTS_PREFIX}))
-        parts.append(pl.DataFrame({
-            "interval_start": start, "interval_seconds": 3600, "source_resource_id": "nw-model-weights",
-            "source_region": "us-west-2", "destination": m.resource_id, "destination_region": "us-east-1",
-            "bytes": (util > 0) * rng.integers(15 * 10**9, 25 * 10**9, H), "content_key": "eval/chat-bench/"}))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "interval_start": start,
+                    "interval_seconds": 3600,
+                    "source_resource_id": "nw-model-weights",
+                    "source_region": "us-west-2",
+                    "destination": m.resource_id,
+                    "destination_region": "us-east-1",
+                    "bytes": job_start.astype(np.int64) * weights_bytes,
+                    "content_key": WEIGHTS_PREFIX,
+                }
+            )
+        )
+        parts.append(
+            pl.DataFrame(
+                {
+                    "interval_start": start,
+                    "interval_seconds": 3600,
+                    "source_resource_id": "nw-model-weights",
+                    "source_region": "us-west-2",
+                    "destination": m.resource_id,
+                    "destination_region": "us-east-1",
+                    "bytes": (util > 0) * rng.integers(15 * 10**9, 25 * 10**9, H),
+                    "content_key": "eval/chat-bench/",
+                }
+            )
+        )
     for name in ("chat-g6e-1", "chat-g6e-2"):
         m = machine(name)
-        parts.append(pl.DataFrame({
-            "interval_start": start, "interval_seconds": 3600, "source_resource_id": m.resource_id,
-            "source_region": "us-east-1", "destination": "internet", "destination_region": "",
-            "bytes": rng.integers(1 * 10**9, 3 * 10**9, H), "content_key": ""}))
+        parts.append(
+            pl.DataFrame(
+                {
+                    "interval_start": start,
+                    "interval_seconds": 3600,
+                    "source_resource_id": m.resource_id,
+                    "source_region": "us-east-1",
+                    "destination": "internet",
+                    "destination_region": "",
+                    "bytes": rng.integers(1 * 10**9, 3 * 10**9, H),
+                    "content_key": "",
+                }
+            )
+        )
     flows = pl.concat(parts, how="vertical_relaxed").filter(pl.col("bytes") > 0)
     return flows.with_columns(pl.col("interval_seconds").cast(pl.Int64), pl.col("bytes").cast(pl.Int64)).sort(
-        "interval_start", "source_resource_id", "destination", "content_key")
+        "interval_start", "source_resource_id", "destination", "content_key"
+    )
 
 
 def egress_burst_hours(window: Window) -> np.ndarray:
@@ -259,7 +396,10 @@ def egress_burst_hours(window: Window) -> np.ndarray:
 
 def write_gzip_text(text: str, path: Path, inner_name: str) -> Path:
     """Gzip text to ``path`` with no timestamp and a fixed inner name, so the bytes depend on the text only."""
-    with path.open("wb") as raw, gzip.GzipFile(filename=inner_name, mode="wb", fileobj=raw, mtime=0, compresslevel=6) as fh:
+    with (
+        path.open("wb") as raw,
+        gzip.GzipFile(filename=inner_name, mode="wb", fileobj=raw, mtime=0, compresslevel=6) as fh,
+    ):
         fh.write(text.encode("utf-8"))
     return path
 

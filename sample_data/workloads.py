@@ -93,7 +93,9 @@ class Schedule:
     jobs: list[Job] = field(default_factory=list)
 
 
-def _fill(h0: int, h1: int, rng: np.random.Generator, dur: tuple[int, int], gap: tuple[int, int]) -> list[tuple[int, int]]:
+def _fill(
+    h0: int, h1: int, rng: np.random.Generator, dur: tuple[int, int], gap: tuple[int, int]
+) -> list[tuple[int, int]]:
     """Back-to-back job slots in [h0, h1) with random durations and gaps."""
     slots, t = [], h0 + int(rng.integers(0, gap[1] + 1))
     while t < h1:
@@ -105,13 +107,36 @@ def _fill(h0: int, h1: int, rng: np.random.Generator, dur: tuple[int, int], gap:
     return slots
 
 
-def _jobs_on(sched: Schedule, m: Machine, slots, rng, *, kind: str, level: tuple[float, float], user: str,
-             prefix: str, pricing: str) -> None:
+def _jobs_on(
+    sched: Schedule,
+    m: Machine,
+    slots,
+    rng,
+    *,
+    kind: str,
+    level: tuple[float, float],
+    user: str,
+    prefix: str,
+    pricing: str,
+) -> None:
     util = sched.util[m.name]
     for start, end in slots:
         util[start:end] = np.clip(rng.normal(level[0], level[1], end - start), 0, 100)
-        sched.jobs.append(Job(f"{prefix}-{len(sched.jobs) + 1:05d}", kind, m.team, m.project, m.model, user,
-                              (m.name,), start, end, m.gpus, pricing))
+        sched.jobs.append(
+            Job(
+                f"{prefix}-{len(sched.jobs) + 1:05d}",
+                kind,
+                m.team,
+                m.project,
+                m.model,
+                user,
+                (m.name,),
+                start,
+                end,
+                m.gpus,
+                pricing,
+            )
+        )
 
 
 def build_schedule(window: Window, seed: int) -> Schedule:
@@ -129,39 +154,110 @@ def build_schedule(window: Window, seed: int) -> Schedule:
             blips = rng.random(H) < 0.06
             util[:] = np.where(blips, rng.uniform(5, 12, H), rng.uniform(0, 2.5, H))
         elif m.workload == "underused":
-            _jobs_on(sched, m, _fill(0, H, rng, (10, 14), (0, 1)), rng, kind="evaluation", level=(21, 2.5),
-                     user="carol", prefix="eval", pricing="on_demand")
+            _jobs_on(
+                sched,
+                m,
+                _fill(0, H, rng, (10, 14), (0, 1)),
+                rng,
+                kind="evaluation",
+                level=(21, 2.5),
+                user="carol",
+                prefix="eval",
+                pricing="on_demand",
+            )
         elif m.workload == "reserved_training":
-            _jobs_on(sched, m, _fill(0, H, rng, (20, 40), (1, 4)), rng, kind="training", level=(90, 1.5),
-                     user="dave", prefix="seg", pricing="reserved")
+            _jobs_on(
+                sched,
+                m,
+                _fill(0, H, rng, (20, 40), (1, 4)),
+                rng,
+                kind="training",
+                level=(90, 1.5),
+                user="dave",
+                prefix="seg",
+                pricing="reserved",
+            )
         elif m.workload == "training":
-            _jobs_on(sched, m, _fill(0, H, rng, (16, 22), (1, 3)), rng, kind="training", level=(89, 1.5),
-                     user="erin" if m.team == "research" else "dave", prefix=f"{m.provider}-train",
-                     pricing="on_demand")
+            _jobs_on(
+                sched,
+                m,
+                _fill(0, H, rng, (16, 22), (1, 3)),
+                rng,
+                kind="training",
+                level=(89, 1.5),
+                user="erin" if m.team == "research" else "dave",
+                prefix=f"{m.provider}-train",
+                pricing="on_demand",
+            )
         elif m.workload == "evaluation":
-            _jobs_on(sched, m, _fill(0, H, rng, (16, 20), (3, 6)), rng, kind="evaluation", level=(70, 4),
-                     user="frank", prefix="oci-eval", pricing="on_demand")
+            _jobs_on(
+                sched,
+                m,
+                _fill(0, H, rng, (16, 20), (3, 6)),
+                rng,
+                kind="evaluation",
+                level=(70, 4),
+                user="frank",
+                prefix="oci-eval",
+                pricing="on_demand",
+            )
         elif m.workload == "new_training":
             start = window.new_project_start()
             sched.on[m.name][:start] = False
-            _jobs_on(sched, m, _fill(start, H, rng, (10, 20), (1, 2)), rng, kind="training", level=(88, 1.5),
-                     user="heidi", prefix="segv4", pricing="on_demand")
+            _jobs_on(
+                sched,
+                m,
+                _fill(start, H, rng, (10, 20), (1, 2)),
+                rng,
+                kind="training",
+                level=(88, 1.5),
+                user="heidi",
+                prefix="segv4",
+                pricing="on_demand",
+            )
         elif m.workload == "inference":
             diurnal = np.sin((hod - 9) / 24 * 2 * np.pi)
             base = {"nw-chat-70b": (58, 10), "seg-v3": (15, 2), "embed-small": (10, 1.5)}[m.model]
             load = window.growth() if m.model == "nw-chat-70b" else 1.0  # the busy endpoint follows the traffic
             util[:] = np.clip((base[0] + base[1] * diurnal) * load + rng.normal(0, base[1] / 4, H), 0, 100)
-            sched.jobs.append(Job(f"serve-{m.name}", "inference", m.team, m.project, m.model, "svc-serving",
-                                  (m.name,), -24 * 21, None, m.gpus, "on_demand"))
+            sched.jobs.append(
+                Job(
+                    f"serve-{m.name}",
+                    "inference",
+                    m.team,
+                    m.project,
+                    m.model,
+                    "svc-serving",
+                    (m.name,),
+                    -24 * 21,
+                    None,
+                    m.gpus,
+                    "on_demand",
+                )
+            )
         elif m.workload == "dev":
             working = (dow < 5) & (hod >= 8) & (hod < 18)
             util[:] = np.where(working, rng.normal(45, 12, H), rng.uniform(0, 2, H)).clip(0, 100)
             user = "alice" if m.name.endswith("alice") else "bob"
-            scheduled = m.name == SCHEDULED_DEV and window.weeks >= 2  # switched off outside work hours in the last week
+            scheduled = (
+                m.name == SCHEDULED_DEV and window.weeks >= 2
+            )  # switched off outside work hours in the last week
             for w in range(window.weeks - 1 if scheduled else window.weeks):
-                sched.jobs.append(Job(f"nb-{user}-w{w + 1}", "development", m.team, m.project, m.model, user,
-                                      (m.name,), w * 168, (w + 1) * 168 if w + 1 < window.weeks else None, m.gpus,
-                                      "on_demand"))
+                sched.jobs.append(
+                    Job(
+                        f"nb-{user}-w{w + 1}",
+                        "development",
+                        m.team,
+                        m.project,
+                        m.model,
+                        user,
+                        (m.name,),
+                        w * 168,
+                        (w + 1) * 168 if w + 1 < window.weeks else None,
+                        m.gpus,
+                        "on_demand",
+                    )
+                )
             if scheduled:
                 last = window.last_week()
                 on = sched.on[m.name]
@@ -169,19 +265,58 @@ def build_schedule(window: Window, seed: int) -> Schedule:
                 util[~on] = 0.0
                 for d in range(5):
                     start = last + d * 24 + 8
-                    sched.jobs.append(Job(f"nb-{user}-w{window.weeks}-d{d + 1}", "development", m.team, m.project,
-                                          m.model, user, (m.name,), start, start + 12, m.gpus, "on_demand"))
+                    sched.jobs.append(
+                        Job(
+                            f"nb-{user}-w{window.weeks}-d{d + 1}",
+                            "development",
+                            m.team,
+                            m.project,
+                            m.model,
+                            user,
+                            (m.name,),
+                            start,
+                            start + 12,
+                            m.gpus,
+                            "on_demand",
+                        )
+                    )
         elif m.workload == "spot_eval":
             on = (hod >= 1) & (hod < 7)
             sched.on[m.name] = on
             util[:] = np.where(on, rng.normal(82, 4, H), 0).clip(0, 100)
             for d in range(H // 24):
-                sched.jobs.append(Job(f"spot-eval-{m.name}-d{d + 1:03d}", "evaluation", m.team, m.project, m.model,
-                                      "dave", (m.name,), d * 24 + 1, d * 24 + 7, m.gpus, "spot"))
+                sched.jobs.append(
+                    Job(
+                        f"spot-eval-{m.name}-d{d + 1:03d}",
+                        "evaluation",
+                        m.team,
+                        m.project,
+                        m.model,
+                        "dave",
+                        (m.name,),
+                        d * 24 + 1,
+                        d * 24 + 7,
+                        m.gpus,
+                        "spot",
+                    )
+                )
         elif m.workload == "hdfs":
             for d in range(H // 24):
-                sched.jobs.append(Job(f"etl-{m.name}-d{d + 1:03d}", "preprocessing", m.team, m.project, "", "svc-etl",
-                                      (m.name,), d * 24 + 2, d * 24 + 8, 0, "on_demand"))
+                sched.jobs.append(
+                    Job(
+                        f"etl-{m.name}-d{d + 1:03d}",
+                        "preprocessing",
+                        m.team,
+                        m.project,
+                        "",
+                        "svc-etl",
+                        (m.name,),
+                        d * 24 + 2,
+                        d * 24 + 8,
+                        0,
+                        "on_demand",
+                    )
+                )
     _cluster(sched, [m for m in MACHINES if m.workload == "cluster"], window, seed)
     sched.jobs.extend(sagemaker_training_jobs(window))
     _other_clouds(sched, window, seed)
@@ -200,13 +335,35 @@ def _other_clouds(sched: Schedule, window: Window, seed: int) -> None:
             blips = rng.random(H) < 0.05
             util[:] = np.where(blips, rng.uniform(15, 25, H), rng.uniform(0, 2, H))
         elif m.workload == "underused_vm":
-            _jobs_on(sched, m, _fill(0, H, rng, (10, 14), (0, 1)), rng, kind="evaluation", level=(21, 2.5),
-                     user="carol", prefix="azeval", pricing="on_demand")
+            _jobs_on(
+                sched,
+                m,
+                _fill(0, H, rng, (10, 14), (0, 1)),
+                rng,
+                kind="evaluation",
+                level=(21, 2.5),
+                user="carol",
+                prefix="azeval",
+                pricing="on_demand",
+            )
         elif m.workload == "inference_vm":
             base = {"ocr-v2": (14, 2), "rerank-small": (9, 1)}[m.model]
             util[:] = np.clip(base[0] + base[1] * diurnal + rng.normal(0, base[1] / 4, H), 0, 100)
-            sched.jobs.append(Job(f"serve-{m.name}", "inference", m.team, m.project, m.model, "svc-serving",
-                                  (m.name,), -24 * 30, None, m.gpus, "on_demand"))
+            sched.jobs.append(
+                Job(
+                    f"serve-{m.name}",
+                    "inference",
+                    m.team,
+                    m.project,
+                    m.model,
+                    "svc-serving",
+                    (m.name,),
+                    -24 * 30,
+                    None,
+                    m.gpus,
+                    "on_demand",
+                )
+            )
         elif m.workload == "hdfs_vm":
             util[:] = 0.0
     _slurm(sched, [m for m in MACHINES if m.workload == "slurm_training"], window, seed)
@@ -221,8 +378,22 @@ def _slurm(sched: Schedule, nodes: list[Machine], window: Window, seed: int) -> 
     for n, (start, end) in enumerate(_fill(0, window.hours, rng, (30, 60), (1, 3))):
         for node in nodes:
             sched.util[node.name][start:end] = np.clip(rng.normal(88, 1.5, end - start), 0, 100)
-        sched.jobs.append(Job(f"{81000 + n}", "training", first.team, first.project, first.model, "grace",
-                              tuple(x.name for x in nodes), start, end, first.gpus, "on_demand", log="slurm"))
+        sched.jobs.append(
+            Job(
+                f"{81000 + n}",
+                "training",
+                first.team,
+                first.project,
+                first.model,
+                "grace",
+                tuple(x.name for x in nodes),
+                start,
+                end,
+                first.gpus,
+                "on_demand",
+                log="slurm",
+            )
+        )
 
 
 def sagemaker_training_jobs(window: Window) -> list[Job]:
@@ -233,8 +404,21 @@ def sagemaker_training_jobs(window: Window) -> list[Job]:
             start = w * 168 + day * 24 + 10
             name = f"asr-large-ft-w{w + 1:02d}-d{day}"
             arn = f"arn:aws:sagemaker:us-east-1:{AWS_ACCOUNTS['research']}:training-job/{name}"
-            jobs.append(Job(name, "training", "research", "speech-asr", "asr-large", "erin", (arn,), start,
-                            start + length, 8, "on_demand"))
+            jobs.append(
+                Job(
+                    name,
+                    "training",
+                    "research",
+                    "speech-asr",
+                    "asr-large",
+                    "erin",
+                    (arn,),
+                    start,
+                    start + length,
+                    8,
+                    "on_demand",
+                )
+            )
     return jobs
 
 
@@ -250,11 +434,33 @@ def _cluster(sched: Schedule, nodes: list[Machine], window: Window, seed: int) -
     for node in nodes:
         for a, b in free:
             slots = _fill(a, b - 1, rng, (30, 60), (1, 2))
-            _jobs_on(sched, node, slots, rng, kind="training", level=(90, 1.5), user="grace", prefix="llm",
-                     pricing="on_demand")
+            _jobs_on(
+                sched,
+                node,
+                slots,
+                rng,
+                kind="training",
+                level=(90, 1.5),
+                user="grace",
+                prefix="llm",
+                pricing="on_demand",
+            )
     for start, end in multi:
         for node in nodes:
             sched.util[node.name][start:end] = np.clip(rng.normal(42, 2.5, end - start), 0, 100)
         first = nodes[0]
-        sched.jobs.append(Job(f"llm-dist-{start // 168 + 1:02d}", "training", first.team, first.project, first.model,
-                              "grace", tuple(n.name for n in nodes), start, end, first.gpus, "on_demand"))
+        sched.jobs.append(
+            Job(
+                f"llm-dist-{start // 168 + 1:02d}",
+                "training",
+                first.team,
+                first.project,
+                first.model,
+                "grace",
+                tuple(n.name for n in nodes),
+                start,
+                end,
+                first.gpus,
+                "on_demand",
+            )
+        )

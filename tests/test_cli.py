@@ -47,13 +47,29 @@ def unattributed_db(tmp_path):
     """A warehouse with two billing rows in 2026-W47 (96.00 GPU compute, 12.50 storage) and no attribution."""
     db = tmp_path / "w.duckdb"
     con = connect(db)
-    insert_frame(con, "billing_line_items", billing(
-        {"resource_id": "i-gpu", "x_gpu_count": 8, "service_name": "Amazon Elastic Compute Cloud",
-         "charge_period_start": "2026-11-16T00:00", "charge_period_end": "2026-11-17T00:00", "effective_cost": "96",
-         "region_id": "us-east-1"},
-        {"resource_id": "bucket-a", "service_name": "Amazon Simple Storage Service", "x_storage_class": "STANDARD",
-         "charge_period_start": "2026-11-17T00:00", "charge_period_end": "2026-11-18T00:00", "effective_cost": "12.5"},
-    ))
+    insert_frame(
+        con,
+        "billing_line_items",
+        billing(
+            {
+                "resource_id": "i-gpu",
+                "x_gpu_count": 8,
+                "service_name": "Amazon Elastic Compute Cloud",
+                "charge_period_start": "2026-11-16T00:00",
+                "charge_period_end": "2026-11-17T00:00",
+                "effective_cost": "96",
+                "region_id": "us-east-1",
+            },
+            {
+                "resource_id": "bucket-a",
+                "service_name": "Amazon Simple Storage Service",
+                "x_storage_class": "STANDARD",
+                "charge_period_start": "2026-11-17T00:00",
+                "charge_period_end": "2026-11-18T00:00",
+                "effective_cost": "12.5",
+            },
+        ),
+    )
     con.close()
     return db
 
@@ -65,13 +81,17 @@ def test_attribution_of_a_never_attributed_week_attributes_it_on_demand(unattrib
     lines = out.splitlines()
     assert lines[0] == "Attributed cost, week of 2026-11-16 (USD): 108.50"  # 96.00 + 12.50
     # no job log, no telemetry: the GPU machine is training by service knowledge, the bucket storage
-    assert lines[1:4] == ["  training                    96.00", "  inference                    0.00",
-                          "  storage                     12.50"]
+    assert lines[1:4] == [
+        "  training                    96.00",
+        "  inference                    0.00",
+        "  storage                     12.50",
+    ]
     assert lines[-1] == "Coverage: rule 0.0%, usage 0.0%, service 100.0%, other 0.0%"
     con = connect(unattributed_db, read_only=True)
     try:  # stored, as the weekly flow's step stores it: asked again, the same figures, no note
-        stored = con.sql("SELECT sum(effective_cost) FROM attributed_cost WHERE week_start = $w",
-                         params={"w": WEEK}).fetchall()
+        stored = con.sql(
+            "SELECT sum(effective_cost) FROM attributed_cost WHERE week_start = $w", params={"w": WEEK}
+        ).fetchall()
     finally:
         con.close()
     assert stored == [(Decimal("108.5"),)]

@@ -50,8 +50,10 @@ def test_unknown_key_names_file_key_and_the_known_keys(tmp_path):
 
 
 def test_wrong_type_names_file_key_and_expected_type(tmp_path):
-    path = _toml(tmp_path, SHIPPED.replace("top_n = 3", 'top_n = "3"').replace("count_unknown_access = false",
-                                                                                "count_unknown_access = 0"))
+    path = _toml(
+        tmp_path,
+        SHIPPED.replace("top_n = 3", 'top_n = "3"').replace("count_unknown_access = false", "count_unknown_access = 0"),
+    )
     assert _error(path) == (
         f"detector configuration {path}: [compression] top_n: expected an integer, got '3'; "
         "[storage_tiering] count_unknown_access: expected true or false, got 0"
@@ -59,8 +61,12 @@ def test_wrong_type_names_file_key_and_expected_type(tmp_path):
 
 
 def test_wrong_type_inside_a_provider_table_and_a_choice(tmp_path):
-    path = _toml(tmp_path, SHIPPED.replace('cpu_instance = { aws = "c7i.2xlarge"', "cpu_instance = { aws = 7")
-                 .replace('term = "1yr"', 'term = "2yr"'))
+    path = _toml(
+        tmp_path,
+        SHIPPED.replace('cpu_instance = { aws = "c7i.2xlarge"', "cpu_instance = { aws = 7").replace(
+            'term = "1yr"', 'term = "2yr"'
+        ),
+    )
     assert _error(path) == (
         f"detector configuration {path}: [gpu_to_cpu] cpu_instance.aws: expected text, got 7; "
         "[commitments] term: expected '1yr' or '3yr', got '2yr'"
@@ -91,9 +97,15 @@ def test_shipped_files_load_and_hold_the_model_defaults():
     assert settings.scheduling.working_hours == [8, 20]
     assert load_energy(CONFIG_DIR / "energy.toml") == EnergySettings()
     rules = load_attribution_rules(CONFIG_DIR / "attribution_rules.toml")
-    assert rules == AttributionRules(job_kinds={"training": "training", "evaluation": "training",
-                                                "development": "training", "preprocessing": "data_processing",
-                                                "inference": "inference"})
+    assert rules == AttributionRules(
+        job_kinds={
+            "training": "training",
+            "evaluation": "training",
+            "development": "training",
+            "preprocessing": "data_processing",
+            "inference": "inference",
+        }
+    )
     config = load_detector_config(Settings(), date(2026, 11, 16))
     assert config.week_start == date(2026, 11, 16)
     assert config.reporting_currency == "USD"
@@ -134,8 +146,10 @@ def test_instances_are_read_once_with_one_gpu_count_type():
 
 def test_bad_instance_gpu_count_names_line_and_column(tmp_path):
     path = tmp_path / "instances.csv"
-    path.write_text("provider,instance_type,vcpu,memory_gib,gpu_count,gpu_model\n"
-                    "aws,p5.48xlarge,192,2048,8,H100\naws,g5.xlarge,4,16,one,A10G\n")
+    path.write_text(
+        "provider,instance_type,vcpu,memory_gib,gpu_count,gpu_model\n"
+        "aws,p5.48xlarge,192,2048,8,H100\naws,g5.xlarge,4,16,one,A10G\n"
+    )
     with pytest.raises(ConfigError) as caught:
         load_instances(path)
     assert str(caught.value) == f"instance table {path}, line 3, column gpu_count: expected a number, got 'one'"
@@ -164,13 +178,13 @@ def test_fx_table_without_its_columns_and_absent_table(tmp_path):
 @pytest.mark.parametrize("value", ["NaN", "1,5", "Infinity"])
 def test_bad_price_names_line_and_column(tmp_path, value):
     path = tmp_path / "prices.csv"
-    path.write_text("provider,region,item,price_type,value,unit,currency,source_id,as_of,notes\n"
-                    f'aws,us-east-1,g5.xlarge,ondemand_hour,"{value}",USD/hour,USD,t,2026-01-01,\n')
+    path.write_text(
+        "provider,region,item,price_type,value,unit,currency,source_id,as_of,notes\n"
+        f'aws,us-east-1,g5.xlarge,ondemand_hour,"{value}",USD/hour,USD,t,2026-01-01,\n'
+    )
     with pytest.raises(ConfigError) as caught:
         load_prices(path)
-    assert str(caught.value) == (
-        f"price table {path}, line 2, column value: expected a decimal number, got {value!r}"
-    )
+    assert str(caught.value) == (f"price table {path}, line 2, column value: expected a decimal number, got {value!r}")
 
 
 def test_detector_helper_validates_overrides():

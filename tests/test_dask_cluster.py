@@ -36,7 +36,7 @@ START_TIMEOUT_S = 90
 
 # A worker preload (test-only, never in the project's code): the worker exits hard while it is
 # executing its N-th task, one second into it (or the next task still running by then).
-EXIT_PRELOAD = '''
+EXIT_PRELOAD = """
 import os, threading
 from distributed import WorkerPlugin
 
@@ -62,7 +62,7 @@ class ExitMidTask(WorkerPlugin):
 
 async def dask_setup(worker):
     await worker.plugin_add(ExitMidTask())
-'''
+"""
 
 
 def _free_port() -> int:
@@ -97,19 +97,39 @@ def start_cluster(folder: Path, worker_env: dict[str, dict[str, str]] | None = N
     log = lambda name: open(folder / f"{name}.log", "w")  # noqa: E731
     scheduler = subprocess.Popen(
         [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
-        cwd=PROJECT_ROOT, env=env, stdout=log("scheduler"), stderr=subprocess.STDOUT,
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log("scheduler"),
+        stderr=subprocess.STDOUT,
     )
     cluster = Cluster(address=f"tcp://127.0.0.1:{port}", scheduler=scheduler)
     try:
         for name in ("a", "b"):
             extra = (worker_env or {}).get(name, {})
-            argv = [DASK, "worker", cluster.address, "--name", name, "--nthreads", "1", "--nworkers", "1",
-                    "--host", "127.0.0.1", "--dashboard-address", ":0", "--no-nanny"]
+            argv = [
+                DASK,
+                "worker",
+                cluster.address,
+                "--name",
+                name,
+                "--nthreads",
+                "1",
+                "--nworkers",
+                "1",
+                "--host",
+                "127.0.0.1",
+                "--dashboard-address",
+                ":0",
+                "--no-nanny",
+            ]
             if "preload" in extra:
                 argv += ["--preload", extra["preload"]]
             cluster.workers[name] = subprocess.Popen(
-                argv, cwd=PROJECT_ROOT, env={**env, **{k: v for k, v in extra.items() if k != "preload"}},
-                stdout=log(f"worker-{name}"), stderr=subprocess.STDOUT,
+                argv,
+                cwd=PROJECT_ROOT,
+                env={**env, **{k: v for k, v in extra.items() if k != "preload"}},
+                stdout=log(f"worker-{name}"),
+                stderr=subprocess.STDOUT,
             )
         from distributed import Client
 
@@ -121,8 +141,9 @@ def start_cluster(folder: Path, worker_env: dict[str, dict[str, str]] | None = N
                 break
             except (OSError, TimeoutError):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the Dask cluster at {cluster.address} did not start in {START_TIMEOUT_S} s; "
-                                       f"logs in {folder}") from None
+                    raise TimeoutError(
+                        f"the Dask cluster at {cluster.address} did not start in {START_TIMEOUT_S} s; logs in {folder}"
+                    ) from None
                 time.sleep(1)
         return cluster
     except BaseException:
@@ -170,14 +191,16 @@ def ingest_on(cluster: Cluster, db: Path, staging: Path, inputs: list[str], monk
     capsys.readouterr()
     code = cli(["--db", str(db), "ingest", "--json", *inputs])
     out = capsys.readouterr().out
-    results = json.loads(out[out.index("[\n"):])
+    results = json.loads(out[out.index("[\n") :])
     assert code == (1 if any(r["error"] for r in results) else 0)
     return results
 
 
 def _files(results) -> list[tuple]:
-    return sorted((Path(r["path"]).name, r["source_format"], r["rows_loaded"], r["rows_rejected"],
-                   bool(r["error"]), r["skipped"]) for r in results)
+    return sorted(
+        (Path(r["path"]).name, r["source_format"], r["rows_loaded"], r["rows_rejected"], bool(r["error"]), r["skipped"])
+        for r in results
+    )
 
 
 def test_existing_cluster_gives_the_tables_of_an_in_process_ingest(
@@ -186,8 +209,9 @@ def test_existing_cluster_gives_the_tables_of_an_in_process_ingest(
     seq_db, seq_results = sequential
     cluster = start_cluster(tmp_path / "cluster")
     try:
-        results = ingest_on(cluster, tmp_path / "cluster.duckdb", tmp_path / "shared-staging", inputs,
-                            monkeypatch, capsys)
+        results = ingest_on(
+            cluster, tmp_path / "cluster.duckdb", tmp_path / "shared-staging", inputs, monkeypatch, capsys
+        )
     finally:
         cluster.stop()
     assert _files(results) == _files([r.as_json() for r in seq_results])
@@ -209,12 +233,20 @@ def test_a_worker_killed_mid_ingest_loses_and_doubles_nothing(
     marker = tmp_path / "killed-task"
     preload = tmp_path / "exit_mid_task.py"
     preload.write_text(EXIT_PRELOAD)
-    cluster = start_cluster(tmp_path / "cluster", {"b": {
-        "preload": str(preload), "AICOST_TEST_EXIT_ON_TASK": "2", "AICOST_TEST_EXIT_MARKER": str(marker),
-    }})
+    cluster = start_cluster(
+        tmp_path / "cluster",
+        {
+            "b": {
+                "preload": str(preload),
+                "AICOST_TEST_EXIT_ON_TASK": "2",
+                "AICOST_TEST_EXIT_MARKER": str(marker),
+            }
+        },
+    )
     try:
-        results = ingest_on(cluster, tmp_path / "killed.duckdb", tmp_path / "shared-staging", inputs,
-                            monkeypatch, capsys)
+        results = ingest_on(
+            cluster, tmp_path / "killed.duckdb", tmp_path / "shared-staging", inputs, monkeypatch, capsys
+        )
         worker_b = cluster.workers["b"]
         assert worker_b.wait(timeout=30) == 17  # b died in the middle of a task ...
         assert cluster.workers["a"].poll() is None  # ... and a carried on
@@ -258,14 +290,16 @@ def test_attribution_partitions_run_on_the_workers_with_the_one_pass_result(tmp_
     cluster = start_cluster(tmp_path / "cluster")
     try:
         result = attribute_in_parts.with_options(task_runner=DaskTaskRunner(address=cluster.address))(
-            db=str(db), week_start=week.isoformat(), rows_per_part=max(1, line_items // 4))
+            db=str(db), week_start=week.isoformat(), rows_per_part=max(1, line_items // 4)
+        )
     finally:
         cluster.stop()
     assert whole.frame.height > 0
     # the same rows (combine_results sorts on a prefix of the grain, so rows tied on it may come in
     # either order from one process to another: compared in one full order)
     assert result.frame.sort(result.frame.columns, nulls_last=True).equals(
-        whole.frame.sort(whole.frame.columns, nulls_last=True))
+        whole.frame.sort(whole.frame.columns, nulls_last=True)
+    )
     assert result.anomalies == whole.anomalies
     logs = "".join((tmp_path / "cluster" / f"worker-{w}.log").read_text() for w in "ab")
     assert logs.count("attribute partition") >= 4  # the 4+ partitions ran on the workers

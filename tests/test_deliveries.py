@@ -41,7 +41,9 @@ def read_rows(path: Path) -> tuple[list[str], list[dict]]:
         return list(reader.fieldnames or []), list(reader)
 
 
-def write_rows(path: Path, header: list[str], rows: list[dict], *, gz: bool = False, mtime: float | None = None) -> Path:
+def write_rows(
+    path: Path, header: list[str], rows: list[dict], *, gz: bool = False, mtime: float | None = None
+) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     opener = gzip.open if gz else open
     with opener(path, "wt", newline="") as fh:
@@ -57,8 +59,16 @@ def cur_rows(shared_data: Path) -> tuple[list[str], list[dict]]:
     return read_rows(shared_data / CUR_SAMPLE)
 
 
-def assembly(root: Path, assembly_id: str, header: list[str], rows: list[dict], *, mtime: float,
-             parts: int = 2, write: tuple[int, ...] | None = None) -> Path:
+def assembly(
+    root: Path,
+    assembly_id: str,
+    header: list[str],
+    rows: list[dict],
+    *,
+    mtime: float,
+    parts: int = 2,
+    write: tuple[int, ...] | None = None,
+) -> Path:
     """``<report>/<period>/<assemblyId>/<report>-0000N.csv.gz`` + the assembly's manifest (written last)."""
     folder = root / REPORT / PERIOD / assembly_id
     size = -(-len(rows) // parts)
@@ -67,7 +77,7 @@ def assembly(root: Path, assembly_id: str, header: list[str], rows: list[dict], 
         name = f"{REPORT}-{i + 1:05d}.csv.gz"
         keys.append(f"cur/{REPORT}/{PERIOD}/{assembly_id}/{name}")
         if write is None or i + 1 in write:
-            write_rows(folder / name, header, rows[i * size:(i + 1) * size], gz=True, mtime=mtime)
+            write_rows(folder / name, header, rows[i * size : (i + 1) * size], gz=True, mtime=mtime)
     manifest = {
         "assemblyId": assembly_id,
         "account": rows[0]["bill/PayerAccountId"],
@@ -104,6 +114,7 @@ def billed(rows: list[dict], column: str) -> Decimal:
 
 
 # --- 1. several AWS CUR assemblies of one month in one synced folder ---------------------------------
+
 
 def test_the_top_level_manifest_decides_which_assembly_is_loaded(warehouse, shared_data, tmp_path):
     header, rows = cur_rows(shared_data)
@@ -161,6 +172,7 @@ def test_without_a_top_level_manifest_the_newest_assembly_wins_now_and_in_later_
 
 # --- 2. a partial assembly ----------------------------------------------------------------------------
 
+
 def test_an_assembly_with_a_missing_part_is_held_back_and_the_previous_one_stays(warehouse, shared_data, tmp_path):
     header, rows = cur_rows(shared_data)
     ingest_files(warehouse, [assembly(tmp_path / "run1", OLDER, header, rows[:100], mtime=T0)])
@@ -201,6 +213,7 @@ def test_an_assembly_with_a_missing_part_is_held_back_and_the_previous_one_stays
 
 # --- 3. a restated FOCUS month given in one run ---------------------------------------------------------
 
+
 def focus_aws_rows(shared_data: Path) -> tuple[list[str], list[dict]]:
     header, rows = read_rows(shared_data / FOCUS_SAMPLE)
     return header, [r for r in rows if r["ProviderName"] == "AWS"]  # one account, September 2024
@@ -234,9 +247,14 @@ def test_a_restated_focus_month_keeps_only_the_newest_export_run(warehouse, shar
 
 # --- 4. parts of one FOCUS export arriving in two runs ---------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "names",
-    [("part_0.csv", "part_1.csv"), ("part_0_0001.csv", "part_1_0001.csv"), ("focus-00001.csv.gz", "focus-00002.csv.gz")],
+    [
+        ("part_0.csv", "part_1.csv"),
+        ("part_0_0001.csv", "part_1_0001.csv"),
+        ("focus-00001.csv.gz", "focus-00002.csv.gz"),
+    ],
     ids=["part_N", "azure part_N_NNNN", "aws -0000N"],
 )
 def test_parts_of_one_export_add_up_across_runs(warehouse, shared_data, tmp_path, names):
@@ -266,8 +284,11 @@ def test_parts_of_one_export_add_up_across_runs(warehouse, shared_data, tmp_path
 
 # --- 5. an append-only source (GCP) delivered again in another container ------------------------------
 
+
 @pytest.mark.slow
-def test_gcp_rows_delivered_again_are_stored_once_and_identical_lines_in_one_file_are_kept(warehouse, shared_data, tmp_path):
+def test_gcp_rows_delivered_again_are_stored_once_and_identical_lines_in_one_file_are_kept(
+    warehouse, shared_data, tmp_path
+):
     header, rows = read_rows(shared_data / GCP_SAMPLE)
     rows = rows + [rows[0]]  # two identical lines in one export: two charges, both kept
     plain = write_rows(tmp_path / "a" / "gcp_billing_export.csv", header, rows)
@@ -291,6 +312,7 @@ def test_gcp_rows_delivered_again_are_stored_once_and_identical_lines_in_one_fil
 
 
 # --- 6. an IO error while storing a delivery ----------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_an_io_error_while_storing_names_the_file_and_leaves_the_warehouse_unchanged(warehouse, shared_data, tmp_path):
@@ -317,6 +339,7 @@ def test_an_io_error_while_storing_names_the_file_and_leaves_the_warehouse_uncha
 
 # --- the report's data-quality section lists the decisions -----------------------------------------------
 
+
 def test_the_data_quality_section_lists_the_weeks_delivery_decisions(warehouse, shared_data, tmp_path):
     from transforms import report as rm
 
@@ -331,7 +354,9 @@ def test_the_data_quality_section_lists_the_weeks_delivery_decisions(warehouse, 
     today = datetime.now(UTC).date()
     monday = today - timedelta(days=today.weekday())
     week_begin = datetime.combine(monday, datetime.min.time(), tzinfo=UTC)
-    frame = query(warehouse, "report_delivery_decisions", {"since": week_begin, "cutoff": datetime.now(UTC), "limit": 20})
+    frame = query(
+        warehouse, "report_delivery_decisions", {"since": week_begin, "cutoff": datetime.now(UTC), "limit": 20}
+    )
     empty = query(warehouse, "report_ingest", {"cutoff": datetime(2000, 1, 1, tzinfo=UTC)})
     quality = rm.data_quality(empty, empty.clear(), _no_dq(), _no_freshness(), monday, decisions=frame)
 
@@ -351,9 +376,18 @@ def test_the_data_quality_section_lists_the_weeks_delivery_decisions(warehouse, 
 def _no_dq():
     import polars as pl
 
-    return pl.DataFrame(schema={"scope": pl.String, "target_table": pl.String, "expectation": pl.String,
-                                "column_name": pl.String, "success": pl.Boolean, "unexpected_count": pl.Int64,
-                                "details": pl.String, "validated_at": pl.Datetime("us", "UTC")})
+    return pl.DataFrame(
+        schema={
+            "scope": pl.String,
+            "target_table": pl.String,
+            "expectation": pl.String,
+            "column_name": pl.String,
+            "success": pl.Boolean,
+            "unexpected_count": pl.Int64,
+            "details": pl.String,
+            "validated_at": pl.Datetime("us", "UTC"),
+        }
+    )
 
 
 def _no_freshness():
@@ -363,6 +397,7 @@ def _no_freshness():
 
 
 # --- 7. a restated FOCUS month in a flat folder: competing deliveries of one account / period ------------
+
 
 def next_month(rows: list[dict]) -> list[dict]:
     """The same charges one month later (Sept 2024 -> Oct 2024) in every period column."""
@@ -385,7 +420,9 @@ def test_a_restated_focus_month_in_a_flat_folder_keeps_only_the_newest_file(ware
     assert stored(warehouse) == (400, billed(restated_rows, "BilledCost"))
     assert results[restated].error is None and results[restated].rows_loaded == 400
     assert results[first].skipped and results[first].error is None
-    assert results[first].message.startswith("passed over") and f"restated by {restated}, newer" in results[first].message
+    assert (
+        results[first].message.startswith("passed over") and f"restated by {restated}, newer" in results[first].message
+    )
     got = warehouse.execute(
         "SELECT files[1], decision, reason, provider, billing_account_id, billing_period_start "
         "FROM delivery_decisions ORDER BY decision"
@@ -478,6 +515,7 @@ def test_export_metadata_beside_the_data_is_not_ingested_and_its_schema_date_is_
 
 # --- 9. decisions are not re-made on every run; held-back deliveries are --------------------------------
 
+
 @pytest.mark.slow
 def test_a_rerun_of_the_same_landing_folder_changes_nothing(warehouse, shared_data, tmp_path):
     header, rows = cur_rows(shared_data)
@@ -518,6 +556,7 @@ def test_a_held_back_delivery_is_decided_again_and_loads_when_its_part_arrives(w
 
 
 # --- 10. the disk fills at commit -------------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_a_commit_that_fails_for_a_full_disk_names_the_file_and_leaves_the_warehouse_unchanged(

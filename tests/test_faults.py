@@ -23,7 +23,9 @@ FOCUS_SAMPLE = "focus/FOCUS-Sample-Data_FOCUS-1.0_focus_sample.csv"
 def aicost(db: Path, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "--db", str(db), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -60,7 +62,9 @@ def test_an_ingest_killed_part_way_leaves_the_warehouse_as_it_was(tmp_path, shar
     # before the transaction commits - like a kill -9 there, without racing a timer.
     died = subprocess.run(
         [sys.executable, "-c", DIES_MID_TRANSACTION, str(db), str(shared_data / CUR_PARQUET)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert died.returncode == 9, died.stderr
     assert counts(db) == before
@@ -105,8 +109,13 @@ def test_a_run_that_cannot_get_the_warehouse_fails_clearly(tmp_path):
     db = tmp_path / "w.duckdb"
     connect(db).close()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('held', flush=True); time.sleep(30)"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(db)!r}); print('held', flush=True); time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"

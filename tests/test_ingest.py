@@ -74,7 +74,9 @@ def test_focus_sample_rows_keep_their_meaning(warehouse, shared_data):
     assert providers == {"aws": 942, "azure": 51, "oracle": 7}
     tagged = warehouse.execute("SELECT tags FROM billing_line_items WHERE tags IS NOT NULL LIMIT 1").fetchone()[0]
     assert isinstance(json.loads(tagged), dict)
-    credits = warehouse.execute("SELECT count(*) FROM billing_line_items WHERE charge_category = 'Credit'").fetchone()[0]
+    credits = warehouse.execute("SELECT count(*) FROM billing_line_items WHERE charge_category = 'Credit'").fetchone()[
+        0
+    ]
     assert credits > 0  # credits are rows, never dropped
     tz = warehouse.execute("SELECT typeof(charge_period_start) FROM billing_line_items LIMIT 1").fetchone()[0]
     assert tz == "TIMESTAMP WITH TIME ZONE"
@@ -160,7 +162,9 @@ def test_bad_rows_are_rejected_with_file_row_and_reason(warehouse, shared_data, 
     [result] = ingest_files(warehouse, [path])
 
     assert (result.rows_loaded, result.rows_rejected) == (7, 3)
-    rejected = warehouse.execute("SELECT source_file, source_row, reason FROM rejected_rows ORDER BY source_row").fetchall()
+    rejected = warehouse.execute(
+        "SELECT source_file, source_row, reason FROM rejected_rows ORDER BY source_row"
+    ).fetchall()
     assert [r[1] for r in rejected] == [3, 5, 7]
     assert all(r[0].endswith("bad-rows.csv") for r in rejected)
     assert "BilledCost" in rejected[0][2] and "12,5x" in rejected[0][2]
@@ -206,7 +210,9 @@ def test_focus_worked_examples_load_with_stated_defaults(warehouse, shared_data)
     results, stored_after_own_run = [], {}
     for path in files:
         results += ingest_files(
-            warehouse, [path], "focus",
+            warehouse,
+            [path],
+            "focus",
             column_defaults={"BillingCurrency": "USD", "ProviderName": "FOCUS example", "BillingAccountId": path.stem},
         )
         stored_after_own_run[path.name] = warehouse.execute(
@@ -218,7 +224,9 @@ def test_focus_worked_examples_load_with_stated_defaults(warehouse, shared_data)
             assert result.rows_loaded + result.rows_rejected == sum(1 for _ in csv.DictReader(fh))
     rejected = warehouse.execute("SELECT reason FROM rejected_rows").fetchall()
     # the spec's purchase scenarios 2 and 3 carry an impossible hour (T30:00:00): refused, not guessed
-    assert [r[0] for r in rejected] == ["column ChargePeriodEnd: expected a timestamp (ISO 8601), got '2023-02-01T30:00:00Z'"] * 2
+    assert [r[0] for r in rejected] == [
+        "column ChargePeriodEnd: expected a timestamp (ISO 8601), got '2023-02-01T30:00:00Z'"
+    ] * 2
     # "$10,000.00 " spreadsheet amounts are read exactly
     [(upfront,)] = stored_after_own_run["simple_saas_agreements_a1.csv"]
     assert upfront == Decimal("10000")

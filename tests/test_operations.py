@@ -71,9 +71,13 @@ def test_refused_files_are_listed_in_the_report_and_the_run_completes(run_env, s
 
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0] == 1000
-        refusals = con.execute("SELECT source_file, file_sha256, reason FROM ingest_refusals ORDER BY source_file").fetchall()
+        refusals = con.execute(
+            "SELECT source_file, file_sha256, reason FROM ingest_refusals ORDER BY source_file"
+        ).fetchall()
     assert [(f, h) for f, h, _ in refusals] == [
-        (str(truncated), sha256_of(truncated)), (str(foreign), sha256_of(foreign))]
+        (str(truncated), sha256_of(truncated)),
+        (str(foreign), sha256_of(foreign)),
+    ]
     assert "the compressed file ended before the end-of-stream marker was reached" in refusals[0][2]
     assert "not a recognised billing export or usage log" in refusals[1][2]
 
@@ -101,12 +105,14 @@ def test_an_ingest_that_breaks_on_one_file_is_not_retried_and_the_run_still_repo
     shutil.copy(shared_data / FOCUS_SAMPLE, landing / "focus-2024-09.csv")
     # a manifest.json that is not an S3 Inventory manifest: today it breaks the whole ingest
     (landing / "manifest.json").write_text("[1, 2]\n")
-    state = weekly_cost_report(week_start=WEEK, send=False, db=str(run_env / "w.duckdb"), landing=str(landing),
-                               return_state=True)
+    state = weekly_cost_report(
+        week_start=WEEK, send=False, db=str(run_env / "w.duckdb"), landing=str(landing), return_state=True
+    )
     assert state.is_completed(), state.message
     with get_client(sync_client=True) as client:
         runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+        )
     ingest_runs = [r for r in runs if r.name.startswith("ingest new files")]
     assert [r.run_count for r in ingest_runs] == [1]  # not retried: it is not an I/O error
     text = text_part(run_env / "reports" / "2024-W36.eml")
@@ -144,8 +150,9 @@ def test_a_failed_data_check_is_reported_at_the_top_and_the_run_ends_failed_with
         monkeypatch.setenv("AICOST_SMTP_PORT", str(port))
         monkeypatch.setenv("AICOST_SMTP_SECURITY", "none")
         monkeypatch.setenv("AICOST_MAIL_TO", '["cfo@example.org"]')
-        state = weekly_cost_report(week_start=WEEK, send=True, db=str(db), landing=str(run_env / "empty"),
-                                   return_state=True)
+        state = weekly_cost_report(
+            week_start=WEEK, send=True, db=str(db), landing=str(run_env / "empty"), return_state=True
+        )
     assert state.is_failed()
     assert state.message == (
         "week 2024-W36 failed a data check: expect_column_values_to_be_between on effective_cost: 1 row, "
@@ -160,7 +167,7 @@ def test_a_failed_data_check_is_reported_at_the_top_and_the_run_ends_failed_with
         "DATA CHECK FAILED: the figures below include rows that failed a data check.\n"
         "  expect_column_values_to_be_between on effective_cost: 1 row, e.g. exports/implausible.csv row 7\n"
     )
-    body = html[html.index("<body"):]
+    body = html[html.index("<body") :]
     assert body.index("Data check failed") < body.index("exports/implausible.csv row 7") < body.index("AI spend")
     message = email.message_from_bytes((run_env / "reports" / "2024-W36.eml").read_bytes())
     assert message["Subject"].startswith("[DATA CHECK FAILED] AI spend 2024-W36")
@@ -206,7 +213,9 @@ def test_the_command_line_names_a_bad_warehouse_without_a_traceback(tmp_path, sh
     before = bad.read_bytes()
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", "--db", str(bad), "ingest", str(shared_data / FOCUS_SAMPLE)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
@@ -223,17 +232,25 @@ def test_the_command_line_names_a_bad_warehouse_without_a_traceback(tmp_path, sh
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("AICOST_MAIL_TO", "cfo@example.com",
-         "AICOST_MAIL_TO: expected a JSON list of email addresses, e.g. '[\"cfo@example.com\", "
-         "\"ops@example.com\"]', got 'cfo@example.com'"),
-        ("AICOST_MAIL_TO", '["cfo@example.com", "ops.example.com"]',
-         "AICOST_MAIL_TO: expected a JSON list of email addresses, e.g. '[\"cfo@example.com\", "
-         "\"ops@example.com\"]'; 'ops.example.com' is not an email address (no @)"),
-        ("AICOST_MAIL_TO", '{"to": "cfo@example.com"}',
-         "AICOST_MAIL_TO: expected a JSON list of email addresses, e.g. '[\"cfo@example.com\", "
-         "\"ops@example.com\"]', got '{\"to\": \"cfo@example.com\"}'"),
-        ("AICOST_MAIL_FROM", "reports",
-         "AICOST_MAIL_FROM: expected one email address (name@domain), got 'reports'"),
+        (
+            "AICOST_MAIL_TO",
+            "cfo@example.com",
+            'AICOST_MAIL_TO: expected a JSON list of email addresses, e.g. \'["cfo@example.com", '
+            "\"ops@example.com\"]', got 'cfo@example.com'",
+        ),
+        (
+            "AICOST_MAIL_TO",
+            '["cfo@example.com", "ops.example.com"]',
+            'AICOST_MAIL_TO: expected a JSON list of email addresses, e.g. \'["cfo@example.com", '
+            "\"ops@example.com\"]'; 'ops.example.com' is not an email address (no @)",
+        ),
+        (
+            "AICOST_MAIL_TO",
+            '{"to": "cfo@example.com"}',
+            'AICOST_MAIL_TO: expected a JSON list of email addresses, e.g. \'["cfo@example.com", '
+            '"ops@example.com"]\', got \'{"to": "cfo@example.com"}\'',
+        ),
+        ("AICOST_MAIL_FROM", "reports", "AICOST_MAIL_FROM: expected one email address (name@domain), got 'reports'"),
     ],
 )
 def test_a_malformed_mail_setting_names_the_variable_and_what_was_expected(
@@ -300,19 +317,34 @@ def test_the_next_run_removes_the_staging_of_a_killed_run_but_not_of_a_live_one(
     folders = (temp, tmp_path / "staging")
 
     def next_run() -> None:
-        done = subprocess.run([sys.executable, "-m", "flows.cli", "--db", str(db), "ingest", sample],
-                              capture_output=True, text=True, timeout=300, env=env)
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "--db", str(db), "ingest", sample],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
         assert done.returncode == 0, done.stderr
 
-    died = subprocess.run([sys.executable, "-c", STAGED_THEN, "die", str(db), sample],
-                          capture_output=True, text=True, timeout=300, env=env)
+    died = subprocess.run(
+        [sys.executable, "-c", STAGED_THEN, "die", str(db), sample],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert died.returncode == 9, died.stderr
     left_by_killed = staged_parts(*folders)
     assert left_by_killed, "the killed run staged nothing"
 
     # a run on another warehouse in the same folder, alive and part way through its ingest
-    live = subprocess.Popen([sys.executable, "-c", STAGED_THEN, "hold", str(tmp_path / "other.duckdb"), sample],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    live = subprocess.Popen(
+        [sys.executable, "-c", STAGED_THEN, "hold", str(tmp_path / "other.duckdb"), sample],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
     try:
         assert live.stdout.readline().strip() == "staged"
         held_by_live = sorted(set(staged_parts(*folders)) - set(left_by_killed))

@@ -21,8 +21,13 @@ def test_wheel_carries_sample_data_sql_templates_and_config(tmp_path):
     uv = shutil.which("uv")
     assert uv, "uv is expected on PATH (the project is run with `uv run`)"
     # the sdist first, then the wheel from it (uv build's default): no stale build/ of the checkout in it
-    subprocess.run([uv, "build", "--out-dir", str(tmp_path), str(PROJECT_ROOT)],
-                   check=True, capture_output=True, text=True, timeout=300)
+    subprocess.run(
+        [uv, "build", "--out-dir", str(tmp_path), str(PROJECT_ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     [wheel] = tmp_path.glob("aicost-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
 

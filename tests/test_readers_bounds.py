@@ -42,12 +42,20 @@ BAD_FILES = {
     "long number, first line": ("jobs.jsonl", '{"job_id": ' + LONG_NUMBER + "}\n", "longer than 4300 digits"),
     "deep second line": ("jobs.jsonl", json.dumps(JOB) + "\n" + DEEP + "\n", "nested too deeply"),
     "deep OpenCost document": (
-        "allocation.json", '{\n"code": 200, "data": [{"a": {"gpuHours": 1, "x": ' + DEEP + "}}]}", "nested too deeply"
+        "allocation.json",
+        '{\n"code": 200, "data": [{"a": {"gpuHours": 1, "x": ' + DEEP + "}}]}",
+        "nested too deeply",
     ),
     "long number in an OpenCost document": (
-        "allocation.json", '{\n"code": 200, "data": [{"a": {"gpuHours": ' + LONG_NUMBER + "}}]}", "longer than 4300 digits"
+        "allocation.json",
+        '{\n"code": 200, "data": [{"a": {"gpuHours": ' + LONG_NUMBER + "}}]}",
+        "longer than 4300 digits",
     ),
-    "deep S3 Inventory manifest": ("manifest.json", '{\n"fileSchema": "Bucket", "x": ' + DEEP + "}", "nested too deeply"),
+    "deep S3 Inventory manifest": (
+        "manifest.json",
+        '{\n"fileSchema": "Bucket", "x": ' + DEEP + "}",
+        "nested too deeply",
+    ),
 }
 
 
@@ -80,16 +88,23 @@ def mapped(path: Path, fmt_name: str, batch_rows: int) -> pl.DataFrame:
 def dcgm_exposition(path: Path) -> Path:
     """Two machines x two GPUs x two scrapes, grouped by metric as exporters write them."""
     lines = []
-    metrics = {"DCGM_FI_DEV_GPU_UTIL": [10, 20, 30, 40], "DCGM_FI_DEV_FB_USED": [100, 200, 300, 400],
-               "DCGM_FI_DEV_FB_FREE": [900, 800, 700, 600], "DCGM_FI_DEV_POWER_USAGE": [50.5, 60.5, 70.5, 80.5]}
+    metrics = {
+        "DCGM_FI_DEV_GPU_UTIL": [10, 20, 30, 40],
+        "DCGM_FI_DEV_FB_USED": [100, 200, 300, 400],
+        "DCGM_FI_DEV_FB_FREE": [900, 800, 700, 600],
+        "DCGM_FI_DEV_POWER_USAGE": [50.5, 60.5, 70.5, 80.5],
+    }
     for metric, values in metrics.items():
         lines += [f"# HELP {metric} a help text", f"# TYPE {metric} gauge"]
         for scrape, ts in enumerate((1763283600000, 1763283660000)):
             for i, (host, gpu) in enumerate((("n1", 0), ("n1", 1), ("n2", 0), ("n2", 1))):
                 labels = f'gpu="{gpu}",UUID="GPU-{host}-{gpu}",modelName="NVIDIA H100",Hostname="{host}"'
                 lines.append(f"{metric}{{{labels}}} {values[i] + scrape} {ts}")
-    lines += ['DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-n1-0",Hostname="n1"} lots 1763283720000',
-              "DCGM_FI_DEV_GPU_UTIL 5", "DCGM_FI_DEV_SM_CLOCK{gpu=\"0\"} 1410"]
+    lines += [
+        'DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-n1-0",Hostname="n1"} lots 1763283720000',
+        "DCGM_FI_DEV_GPU_UTIL 5",
+        'DCGM_FI_DEV_SM_CLOCK{gpu="0"} 1410',
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -107,20 +122,37 @@ def exporter_exposition(path: Path) -> Path:
 
 def nvidia_smi_two_blocks(path: Path) -> Path:
     header = "timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]"
-    rows = [f"2026/11/16 00:{m:02d}:00.000, {g}, GPU-{g}, NVIDIA H100, {m + g} %, 40212 MiB, 81559 MiB, 5{g}0.00 W"
-            for m in (0, 1, 3) for g in (0, 1, 2)]
-    later = [f"2026/11/16 01:{m:02d}:00.000, {g}, GPU-{g}, NVIDIA H100, 9{g} %, 1 MiB, 81559 MiB, 100.00 W"
-             for m in (0, 5) for g in (0, 1)]
-    text = [header, *rows, "2026/11/16 00:04:00.000, 0, GPU-0, too few", "", "# capture 2", "not in a block, 1, 2",
-            header, *later]
+    rows = [
+        f"2026/11/16 00:{m:02d}:00.000, {g}, GPU-{g}, NVIDIA H100, {m + g} %, 40212 MiB, 81559 MiB, 5{g}0.00 W"
+        for m in (0, 1, 3)
+        for g in (0, 1, 2)
+    ]
+    later = [
+        f"2026/11/16 01:{m:02d}:00.000, {g}, GPU-{g}, NVIDIA H100, 9{g} %, 1 MiB, 81559 MiB, 100.00 W"
+        for m in (0, 5)
+        for g in (0, 1)
+    ]
+    text = [
+        header,
+        *rows,
+        "2026/11/16 00:04:00.000, 0, GPU-0, too few",
+        "",
+        "# capture 2",
+        "not in a block, 1, 2",
+        header,
+        *later,
+    ]
     path.write_text("\n".join(text) + "\n")
     return path
 
 
 def sacct_with_header(path: Path) -> Path:
     header = "JobID|Account|User|Partition|Start|End|State|NNodes|AllocTRES|NodeList|JobName"
-    rows = [f"{100 + i}|team{i % 3}|u{i}|gpu|2026-11-16T0{i % 10}:00:00|2026-11-16T1{i % 10}:00:00|COMPLETED|2|"
-            f"cpu=8,gres/gpu=3|node[0{i % 5}-0{i % 5 + 1}]|infer-{i}" for i in range(12)]
+    rows = [
+        f"{100 + i}|team{i % 3}|u{i}|gpu|2026-11-16T0{i % 10}:00:00|2026-11-16T1{i % 10}:00:00|COMPLETED|2|"
+        f"cpu=8,gres/gpu=3|node[0{i % 5}-0{i % 5 + 1}]|infer-{i}"
+        for i in range(12)
+    ]
     rows.insert(5, "bad|line")
     path.write_text("\n".join([header, *rows]) + "\n")
     return path
@@ -145,11 +177,14 @@ def test_text_formats_map_the_same_in_tiny_batches(tmp_path, case, batch_rows):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("sample", "fmt"), [
-    ("gpu/nvidia_gpu_exporter/capture_linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt", "nvidia_smi_csv"),
-    ("gpu/nvidia_gpu_exporter/linux-x86_64__nvidia-l40s__595.80__load.metrics", "prometheus_gpu"),
-    ("slurm/xdmod_sacct_accounting-logs-with-gpu-gres_old-format.log", "slurm_sacct"),
-])
+@pytest.mark.parametrize(
+    ("sample", "fmt"),
+    [
+        ("gpu/nvidia_gpu_exporter/capture_linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt", "nvidia_smi_csv"),
+        ("gpu/nvidia_gpu_exporter/linux-x86_64__nvidia-l40s__595.80__load.metrics", "prometheus_gpu"),
+        ("slurm/xdmod_sacct_accounting-logs-with-gpu-gres_old-format.log", "slurm_sacct"),
+    ],
+)
 def test_shared_samples_map_the_same_in_small_batches(shared_data, sample, fmt):
     whole = mapped(shared_data / sample, fmt, 10**9)
     assert whole.height >= 1 and whole["_reject_reason"].null_count() == whole.height
@@ -217,9 +252,17 @@ def test_a_gzip_bomb_among_s3_inventory_data_files_is_refused(warehouse, tmp_pat
     bucket = tmp_path / "bucket"
     (bucket / "data").mkdir(parents=True)
     gzip_bomb(bucket / "data" / "part.csv.gz", b'"b","k","1","2026-11-01T00:00:00.000Z","STANDARD"\n"b","', b'","2"\n')
-    (bucket / "manifest.json").write_text(json.dumps({
-        "sourceBucket": "b", "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size, LastModifiedDate, StorageClass",
-        "files": [{"key": "inv/data/part.csv.gz"}], "creationTimestamp": "1763251200000"}))
+    (bucket / "manifest.json").write_text(
+        json.dumps(
+            {
+                "sourceBucket": "b",
+                "fileFormat": "CSV",
+                "fileSchema": "Bucket, Key, Size, LastModifiedDate, StorageClass",
+                "files": [{"key": "inv/data/part.csv.gz"}],
+                "creationTimestamp": "1763251200000",
+            }
+        )
+    )
     (result,) = ingest_files(warehouse, [bucket])
     assert result.source_format == "s3_inventory"
     assert "expands to more than 200 times" in result.error and str(bucket / "data" / "part.csv.gz") in result.error
@@ -246,7 +289,9 @@ def test_links_out_of_the_landing_folder_are_refused_by_name(warehouse, tmp_path
     (landing / "linked-folder").symlink_to(outside, target_is_directory=True)
     (landing / "passwd.csv").symlink_to("/etc/passwd")
     (landing / "sub").mkdir()
-    (landing / "sub" / "jobs.csv").write_text("job_id,kind,resource_ids,start\nj1,training,gpu-1,2026-11-16T00:00:00Z\n")
+    (landing / "sub" / "jobs.csv").write_text(
+        "job_id,kind,resource_ids,start\nj1,training,gpu-1,2026-11-16T00:00:00Z\n"
+    )
     (landing / "latest-jobs.csv").symlink_to(Path("sub") / "jobs.csv")
 
     results = {Path(r.path).relative_to(landing).as_posix(): r for r in ingest_files(warehouse, [landing])}
@@ -268,9 +313,17 @@ def test_an_s3_inventory_data_file_linked_from_outside_is_refused(warehouse, tmp
     bucket.mkdir()
     (tmp_path / "part.csv").write_text('"b","k","1"\n')
     (bucket / "part.csv").symlink_to(tmp_path / "part.csv")
-    (bucket / "manifest.json").write_text(json.dumps({
-        "sourceBucket": "b", "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size",
-        "files": [{"key": "inv/part.csv"}], "creationTimestamp": "1763251200000"}))
+    (bucket / "manifest.json").write_text(
+        json.dumps(
+            {
+                "sourceBucket": "b",
+                "fileFormat": "CSV",
+                "fileSchema": "Bucket, Key, Size",
+                "files": [{"key": "inv/part.csv"}],
+                "creationTimestamp": "1763251200000",
+            }
+        )
+    )
     results = by_name(ingest_files(warehouse, [bucket]))
     assert "points outside" in results["part.csv"].error
     assert f"data file {bucket / 'part.csv'} is a link to a file outside {bucket}" in results["manifest.json"].error

@@ -21,17 +21,33 @@ def found(*rows: dict) -> pl.DataFrame:
     """Detector output rows: kind, resource_id, monthly_savings, overlap_group, basis (a monthly cost of the
     resource it acts on; 10,000 unless given)."""
     base = {c: None for c in DETECTOR_COLUMNS}
-    full = [{**base, "strategy": "s", "currency": "USD", "formula": "f", "evidence": "{}", "evidence_text": "e",
-             "confidence": "high", "confidence_reason": "r", "action": "a",
-             "cost_basis": basis_json({r.get("resource_id") or r.get("model"): Decimal(r.pop("basis", "10000"))}),
-             **r, "monthly_savings": Decimal(r["monthly_savings"])} for r in rows]
+    full = [
+        {
+            **base,
+            "strategy": "s",
+            "currency": "USD",
+            "formula": "f",
+            "evidence": "{}",
+            "evidence_text": "e",
+            "confidence": "high",
+            "confidence_reason": "r",
+            "action": "a",
+            "cost_basis": basis_json({r.get("resource_id") or r.get("model"): Decimal(r.pop("basis", "10000"))}),
+            **r,
+            "monthly_savings": Decimal(r["monthly_savings"]),
+        }
+        for r in rows
+    ]
     return pl.DataFrame(full, schema=DETECTOR_COLUMNS)
 
 
 def cost(resource: str, amount: str, week: date) -> pl.DataFrame:
-    return conform(pl.DataFrame({"week_start": [week], "resource_id": [resource],
-                                 "effective_cost_reporting": [Decimal(amount)]}).lazy(),
-                   ATTRIBUTED_COST_COLUMNS).collect()
+    return conform(
+        pl.DataFrame(
+            {"week_start": [week], "resource_id": [resource], "effective_cost_reporting": [Decimal(amount)]}
+        ).lazy(),
+        ATTRIBUTED_COST_COLUMNS,
+    ).collect()
 
 
 def test_rec_id_is_a_stable_hash_of_kind_and_scope():
@@ -45,17 +61,31 @@ def test_rec_id_is_a_stable_hash_of_kind_and_scope():
 def test_recommendations_on_one_machine_add_up_in_the_plan():
     # i-1 costs 10,000 a month: power-down (9,000 alone) comes first and leaves 1,000; scheduling (5,000
     # alone, half the machine) saves half of that, 500; right-sizing (4,000 alone, 40 %) 40 % of the 500 left
-    recs = finalise(found(
-        {"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9000", "overlap_group": "machine:i-1"},
-        {"kind": "underused_gpu", "resource_id": "i-1", "monthly_savings": "4000", "overlap_group": "machine:i-1"},
-        {"kind": "scheduling", "resource_id": "i-1", "monthly_savings": "5000", "overlap_group": "machine:i-1"},
-        {"kind": "storage_tiering", "resource_id": "b", "monthly_savings": "300", "overlap_group": "storage:b",
-         "basis": "1000"},
-        {"kind": "compression", "model": "m", "monthly_savings": "700", "overlap_group": None, "basis": "2000"},
-    ), None, W1)
+    recs = finalise(
+        found(
+            {"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9000", "overlap_group": "machine:i-1"},
+            {"kind": "underused_gpu", "resource_id": "i-1", "monthly_savings": "4000", "overlap_group": "machine:i-1"},
+            {"kind": "scheduling", "resource_id": "i-1", "monthly_savings": "5000", "overlap_group": "machine:i-1"},
+            {
+                "kind": "storage_tiering",
+                "resource_id": "b",
+                "monthly_savings": "300",
+                "overlap_group": "storage:b",
+                "basis": "1000",
+            },
+            {"kind": "compression", "model": "m", "monthly_savings": "700", "overlap_group": None, "basis": "2000"},
+        ),
+        None,
+        W1,
+    )
     incremental = dict(zip(recs["kind"], recs["monthly_savings"]))
-    assert incremental == {"idle_gpu": Decimal("9000"), "scheduling": Decimal("500"), "underused_gpu": Decimal("200"),
-                           "storage_tiering": Decimal("300"), "compression": Decimal("700")}
+    assert incremental == {
+        "idle_gpu": Decimal("9000"),
+        "scheduling": Decimal("500"),
+        "underused_gpu": Decimal("200"),
+        "storage_tiering": Decimal("300"),
+        "compression": Decimal("700"),
+    }
     standalone = dict(zip(recs["kind"], recs["standalone_monthly_savings"]))
     assert standalone["scheduling"] == Decimal("5000") and standalone["underused_gpu"] == Decimal("4000")
     assert all(recs["counted"])
@@ -64,22 +94,32 @@ def test_recommendations_on_one_machine_add_up_in_the_plan():
 
 
 def test_new_then_open_then_resolved_with_realised_savings():
-    week1 = finalise(found(
-        {"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9000", "overlap_group": "machine:i-1"},
-        {"kind": "idle_gpu", "resource_id": "i-2", "monthly_savings": "8000", "overlap_group": "machine:i-2"},
-    ), None, W1)
+    week1 = finalise(
+        found(
+            {"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9000", "overlap_group": "machine:i-1"},
+            {"kind": "idle_gpu", "resource_id": "i-2", "monthly_savings": "8000", "overlap_group": "machine:i-2"},
+        ),
+        None,
+        W1,
+    )
     assert set(week1["status"]) == {"new"}
-    week2 = finalise(found(
-        {"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9100", "overlap_group": "machine:i-1"},
-        {"kind": "idle_gpu", "resource_id": "i-2", "monthly_savings": "8000", "overlap_group": "machine:i-2"},
-    ), week1, W2)
+    week2 = finalise(
+        found(
+            {"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9100", "overlap_group": "machine:i-1"},
+            {"kind": "idle_gpu", "resource_id": "i-2", "monthly_savings": "8000", "overlap_group": "machine:i-2"},
+        ),
+        week1,
+        W2,
+    )
     assert set(week2["status"]) == {"open"}
     assert set(week2["first_seen_week"]) == {W1}
     assert week2["rec_id"].sort().to_list() == week1["rec_id"].sort().to_list()
     # week 3: i-2 was powered down (its cost fell from 3,360 to 336 a week); i-1 still idle
     week3 = finalise(
         found({"kind": "idle_gpu", "resource_id": "i-1", "monthly_savings": "9100", "overlap_group": "machine:i-1"}),
-        week2, W3, cost_before=pl.concat([cost("i-2", "3360", W2), cost("i-1", "3360", W2)]),
+        week2,
+        W3,
+        cost_before=pl.concat([cost("i-2", "3360", W2), cost("i-1", "3360", W2)]),
         cost_now=pl.concat([cost("i-2", "336", W3), cost("i-1", "3360", W3)]),
     )
     by_resource = {r["resource_id"]: r for r in week3.iter_rows(named=True)}
@@ -94,10 +134,14 @@ def test_new_then_open_then_resolved_with_realised_savings():
 
 def test_overlapping_recommendations_resolved_together_realise_the_drop_once():
     # idle and scheduling on one dev machine, both resolved when it is stopped: one drop, credited once
-    week1 = finalise(found(
-        {"kind": "idle_gpu", "resource_id": "i-dev", "monthly_savings": "900", "overlap_group": "machine:i-dev"},
-        {"kind": "scheduling", "resource_id": "i-dev", "monthly_savings": "700", "overlap_group": "machine:i-dev"},
-    ), None, W1)
+    week1 = finalise(
+        found(
+            {"kind": "idle_gpu", "resource_id": "i-dev", "monthly_savings": "900", "overlap_group": "machine:i-dev"},
+            {"kind": "scheduling", "resource_id": "i-dev", "monthly_savings": "700", "overlap_group": "machine:i-dev"},
+        ),
+        None,
+        W1,
+    )
     week2 = finalise(found(), week1, W2, cost_before=cost("i-dev", "168", W1), cost_now=cost("i-dev", "0", W2))
     realised = {r["kind"]: r["realised_savings"] for r in week2.iter_rows(named=True)}
     assert set(week2["status"]) == {"resolved"}
@@ -106,8 +150,10 @@ def test_overlapping_recommendations_resolved_together_realise_the_drop_once():
 
 def test_a_bad_price_table_is_refused_with_its_line(tmp_path):
     bad = tmp_path / "prices.csv"
-    bad.write_text("provider,region,item,price_type,value,unit,currency,source_id,as_of,notes\n"
-                   "aws,us-east-1,p5.48xlarge,ondemand_hour,abc,USD/hour,USD,x,2026,\n")
+    bad.write_text(
+        "provider,region,item,price_type,value,unit,currency,source_id,as_of,notes\n"
+        "aws,us-east-1,p5.48xlarge,ondemand_hour,abc,USD/hour,USD,x,2026,\n"
+    )
     with pytest.raises(RecommendationConfigError, match="line 2, column value: expected a decimal number, got 'abc'"):
         load_prices(bad)
 
@@ -117,23 +163,50 @@ def test_shipped_price_table_loads_with_sources_and_dates():
 
     table = load_prices(CONFIG_DIR / "prices.csv")
     assert table["source_id"].null_count() == 0 and table["as_of"].null_count() == 0
-    p5 = table.filter((pl.col("item") == "p5.48xlarge") & (pl.col("price_type") == "ondemand_hour")
-                      & (pl.col("region") == "us-east-1"))
+    p5 = table.filter(
+        (pl.col("item") == "p5.48xlarge")
+        & (pl.col("price_type") == "ondemand_hour")
+        & (pl.col("region") == "us-east-1")
+    )
     assert p5["value"].to_list() == [Decimal("55.04")]  # after the June 2025 AWS cut
 
 
 def _billing(resource: str, start: datetime, hours: int, cost_per_hour: str) -> list[dict]:
-    return [{"provider": "aws", "billing_account_id": "1", "billing_period_start": start.replace(day=1),
-             "charge_period_start": start + timedelta(hours=h), "charge_period_end": start + timedelta(hours=h + 1),
-             "charge_category": "Usage", "pricing_category": "Standard", "billing_currency": "USD",
-             "billed_cost": Decimal(cost_per_hour), "effective_cost": Decimal(cost_per_hour), "resource_id": resource,
-             "region_id": "us-east-1", "x_instance_type": "p4d.24xlarge", "x_gpu_count": 8,
-             "consumed_quantity": Decimal(1), "consumed_unit": "Hrs"} for h in range(hours)]
+    return [
+        {
+            "provider": "aws",
+            "billing_account_id": "1",
+            "billing_period_start": start.replace(day=1),
+            "charge_period_start": start + timedelta(hours=h),
+            "charge_period_end": start + timedelta(hours=h + 1),
+            "charge_category": "Usage",
+            "pricing_category": "Standard",
+            "billing_currency": "USD",
+            "billed_cost": Decimal(cost_per_hour),
+            "effective_cost": Decimal(cost_per_hour),
+            "resource_id": resource,
+            "region_id": "us-east-1",
+            "x_instance_type": "p4d.24xlarge",
+            "x_gpu_count": 8,
+            "consumed_quantity": Decimal(1),
+            "consumed_unit": "Hrs",
+        }
+        for h in range(hours)
+    ]
 
 
 def _metrics(resource: str, start: datetime, util: float) -> pl.DataFrame:
-    rows = [{"ts": start + timedelta(hours=h), "interval_s": 3600.0, "resource_id": resource, "gpu_index": g,
-             "utilization_pct": util} for h in range(168) for g in range(8)]
+    rows = [
+        {
+            "ts": start + timedelta(hours=h),
+            "interval_s": 3600.0,
+            "resource_id": resource,
+            "gpu_index": g,
+            "utilization_pct": util,
+        }
+        for h in range(168)
+        for g in range(8)
+    ]
     return conform(pl.DataFrame(rows).lazy(), GPU_METRICS_COLUMNS).collect()
 
 
@@ -142,15 +215,25 @@ def test_recommend_week_through_the_warehouse(warehouse, tmp_path):
     settings = Settings(db=tmp_path / "w.duckdb")
     for week, idle in ((W1, True), (W2, False)):
         start = datetime(week.year, week.month, week.day, tzinfo=timezone.utc)
-        insert_frame(warehouse, "billing_line_items",
-                     conform(pl.DataFrame(_billing("i-idle", start, 168, "20") + _billing("i-busy", start, 168, "20"))
-                             .lazy(), BILLING_COLUMNS).collect())
-        insert_frame(warehouse, "gpu_metrics", pl.concat([_metrics("i-idle", start, 1.0 if idle else 80.0),
-                                                          _metrics("i-busy", start, 90.0)]))
+        insert_frame(
+            warehouse,
+            "billing_line_items",
+            conform(
+                pl.DataFrame(_billing("i-idle", start, 168, "20") + _billing("i-busy", start, 168, "20")).lazy(),
+                BILLING_COLUMNS,
+            ).collect(),
+        )
+        insert_frame(
+            warehouse,
+            "gpu_metrics",
+            pl.concat([_metrics("i-idle", start, 1.0 if idle else 80.0), _metrics("i-busy", start, 90.0)]),
+        )
     week1 = recommend_week(warehouse, W1, settings)
     idle = week1.filter(pl.col("kind") == "idle_gpu")
     assert idle["resource_id"].to_list() == ["i-idle"]
-    assert idle["monthly_savings"][0] == (Decimal(168) / 168 * 730 * 20).quantize(Decimal("0.01")) == Decimal("14600.00")
+    assert (
+        idle["monthly_savings"][0] == (Decimal(168) / 168 * 730 * 20).quantize(Decimal("0.01")) == Decimal("14600.00")
+    )
     assert idle["status"][0] == "new"
     assert "i-busy" not in week1["resource_id"].to_list()
     # running the week again replaces its rows, never duplicates them
@@ -190,8 +273,16 @@ def test_every_planted_opportunity_fires_on_the_generated_sample(warehouse, tmp_
     for planted in summary["opportunities"]:
         kind = {"hdfs": "hdfs_to_object"}.get(planted["kind"], planted["kind"])
         assert kind in kinds, f"planted {planted['kind']} ({planted['evidence']}) did not fire"
-        if kind in ("idle_gpu", "underused_gpu", "storage_tiering", "data_compression", "checkpoint_sprawl",
-                    "scheduling", "gpu_to_cpu", "batching") or (kind == "commitments" and isinstance(planted["resource_id"], str)):
+        if kind in (
+            "idle_gpu",
+            "underused_gpu",
+            "storage_tiering",
+            "data_compression",
+            "checkpoint_sprawl",
+            "scheduling",
+            "gpu_to_cpu",
+            "batching",
+        ) or (kind == "commitments" and isinstance(planted["resource_id"], str)):
             wanted = planted["resource_id"] if isinstance(planted["resource_id"], list) else [planted["resource_id"]]
             for resource in wanted:
                 assert (kind, resource) in fired, f"planted {kind} on {resource} did not fire"

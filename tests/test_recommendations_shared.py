@@ -19,15 +19,21 @@ pytestmark = pytest.mark.slow
 
 
 def test_nothing_fires_that_the_samples_do_not_support(warehouse, shared_data):
-    results = ingest_files(warehouse, [
-        shared_data / "focus" / "FOCUS-Sample-Data_FOCUS-1.0_focus_sample.csv",
-        *(shared_data / d for d in ("aws", "azure", "gcp", "gpu", "slurm", "k8s", "llm")),
-    ])
+    results = ingest_files(
+        warehouse,
+        [
+            shared_data / "focus" / "FOCUS-Sample-Data_FOCUS-1.0_focus_sample.csv",
+            *(shared_data / d for d in ("aws", "azure", "gcp", "gpu", "slurm", "k8s", "llm")),
+        ],
+    )
     refused = {r.path.rsplit("/", 1)[-1] for r in results if r.error}
     assert refused == {"dcgm-exporter_default-counters.csv"}  # a list of counters to export, not metrics
-    weeks = [r[0] for r in warehouse.execute(
-        "SELECT DISTINCT CAST(date_trunc('week', charge_period_start) AS DATE) FROM billing_line_items ORDER BY 1"
-    ).fetchall()]
+    weeks = [
+        r[0]
+        for r in warehouse.execute(
+            "SELECT DISTINCT CAST(date_trunc('week', charge_period_start) AS DATE) FROM billing_line_items ORDER BY 1"
+        ).fetchall()
+    ]
     settings = get_settings()
     fired = []
     for week in weeks:

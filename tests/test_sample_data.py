@@ -37,7 +37,11 @@ def sample(tmp_path_factory) -> tuple[Path, dict]:
 
 
 def _digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _gcp_rows(out: Path, summary) -> pl.DataFrame:
@@ -117,8 +121,12 @@ def test_whole_set_ingests_without_rejections_and_totals_match(sample, warehouse
     stored = warehouse.sql("select billing_currency, sum(billed_cost) from billing_line_items group by 1").fetchall()
     assert {c: v for c, v in stored} == billed
     # credits are kept: AWS credit lines and GCP credits inside rows
-    assert warehouse.sql("select count(*) from billing_line_items where charge_category = 'Credit'").fetchall()[0][0] >= 2
-    assert warehouse.sql("select sum(x_credit_amount) < 0 from billing_line_items where provider = 'gcp'").fetchall()[0][0]
+    assert (
+        warehouse.sql("select count(*) from billing_line_items where charge_category = 'Credit'").fetchall()[0][0] >= 2
+    )
+    assert warehouse.sql("select sum(x_credit_amount) < 0 from billing_line_items where provider = 'gcp'").fetchall()[
+        0
+    ][0]
 
 
 def test_default_sample_is_small(sample):
@@ -148,12 +156,24 @@ def test_cur2_files_have_exactly_the_reader_columns(sample):
     for rel in summary["files"]["aws_cur2_parquet"]:
         schema = pq.read_schema(out / rel)
         assert {f.name: f.type for f in schema} == dict(CUR2_COLUMNS)
-    types = _sql("select distinct line_item_line_item_type from read_parquet($p)",
-                 p=[str(out / r) for r in summary["files"]["aws_cur2_parquet"]])
-    assert {t for (t,) in types} >= {"Usage", "DiscountedUsage", "RIFee", "SavingsPlanCoveredUsage",
-                                      "SavingsPlanNegation", "SavingsPlanRecurringFee", "Credit", "Tax"}
-    classes = _sql("select distinct product['storage_class'] from read_parquet($p) where product['storage_class'] is not null",
-                   p=[str(out / r) for r in summary["files"]["aws_cur2_parquet"]])
+    types = _sql(
+        "select distinct line_item_line_item_type from read_parquet($p)",
+        p=[str(out / r) for r in summary["files"]["aws_cur2_parquet"]],
+    )
+    assert {t for (t,) in types} >= {
+        "Usage",
+        "DiscountedUsage",
+        "RIFee",
+        "SavingsPlanCoveredUsage",
+        "SavingsPlanNegation",
+        "SavingsPlanRecurringFee",
+        "Credit",
+        "Tax",
+    }
+    classes = _sql(
+        "select distinct product['storage_class'] from read_parquet($p) where product['storage_class'] is not null",
+        p=[str(out / r) for r in summary["files"]["aws_cur2_parquet"]],
+    )
     assert {c for (c,) in classes} == {"STANDARD", "STANDARD_IA", "GLACIER", "INTELLIGENT_TIERING"}
 
 
@@ -180,14 +200,18 @@ def test_azure_is_eur_with_a_bom_and_gcp_is_nested(sample):
 
 
 def _gpu(out: Path, resource_id: str) -> np.ndarray:
-    rows = _sql('select "utilization.gpu [%]" from read_csv($p, all_varchar=true)',
-                p=str(out / "usage/gpu" / f"{resource_id}.csv.gz"))
+    rows = _sql(
+        'select "utilization.gpu [%]" from read_csv($p, all_varchar=true)',
+        p=str(out / "usage/gpu" / f"{resource_id}.csv.gz"),
+    )
     return np.array([int(v.strip().rstrip("%")) for (v,) in rows])
 
 
 def _jobs(out: Path):
-    return _sql("select job_id, kind, resource_ids, start, \"end\" from read_csv($p, all_varchar=true)",
-                p=str(out / "usage/jobs/jobs.csv"))
+    return _sql(
+        'select job_id, kind, resource_ids, start, "end" from read_csv($p, all_varchar=true)',
+        p=str(out / "usage/jobs/jobs.csv"),
+    )
 
 
 def _opportunity(summary, kind):
@@ -209,8 +233,8 @@ def test_planted_gpu_opportunities_are_in_the_logs(sample):
     node = _gpu(out, cluster[0]).reshape(-1, 4 * 8)  # one row per hour: 4 samples x 8 GPUs
     start = lambda ts: (date.fromisoformat(ts[:10]) - date(2026, 9, 28)).days * 24 + int(ts[11:13])  # noqa: E731
     single = [j for j in jobs if j[2] == cluster[0] and j[1] == "training"]
-    single_util = np.mean(np.concatenate([node[start(j[3]):start(j[4])].ravel() for j in single]))
-    multi_util = np.mean(np.concatenate([node[start(j[3]):start(j[4])].ravel() for j in multi]))
+    single_util = np.mean(np.concatenate([node[start(j[3]) : start(j[4])].ravel() for j in single]))
+    multi_util = np.mean(np.concatenate([node[start(j[3]) : start(j[4])].ravel() for j in multi]))
     assert 85 <= single_util <= 95 and multi_util < 50
     lengths = np.array([start(j[4]) - start(j[3]) for j in single])
     assert lengths[lengths > 24].sum() > 0.7 * lengths.sum()  # mostly long on-demand jobs (spot)
@@ -219,9 +243,11 @@ def test_planted_gpu_opportunities_are_in_the_logs(sample):
 def test_planted_inference_and_storage_opportunities(sample):
     out, summary = sample
     inf = str(out / "usage/inference/inference_hourly.csv")
-    batch, = _sql("select avg(avg_batch_size) from read_csv($p) where endpoint = 'seg-realtime'", p=inf)[0:1]
+    (batch,) = _sql("select avg(avg_batch_size) from read_csv($p) where endpoint = 'seg-realtime'", p=inf)[0:1]
     assert 1.0 <= batch[0] < 1.1
-    rate, = _sql("select sum(requests) / (count(*) * 3600.0) from read_csv($p) where endpoint = 'embed-search'", p=inf)
+    (rate,) = _sql(
+        "select sum(requests) / (count(*) * 3600.0) from read_csv($p) where endpoint = 'embed-search'", p=inf
+    )
     assert rate[0] < 1
     spend = _sql("select model, count(*) from read_csv($p) group by 1", p=inf)
     assert {m for m, _ in spend} >= {"nw-chat-70b", "seg-v3", "embed-small", "asr-large"}
@@ -229,8 +255,11 @@ def test_planted_inference_and_storage_opportunities(sample):
     assert manifest["fileSchema"] == "Bucket, Key, Size, LastModifiedDate, StorageClass, LastAccessedDate"
     data = [out / "usage/storage/nw-training-data/data" / Path(f["key"]).name for f in manifest["files"]]
     assert all(hashlib.md5(p.read_bytes()).hexdigest() == f["MD5checksum"] for p, f in zip(data, manifest["files"]))
-    rows = _sql("select * from read_csv($p, header=false, all_varchar=true, "
-                "names=['b','k','size','modified','cls','accessed'])", p=[str(p) for p in data])
+    rows = _sql(
+        "select * from read_csv($p, header=false, all_varchar=true, "
+        "names=['b','k','size','modified','cls','accessed'])",
+        p=[str(p) for p in data],
+    )
     snapshot = int(manifest["creationTimestamp"]) // 1000
     from datetime import datetime
 
@@ -240,8 +269,10 @@ def test_planted_inference_and_storage_opportunities(sample):
     assert sum(1 for r in cold if int(r[2]) < 128 * 1024) >= 1000  # near-miss: tiny objects
     assert sum(1 for r in rows if age(r[3]) < 30) >= 500  # near-miss: young objects
     ckpt = json.loads((out / "usage/storage/nw-checkpoints/manifest.json").read_text())
-    keys = _sql("select column1 from read_csv($p, header=false, all_varchar=true)",
-                p=[str(out / "usage/storage/nw-checkpoints/data" / Path(f["key"]).name) for f in ckpt["files"]])
+    keys = _sql(
+        "select column1 from read_csv($p, header=false, all_varchar=true)",
+        p=[str(out / "usage/storage/nw-checkpoints/data" / Path(f["key"]).name) for f in ckpt["files"]],
+    )
     runs = {}
     for (raw,) in keys:
         k = unquote_plus(raw)
@@ -249,9 +280,22 @@ def test_planted_inference_and_storage_opportunities(sample):
         runs[k.split("/")[1]] = runs.get(k.split("/")[1], 0) + 1
     assert min(runs.values()) >= 24
     kinds = {o["kind"] for o in summary["opportunities"]}
-    assert kinds == {"idle_gpu", "underused_gpu", "batching", "gpu_to_cpu", "compression", "commitments", "spot",
-                     "storage_tiering", "data_compression", "checkpoint_sprawl", "network", "hdfs",
-                     "distributed_efficiency", "scheduling"}
+    assert kinds == {
+        "idle_gpu",
+        "underused_gpu",
+        "batching",
+        "gpu_to_cpu",
+        "compression",
+        "commitments",
+        "spot",
+        "storage_tiering",
+        "data_compression",
+        "checkpoint_sprawl",
+        "network",
+        "hdfs",
+        "distributed_efficiency",
+        "scheduling",
+    }
     assert all(o["monthly_saving_usd"] > 100 for o in summary["opportunities"])
 
 
@@ -262,14 +306,21 @@ def _days_in_month(day: date) -> int:
 def _aws_storage_days(out: Path, summary) -> pl.DataFrame:
     """Every GB-Mo line item of both AWS formats: resource, usage type, day, quantity, cost."""
     cur2 = pl.read_parquet([out / r for r in summary["files"]["aws_cur2_parquet"]]).select(
-        resource=pl.col("line_item_resource_id"), usage_type=pl.col("line_item_usage_type"),
-        day=pl.col("line_item_usage_start_date").dt.date(), quantity=pl.col("line_item_usage_amount"),
-        cost=pl.col("line_item_unblended_cost"), unit=pl.col("pricing_unit"))
+        resource=pl.col("line_item_resource_id"),
+        usage_type=pl.col("line_item_usage_type"),
+        day=pl.col("line_item_usage_start_date").dt.date(),
+        quantity=pl.col("line_item_usage_amount"),
+        cost=pl.col("line_item_unblended_cost"),
+        unit=pl.col("pricing_unit"),
+    )
     legacy = pl.concat([pl.read_csv(out / r, infer_schema=False) for r in summary["files"]["aws_cur_csv"]]).select(
-        resource=pl.col("lineItem/ResourceId"), usage_type=pl.col("lineItem/UsageType"),
+        resource=pl.col("lineItem/ResourceId"),
+        usage_type=pl.col("lineItem/UsageType"),
         day=pl.col("lineItem/UsageStartDate").str.slice(0, 10).str.to_date(),
-        quantity=pl.col("lineItem/UsageAmount").cast(pl.Float64), cost=pl.col("lineItem/UnblendedCost").cast(pl.Float64),
-        unit=pl.col("pricing/unit"))
+        quantity=pl.col("lineItem/UsageAmount").cast(pl.Float64),
+        cost=pl.col("lineItem/UnblendedCost").cast(pl.Float64),
+        unit=pl.col("pricing/unit"),
+    )
     rows = pl.concat([cur2, legacy]).filter(pl.col("unit") == "GB-Mo")
     return rows.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64))
 
@@ -282,8 +333,11 @@ def _from_the_first_day(rows: pl.DataFrame) -> pl.DataFrame:
 def _assert_flat_per_month_day(rows: pl.DataFrame, keys: list[str], value: str, rel: float) -> None:
     """``value`` x days in the day's month is the same on every day of each series (size x 24 / hours in month)."""
     spread = rows.group_by(keys).agg(
-        lo=(pl.col(value) * pl.col("month_days")).min(), hi=(pl.col(value) * pl.col("month_days")).max(),
-        months=pl.col("day").dt.month().n_unique(), days=pl.len())
+        lo=(pl.col(value) * pl.col("month_days")).min(),
+        hi=(pl.col(value) * pl.col("month_days")).max(),
+        months=pl.col("day").dt.month().n_unique(),
+        days=pl.len(),
+    )
     assert spread.height and spread["months"].min() >= 2, spread
     bad = spread.filter(pl.col("hi") > pl.col("lo") * (1 + rel))
     assert bad.height == 0, bad
@@ -297,33 +351,64 @@ def test_storage_is_charged_per_day_as_size_times_24_over_month_hours(sample):
     _assert_flat_per_month_day(aws, ["resource", "usage_type"], "quantity", 1e-5)
     _assert_flat_per_month_day(aws.filter(pl.col("cost") > 1), ["resource", "usage_type"], "cost", 1e-5)
     # one 12,500 GB st1 volume: 12,500 x 24 / hours in month GB-Mo every day
-    st1 = aws.filter(pl.col("usage_type") == "EBS:VolumeUsage.st1").filter(pl.col("resource") == pl.col("resource").min())
+    st1 = aws.filter(pl.col("usage_type") == "EBS:VolumeUsage.st1").filter(
+        pl.col("resource") == pl.col("resource").min()
+    )
     assert np.allclose(st1["quantity"].to_numpy(), 12_500 / st1["month_days"].to_numpy(), rtol=1e-6)
-    gcp = _gcp_rows(out, summary).filter(
-        pl.col("service").struct.field("description") == "Cloud Storage").select(
-        resource=pl.col("resource").struct.field("name"), day=pl.col("usage_start_time").str.slice(0, 10).str.to_date(),
-        cost=pl.col("cost"), bytes_day=pl.col("usage").struct.field("amount") / 86400)
-    _assert_flat_per_month_day(gcp.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
-                               ["resource"], "cost", 1e-5)
+    gcp = (
+        _gcp_rows(out, summary)
+        .filter(pl.col("service").struct.field("description") == "Cloud Storage")
+        .select(
+            resource=pl.col("resource").struct.field("name"),
+            day=pl.col("usage_start_time").str.slice(0, 10).str.to_date(),
+            cost=pl.col("cost"),
+            bytes_day=pl.col("usage").struct.field("amount") / 86400,
+        )
+    )
+    _assert_flat_per_month_day(
+        gcp.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
+        ["resource"],
+        "cost",
+        1e-5,
+    )
     assert gcp.group_by("resource").agg(pl.col("bytes_day").n_unique())["bytes_day"].to_list() == [1, 1]
     azure = pl.read_csv(out / summary["files"]["azure_cost_details"][0], infer_schema=False, encoding="utf8-lossy")
-    azure = azure.rename({azure.columns[0]: azure.columns[0].lstrip("\ufeff")}).filter(
-        pl.col("MeterName").str.ends_with("Data Stored")).select(
-        "MeterName", day=pl.col("Date").str.to_date("%m/%d/%Y"), quantity=pl.col("Quantity").cast(pl.Float64))
+    azure = (
+        azure.rename({azure.columns[0]: azure.columns[0].lstrip("\ufeff")})
+        .filter(pl.col("MeterName").str.ends_with("Data Stored"))
+        .select("MeterName", day=pl.col("Date").str.to_date("%m/%d/%Y"), quantity=pl.col("Quantity").cast(pl.Float64))
+    )
     assert azure["MeterName"].n_unique() == 2  # Blob Hot and Cool
-    _assert_flat_per_month_day(azure.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
-                               ["MeterName"], "quantity", 1e-5)
-    oci = pl.read_csv(out / summary["files"]["focus"][0], infer_schema=False).filter(
-        pl.col("ServiceName") == "Object Storage").select(
-        "ResourceId", day=pl.col("ChargePeriodStart").str.slice(0, 10).str.to_date(),
-        quantity=pl.col("ConsumedQuantity").cast(pl.Float64))
-    _assert_flat_per_month_day(oci.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
-                               ["ResourceId"], "quantity", 0.08)  # 40 TB with 1 % daily noise
+    _assert_flat_per_month_day(
+        azure.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
+        ["MeterName"],
+        "quantity",
+        1e-5,
+    )
+    oci = (
+        pl.read_csv(out / summary["files"]["focus"][0], infer_schema=False)
+        .filter(pl.col("ServiceName") == "Object Storage")
+        .select(
+            "ResourceId",
+            day=pl.col("ChargePeriodStart").str.slice(0, 10).str.to_date(),
+            quantity=pl.col("ConsumedQuantity").cast(pl.Float64),
+        )
+    )
+    _assert_flat_per_month_day(
+        oci.with_columns(month_days=pl.col("day").map_elements(_days_in_month, return_dtype=pl.Int64)),
+        ["ResourceId"],
+        "quantity",
+        0.08,
+    )  # 40 TB with 1 % daily noise
 
 
 def test_constant_storage_is_flat_week_to_week(sample):
     out, summary = sample
-    weekly = _from_the_first_day(_aws_storage_days(out, summary)).group_by(week=pl.col("day").dt.truncate("1w")).agg(pl.col("cost").sum())
+    weekly = (
+        _from_the_first_day(_aws_storage_days(out, summary))
+        .group_by(week=pl.col("day").dt.truncate("1w"))
+        .agg(pl.col("cost").sum())
+    )
     assert weekly.height == 8
     assert weekly["cost"].max() <= weekly["cost"].min() * 31 / 30 * (1 + 1e-6)
 
@@ -342,7 +427,9 @@ def test_gpu_metrics_are_deterministic_gzip_named_after_the_machine(sample):
         assert detect(sniff(path)).name == "nvidia_smi_csv"
         with gzip.open(path, "rt") as fh:
             header = fh.readline()
-        assert header.rstrip("\n").endswith("utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]")
+        assert header.rstrip("\n").endswith(
+            "utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]"
+        )
         assert file_stem(path) in billed or header.startswith("host, ")
     assert sum(p.stat().st_size for p in paths) < 8 * 2**20
 
@@ -409,8 +496,11 @@ def story(sample, tmp_path_factory):
     for week in MONDAYS:
         attribute_week(con, week, settings)
     recs = {week: recommend_week(con, week, settings) for week in MONDAYS[-2:]}
-    cost = con.sql("select * from attributed_cost").pl().with_columns(
-        converted=pl.col("effective_cost_reporting").is_not_null())
+    cost = (
+        con.sql("select * from attributed_cost")
+        .pl()
+        .with_columns(converted=pl.col("effective_cost_reporting").is_not_null())
+    )
     yield cost, recs
     con.close()
 
@@ -424,15 +514,21 @@ def _weekly(cost: pl.DataFrame, *filters) -> dict[date, Decimal]:
 def _cur_rows(out: Path, summary) -> pl.DataFrame:
     """Every CUR 2.0 and legacy CUR line item: product code, resource, start, amount, unblended cost."""
     cur2 = pl.read_parquet([out / r for r in summary["files"]["aws_cur2_parquet"]]).select(
-        code=pl.col("line_item_product_code"), resource=pl.col("line_item_resource_id"),
+        code=pl.col("line_item_product_code"),
+        resource=pl.col("line_item_resource_id"),
         start=pl.col("line_item_usage_start_date").dt.replace_time_zone(None).cast(pl.Datetime("us")),
-        amount=pl.col("line_item_usage_amount"), cost=pl.col("line_item_unblended_cost"),
-        usage_type=pl.col("line_item_usage_type"))
+        amount=pl.col("line_item_usage_amount"),
+        cost=pl.col("line_item_unblended_cost"),
+        usage_type=pl.col("line_item_usage_type"),
+    )
     legacy = pl.concat([pl.read_csv(out / r, infer_schema=False) for r in summary["files"]["aws_cur_csv"]]).select(
-        code=pl.col("lineItem/ProductCode"), resource=pl.col("lineItem/ResourceId"),
+        code=pl.col("lineItem/ProductCode"),
+        resource=pl.col("lineItem/ResourceId"),
         start=pl.col("lineItem/UsageStartDate").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", time_unit="us"),
-        amount=pl.col("lineItem/UsageAmount").cast(pl.Float64), cost=pl.col("lineItem/UnblendedCost").cast(pl.Float64),
-        usage_type=pl.col("lineItem/UsageType"))
+        amount=pl.col("lineItem/UsageAmount").cast(pl.Float64),
+        cost=pl.col("lineItem/UnblendedCost").cast(pl.Float64),
+        usage_type=pl.col("lineItem/UsageType"),
+    )
     return pl.concat([cur2, legacy]).with_columns(week=pl.col("start").dt.truncate("1w").dt.date())
 
 
@@ -454,16 +550,23 @@ def test_daily_pipelines_are_billed_by_four_services_and_attributed_as_data_proc
 def test_inference_traffic_and_token_spend_grow_a_few_percent_a_week(sample):
     out, summary = sample
     hourly = pl.read_csv(out / "usage/inference/inference_hourly.csv").with_columns(
-        week=pl.col("hour").str.slice(0, 10).str.to_date().dt.truncate("1w"))
+        week=pl.col("hour").str.slice(0, 10).str.to_date().dt.truncate("1w")
+    )
     weekly = hourly.group_by("week").agg(pl.col("requests", "tokens_in", "tokens_out").sum()).sort("week")
     assert weekly.height == 8
     for column in ("requests", "tokens_in", "tokens_out"):
         values = weekly[column].to_numpy().astype(float)
         growth = values[1:] / values[:-1]
         assert np.all((growth > 1.01) & (growth < 1.06)), (column, growth)
-    bedrock = _cur_rows(out, summary).filter(pl.col("code") == "AmazonBedrock").group_by("week").agg(
-        pl.col("amount").sum()).sort("week")["amount"].to_numpy()
-    assert 1.03 ** 7 * 0.9 < bedrock[-1] / bedrock[0] < 1.03 ** 7 * 1.1
+    bedrock = (
+        _cur_rows(out, summary)
+        .filter(pl.col("code") == "AmazonBedrock")
+        .group_by("week")
+        .agg(pl.col("amount").sum())
+        .sort("week")["amount"]
+        .to_numpy()
+    )
+    assert 1.03**7 * 0.9 < bedrock[-1] / bedrock[0] < 1.03**7 * 1.1
 
 
 def test_a_new_project_trains_on_a_new_machine_in_the_last_two_weeks(sample, story):
@@ -475,8 +578,12 @@ def test_a_new_project_trains_on_a_new_machine_in_the_last_two_weeks(sample, sto
     assert len(machine) == 1
     starts = jobs["start"].str.slice(0, 10).str.to_date()
     assert starts.min() >= MONDAYS[-2] + timedelta(days=3)
-    hours = _cur_rows(out, summary).filter((pl.col("resource") == machine[0]) & pl.col("usage_type").str.starts_with(
-        "BoxUsage:p5")).group_by("week").agg(pl.len())
+    hours = (
+        _cur_rows(out, summary)
+        .filter((pl.col("resource") == machine[0]) & pl.col("usage_type").str.starts_with("BoxUsage:p5"))
+        .group_by("week")
+        .agg(pl.len())
+    )
     billed = dict(zip(hours["week"], hours["len"]))
     assert set(billed) == {MONDAYS[-2], MONDAYS[-1]} and billed[MONDAYS[-1]] == 168 and 24 < billed[MONDAYS[-2]] < 168
     util = _gpu(out, machine[0])
@@ -484,11 +591,15 @@ def test_a_new_project_trains_on_a_new_machine_in_the_last_two_weeks(sample, sto
     total = _weekly(cost)
     change = total[MONDAYS[-1]] / total[MONDAYS[-2]] - 1
     assert Decimal("0.05") <= change <= Decimal("0.15"), change
-    last, before = (cost.filter(pl.col("week_start") == w).group_by("project").agg(pl.col("effective_cost_reporting").sum())
-                    for w in MONDAYS[-2:][::-1])
-    moves = last.join(before, on="project", how="left", suffix="_before").with_columns(
-        move=pl.col("effective_cost_reporting") - pl.col("effective_cost_reporting_before").fill_null(0)).sort(
-        "move", descending=True)
+    last, before = (
+        cost.filter(pl.col("week_start") == w).group_by("project").agg(pl.col("effective_cost_reporting").sum())
+        for w in MONDAYS[-2:][::-1]
+    )
+    moves = (
+        last.join(before, on="project", how="left", suffix="_before")
+        .with_columns(move=pl.col("effective_cost_reporting") - pl.col("effective_cost_reporting_before").fill_null(0))
+        .sort("move", descending=True)
+    )
     assert moves["project"][0] == "vision-seg-v4"
     assert not cost.filter((pl.col("project") == "vision-seg-v4") & (pl.col("week_start") < MONDAYS[-2])).height
 
@@ -499,7 +610,8 @@ def test_the_last_week_has_one_anomalous_day_and_service(sample, story):
     out, summary = sample
     cost, _ = story
     flows = pl.read_csv(out / "usage/network/network_flows.csv").filter(
-        (pl.col("source_resource_id") == "nw-model-weights") & (pl.col("destination") == "internet"))
+        (pl.col("source_resource_id") == "nw-model-weights") & (pl.col("destination") == "internet")
+    )
     daily = flows.group_by(day=pl.col("interval_start").str.slice(0, 10)).agg(pl.col("bytes").sum()).sort("bytes")
     burst_day = date.fromisoformat(daily["day"][-1])
     assert burst_day == MONDAYS[-1] + timedelta(days=2)
@@ -519,7 +631,9 @@ def test_the_dev_machine_scheduled_off_resolves_its_recommendation_the_others_st
     resolved = summary["story"]["resolved"]
     assert [r["kind"] for r in resolved] == ["scheduling"]
     bob = resolved[0]["resource_id"]
-    hours = _cur_rows(out, summary).filter((pl.col("resource") == bob) & pl.col("usage_type").str.starts_with("BoxUsage"))
+    hours = _cur_rows(out, summary).filter(
+        (pl.col("resource") == bob) & pl.col("usage_type").str.starts_with("BoxUsage")
+    )
     per_week = dict(zip(*hours.group_by("week").agg(pl.len()).sort("week").to_dict(as_series=False).values()))
     assert [per_week[w] for w in MONDAYS] == [168] * 7 + [60]
     before = recs[MONDAYS[-2]].filter((pl.col("kind") == "scheduling") & (pl.col("resource_id") == bob))
@@ -533,8 +647,13 @@ def test_the_dev_machine_scheduled_off_resolves_its_recommendation_the_others_st
     realised = float(credited["realised_savings"][0])
     assert abs(realised - 108 * 1.624 * 730 / 168) < 1 and abs(realised - resolved[0]["monthly_saving_usd"]) <= 1
     assert set(now.filter(pl.col("status") == "resolved")["resource_id"]) == {bob}
-    planted = {r for p in summary["opportunities"] for r in ([p["resource_id"]] if isinstance(p["resource_id"], str)
-                                                               else p["resource_id"])}
+    planted = {
+        r
+        for p in summary["opportunities"]
+        for r in ([p["resource_id"]] if isinstance(p["resource_id"], str) else p["resource_id"])
+    }
     assert bob not in planted
     alice = _opportunity(summary, "scheduling")["resource_id"]
-    assert now.filter((pl.col("kind") == "scheduling") & pl.col("resource_id").is_in(alice))["status"].to_list() == ["open"]
+    assert now.filter((pl.col("kind") == "scheduling") & pl.col("resource_id").is_in(alice))["status"].to_list() == [
+        "open"
+    ]

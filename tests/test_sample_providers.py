@@ -42,8 +42,11 @@ def week(tmp_path_factory):
     settings = Settings(db=out / "unused.duckdb")
     attribute_week(con, END_WEEK, settings)
     recs = recommend_week(con, END_WEEK, settings)
-    cost = con.sql("select * from attributed_cost").pl().with_columns(
-        converted=pl.col("effective_cost_reporting").is_not_null())
+    cost = (
+        con.sql("select * from attributed_cost")
+        .pl()
+        .with_columns(converted=pl.col("effective_cost_reporting").is_not_null())
+    )
     yield out / "sample", summary, recs, cost
     con.close()
 
@@ -67,10 +70,18 @@ def test_every_gpu_saving_kind_is_planted_on_gcp_and_azure(tmp_path):
 
 def test_gcp_bills_each_vm_hour_as_core_ram_and_gpu_lines(week):
     out, summary, _, _ = week
-    rows = _gcp(out, summary).filter(pl.col("service").struct.field("description") == "Compute Engine").select(
-        name=pl.col("resource").struct.field("name"), global_name=pl.col("resource").struct.field("global_name"),
-        sku=pl.col("sku").struct.field("description"), start=pl.col("usage_start_time"), cost=pl.col("cost"),
-        spec=pl.col("system_labels").list.eval(pl.element().struct.field("value")).list.first())
+    rows = (
+        _gcp(out, summary)
+        .filter(pl.col("service").struct.field("description") == "Compute Engine")
+        .select(
+            name=pl.col("resource").struct.field("name"),
+            global_name=pl.col("resource").struct.field("global_name"),
+            sku=pl.col("sku").struct.field("description"),
+            start=pl.col("usage_start_time"),
+            cost=pl.col("cost"),
+            spec=pl.col("system_labels").list.eval(pl.element().struct.field("value")).list.first(),
+        )
+    )
     for m in (x for x in co.MACHINES if x.provider == "gcp" and x.name != "a3-train-1"):
         vm = rows.filter(pl.col("name") == m.name)
         assert set(vm["global_name"]) == {m.resource_id} and set(vm["spec"]) == {m.instance_type}
@@ -81,8 +92,11 @@ def test_gcp_bills_each_vm_hour_as_core_ram_and_gpu_lines(week):
     disks = rows.filter(pl.col("global_name").str.contains("/disks/"))
     assert set(disks["name"]) == {f"lake-dn-{i}-data" for i in (1, 2, 3)}
     labels = _gcp(out, summary).filter(pl.col("resource").struct.field("name") == "lake-dn-1-data")["labels"][0]
-    assert {(kv["key"], kv["value"]) for kv in labels} >= {("role", "hdfs-datanode"), ("cluster", "lake"),
-                                                           ("hdfs_replication", "2")}
+    assert {(kv["key"], kv["value"]) for kv in labels} >= {
+        ("role", "hdfs-datanode"),
+        ("cluster", "lake"),
+        ("hdfs_replication", "2"),
+    }
 
 
 def test_usage_logs_name_gcp_and_azure_machines_by_host_name(week):
@@ -97,8 +111,9 @@ def test_usage_logs_name_gcp_and_azure_machines_by_host_name(week):
     assert sacct[0].startswith("JobID|") and {line.split("|")[-1] for line in sacct[1:]} == {"nw-gpu-[01-02]"}
     jobs = pl.read_csv(out / "usage/jobs/jobs.csv", infer_schema=False)
     logged = set(jobs["resource_ids"].str.split(";").explode())
-    assert {"a3-train-1", "nd96-train-1", "vm-research-nc96-01"} <= logged and not any("/" in r for r in logged
-                                                                                         if not r.startswith("arn:"))
+    assert {"a3-train-1", "nd96-train-1", "vm-research-nc96-01"} <= logged and not any(
+        "/" in r for r in logged if not r.startswith("arn:")
+    )
     inference = pl.read_csv(out / "usage/inference/inference_hourly.csv", infer_schema=False)
     assert {"nw-ocr-a2-01", "nw-rerank-a2-01"} <= set(inference["resource_id"])
     azure = (out / summary["files"]["azure_cost_details"][0]).read_text(encoding="utf-8-sig")
@@ -129,7 +144,10 @@ def test_each_planted_gcp_and_azure_saving_fires_with_the_generators_figure(week
         assert abs(measured - expected) <= tolerance, (o["kind"], o["host"], measured, expected, o["formula"])
         if o["kind"] in ("idle_gpu", "underused_gpu"):
             evidence = json.loads(found["evidence"][0])
-            assert evidence["hourly_rate_source"] == "bill" and evidence["instance_type"] == co.machine(o["host"]).instance_type
+            assert (
+                evidence["hourly_rate_source"] == "bill"
+                and evidence["instance_type"] == co.machine(o["host"]).instance_type
+            )
 
 
 def test_the_headline_is_the_plans_open_savings_and_below_the_cost_it_touches(week):

@@ -27,11 +27,22 @@ PYTHON_SCHEMAS = {
 }
 # Bookkeeping tables the flows write with SQL or small frames of their own: no Python schema to agree with.
 BOOKKEEPING = {
-    "billing_deliveries", "cost_forecasts", "delivery_decisions", "dq_results", "ingest_manifest",
-    "ingest_refusals", "passed_over_files", "rejected_rows", "report_deliveries",
+    "billing_deliveries",
+    "cost_forecasts",
+    "delivery_decisions",
+    "dq_results",
+    "ingest_manifest",
+    "ingest_refusals",
+    "passed_over_files",
+    "rejected_rows",
+    "report_deliveries",
 }
 SIMPLE_TYPES = {
-    pl.String: "VARCHAR", pl.Int64: "BIGINT", pl.Int32: "INTEGER", pl.Float64: "DOUBLE", pl.Boolean: "BOOLEAN",
+    pl.String: "VARCHAR",
+    pl.Int64: "BIGINT",
+    pl.Int32: "INTEGER",
+    pl.Float64: "DOUBLE",
+    pl.Boolean: "BOOLEAN",
     pl.Date: "DATE",
 }
 

@@ -210,7 +210,11 @@ def test_unambiguous_spreadsheet_amounts_keep_loading_exactly(warehouse, tmp_pat
 
 
 def _decimals(*values: str | None, dtype: pl.DataType = MONEY) -> list[Decimal | None]:
-    return pl.DataFrame({"v": list(values)}, schema={"v": pl.String}).select(parse_decimal("v", dtype).alias("v"))["v"].to_list()
+    return (
+        pl.DataFrame({"v": list(values)}, schema={"v": pl.String})
+        .select(parse_decimal("v", dtype).alias("v"))["v"]
+        .to_list()
+    )
 
 
 def test_parse_decimal_reads_plain_and_unambiguous_values_exactly():
@@ -258,9 +262,11 @@ def test_quantities_follow_the_same_rule():
 
 def test_the_reason_for_a_comma_value_says_what_was_expected():
     frame = pl.DataFrame({"c": ["0,123", "abc", "1.5"]})
-    reason = frame.select(
-        reject_if_unparsed({"BilledCost": (text("c"), parse_decimal("c"), "a decimal number")})
-    ).to_series().to_list()
+    reason = (
+        frame.select(reject_if_unparsed({"BilledCost": (text("c"), parse_decimal("c"), "a decimal number")}))
+        .to_series()
+        .to_list()
+    )
     assert reason == [
         f"column BilledCost: expected {COMMA_EXPECTED}, got '0,123'",
         "column BilledCost: expected a decimal number, got 'abc'",
@@ -382,7 +388,9 @@ def test_every_money_column_is_bounded(column):
 
 
 def test_a_row_keeps_the_first_reason_it_already_has():
-    frame = _canonical(billed_cost=[Decimal(HUGE), Decimal(HUGE)], _reject_reason=["column x: expected y, got 'z'", None])
+    frame = _canonical(
+        billed_cost=[Decimal(HUGE), Decimal(HUGE)], _reject_reason=["column x: expected y, got 'z'", None]
+    )
 
     reasons = reject_implausible(frame.lazy(), max_row_cost=Decimal(10), now=NOW).collect()["_reject_reason"]
 
@@ -438,7 +446,11 @@ def test_every_period_column_is_checked_against_the_window(column, value, plausi
         assert reasons == [None, None]
     else:
         shown = _strftime(value, "%Y-%m-%dT%H:%M:%SZ")
-        assert reasons == [
-            f"column {column}: expected a date within the plausible window 2000-01-01 to 2027-12-01 "
-            f"(a year after the ingest), got '{shown}'"
-        ] * 2
+        assert (
+            reasons
+            == [
+                f"column {column}: expected a date within the plausible window 2000-01-01 to 2027-12-01 "
+                f"(a year after the ingest), got '{shown}'"
+            ]
+            * 2
+        )

@@ -43,7 +43,8 @@ def test_week_bounds_are_utc_mondays_seven_days_apart():
     assert start == datetime(2026, 11, 16, tzinfo=UTC) and end == datetime(2026, 11, 23, tzinfo=UTC)
     assert start.utcoffset().total_seconds() == 0
     assert week_params(date(2026, 12, 28)) == {
-        "week_start": datetime(2026, 12, 28, tzinfo=UTC), "week_end": datetime(2027, 1, 4, tzinfo=UTC)
+        "week_start": datetime(2026, 12, 28, tzinfo=UTC),
+        "week_end": datetime(2027, 1, 4, tzinfo=UTC),
     }
 
 
@@ -86,7 +87,11 @@ def test_trend_and_neighbouring_weeks():
     assert trend[0] == date(2026, 9, 28) and trend[-1] == date(2026, 11, 16) and len(trend) == 8
     assert weeks_before(date(2026, 11, 16), 2) == [date(2026, 11, 9), date(2026, 11, 2)]
     assert weeks_after(date(2026, 12, 21), 2) == [date(2026, 12, 28), date(2027, 1, 4)]
-    assert weeks_from(date(2026, 11, 2), date(2026, 11, 16)) == [date(2026, 11, 2), date(2026, 11, 9), date(2026, 11, 16)]
+    assert weeks_from(date(2026, 11, 2), date(2026, 11, 16)) == [
+        date(2026, 11, 2),
+        date(2026, 11, 9),
+        date(2026, 11, 16),
+    ]
     assert weeks_from(date(2026, 11, 16), date(2026, 11, 2)) == []
     assert week_range("2026-W46", "2026-11-20", today=TODAY) == [date(2026, 11, 9), date(2026, 11, 16)]
 

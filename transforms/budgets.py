@@ -122,12 +122,16 @@ def month_spent(cost: pl.DataFrame, week_start: date, key: str | None = None) ->
     ``cost``: the report's cost frame (``day``, ``converted``, ``effective_cost_reporting`` and the keys).
     """
     first, _ = month_bounds(week_start)
-    rows = cost.filter(pl.col("converted") & (pl.col("day") >= first) & (pl.col("day") < week_start + timedelta(days=7)))
+    rows = cost.filter(
+        pl.col("converted") & (pl.col("day") >= first) & (pl.col("day") < week_start + timedelta(days=7))
+    )
     if key is None:
         value = rows["effective_cost_reporting"].sum() if rows.height else None
         return {"total": Decimal(value) if value is not None else ZERO}
-    return {r[key]: Decimal(r["spent"]) for r in rows.group_by(key).agg(
-        spent=pl.col("effective_cost_reporting").sum()).iter_rows(named=True)}
+    return {
+        r[key]: Decimal(r["spent"])
+        for r in rows.group_by(key).agg(spent=pl.col("effective_cost_reporting").sum()).iter_rows(named=True)
+    }
 
 
 def recent_share(cost: pl.DataFrame, week_start: date, key: str, name: str, weeks: int = SHARE_WEEKS) -> Decimal:
@@ -140,8 +144,9 @@ def recent_share(cost: pl.DataFrame, week_start: date, key: str, name: str, week
     return Decimal(part or 0) / Decimal(total)
 
 
-def budgets_context(config: BudgetConfig | None, forecasts: dict[str, dict], cost: pl.DataFrame, week_start: date,
-                    currency: str) -> dict:
+def budgets_context(
+    config: BudgetConfig | None, forecasts: dict[str, dict], cost: pl.DataFrame, week_start: date, currency: str
+) -> dict:
     """Per budget: spent month to date, forecast month end and its status, worst first."""
     first, next_month = month_bounds(week_start)
     if config is None or not config.budgets():
@@ -159,22 +164,35 @@ def budgets_context(config: BudgetConfig | None, forecasts: dict[str, dict], cos
             rest = month_end(total_forecast, ZERO, week_start)["remaining"]
             forecast = spent + rest * recent_share(cost, week_start, scope, name)
         status = budget_status(budget, spent, forecast)
-        rows.append({
-            "scope": scope, "name": name, "label": "All spend" if scope == "total" else f"{scope} {name}",
-            "budget": format_money(budget, currency), "budget_exact": str(budget),
-            "spent": format_money(spent, currency), "spent_exact": str(spent),
-            "used": format_percent(spent / budget),
-            "forecast": format_money(forecast, currency) if forecast is not None else "n/a",
-            "forecast_exact": str(forecast.quantize(Decimal("0.01"))) if forecast is not None else None,
-            "status": status["status"], "status_key": status["key"],
-            "amount": format_money(status["amount"], currency),
-            "amount_exact": str(status["amount"].quantize(Decimal("0.01"))),
-            "note": {"over": f"{format_money(status['amount'], currency)} over",
-                     "at_risk": f"forecast {format_money(status['amount'], currency)} over",
-                     "ok": f"{format_money(status['amount'], currency)} headroom"}[status["key"]],
-        })
+        rows.append(
+            {
+                "scope": scope,
+                "name": name,
+                "label": "All spend" if scope == "total" else f"{scope} {name}",
+                "budget": format_money(budget, currency),
+                "budget_exact": str(budget),
+                "spent": format_money(spent, currency),
+                "spent_exact": str(spent),
+                "used": format_percent(spent / budget),
+                "forecast": format_money(forecast, currency) if forecast is not None else "n/a",
+                "forecast_exact": str(forecast.quantize(Decimal("0.01"))) if forecast is not None else None,
+                "status": status["status"],
+                "status_key": status["key"],
+                "amount": format_money(status["amount"], currency),
+                "amount_exact": str(status["amount"].quantize(Decimal("0.01"))),
+                "note": {
+                    "over": f"{format_money(status['amount'], currency)} over",
+                    "at_risk": f"forecast {format_money(status['amount'], currency)} over",
+                    "ok": f"{format_money(status['amount'], currency)} headroom",
+                }[status["key"]],
+            }
+        )
     order = {"over": 0, "at_risk": 1, "ok": 2}
     rows.sort(key=lambda r: (order[r["status_key"]], SCOPES.index(r["scope"]), r["name"]))
-    return {"configured": True, "rows": rows, "month": f"{first:%B %Y}",
-            "through": f"{week_start + timedelta(days=6):%b} {(week_start + timedelta(days=6)).day}",
-            "alerts": sum(r["status_key"] != "ok" for r in rows)}
+    return {
+        "configured": True,
+        "rows": rows,
+        "month": f"{first:%B %Y}",
+        "through": f"{week_start + timedelta(days=6):%b} {(week_start + timedelta(days=6)).day}",
+        "alerts": sum(r["status_key"] != "ok" for r in rows),
+    }

@@ -140,7 +140,8 @@ class Scheduling(Section):
     working_hours: Annotated[list[Annotated[int, Field(ge=0, le=24)]], Field(min_length=2, max_length=2)] = [8, 20]
     dev_job_kinds: list[str] = ["development"]
     dev_tags: dict[str, list[str]] = {
-        "purpose": ["dev", "development", "notebook"], "workload": ["notebook", "development"],
+        "purpose": ["dev", "development", "notebook"],
+        "workload": ["notebook", "development"],
     }
     low_util_pct: float = 10.0
     min_off_hours: int = 20
@@ -198,11 +199,22 @@ INSTANCE_COLUMNS = ("provider", "instance_type", "vcpu", "memory_gib", "gpu_coun
 INSTANCE_TYPES: dict[str, pl.DataType] = {"vcpu": pl.Float64, "memory_gib": pl.Float64, "gpu_count": pl.Float64}
 
 _EXPECTED = {
-    "float_type": "a number", "float_parsing": "a number", "decimal_type": "a number", "decimal_parsing": "a number",
-    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
-    "bool_type": "true or false", "bool_parsing": "true or false", "string_type": "text",
-    "list_type": "a list", "tuple_type": "a list", "dict_type": "a table", "model_type": "a table",
-    "model_attributes_type": "a table", "date_type": "a date",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "decimal_type": "a number",
+    "decimal_parsing": "a number",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "string_type": "text",
+    "list_type": "a list",
+    "tuple_type": "a list",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "date_type": "a date",
 }
 
 
@@ -244,5 +256,7 @@ def detector_config(
     """The settings with the run's context."""
     return DetectorConfig(
         **{name: getattr(settings, name) for name in RecommendationSettings.model_fields},
-        week_start=week_start, reporting_currency=reporting_currency.upper(), fx=dict(fx or {}),
+        week_start=week_start,
+        reporting_currency=reporting_currency.upper(),
+        fx=dict(fx or {}),
     )

@@ -166,7 +166,9 @@ def decide(candidates: list[Candidate]) -> list[Decision]:
 
 def _named(c: Candidate) -> str:
     more = len(c.files) - 1
-    return c.files[0] + (f" and {more} more part{'s' if more > 1 else ''}" if more else "") if c.files else c.delivery_id
+    return (
+        c.files[0] + (f" and {more} more part{'s' if more > 1 else ''}" if more else "") if c.files else c.delivery_id
+    )
 
 
 def _second(c: Candidate) -> datetime:
@@ -209,12 +211,17 @@ def compete(candidates: list[Candidate]) -> list[Decision]:
     for c in candidates:
         rivals = [o for o in candidates if o is not c and o.holds & c.holds]
         views = {o.delivery_id: cost_view(o) for o in [c, *rivals]}
-        if views[c.delivery_id] == "actual" and (amortized := [o for o in rivals if views[o.delivery_id] == "amortized"]):
-            decisions.append(Decision(
-                c.delivery_id, "passed_over",
-                f"the same charges as {_named(amortized[0])} (amortized cost), which is loaded instead: "
-                "the report's basis is effective cost, and loading both would count every charge twice",
-            ))
+        if views[c.delivery_id] == "actual" and (
+            amortized := [o for o in rivals if views[o.delivery_id] == "amortized"]
+        ):
+            decisions.append(
+                Decision(
+                    c.delivery_id,
+                    "passed_over",
+                    f"the same charges as {_named(amortized[0])} (amortized cost), which is loaded instead: "
+                    "the report's basis is effective cost, and loading both would count every charge twice",
+                )
+            )
             continue
         if views[c.delivery_id] == "amortized":
             rivals = [o for o in rivals if views[o.delivery_id] != "actual"]
@@ -222,18 +229,24 @@ def compete(candidates: list[Candidate]) -> list[Decision]:
         tied = [o for o in rivals if _second(o) == _second(c)]
         if newer:
             newest = max(newer, key=lambda o: (_second(o), o.delivery_id))
-            decisions.append(Decision(
-                c.delivery_id, "passed_over",
-                f"restated by {_named(newest)}, newer ({_when(newest)}); this one: {_when(c)}",
-            ))
+            decisions.append(
+                Decision(
+                    c.delivery_id,
+                    "passed_over",
+                    f"restated by {_named(newest)}, newer ({_when(newest)}); this one: {_when(c)}",
+                )
+            )
         elif tied:
             others = ", ".join(_named(o) for o in tied)
-            decisions.append(Decision(
-                c.delivery_id, "held_back",
-                f"ambiguous: {_named(c)} and {others} hold the same provider / account / billing period and have "
-                f"the same delivery time ({_when(c)}); neither is loaded: remove the one that is not current",
-                refused=True,
-            ))
+            decisions.append(
+                Decision(
+                    c.delivery_id,
+                    "held_back",
+                    f"ambiguous: {_named(c)} and {others} hold the same provider / account / billing period and have "
+                    f"the same delivery time ({_when(c)}); neither is loaded: remove the one that is not current",
+                    refused=True,
+                )
+            )
         else:
             older = [o for o in rivals]
             why = f"; newer than {', '.join(_named(o) for o in older)}" if older else ""

@@ -11,8 +11,9 @@ from transforms.forecast import TOTAL, forecast_context, forecast_series
 from transforms.unit_costs import unit_costs
 
 
-def economics_context(economics: dict | None, *, week_start: date, currency: str, cost: pl.DataFrame,
-                      fx_rates: pl.DataFrame | None) -> dict:
+def economics_context(
+    economics: dict | None, *, week_start: date, currency: str, cost: pl.DataFrame, fx_rates: pl.DataFrame | None
+) -> dict:
     """``{"budgets", "forecast", "unit_costs"}``; ``economics`` holds ``forecast_history``,
     ``forecast_accuracy``, ``unit_costs`` (frames) and ``budgets`` (a BudgetConfig or None)."""
     if economics is None:

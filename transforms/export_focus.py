@@ -35,25 +35,63 @@ EXTENSION_COLUMNS = ("x_category", "x_team", "x_project", "x_model", "x_idle_gpu
 
 # FOCUS columns in the order written, with their types; 1.3 adds the columns after them.
 FOCUS_1_2_COLUMNS: dict[str, pl.DataType] = {
-    "AvailabilityZone": pl.String, "BilledCost": MONEY, "BillingAccountId": pl.String, "BillingAccountName": pl.String,
-    "BillingAccountType": pl.String, "BillingCurrency": pl.String, "BillingPeriodEnd": UTC_TS,
-    "BillingPeriodStart": UTC_TS, "ChargeCategory": pl.String, "ChargeClass": pl.String,
-    "ChargeDescription": pl.String, "ChargeFrequency": pl.String, "ChargePeriodEnd": UTC_TS,
-    "ChargePeriodStart": UTC_TS, "CommitmentDiscountCategory": pl.String, "CommitmentDiscountId": pl.String,
-    "CommitmentDiscountName": pl.String, "CommitmentDiscountStatus": pl.String, "CommitmentDiscountType": pl.String,
-    "ConsumedQuantity": pl.Decimal(38, 16), "ConsumedUnit": pl.String, "ContractedCost": MONEY,
-    "ContractedUnitPrice": MONEY, "EffectiveCost": MONEY, "InvoiceId": pl.String, "InvoiceIssuerName": pl.String,
-    "ListCost": MONEY, "ListUnitPrice": MONEY, "PricingCategory": pl.String, "PricingCurrency": pl.String,
-    "PricingQuantity": pl.Decimal(38, 16), "PricingUnit": pl.String, "ProviderName": pl.String,
-    "PublisherName": pl.String, "RegionId": pl.String, "ResourceId": pl.String, "ResourceName": pl.String,
-    "ResourceType": pl.String, "ServiceCategory": pl.String, "ServiceName": pl.String, "SkuId": pl.String,
-    "SkuPriceDetails": pl.String, "SkuPriceId": pl.String, "SubAccountId": pl.String, "SubAccountName": pl.String,
-    "SubAccountType": pl.String, "Tags": pl.String,
+    "AvailabilityZone": pl.String,
+    "BilledCost": MONEY,
+    "BillingAccountId": pl.String,
+    "BillingAccountName": pl.String,
+    "BillingAccountType": pl.String,
+    "BillingCurrency": pl.String,
+    "BillingPeriodEnd": UTC_TS,
+    "BillingPeriodStart": UTC_TS,
+    "ChargeCategory": pl.String,
+    "ChargeClass": pl.String,
+    "ChargeDescription": pl.String,
+    "ChargeFrequency": pl.String,
+    "ChargePeriodEnd": UTC_TS,
+    "ChargePeriodStart": UTC_TS,
+    "CommitmentDiscountCategory": pl.String,
+    "CommitmentDiscountId": pl.String,
+    "CommitmentDiscountName": pl.String,
+    "CommitmentDiscountStatus": pl.String,
+    "CommitmentDiscountType": pl.String,
+    "ConsumedQuantity": pl.Decimal(38, 16),
+    "ConsumedUnit": pl.String,
+    "ContractedCost": MONEY,
+    "ContractedUnitPrice": MONEY,
+    "EffectiveCost": MONEY,
+    "InvoiceId": pl.String,
+    "InvoiceIssuerName": pl.String,
+    "ListCost": MONEY,
+    "ListUnitPrice": MONEY,
+    "PricingCategory": pl.String,
+    "PricingCurrency": pl.String,
+    "PricingQuantity": pl.Decimal(38, 16),
+    "PricingUnit": pl.String,
+    "ProviderName": pl.String,
+    "PublisherName": pl.String,
+    "RegionId": pl.String,
+    "ResourceId": pl.String,
+    "ResourceName": pl.String,
+    "ResourceType": pl.String,
+    "ServiceCategory": pl.String,
+    "ServiceName": pl.String,
+    "SkuId": pl.String,
+    "SkuPriceDetails": pl.String,
+    "SkuPriceId": pl.String,
+    "SubAccountId": pl.String,
+    "SubAccountName": pl.String,
+    "SubAccountType": pl.String,
+    "Tags": pl.String,
 }
 FOCUS_1_3_ADDED: dict[str, pl.DataType] = {
-    "ServiceProviderName": pl.String, "HostProviderName": pl.String, "AllocatedMethodId": pl.String,
-    "AllocatedMethodDetails": pl.String, "AllocatedResourceId": pl.String, "AllocatedResourceName": pl.String,
-    "AllocatedTags": pl.String, "ContractApplied": pl.String,
+    "ServiceProviderName": pl.String,
+    "HostProviderName": pl.String,
+    "AllocatedMethodId": pl.String,
+    "AllocatedMethodDetails": pl.String,
+    "AllocatedResourceId": pl.String,
+    "AllocatedResourceName": pl.String,
+    "AllocatedTags": pl.String,
+    "ContractApplied": pl.String,
 }
 
 
@@ -61,8 +99,12 @@ def focus_columns(version: str) -> dict[str, pl.DataType]:
     if version not in VERSIONS:
         raise ValueError(f"FOCUS export: version {version!r} is not written; choose one of {', '.join(VERSIONS)}")
     focus = {**FOCUS_1_2_COLUMNS, **(FOCUS_1_3_ADDED if version == "1.3" else {})}
-    return {**focus, **dict.fromkeys(EXTENSION_COLUMNS[:-2], pl.String), "x_idle_gpu": pl.Boolean,
-            "x_attribution_method": pl.String}
+    return {
+        **focus,
+        **dict.fromkeys(EXTENSION_COLUMNS[:-2], pl.String),
+        "x_idle_gpu": pl.Boolean,
+        "x_attribution_method": pl.String,
+    }
 
 
 def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.DataFrame:
@@ -93,7 +135,9 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
         "BillingAccountType": pl.col("billing_account_type"),
         "BillingCurrency": pl.col("billing_currency"),
         "BillingPeriodStart": pl.col("billing_period_start"),
-        "BillingPeriodEnd": pl.coalesce(pl.col("billing_period_end"), pl.col("billing_period_start").dt.offset_by("1mo")),
+        "BillingPeriodEnd": pl.coalesce(
+            pl.col("billing_period_end"), pl.col("billing_period_start").dt.offset_by("1mo")
+        ),
         "ChargeCategory": pl.col("charge_category"),
         "ChargeClass": pl.col("charge_class"),
         "ChargeDescription": pl.col("charge_description"),
@@ -137,13 +181,21 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
         "HostProviderName": pl.coalesce(pl.col("host_provider_name"), provider_name),
         "AllocatedMethodId": pl.lit("aicost-") + pl.col("attribution_method"),
         "AllocatedMethodDetails": json_object_from_columns(
-            {"Method": pl.col("attribution_method"), "Category": pl.col("category"),
-             "Basis": pl.when(pl.col("attribution_method") == "usage").then(pl.lit("GPU-hours"))}
+            {
+                "Method": pl.col("attribution_method"),
+                "Category": pl.col("category"),
+                "Basis": pl.when(pl.col("attribution_method") == "usage").then(pl.lit("GPU-hours")),
+            }
         ),
         "AllocatedResourceId": pl.when(~idle).then(allocated_to),
         "AllocatedResourceName": pl.when(~idle).then(pl.col("team")),
         "AllocatedTags": json_object_from_columns(
-            {"team": pl.col("team"), "project": pl.col("project"), "model": pl.col("model"), "category": pl.col("category")}
+            {
+                "team": pl.col("team"),
+                "project": pl.col("project"),
+                "model": pl.col("model"),
+                "category": pl.col("category"),
+            }
         ),
         "x_category": pl.col("category"),
         "x_team": pl.col("team"),
@@ -157,7 +209,9 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
     )
 
 
-def currency_totals(frame: pl.DataFrame, currency: str, billed: str, effective: str) -> dict[str, tuple[Decimal, Decimal]]:
+def currency_totals(
+    frame: pl.DataFrame, currency: str, billed: str, effective: str
+) -> dict[str, tuple[Decimal, Decimal]]:
     """{currency: (billed total, effective total)} of a frame (a currency whose costs are all null: zeros)."""
     rows = frame.group_by(currency).agg(pl.col(billed).sum(), pl.col(effective).sum()).iter_rows()
     return {cur: (b or Decimal(0), e or Decimal(0)) for cur, b, e in rows}
@@ -170,7 +224,9 @@ def check_stored_week(slices: pl.DataFrame, stored: pl.DataFrame, week_start: da
     rows; per currency their billed and effective totals must be equal.
     """
     if stored.height == 0:
-        raise ValueError(f"FOCUS export: the week of {week_start.isoformat()} has no attributed cost; run `aicost run --week {week_start.isoformat()}` first")
+        raise ValueError(
+            f"FOCUS export: the week of {week_start.isoformat()} has no attributed cost; run `aicost run --week {week_start.isoformat()}` first"
+        )
     recomputed = currency_totals(slices, "billing_currency", "billed_cost", "effective_cost")
     expected = currency_totals(stored, "billing_currency", "billed_cost", "effective_cost")
     if recomputed != expected:

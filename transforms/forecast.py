@@ -62,8 +62,14 @@ def fit_forecast(values: list[float], horizon: int = HORIZON, level: float = LEV
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                result = ETSModel(series, error="add", trend=trend, damped_trend=damped, seasonal=seasonal,
-                                  seasonal_periods=season if seasonal else None).fit(disp=False)
+                result = ETSModel(
+                    series,
+                    error="add",
+                    trend=trend,
+                    damped_trend=damped,
+                    seasonal=seasonal,
+                    seasonal_periods=season if seasonal else None,
+                ).fit(disp=False)
             except (ValueError, np_linalg_error()):
                 continue
         score = result.aicc
@@ -77,8 +83,12 @@ def fit_forecast(values: list[float], horizon: int = HORIZON, level: float = LEV
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         frame = result.get_prediction(start=len(series), end=len(series) + horizon - 1).summary_frame(alpha=1 - level)
-    return {"model": f"ETS {name} (AICc)", "mean": frame["mean"].tolist(), "lower": frame["pi_lower"].tolist(),
-            "upper": frame["pi_upper"].tolist()}
+    return {
+        "model": f"ETS {name} (AICc)",
+        "mean": frame["mean"].tolist(),
+        "lower": frame["pi_lower"].tolist(),
+        "upper": frame["pi_upper"].tolist(),
+    }
 
 
 def np_linalg_error() -> type[Exception]:
@@ -135,7 +145,10 @@ def forecast_series(history: pl.DataFrame, week_start: date, horizon: int = HORI
         known = by_week[week_start][1]
         fit = fit_forecast(variable, horizon)
         out[name] = {
-            "enough": True, "history_weeks": len(span), "model": fit["model"], "known_weekly": known,
+            "enough": True,
+            "history_weeks": len(span),
+            "model": fit["model"],
+            "known_weekly": known,
             "weeks": weeks_after(week_start, horizon),
             "mean": [_money(v) + known for v in fit["mean"]],
             "lower": [_money(v) + known for v in fit["lower"]],
@@ -151,15 +164,39 @@ def stored_rows(forecasts: dict[str, dict], made_week: date, created_at) -> pl.D
         if not f.get("enough"):
             continue
         for target, mean, lower, upper in zip(f["weeks"], f["mean"], f["lower"], f["upper"]):
-            rows.append({"made_week": made_week, "target_week": target, "category": name, "model": f["model"],
-                         "mean": mean, "lower": lower, "upper": upper, "level": LEVEL,
-                         "history_weeks": f["history_weeks"], "known_weekly": f["known_weekly"],
-                         "created_at": created_at})
+            rows.append(
+                {
+                    "made_week": made_week,
+                    "target_week": target,
+                    "category": name,
+                    "model": f["model"],
+                    "mean": mean,
+                    "lower": lower,
+                    "upper": upper,
+                    "level": LEVEL,
+                    "history_weeks": f["history_weeks"],
+                    "known_weekly": f["known_weekly"],
+                    "created_at": created_at,
+                }
+            )
     money = pl.Decimal(38, 12)
-    return pl.DataFrame(rows, schema={
-        "made_week": pl.Date, "target_week": pl.Date, "category": pl.String, "model": pl.String, "mean": money,
-        "lower": money, "upper": money, "level": pl.Float64, "history_weeks": pl.Int32, "known_weekly": money,
-        "created_at": pl.Datetime("us", "UTC")}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={
+            "made_week": pl.Date,
+            "target_week": pl.Date,
+            "category": pl.String,
+            "model": pl.String,
+            "mean": money,
+            "lower": money,
+            "upper": money,
+            "level": pl.Float64,
+            "history_weeks": pl.Int32,
+            "known_weekly": money,
+            "created_at": pl.Datetime("us", "UTC"),
+        },
+        orient="row",
+    )
 
 
 def month_end(forecast: dict, spent: Decimal, week_start: date) -> dict | None:
@@ -186,24 +223,33 @@ def accuracy(stored: pl.DataFrame, currency: str, weeks: int = ACCURACY_WEEKS) -
         pct = abs(error) / abs(actual) if error is not None and actual else None
         if pct is not None:
             errors.append(pct)
-        rows.append({
-            "week": iso_week_label(r["target_week"]), "made": iso_week_label(r["made_week"]),
-            "forecast": format_money(mean, currency), "range": f"{format_money(Decimal(r['lower']), currency)} – "
-                                                             f"{format_money(Decimal(r['upper']), currency)}",
-            "actual": format_money(actual, currency) if actual is not None else "not yet known",
-            "error": (("+" if error >= 0 else "") + format_money(error, currency)) if error is not None else "—",
-            "error_exact": str(error) if error is not None else None,
-            "pct_error": format_percent(pct) if pct is not None else "—",
-            "inside": (Decimal(r["lower"]) <= actual <= Decimal(r["upper"])) if actual is not None else None,
-        })
+        rows.append(
+            {
+                "week": iso_week_label(r["target_week"]),
+                "made": iso_week_label(r["made_week"]),
+                "forecast": format_money(mean, currency),
+                "range": f"{format_money(Decimal(r['lower']), currency)} – "
+                f"{format_money(Decimal(r['upper']), currency)}",
+                "actual": format_money(actual, currency) if actual is not None else "not yet known",
+                "error": (("+" if error >= 0 else "") + format_money(error, currency)) if error is not None else "—",
+                "error_exact": str(error) if error is not None else None,
+                "pct_error": format_percent(pct) if pct is not None else "—",
+                "inside": (Decimal(r["lower"]) <= actual <= Decimal(r["upper"])) if actual is not None else None,
+            }
+        )
     mape = sum(errors, ZERO) / len(errors) if errors else None
-    return {"rows": rows, "mape": format_percent(mape) if mape is not None else "n/a",
-            "mape_exact": str(mape.quantize(Decimal("0.0001"))) if mape is not None else None,
-            "weeks_measured": len(errors), "empty": not rows}
+    return {
+        "rows": rows,
+        "mape": format_percent(mape) if mape is not None else "n/a",
+        "mape_exact": str(mape.quantize(Decimal("0.0001"))) if mape is not None else None,
+        "weeks_measured": len(errors),
+        "empty": not rows,
+    }
 
 
-def forecast_context(forecasts: dict[str, dict], month_spent: dict[str, Decimal], week_start: date,
-                     currency: str, stored: pl.DataFrame) -> dict:
+def forecast_context(
+    forecasts: dict[str, dict], month_spent: dict[str, Decimal], week_start: date, currency: str, stored: pl.DataFrame
+) -> dict:
     """The forecast section: per category and total the next ``HORIZON`` weeks and the month's end."""
     first, next_month = month_bounds(week_start)
     total = forecasts.get(TOTAL)
@@ -211,36 +257,61 @@ def forecast_context(forecasts: dict[str, dict], month_spent: dict[str, Decimal]
     for name, f in forecasts.items():
         label = "Total" if name == TOTAL else CATEGORY_LABELS.get(name, name)
         if not f.get("enough"):
-            rows.append({"name": label, "key": name, "enough": False, "weeks": [], "month_end": "n/a",
-                         "month_range": "", "model": ""})
+            rows.append(
+                {
+                    "name": label,
+                    "key": name,
+                    "enough": False,
+                    "weeks": [],
+                    "month_end": "n/a",
+                    "month_range": "",
+                    "model": "",
+                }
+            )
             continue
         end = month_end(f, month_spent.get(name, ZERO), week_start)
-        rows.append({
-            "name": label, "key": name, "enough": True, "model": f["model"],
-            "weeks": [{"week": iso_week_label(w), "mean": format_money(m, currency), "mean_exact": str(m),
-                       "range": f"{format_money(lo, currency)} – {format_money(hi, currency)}",
-                       "lower_exact": str(lo), "upper_exact": str(hi)}
-                      for w, m, lo, hi in list(zip(f["weeks"], f["mean"], f["lower"], f["upper"]))[:HORIZON]],
-            "known_weekly": format_money(f["known_weekly"], currency) if f["known_weekly"] else "",
-            "month_end": format_money(end["mean"], currency), "month_end_exact": str(end["mean"]),
-            "month_range": f"{format_money(end['lower'], currency)} – {format_money(end['upper'], currency)}",
-            "spent": format_money(month_spent.get(name, ZERO), currency),
-        })
+        rows.append(
+            {
+                "name": label,
+                "key": name,
+                "enough": True,
+                "model": f["model"],
+                "weeks": [
+                    {
+                        "week": iso_week_label(w),
+                        "mean": format_money(m, currency),
+                        "mean_exact": str(m),
+                        "range": f"{format_money(lo, currency)} – {format_money(hi, currency)}",
+                        "lower_exact": str(lo),
+                        "upper_exact": str(hi),
+                    }
+                    for w, m, lo, hi in list(zip(f["weeks"], f["mean"], f["lower"], f["upper"]))[:HORIZON]
+                ],
+                "known_weekly": format_money(f["known_weekly"], currency) if f["known_weekly"] else "",
+                "month_end": format_money(end["mean"], currency),
+                "month_end_exact": str(end["mean"]),
+                "month_range": f"{format_money(end['lower'], currency)} – {format_money(end['upper'], currency)}",
+                "spent": format_money(month_spent.get(name, ZERO), currency),
+            }
+        )
     history_weeks = total["history_weeks"] if total else 0
     return {
         "rows": rows,
         "enough": bool(total and total.get("enough")),
         "history_weeks": history_weeks,
         "min_history": MIN_HISTORY,
-        "note": "" if total and total.get("enough") else
-        f"Not enough history to forecast: {history_weeks} week{'s' if history_weeks != 1 else ''} of spend, "
+        "note": ""
+        if total and total.get("enough")
+        else f"Not enough history to forecast: {history_weeks} week{'s' if history_weeks != 1 else ''} of spend, "
         f"{MIN_HISTORY} needed.",
         "weeks": [iso_week_label(w) for w in weeks_after(week_start, HORIZON)],
         "month": f"{first:%B %Y}",
         "month_days_left": (next_month - (week_start + WEEK)).days,
         "level": f"{LEVEL:.0%}",
         "accuracy": accuracy(stored, currency),
-        "method": (f"Exponential smoothing (statsmodels ETS, the model with the lowest AICc among level, trend, "
-                   f"damped trend and a {SEASON}-week season), fitted to the weekly spend without recurring "
-                   f"commitment fees, which are added back as known; {LEVEL:.0%} prediction intervals."),
+        "method": (
+            f"Exponential smoothing (statsmodels ETS, the model with the lowest AICc among level, trend, "
+            f"damped trend and a {SEASON}-week season), fitted to the weekly spend without recurring "
+            f"commitment fees, which are added back as known; {LEVEL:.0%} prediction intervals."
+        ),
     }

@@ -22,7 +22,9 @@ def rates_frame(rates: pl.DataFrame, reporting_currency: str) -> pl.DataFrame:
         pl.col("currency").str.strip_chars().str.to_uppercase(),
         pl.col("rate_to_reporting").cast(pl.String).str.strip_chars().cast(RATE).alias("rate"),
     ).filter(pl.col("currency") != reporting_currency.upper())
-    identity = pl.DataFrame({"currency": [reporting_currency.upper()], "rate": ["1"]}).with_columns(pl.col("rate").cast(RATE))
+    identity = pl.DataFrame({"currency": [reporting_currency.upper()], "rate": ["1"]}).with_columns(
+        pl.col("rate").cast(RATE)
+    )
     return pl.concat([table, identity])
 
 

@@ -59,7 +59,15 @@ HOURLY_COLUMNS: dict[str, pl.DataType] = {
 }
 
 COUNTS = ("samples", "util_samples", "memory_samples", "power_samples", "interval_samples")
-SUMS = ("util_sum", "util_interval_s", "util_weighted_sum", "memory_used_sum", "power_sum", "energy_j", "interval_s_sum")
+SUMS = (
+    "util_sum",
+    "util_interval_s",
+    "util_weighted_sum",
+    "memory_used_sum",
+    "power_sum",
+    "energy_j",
+    "interval_s_sum",
+)
 MAXIMA = ("util_max", "memory_used_max", "memory_total_max", "power_max", "interval_s_max", "last_ts")
 MINIMA = ("interval_s_min", "first_ts", "model_ts")
 

@@ -97,8 +97,10 @@ def _parse_decimal_batch(values: pl.Series, dtype: pl.DataType) -> pl.Series:
     )
     frame = pl.DataFrame({"v": values, "special": special})
     only_odd = pl.when(pl.col("special")).then(pl.col("v"))  # null elsewhere: the patterns skip it
-    parsed = pl.when(pl.col("special")).then(_decimal_from_text(only_odd, dtype, column_groups)).otherwise(
-        pl.col("v").cast(dtype, strict=False)
+    parsed = (
+        pl.when(pl.col("special"))
+        .then(_decimal_from_text(only_odd, dtype, column_groups))
+        .otherwise(pl.col("v").cast(dtype, strict=False))
     )
     return frame.select(parsed).to_series().alias(values.name)
 
@@ -151,8 +153,10 @@ def parse_timestamp(col: str | pl.Expr, formats: tuple[str, ...] = _TS_FORMATS) 
     for fmt in formats:
         if "%z" in fmt or "%:z" in fmt or fmt.endswith("Z"):
             zoned = "Z" in fmt and "%" not in fmt[-1:]
-            parsed = raw.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False, exact=True) if not zoned else (
-                raw.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True).dt.replace_time_zone("UTC")
+            parsed = (
+                raw.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False, exact=True)
+                if not zoned
+                else (raw.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True).dt.replace_time_zone("UTC"))
             )
         else:
             parsed = raw.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True).dt.replace_time_zone("UTC")
@@ -201,9 +205,7 @@ def reject_unknown_currency(raw: pl.Expr, name: str) -> pl.Expr:
 def key_value_list_to_json(expr: pl.Expr) -> pl.Expr:
     """A MAP read as a list of {key, value} structs -> JSON object text (null for an empty map)."""
     pairs = expr.list.eval(
-        pl.element()
-        .struct.json_encode()
-        .str.replace(r'^\{"key":(".*?"),"value":(.*)\}$', "$1:$2")
+        pl.element().struct.json_encode().str.replace(r'^\{"key":(".*?"),"value":(.*)\}$', "$1:$2")
     ).list.join(",")
     return pl.when(expr.list.len() > 0).then(pl.concat_str([pl.lit("{"), pairs, pl.lit("}")]))
 
@@ -232,7 +234,9 @@ def json_object_from_columns(values: dict[str, pl.Expr]) -> pl.Expr:
     if not values:
         return pl.lit(None, dtype=pl.String)
     parts = [
-        pl.when(value.is_not_null()).then(pl.concat_str([pl.lit(json.dumps(key, ensure_ascii=False) + ":"), json_string(value)]))
+        pl.when(value.is_not_null()).then(
+            pl.concat_str([pl.lit(json.dumps(key, ensure_ascii=False) + ":"), json_string(value)])
+        )
         for key, value in values.items()
     ]
     body = pl.concat_str(parts, separator=",", ignore_nulls=True)
@@ -280,9 +284,13 @@ def timestamp_formats(
     found = {}
     for name in columns:
         values = probe.select(pl.col(name).drop_nulls())
-        hits = values.select(
-            **{f"f{i}": parse_timestamp(pl.col(name), (fmt,)).is_not_null().any() for i, fmt in enumerate(formats)}
-        ).row(0) if values.height else ()
+        hits = (
+            values.select(
+                **{f"f{i}": parse_timestamp(pl.col(name), (fmt,)).is_not_null().any() for i, fmt in enumerate(formats)}
+            ).row(0)
+            if values.height
+            else ()
+        )
         found[name] = tuple(fmt for fmt, hit in zip(formats, hits) if hit) or formats
     return found
 

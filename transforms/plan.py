@@ -52,8 +52,12 @@ STEP_OF_KIND: dict[str, str] = {
     "network": "cheaper",
     "commitments": "price",
 }
-STEP_WORDS = {"remove": "remove", "resize": "resize / reschedule", "cheaper": "make the work cheaper",
-              "price": "price what remains"}
+STEP_WORDS = {
+    "remove": "remove",
+    "resize": "resize / reschedule",
+    "cheaper": "make the work cheaper",
+    "price": "price what remains",
+}
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -136,8 +140,10 @@ def apply_plan(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = None) 
         # the bill's figure of the same machine may differ in the last digits of their arithmetic)
         capped = {key: cost[key] if cost[key] < amount - CENT else amount for key, amount in basis.items()}
         left = sum((capped[key] * remaining[key] for key in basis), ZERO)
-        parts = {key: (fraction * capped[key] * remaining[key]).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
-                 for key in basis}
+        parts = {
+            key: (fraction * capped[key] * remaining[key]).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
+            for key in basis
+        }
         earlier = sorted({name for key in basis for name in touched_by[key]})
         capped_any = sum(capped.values(), ZERO) < claimed - CENT * len(basis)
         if not earlier and not capped_any and standalone <= claimed:
@@ -146,23 +152,34 @@ def apply_plan(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = None) 
             incremental = min(standalone, sum(parts.values(), ZERO)).quantize(CENT, rounding=ROUND_DOWN)
         row["plan_effect"] = json.dumps({k: str(v) for k, v in sorted(parts.items())})
         row["monthly_savings"] = incremental
-        row["plan_note"] = _note(standalone, fraction, claimed, left, incremental, earlier,
-                                 capped=capped_any or standalone > claimed)
+        row["plan_note"] = _note(
+            standalone, fraction, claimed, left, incremental, earlier, capped=capped_any or standalone > claimed
+        )
         for key in basis:
             remaining[key] *= ONE - fraction
             touched_by[key].append(f"{row['kind']} on {_scope(row)}")
     out = pl.DataFrame(
         [{k: v for k, v in row.items() if not k.startswith("_")} for row in rows],
-        schema_overrides={"monthly_savings": recs.schema["monthly_savings"],
-                          "standalone_monthly_savings": recs.schema["monthly_savings"],
-                          "plan_order": pl.Int32},
+        schema_overrides={
+            "monthly_savings": recs.schema["monthly_savings"],
+            "standalone_monthly_savings": recs.schema["monthly_savings"],
+            "plan_order": pl.Int32,
+        },
         infer_schema_length=None,
     )
     return out.select(*recs.columns, *(c for c in PLAN_COLUMNS if c not in recs.columns))
 
 
-def _note(standalone: Decimal, fraction: Decimal, claimed: Decimal, left: Decimal, incremental: Decimal,
-          earlier: list[str], *, capped: bool) -> str:
+def _note(
+    standalone: Decimal,
+    fraction: Decimal,
+    claimed: Decimal,
+    left: Decimal,
+    incremental: Decimal,
+    earlier: list[str],
+    *,
+    capped: bool,
+) -> str:
     """How the incremental figure follows from the standalone one, in one line."""
     money = lambda d: f"{d.quantize(CENT, rounding=ROUND_HALF_UP):,.2f}"  # noqa: E731
     if not earlier and not capped:
@@ -211,7 +228,9 @@ def plan_violations(recs: pl.DataFrame, key_costs: dict[str, Decimal] | None = N
             cost[key] = Decimal(amount)
     for key, saved in sorted(per_key.items()):
         if saved > cost.get(key, ZERO) + CENT:
-            problems.append(f"cost {key}: incremental savings {saved:.2f} exceed its monthly cost {cost.get(key, ZERO):.2f}")
+            problems.append(
+                f"cost {key}: incremental savings {saved:.2f} exceed its monthly cost {cost.get(key, ZERO):.2f}"
+            )
     total = sum((Decimal(v or 0) for v in recs["monthly_savings"].to_list()), ZERO)
     touched = sum(cost.values(), ZERO)
     if total > touched + CENT * len(cost):

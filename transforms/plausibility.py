@@ -71,27 +71,31 @@ def reject_implausible(frame: pl.LazyFrame, max_row_cost: Decimal, now: datetime
     checks: list[tuple[pl.Expr, pl.Expr]] = []  # (implausible?, the reason)
     for name in (c for c in MONEY_COLUMNS if c in names):
         beyond = pl.col(name).abs() > bound
-        checks.append((
-            beyond,
-            pl.format(
-                "column {}: expected an amount within the plausibility bound of {} per row ({}), got '{}'",
-                pl.lit(name),
-                pl.lit(bound_text),
-                pl.lit(MAX_ROW_COST_SETTING),
-                pl.concat_str([_shown(pl.col(name)), pl.lit(" ") + currency], ignore_nulls=True),
-            ),
-        ))
+        checks.append(
+            (
+                beyond,
+                pl.format(
+                    "column {}: expected an amount within the plausibility bound of {} per row ({}), got '{}'",
+                    pl.lit(name),
+                    pl.lit(bound_text),
+                    pl.lit(MAX_ROW_COST_SETTING),
+                    pl.concat_str([_shown(pl.col(name)), pl.lit(" ") + currency], ignore_nulls=True),
+                ),
+            )
+        )
     for name in (c for c in PERIOD_COLUMNS if c in names):
         outside = (pl.col(name) < pl.lit(EARLIEST)) | (pl.col(name) > pl.lit(latest))
-        checks.append((
-            outside,
-            pl.format(
-                "column {}: expected a date within the plausible window {} (a year after the ingest), got '{}'",
-                pl.lit(name),
-                pl.lit(window),
-                pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            ),
-        ))
+        checks.append(
+            (
+                outside,
+                pl.format(
+                    "column {}: expected a date within the plausible window {} (a year after the ingest), got '{}'",
+                    pl.lit(name),
+                    pl.lit(window),
+                    pl.col(name).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                ),
+            )
+        )
     if not checks:
         return frame
     first = pl.coalesce(pl.col("_reject_reason"), *(pl.when(bad).then(reason) for bad, reason in checks))

@@ -38,7 +38,10 @@ def rec_id(kind: str, resource_id: str | None, team: str | None, project: str | 
 
 def with_ids(found: pl.DataFrame) -> pl.DataFrame:
     """Add ``rec_id``; where two rows share an id the larger saving is kept."""
-    ids = [rec_id(r["kind"], *(r[c] for c in SCOPE_COLUMNS)) for r in found.select("kind", *SCOPE_COLUMNS).iter_rows(named=True)]
+    ids = [
+        rec_id(r["kind"], *(r[c] for c in SCOPE_COLUMNS))
+        for r in found.select("kind", *SCOPE_COLUMNS).iter_rows(named=True)
+    ]
     return (
         found.with_columns(pl.Series("rec_id", ids, dtype=pl.String))
         .sort(["monthly_savings", "rec_id"], descending=[True, False])
@@ -52,7 +55,8 @@ def bill_monthly_costs(attributed: pl.DataFrame | None, hours_per_month: Decimal
         return {}
     per_resource = (
         attributed.filter(pl.col("resource_id").is_not_null() & pl.col("effective_cost_reporting").is_not_null())
-        .group_by("resource_id").agg(pl.col("effective_cost_reporting").sum())
+        .group_by("resource_id")
+        .agg(pl.col("effective_cost_reporting").sum())
     )
     return {
         r["resource_id"]: r["effective_cost_reporting"] / WEEK_HOURS * hours_per_month
@@ -83,7 +87,9 @@ def scope_week_cost(attributed: pl.DataFrame | None, row: dict) -> Decimal | Non
     return match["effective_cost_reporting"].drop_nulls().sum() or Decimal(0)
 
 
-def realised_savings(row: dict, before: pl.DataFrame | None, now: pl.DataFrame | None, hours_per_month: Decimal) -> Decimal | None:
+def realised_savings(
+    row: dict, before: pl.DataFrame | None, now: pl.DataFrame | None, hours_per_month: Decimal
+) -> Decimal | None:
     """The drop in the scope's monthly cost from last week to this week (never negative)."""
     cost_before = scope_week_cost(before, row)
     if cost_before is None:
@@ -109,33 +115,41 @@ def track(
     rows = []
     for r in current.iter_rows(named=True):
         is_open = r["rec_id"] in seen
-        rows.append({
-            **r,
-            "week_start": week_start,
-            "status": "open" if is_open else "new",
-            "first_seen_week": (seen[r["rec_id"]] or week_start) if is_open else week_start,
-            "realised_savings": None,
-        })
+        rows.append(
+            {
+                **r,
+                "week_start": week_start,
+                "status": "open" if is_open else "new",
+                "first_seen_week": (seen[r["rec_id"]] or week_start) if is_open else week_start,
+                "realised_savings": None,
+            }
+        )
     firing = set(current["rec_id"].to_list())
     resolved = active.filter(~pl.col("rec_id").is_in(sorted(firing)))
     # Overlapping recommendations on the same cost realise one drop: it is credited once, to the
     # one that was counted (else the largest), never to each of them.
     credited_groups: set[str] = set()
-    for r in resolved.sort(["counted", "monthly_savings", "rec_id"], descending=[True, True, False]).iter_rows(named=True):
+    for r in resolved.sort(["counted", "monthly_savings", "rec_id"], descending=[True, True, False]).iter_rows(
+        named=True
+    ):
         group = r.get("overlap_group")
         credited = group is None or group not in credited_groups
         if group is not None:
             credited_groups.add(group)
-        rows.append({
-            **r,
-            "week_start": week_start,
-            "status": "resolved",
-            "counted": False,
-            "realised_savings": realised_savings(r, cost_before, cost_now, hours_per_month) if credited else None,
-        })
+        rows.append(
+            {
+                **r,
+                "week_start": week_start,
+                "status": "resolved",
+                "counted": False,
+                "realised_savings": realised_savings(r, cost_before, cost_now, hours_per_month) if credited else None,
+            }
+        )
     if not rows:
         return pl.DataFrame(schema=RECOMMENDATION_COLUMNS)
-    tracked = pl.DataFrame([{c: row.get(c) for c in RECOMMENDATION_COLUMNS} for row in rows], schema=RECOMMENDATION_COLUMNS)
+    tracked = pl.DataFrame(
+        [{c: row.get(c) for c in RECOMMENDATION_COLUMNS} for row in rows], schema=RECOMMENDATION_COLUMNS
+    )
     return rank(tracked)
 
 
@@ -159,10 +173,9 @@ def finalise(
 ) -> pl.DataFrame:
     """Detector output -> ids, overlap, tracking and ranking: rows ready for ``recommendations``."""
     recs = plan(with_ids(found), bill_monthly_costs(cost_now, hours_per_month))
-    return track(recs, previous, week_start, cost_before=cost_before, cost_now=cost_now,
-                 hours_per_month=hours_per_month).with_columns(
-        pl.col("monthly_savings").cast(MONEY), pl.col("realised_savings").cast(MONEY)
-    )
+    return track(
+        recs, previous, week_start, cost_before=cost_before, cost_now=cost_now, hours_per_month=hours_per_month
+    ).with_columns(pl.col("monthly_savings").cast(MONEY), pl.col("realised_savings").cast(MONEY))
 
 
 def open_savings(recs: pl.DataFrame) -> Decimal:

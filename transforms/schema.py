@@ -111,12 +111,30 @@ BILLING_COLUMNS: dict[str, pl.DataType] = {
 # Added after append-only row keys were first stored: left out of the row key's content so that
 # the keys of rows already stored stay the same (transforms.deliveries.with_row_keys).
 ROW_KEY_EXCLUDED = frozenset(
-    name for name in BILLING_COLUMNS if name in {
-        "invoice_id", "invoice_detail_id", "billing_account_type", "sub_account_type", "service_provider_name",
-        "host_provider_name", "sku_price_details", "pricing_currency", "pricing_currency_effective_cost",
-        "pricing_currency_list_unit_price", "pricing_currency_contracted_unit_price", "allocated_method_id",
-        "allocated_method_details", "allocated_resource_id", "allocated_resource_name", "allocated_tags",
-        "contract_applied", "commitment_program_eligibility_details", "x_focus_version", "x_token_count",
+    name
+    for name in BILLING_COLUMNS
+    if name
+    in {
+        "invoice_id",
+        "invoice_detail_id",
+        "billing_account_type",
+        "sub_account_type",
+        "service_provider_name",
+        "host_provider_name",
+        "sku_price_details",
+        "pricing_currency",
+        "pricing_currency_effective_cost",
+        "pricing_currency_list_unit_price",
+        "pricing_currency_contracted_unit_price",
+        "allocated_method_id",
+        "allocated_method_details",
+        "allocated_resource_id",
+        "allocated_resource_name",
+        "allocated_tags",
+        "contract_applied",
+        "commitment_program_eligibility_details",
+        "x_focus_version",
+        "x_token_count",
         "x_extensions",
     }
 )

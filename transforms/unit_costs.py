@@ -88,6 +88,7 @@ def figure(
     ``by_week`` maps a week to ``(numerator, denominator)``; a missing or zero denominator (or a
     missing numerator) gives "n/a" and ``missing`` as the reason.
     """
+
     def value(week: date) -> tuple[Decimal | None, Decimal | None, Decimal | None, str | None]:
         num, den = by_week.get(week, (None, None))
         num, den = _dec(num), _dec(den)
@@ -110,10 +111,17 @@ def figure(
         "denominator": exact(den) if den is not None else None,
         "denominator_label": denominator,
         "scale": scale,
-        "change": change(current, previous, lower_is_better=lower_is_better) if current is not None
+        "change": change(current, previous, lower_is_better=lower_is_better)
+        if current is not None
         else change(ZERO, None),
-        "trend": [{"week": iso_week_label(w), "value": exact(v.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
-                   if v is not None else None, "display": _display(v, kind, currency)} for w, _, _, v, _ in points],
+        "trend": [
+            {
+                "week": iso_week_label(w),
+                "value": exact(v.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP)) if v is not None else None,
+                "display": _display(v, kind, currency),
+            }
+            for w, _, _, v, _ in points
+        ],
         "trend_text": " · ".join(_display(v, kind, currency) for *_, v, _ in points),
     }
 
@@ -141,28 +149,48 @@ def endpoint_usage(inference: pl.DataFrame, resources: pl.DataFrame) -> pl.DataF
         gpu_hours=pl.col("gpu_hours").sum(),
         idle_gpu_hours=pl.col("gpu_hours").filter(pl.col("is_idle")).sum(),
     )
-    logs = inference.with_columns(
-        pl.col("requests", "tokens_in", "tokens_out").cast(pl.Int64).fill_null(0),
-    ).with_columns(
-        _total=pl.col("requests").sum().over("week_start", "resource_id"),
-        _n=pl.len().over("week_start", "resource_id"),
-    ).with_columns(
-        share=pl.when(pl.col("_total") > 0).then(pl.col("requests") / pl.col("_total")).otherwise(1.0 / pl.col("_n"))
+    logs = (
+        inference.with_columns(
+            pl.col("requests", "tokens_in", "tokens_out").cast(pl.Int64).fill_null(0),
+        )
+        .with_columns(
+            _total=pl.col("requests").sum().over("week_start", "resource_id"),
+            _n=pl.len().over("week_start", "resource_id"),
+        )
+        .with_columns(
+            share=pl.when(pl.col("_total") > 0)
+            .then(pl.col("requests") / pl.col("_total"))
+            .otherwise(1.0 / pl.col("_n"))
+        )
     )
     joined = logs.join(per_resource, on=["week_start", "resource_id"], how="left")
     rows = []
     for r in joined.iter_rows(named=True):
         share = Decimal(str(r["share"]))
-        rows.append({
-            "week_start": r["week_start"], "endpoint": r["endpoint"], "model": r["model"],
-            "requests": r["requests"], "tokens_in": r["tokens_in"], "tokens_out": r["tokens_out"],
-            "cost": (Decimal(r["cost"]) * share) if r["cost"] is not None else None,
-            "gpu_hours": (r["gpu_hours"] or 0.0) * r["share"],
-            "idle_gpu_hours": (r["idle_gpu_hours"] or 0.0) * r["share"],
-        })
-    schema = {"week_start": pl.Date, "endpoint": pl.String, "model": pl.String, "requests": pl.Int64,
-              "tokens_in": pl.Int64, "tokens_out": pl.Int64, "cost": pl.Object, "gpu_hours": pl.Float64,
-              "idle_gpu_hours": pl.Float64}
+        rows.append(
+            {
+                "week_start": r["week_start"],
+                "endpoint": r["endpoint"],
+                "model": r["model"],
+                "requests": r["requests"],
+                "tokens_in": r["tokens_in"],
+                "tokens_out": r["tokens_out"],
+                "cost": (Decimal(r["cost"]) * share) if r["cost"] is not None else None,
+                "gpu_hours": (r["gpu_hours"] or 0.0) * r["share"],
+                "idle_gpu_hours": (r["idle_gpu_hours"] or 0.0) * r["share"],
+            }
+        )
+    schema = {
+        "week_start": pl.Date,
+        "endpoint": pl.String,
+        "model": pl.String,
+        "requests": pl.Int64,
+        "tokens_in": pl.Int64,
+        "tokens_out": pl.Int64,
+        "cost": pl.Object,
+        "gpu_hours": pl.Float64,
+        "idle_gpu_hours": pl.Float64,
+    }
     frame = pl.DataFrame(rows, schema=schema, orient="row")
     return _sum_groups(frame, ["week_start", "endpoint", "model"])
 
@@ -207,54 +235,110 @@ def token_direction(*texts: str | None) -> str:
 def billed_tokens(token_billing: pl.DataFrame, fx_rates: pl.DataFrame | None, currency: str) -> pl.DataFrame:
     """Per week, provider, service, model and direction: tokens and cost in the reporting currency."""
     if token_billing.height == 0:
-        return pl.DataFrame(schema={"week_start": pl.Date, "provider": pl.String, "service_name": pl.String,
-                                    "model": pl.String, "direction": pl.String, "tokens": pl.Int64, "cost": pl.Object})
-    rates = fx_rates if fx_rates is not None else pl.DataFrame({"currency": [], "rate_to_reporting": []},
-                                                                schema={"currency": pl.String, "rate_to_reporting": pl.String})
-    converted = convert(token_billing.lazy(), rates, currency).with_columns(
-        model=pl.coalesce(tag_dimension("model"), pl.lit("unknown"))
-    ).collect()
+        return pl.DataFrame(
+            schema={
+                "week_start": pl.Date,
+                "provider": pl.String,
+                "service_name": pl.String,
+                "model": pl.String,
+                "direction": pl.String,
+                "tokens": pl.Int64,
+                "cost": pl.Object,
+            }
+        )
+    rates = (
+        fx_rates
+        if fx_rates is not None
+        else pl.DataFrame(
+            {"currency": [], "rate_to_reporting": []}, schema={"currency": pl.String, "rate_to_reporting": pl.String}
+        )
+    )
+    converted = (
+        convert(token_billing.lazy(), rates, currency)
+        .with_columns(model=pl.coalesce(tag_dimension("model"), pl.lit("unknown")))
+        .collect()
+    )
     rows = []
     for r in converted.iter_rows(named=True):
         mult = token_multiplier(r["unit"])
         quantity = Decimal(r["quantity"] or 0)
-        rows.append({
-            "week_start": r["week_start"], "provider": r["provider"], "service_name": r["service_name"],
-            "model": r["model"], "direction": token_direction(r["sku"], r["charge_description"]),
-            "tokens": int((quantity * (mult or 1)).to_integral_value(rounding=ROUND_HALF_UP)),
-            "cost": Decimal(r["effective_cost_reporting"]) if r["effective_cost_reporting"] is not None else None,
-        })
-    frame = pl.DataFrame(rows, schema={"week_start": pl.Date, "provider": pl.String, "service_name": pl.String,
-                                       "model": pl.String, "direction": pl.String, "tokens": pl.Int64,
-                                       "cost": pl.Object}, orient="row")
+        rows.append(
+            {
+                "week_start": r["week_start"],
+                "provider": r["provider"],
+                "service_name": r["service_name"],
+                "model": r["model"],
+                "direction": token_direction(r["sku"], r["charge_description"]),
+                "tokens": int((quantity * (mult or 1)).to_integral_value(rounding=ROUND_HALF_UP)),
+                "cost": Decimal(r["effective_cost_reporting"]) if r["effective_cost_reporting"] is not None else None,
+            }
+        )
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "week_start": pl.Date,
+            "provider": pl.String,
+            "service_name": pl.String,
+            "model": pl.String,
+            "direction": pl.String,
+            "tokens": pl.Int64,
+            "cost": pl.Object,
+        },
+        orient="row",
+    )
     return _sum_groups(frame, ["week_start", "provider", "service_name", "model", "direction"])
 
 
 def _endpoint_rows(usage: pl.DataFrame, weeks: list[date], currency: str) -> list[dict]:
-    series = _series(usage, ["endpoint", "model"], ["requests", "tokens_in", "tokens_out", "cost", "gpu_hours",
-                                                    "idle_gpu_hours"])
+    series = _series(
+        usage, ["endpoint", "model"], ["requests", "tokens_in", "tokens_out", "cost", "gpu_hours", "idle_gpu_hours"]
+    )
     rows = []
     for (endpoint, model), by_week in series.items():
         if weeks[-1] not in by_week:
             continue
         now = by_week[weeks[-1]]
         tokens = {w: (v["cost"], (v["tokens_in"] or 0) + (v["tokens_out"] or 0)) for w, v in by_week.items()}
-        rows.append({
-            "endpoint": endpoint, "model": model,
-            "requests": format_number(now["requests"]), "tokens_in": format_number(now["tokens_in"]),
-            "tokens_out": format_number(now["tokens_out"]),
-            "cost": format_money(now["cost"], currency), "cost_exact": exact(now["cost"]),
-            "per_million_tokens": figure(tokens, weeks, label="cost per 1M tokens (in + out)", currency=currency,
-                                         numerator=f"cost ({currency})", denominator="tokens in + out", scale=MILLION,
-                                         missing="the logs record no tokens for this endpoint"),
-            "per_thousand_requests": figure(_pairs(by_week, "cost", "requests"), weeks, currency=currency,
-                                            label="cost per 1,000 requests", numerator=f"cost ({currency})",
-                                            denominator="requests", scale=THOUSAND,
-                                            missing="the logs record no requests for this endpoint"),
-            "idle_share": figure(_pairs(by_week, "idle_gpu_hours", "gpu_hours"), weeks, kind="percent",
-                                 label="idle share of GPU time", numerator="idle GPU-hours",
-                                 denominator="billed GPU-hours", missing="no GPU-hours billed for its resources"),
-        })
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "model": model,
+                "requests": format_number(now["requests"]),
+                "tokens_in": format_number(now["tokens_in"]),
+                "tokens_out": format_number(now["tokens_out"]),
+                "cost": format_money(now["cost"], currency),
+                "cost_exact": exact(now["cost"]),
+                "per_million_tokens": figure(
+                    tokens,
+                    weeks,
+                    label="cost per 1M tokens (in + out)",
+                    currency=currency,
+                    numerator=f"cost ({currency})",
+                    denominator="tokens in + out",
+                    scale=MILLION,
+                    missing="the logs record no tokens for this endpoint",
+                ),
+                "per_thousand_requests": figure(
+                    _pairs(by_week, "cost", "requests"),
+                    weeks,
+                    currency=currency,
+                    label="cost per 1,000 requests",
+                    numerator=f"cost ({currency})",
+                    denominator="requests",
+                    scale=THOUSAND,
+                    missing="the logs record no requests for this endpoint",
+                ),
+                "idle_share": figure(
+                    _pairs(by_week, "idle_gpu_hours", "gpu_hours"),
+                    weeks,
+                    kind="percent",
+                    label="idle share of GPU time",
+                    numerator="idle GPU-hours",
+                    denominator="billed GPU-hours",
+                    missing="no GPU-hours billed for its resources",
+                ),
+            }
+        )
     return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["endpoint"]))
 
 
@@ -262,8 +346,9 @@ def _billed_rows(billed: pl.DataFrame, weeks: list[date], currency: str) -> list
     rows = []
     keys = billed.select("provider", "service_name", "model").unique().sort(["provider", "service_name", "model"])
     for provider, service, model in keys.iter_rows():
-        part = billed.filter((pl.col("provider") == provider) & (pl.col("service_name") == service)
-                             & (pl.col("model") == model))
+        part = billed.filter(
+            (pl.col("provider") == provider) & (pl.col("service_name") == service) & (pl.col("model") == model)
+        )
         if part.filter(pl.col("week_start") == weeks[-1]).height == 0:
             continue
 
@@ -279,52 +364,109 @@ def _billed_rows(billed: pl.DataFrame, weeks: list[date], currency: str) -> list
 
         split = set(part["direction"].to_list()) & {"input", "output"}
         total = pairs(None)
-        rows.append({
-            "provider": provider, "service": service, "model": model,
-            "tokens": format_number(total.get(weeks[-1], (None, 0))[1]),
-            "cost": format_money(total[weeks[-1]][0], currency), "cost_exact": exact(total[weeks[-1]][0]),
-            "per_million_tokens": figure(total, weeks, label="cost per 1M tokens", currency=currency,
-                                         numerator=f"cost ({currency})", denominator="tokens", scale=MILLION,
-                                         missing="the bill records no tokens"),
-            "per_million_input": figure(pairs("input"), weeks, label="cost per 1M input tokens", currency=currency,
-                                        numerator=f"input cost ({currency})", denominator="input tokens",
-                                        scale=MILLION, missing="the bill does not split input tokens"
-                                        if not split else "no input tokens billed"),
-            "per_million_output": figure(pairs("output"), weeks, label="cost per 1M output tokens", currency=currency,
-                                         numerator=f"output cost ({currency})", denominator="output tokens",
-                                         scale=MILLION, missing="the bill does not split output tokens"
-                                         if not split else "no output tokens billed"),
-            "per_thousand_requests": figure({}, weeks, label="cost per 1,000 requests", currency=currency,
-                                            numerator=f"cost ({currency})", denominator="requests", scale=THOUSAND,
-                                            missing="the bill counts tokens, not requests"),
-        })
+        rows.append(
+            {
+                "provider": provider,
+                "service": service,
+                "model": model,
+                "tokens": format_number(total.get(weeks[-1], (None, 0))[1]),
+                "cost": format_money(total[weeks[-1]][0], currency),
+                "cost_exact": exact(total[weeks[-1]][0]),
+                "per_million_tokens": figure(
+                    total,
+                    weeks,
+                    label="cost per 1M tokens",
+                    currency=currency,
+                    numerator=f"cost ({currency})",
+                    denominator="tokens",
+                    scale=MILLION,
+                    missing="the bill records no tokens",
+                ),
+                "per_million_input": figure(
+                    pairs("input"),
+                    weeks,
+                    label="cost per 1M input tokens",
+                    currency=currency,
+                    numerator=f"input cost ({currency})",
+                    denominator="input tokens",
+                    scale=MILLION,
+                    missing="the bill does not split input tokens" if not split else "no input tokens billed",
+                ),
+                "per_million_output": figure(
+                    pairs("output"),
+                    weeks,
+                    label="cost per 1M output tokens",
+                    currency=currency,
+                    numerator=f"output cost ({currency})",
+                    denominator="output tokens",
+                    scale=MILLION,
+                    missing="the bill does not split output tokens" if not split else "no output tokens billed",
+                ),
+                "per_thousand_requests": figure(
+                    {},
+                    weeks,
+                    label="cost per 1,000 requests",
+                    currency=currency,
+                    numerator=f"cost ({currency})",
+                    denominator="requests",
+                    scale=THOUSAND,
+                    missing="the bill counts tokens, not requests",
+                ),
+            }
+        )
     return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["service"]))
 
 
 def _model_rows(usage: pl.DataFrame, billed: pl.DataFrame, weeks: list[date], currency: str) -> list[dict]:
     """Per model: endpoints and token-billed services together."""
-    parts = [usage.select("week_start", "model", "cost", "requests",
-                          (pl.col("tokens_in").fill_null(0) + pl.col("tokens_out").fill_null(0)).alias("tokens"))]
+    parts = [
+        usage.select(
+            "week_start",
+            "model",
+            "cost",
+            "requests",
+            (pl.col("tokens_in").fill_null(0) + pl.col("tokens_out").fill_null(0)).alias("tokens"),
+        )
+    ]
     if billed.height:
-        parts.append(billed.select("week_start", "model", "cost", pl.lit(0, dtype=pl.Int64).alias("requests"),
-                                   "tokens"))
+        parts.append(
+            billed.select("week_start", "model", "cost", pl.lit(0, dtype=pl.Int64).alias("requests"), "tokens")
+        )
     combined = _sum_groups(pl.concat(parts), ["week_start", "model"])
     rows = []
     for (model,), by_week in _series(combined, ["model"], ["cost", "requests", "tokens"]).items():
         if weeks[-1] not in by_week:
             continue
         now = by_week[weeks[-1]]
-        rows.append({
-            "model": model, "cost": format_money(now["cost"], currency), "cost_exact": exact(now["cost"]),
-            "requests": format_number(now["requests"]), "tokens": format_number(now["tokens"]),
-            "per_million_tokens": figure(_pairs(by_week, "cost", "tokens"), weeks, label="cost per 1M tokens",
-                                         currency=currency, numerator=f"cost ({currency})", denominator="tokens",
-                                         scale=MILLION, missing="no tokens recorded for this model"),
-            "per_thousand_requests": figure(_pairs(by_week, "cost", "requests"), weeks, currency=currency,
-                                            label="cost per 1,000 requests", numerator=f"cost ({currency})",
-                                            denominator="requests", scale=THOUSAND,
-                                            missing="no requests recorded for this model (billed by token only)"),
-        })
+        rows.append(
+            {
+                "model": model,
+                "cost": format_money(now["cost"], currency),
+                "cost_exact": exact(now["cost"]),
+                "requests": format_number(now["requests"]),
+                "tokens": format_number(now["tokens"]),
+                "per_million_tokens": figure(
+                    _pairs(by_week, "cost", "tokens"),
+                    weeks,
+                    label="cost per 1M tokens",
+                    currency=currency,
+                    numerator=f"cost ({currency})",
+                    denominator="tokens",
+                    scale=MILLION,
+                    missing="no tokens recorded for this model",
+                ),
+                "per_thousand_requests": figure(
+                    _pairs(by_week, "cost", "requests"),
+                    weeks,
+                    currency=currency,
+                    label="cost per 1,000 requests",
+                    numerator=f"cost ({currency})",
+                    denominator="requests",
+                    scale=THOUSAND,
+                    missing="no requests recorded for this model (billed by token only)",
+                ),
+            }
+        )
     return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["model"]))
 
 
@@ -334,42 +476,70 @@ def _model_rows(usage: pl.DataFrame, billed: pl.DataFrame, weeks: list[date], cu
 def gpu_usage(resources: pl.DataFrame, utilisation: pl.DataFrame, key: str) -> pl.DataFrame:
     """Per week and ``key`` (team / instance_type): cost, billed and used GPU-hours, idle cost, utilisation."""
     gpu = resources.filter(pl.col("gpu_hours") > 0).join(
-        utilisation.select("week_start", "resource_id", "utilisation_pct"), on=["week_start", "resource_id"], how="left")
-    return gpu.group_by("week_start", key).agg(
-        cost=pl.col("cost").sum(),
-        idle_cost=pl.col("cost").filter(pl.col("is_idle")).sum(),
-        billed_gpu_hours=pl.col("gpu_hours").sum(),
-        used_gpu_hours=pl.col("gpu_hours").filter(~pl.col("is_idle")).sum(),
-        util_weighted=(pl.col("utilisation_pct") / 100 * pl.col("gpu_hours")).sum(),
-        util_hours=pl.col("gpu_hours").filter(pl.col("utilisation_pct").is_not_null()).sum(),
-    ).sort("week_start", key)
+        utilisation.select("week_start", "resource_id", "utilisation_pct"), on=["week_start", "resource_id"], how="left"
+    )
+    return (
+        gpu.group_by("week_start", key)
+        .agg(
+            cost=pl.col("cost").sum(),
+            idle_cost=pl.col("cost").filter(pl.col("is_idle")).sum(),
+            billed_gpu_hours=pl.col("gpu_hours").sum(),
+            used_gpu_hours=pl.col("gpu_hours").filter(~pl.col("is_idle")).sum(),
+            util_weighted=(pl.col("utilisation_pct") / 100 * pl.col("gpu_hours")).sum(),
+            util_hours=pl.col("gpu_hours").filter(pl.col("utilisation_pct").is_not_null()).sum(),
+        )
+        .sort("week_start", key)
+    )
 
 
 def _gpu_rows(usage: pl.DataFrame, key: str, weeks: list[date], currency: str) -> list[dict]:
     rows = []
-    series = _series(usage, [key], ["cost", "idle_cost", "billed_gpu_hours", "used_gpu_hours", "util_weighted",
-                                    "util_hours"])
+    series = _series(
+        usage, [key], ["cost", "idle_cost", "billed_gpu_hours", "used_gpu_hours", "util_weighted", "util_hours"]
+    )
     for (name,), by_week in series.items():
         if weeks[-1] not in by_week:
             continue
         now = by_week[weeks[-1]]
-        rows.append({
-            "name": name, "cost": format_money(now["cost"], currency), "cost_exact": exact(now["cost"]),
-            "idle_cost": format_money(now["idle_cost"], currency), "idle_cost_exact": exact(now["idle_cost"]),
-            "billed_gpu_hours": format_number(now["billed_gpu_hours"]),
-            "used_gpu_hours": format_number(now["used_gpu_hours"]),
-            "per_billed_hour": figure(_pairs(by_week, "cost", "billed_gpu_hours"), weeks, currency=currency,
-                                      label="cost per billed GPU-hour", numerator=f"cost ({currency})",
-                                      denominator="billed GPU-hours", missing="no GPU-hours billed"),
-            "per_used_hour": figure(_pairs(by_week, "cost", "used_gpu_hours"), weeks, currency=currency,
-                                    label="cost per used GPU-hour", numerator=f"cost ({currency})",
-                                    denominator="GPU-hours used by jobs",
-                                    missing="no GPU-hours used by jobs (all idle or no job logs)"),
-            "utilisation": figure(_pairs(by_week, "util_weighted", "util_hours"), weeks, kind="percent",
-                                  label="GPU utilisation (weighted by GPU-hours)", lower_is_better=False,
-                                  numerator="utilisation × GPU-hours", denominator="GPU-hours with telemetry",
-                                  missing="no GPU telemetry for these machines"),
-        })
+        rows.append(
+            {
+                "name": name,
+                "cost": format_money(now["cost"], currency),
+                "cost_exact": exact(now["cost"]),
+                "idle_cost": format_money(now["idle_cost"], currency),
+                "idle_cost_exact": exact(now["idle_cost"]),
+                "billed_gpu_hours": format_number(now["billed_gpu_hours"]),
+                "used_gpu_hours": format_number(now["used_gpu_hours"]),
+                "per_billed_hour": figure(
+                    _pairs(by_week, "cost", "billed_gpu_hours"),
+                    weeks,
+                    currency=currency,
+                    label="cost per billed GPU-hour",
+                    numerator=f"cost ({currency})",
+                    denominator="billed GPU-hours",
+                    missing="no GPU-hours billed",
+                ),
+                "per_used_hour": figure(
+                    _pairs(by_week, "cost", "used_gpu_hours"),
+                    weeks,
+                    currency=currency,
+                    label="cost per used GPU-hour",
+                    numerator=f"cost ({currency})",
+                    denominator="GPU-hours used by jobs",
+                    missing="no GPU-hours used by jobs (all idle or no job logs)",
+                ),
+                "utilisation": figure(
+                    _pairs(by_week, "util_weighted", "util_hours"),
+                    weeks,
+                    kind="percent",
+                    label="GPU utilisation (weighted by GPU-hours)",
+                    lower_is_better=False,
+                    numerator="utilisation × GPU-hours",
+                    denominator="GPU-hours with telemetry",
+                    missing="no GPU telemetry for these machines",
+                ),
+            }
+        )
     return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), str(r["name"])))
 
 
@@ -381,9 +551,12 @@ def job_costs(jobs: pl.DataFrame, day_costs: pl.DataFrame, weeks: list[date]) ->
     keys = ["resource_id", "day", "team", "project", "model"]
     parts = []
     for week in weeks:
-        days = job_days(jobs.lazy(), week, KIND_CATEGORIES).with_columns(
-            gpu_s=pl.col("job_s") * pl.col("gpus").fill_null(1).cast(pl.Int64), week_start=pl.lit(week)
-        ).select("week_start", "job_id", "kind", *keys, "gpu_s").collect()
+        days = (
+            job_days(jobs.lazy(), week, KIND_CATEGORIES)
+            .with_columns(gpu_s=pl.col("job_s") * pl.col("gpus").fill_null(1).cast(pl.Int64), week_start=pl.lit(week))
+            .select("week_start", "job_id", "kind", *keys, "gpu_s")
+            .collect()
+        )
         parts.append(days)
     if not parts:
         return pl.DataFrame()
@@ -392,9 +565,19 @@ def job_costs(jobs: pl.DataFrame, day_costs: pl.DataFrame, weeks: list[date]) ->
     rows: dict[tuple, dict] = {}
     for r in joined.iter_rows(named=True):
         key = (r["week_start"], r["job_id"])
-        acc = rows.setdefault(key, {"week_start": r["week_start"], "job_id": r["job_id"], "team": r["team"],
-                                    "project": r["project"], "model": r["model"], "cost": None, "gpu_hours": 0.0,
-                                    "machines": set()})
+        acc = rows.setdefault(
+            key,
+            {
+                "week_start": r["week_start"],
+                "job_id": r["job_id"],
+                "team": r["team"],
+                "project": r["project"],
+                "model": r["model"],
+                "cost": None,
+                "gpu_hours": 0.0,
+                "machines": set(),
+            },
+        )
         acc["machines"].add(r["resource_id"])
         if r["cost"] is None or not r["_total"]:
             continue
@@ -403,9 +586,20 @@ def job_costs(jobs: pl.DataFrame, day_costs: pl.DataFrame, weeks: list[date]) ->
         acc["gpu_hours"] += (r["gpu_hours"] or 0.0) * r["gpu_s"] / r["_total"]
     for acc in rows.values():
         acc["machines"] = len(acc["machines"])
-    return pl.DataFrame(list(rows.values()), schema={
-        "week_start": pl.Date, "job_id": pl.String, "team": pl.String, "project": pl.String, "model": pl.String,
-        "cost": pl.Object, "gpu_hours": pl.Float64, "machines": pl.Int64}, orient="row")
+    return pl.DataFrame(
+        list(rows.values()),
+        schema={
+            "week_start": pl.Date,
+            "job_id": pl.String,
+            "team": pl.String,
+            "project": pl.String,
+            "model": pl.String,
+            "cost": pl.Object,
+            "gpu_hours": pl.Float64,
+            "machines": pl.Int64,
+        },
+        orient="row",
+    )
 
 
 def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
@@ -418,36 +612,76 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
         to_date = [c for c in history["cost"].to_list() if c is not None]
         weeks_ran = history.height
         by_week = {w["week_start"]: (w["cost"], w["gpu_hours"]) for w in history.iter_rows(named=True)}
-        runs.append({
-            "job_id": r["job_id"], "team": r["team"], "project": r["project"], "model": r["model"],
-            "machines": r["machines"], "cost": format_money(r["cost"], currency), "cost_exact": exact(r["cost"]),
-            "gpu_hours": format_number(r["gpu_hours"], 1), "gpu_hours_exact": round(r["gpu_hours"], 6),
-            "cost_to_date": format_money(sum(to_date, ZERO), currency) if to_date else "n/a",
-            "cost_to_date_exact": exact(sum(to_date, ZERO)) if to_date else None,
-            "weeks": weeks_ran, "spans_weeks": weeks_ran > 1,
-            "per_gpu_hour": figure(by_week, weeks, label="cost per GPU-hour", currency=currency,
-                                   numerator=f"cost ({currency})", denominator="GPU-hours",
-                                   missing="no attributed cost or GPU-hours on its machines"),
-        })
+        runs.append(
+            {
+                "job_id": r["job_id"],
+                "team": r["team"],
+                "project": r["project"],
+                "model": r["model"],
+                "machines": r["machines"],
+                "cost": format_money(r["cost"], currency),
+                "cost_exact": exact(r["cost"]),
+                "gpu_hours": format_number(r["gpu_hours"], 1),
+                "gpu_hours_exact": round(r["gpu_hours"], 6),
+                "cost_to_date": format_money(sum(to_date, ZERO), currency) if to_date else "n/a",
+                "cost_to_date_exact": exact(sum(to_date, ZERO)) if to_date else None,
+                "weeks": weeks_ran,
+                "spans_weeks": weeks_ran > 1,
+                "per_gpu_hour": figure(
+                    by_week,
+                    weeks,
+                    label="cost per GPU-hour",
+                    currency=currency,
+                    numerator=f"cost ({currency})",
+                    denominator="GPU-hours",
+                    missing="no attributed cost or GPU-hours on its machines",
+                ),
+            }
+        )
     runs.sort(key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["job_id"]))
     runs_per_model = costs.group_by("week_start", "model").agg(runs=pl.col("job_id").n_unique())
     per_model = _sum_groups(costs.select("week_start", "model", "cost", "gpu_hours"), ["week_start", "model"])
     per_model = per_model.with_columns(
-        runs=pl.Series([dict(((r["week_start"], r["model"]), r["runs"]) for r in runs_per_model.iter_rows(named=True))
-                        [(w, m)] for w, m in zip(per_model["week_start"], per_model["model"])], dtype=pl.Int64))
+        runs=pl.Series(
+            [
+                dict(((r["week_start"], r["model"]), r["runs"]) for r in runs_per_model.iter_rows(named=True))[(w, m)]
+                for w, m in zip(per_model["week_start"], per_model["model"])
+            ],
+            dtype=pl.Int64,
+        )
+    )
     models = []
     for (model,), by_week in _series(per_model, ["model"], ["cost", "gpu_hours", "runs"]).items():
         if weeks[-1] not in by_week:
             continue
         now = by_week[weeks[-1]]
-        models.append({
-            "model": model, "runs": now["runs"], "cost": format_money(now["cost"], currency),
-            "cost_exact": exact(now["cost"]), "gpu_hours": format_number(now["gpu_hours"], 1),
-            "per_run": figure(_pairs(by_week, "cost", "runs"), weeks, label="cost per run", currency=currency,
-                              numerator=f"cost ({currency})", denominator="runs", missing="no runs"),
-            "gpu_hours_per_run": figure(_pairs(by_week, "gpu_hours", "runs"), weeks, label="GPU-hours per run",
-                                        kind="number", numerator="GPU-hours", denominator="runs", missing="no runs"),
-        })
+        models.append(
+            {
+                "model": model,
+                "runs": now["runs"],
+                "cost": format_money(now["cost"], currency),
+                "cost_exact": exact(now["cost"]),
+                "gpu_hours": format_number(now["gpu_hours"], 1),
+                "per_run": figure(
+                    _pairs(by_week, "cost", "runs"),
+                    weeks,
+                    label="cost per run",
+                    currency=currency,
+                    numerator=f"cost ({currency})",
+                    denominator="runs",
+                    missing="no runs",
+                ),
+                "gpu_hours_per_run": figure(
+                    _pairs(by_week, "gpu_hours", "runs"),
+                    weeks,
+                    label="GPU-hours per run",
+                    kind="number",
+                    numerator="GPU-hours",
+                    denominator="runs",
+                    missing="no runs",
+                ),
+            }
+        )
     models.sort(key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["model"]))
     return {"runs": runs, "models": models, "top": runs[:TOP_RUNS], "run_count": len(runs)}
 
@@ -455,8 +689,13 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
 # --------------------------------------------------------------------------------------------
 # The section
 # --------------------------------------------------------------------------------------------
-def unit_costs(frames: dict[str, pl.DataFrame], week_start: date, currency: str,
-               fx_rates: pl.DataFrame | None = None, weeks: int = TREND_WEEKS) -> dict:
+def unit_costs(
+    frames: dict[str, pl.DataFrame],
+    week_start: date,
+    currency: str,
+    fx_rates: pl.DataFrame | None = None,
+    weeks: int = TREND_WEEKS,
+) -> dict:
     """The unit-costs section (and the ``aicost unit-costs`` JSON) from the queries in ``FRAMES``."""
     week_range = trend_weeks(week_start, weeks)
     resources = frames["resources"]
@@ -466,8 +705,9 @@ def unit_costs(frames: dict[str, pl.DataFrame], week_start: date, currency: str,
     endpoints = _endpoint_rows(usage, week_range, currency)
     services = _billed_rows(billed, week_range, currency)
     gpu_teams = _gpu_rows(gpu_usage(resources, frames["gpu_utilisation"], "team"), "team", week_range, currency)
-    gpu_types = _gpu_rows(gpu_usage(resources, frames["gpu_utilisation"], "instance_type"), "instance_type",
-                          week_range, currency)
+    gpu_types = _gpu_rows(
+        gpu_usage(resources, frames["gpu_utilisation"], "instance_type"), "instance_type", week_range, currency
+    )
     return {
         "week": iso_week_label(week_start),
         "currency": currency,

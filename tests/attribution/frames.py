@@ -41,7 +41,8 @@ def billing(*rows: dict) -> pl.DataFrame:
 
 def jobs(*rows: dict) -> pl.DataFrame:
     records = [
-        {**row, "start_ts": ts(row["start_ts"]), "end_ts": ts(row["end_ts"]) if row.get("end_ts") else None} for row in rows
+        {**row, "start_ts": ts(row["start_ts"]), "end_ts": ts(row["end_ts"]) if row.get("end_ts") else None}
+        for row in rows
     ]
     if not records:
         return conform(pl.DataFrame().lazy(), JOBS_COLUMNS).collect()

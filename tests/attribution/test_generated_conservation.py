@@ -37,7 +37,9 @@ def test_generated_weeks_conserve_every_currency_with_usage_logs(warehouse, tmp_
     attributed = warehouse.sql("SELECT * FROM attributed_cost").pl()
     got = {
         (w, c): v
-        for w, c, v in attributed.group_by("week_start", "billing_currency").agg(pl.col("effective_cost").sum()).iter_rows()
+        for w, c, v in attributed.group_by("week_start", "billing_currency")
+        .agg(pl.col("effective_cost").sum())
+        .iter_rows()
     }
     assert got == dict(expected)
     # the usage logs did their part: GPU machines split into jobs and idle time, in two currencies

@@ -9,21 +9,40 @@ from tests.attribution.frames import billing, jobs, metrics
 from transforms.attribution import AttributionConfig, attribute_costs
 
 WEEK = date(2026, 11, 16)
-NODE = {"resource_id": "i-idle", "x_gpu_count": 8, "x_instance_type": "p4d.24xlarge",
-        "service_name": "Amazon Elastic Compute Cloud"}
+NODE = {
+    "resource_id": "i-idle",
+    "x_gpu_count": 8,
+    "x_instance_type": "p4d.24xlarge",
+    "service_name": "Amazon Elastic Compute Cloud",
+}
 
 
 def node_day(cost: str) -> object:
-    return billing({**NODE, "charge_period_start": "2026-11-16T00:00", "charge_period_end": "2026-11-17T00:00",
-                    "effective_cost": cost})
+    return billing(
+        {
+            **NODE,
+            "charge_period_start": "2026-11-16T00:00",
+            "charge_period_end": "2026-11-17T00:00",
+            "effective_cost": cost,
+        }
+    )
 
 
 def telemetry(utilisation: float) -> object:
-    return metrics(*(
-        {"resource_id": "i-idle", "gpu_index": g, "ts": f"2026-11-16T{h:02d}:00", "interval_s": 3600.0,
-         "utilization_pct": utilisation, "power_w": 60.0}
-        for g in range(8) for h in range(24)
-    ))
+    return metrics(
+        *(
+            {
+                "resource_id": "i-idle",
+                "gpu_index": g,
+                "ts": f"2026-11-16T{h:02d}:00",
+                "interval_s": 3600.0,
+                "utilization_pct": utilisation,
+                "power_w": 60.0,
+            }
+            for g in range(8)
+            for h in range(24)
+        )
+    )
 
 
 def test_an_unused_machine_without_jobs_is_idle_under_its_kind_of_use():

@@ -52,25 +52,36 @@ def test_azure_vm_named_by_jobs_is_split_among_them(warehouse, tmp_path):
     assert summary["anomalies"]["jobs_on_unknown_resources"] == 0
     rows = warehouse.sql(
         "SELECT team, category, is_idle, sum(effective_cost) FROM attributed_cost WHERE resource_id = $r "
-        "GROUP BY ALL ORDER BY ALL", params={"r": vm}
+        "GROUP BY ALL ORDER BY ALL",
+        params={"r": vm},
     ).fetchall()
     # 12 of 24 GPU-hours to nlp, 6 to search, 6 idle (under the main use: training, nlp)
-    assert rows == [("nlp", "training", False, Decimal("44.04")), ("nlp", "training", True, Decimal("22.02")),
-                    ("search", "inference", False, Decimal("22.02"))]
+    assert rows == [
+        ("nlp", "training", False, Decimal("44.04")),
+        ("nlp", "training", True, Decimal("22.02")),
+        ("search", "inference", False, Decimal("22.02")),
+    ]
 
 
 def test_gcp_host_name_means_the_vm_not_its_boot_disk_and_a_fqdn_is_its_short_name(warehouse, tmp_path):
     # The boot disk takes its VM's name (GCP's default); an nvidia-smi file named by the VM's FQDN; a
     # log naming a machine the bill does not know keeps its name.
     bill = gcp_a2_hour(T0, "gpu-node-1") + [gcp_boot_disk_hour(T0, "gpu-node-1")]
-    _ingest(warehouse, [
-        write_gcp(tmp_path / "gcp_billing_export.csv", bill),
-        write_nvidia_smi(tmp_path / "gpu-node-1.us-central1-a.c.ml-prod-4711.internal.csv", T0, [50.0], gpus=1),
-        write_nvidia_smi(tmp_path / "gpu-node-9.csv", T0, [40.0], gpus=1),
-    ])
+    _ingest(
+        warehouse,
+        [
+            write_gcp(tmp_path / "gcp_billing_export.csv", bill),
+            write_nvidia_smi(tmp_path / "gpu-node-1.us-central1-a.c.ml-prod-4711.internal.csv", T0, [50.0], gpus=1),
+            write_nvidia_smi(tmp_path / "gpu-node-9.csv", T0, [40.0], gpus=1),
+        ],
+    )
     seen = sorted(set(query(warehouse, "recommend_gpu_metrics", PARAMS)["resource_id"].to_list()))
     assert seen == sorted([gcp_instance_id("gpu-node-1"), "gpu-node-9"])
-    aliases = dict(warehouse.execute("SELECT alias, resource_id FROM machine_aliases($s, $e)",
-                                     {"s": PARAMS["week_start"], "e": PARAMS["week_end"]}).fetchall())
+    aliases = dict(
+        warehouse.execute(
+            "SELECT alias, resource_id FROM machine_aliases($s, $e)",
+            {"s": PARAMS["week_start"], "e": PARAMS["week_end"]},
+        ).fetchall()
+    )
     assert aliases["gpu-node-1"] == gcp_instance_id("gpu-node-1")
     assert aliases[gcp_instance_id("gpu-node-1")] == gcp_instance_id("gpu-node-1")  # the id itself

@@ -22,12 +22,41 @@ def test_partitions_of_resources_give_the_one_pass_result(warehouse, tmp_path):
     generate_sample(tmp_path / "landing", weeks=1, end_week=WEEK, seed=5)
     assert [r.error for r in ingest_files(warehouse, [tmp_path / "landing"]) if r.error] == []
     # jobs and telemetry of a machine the bill does not know, and a job without a machine: counted once
-    insert_frame(warehouse, "jobs", jobs(
-        {"job_id": "ghost", "kind": "training", "team": "x", "resource_id": "ghost-node", "start_ts": "2026-11-17T00:00", "gpus": 1},
-        {"job_id": "nowhere", "kind": "training", "team": "x", "resource_id": None, "start_ts": "2026-11-17T00:00", "gpus": 1},
-    ))
-    insert_frame(warehouse, "gpu_metrics", samples(
-        {"resource_id": "ghost-node", "gpu_index": 0, "ts": "2026-11-17T00:00", "interval_s": 60.0, "power_w": 100.0}))
+    insert_frame(
+        warehouse,
+        "jobs",
+        jobs(
+            {
+                "job_id": "ghost",
+                "kind": "training",
+                "team": "x",
+                "resource_id": "ghost-node",
+                "start_ts": "2026-11-17T00:00",
+                "gpus": 1,
+            },
+            {
+                "job_id": "nowhere",
+                "kind": "training",
+                "team": "x",
+                "resource_id": None,
+                "start_ts": "2026-11-17T00:00",
+                "gpus": 1,
+            },
+        ),
+    )
+    insert_frame(
+        warehouse,
+        "gpu_metrics",
+        samples(
+            {
+                "resource_id": "ghost-node",
+                "gpu_index": 0,
+                "ts": "2026-11-17T00:00",
+                "interval_s": 60.0,
+                "power_w": 100.0,
+            }
+        ),
+    )
     line_items = warehouse.execute("SELECT count(*) FROM billing_line_items").fetchall()[0][0]
     settings = Settings()
     whole = compute_week(warehouse, WEEK, settings, rows_per_part=line_items + 1)

@@ -48,7 +48,9 @@ def touched_weeks(row: dict) -> set[date]:
     if end is None or end - start <= DAY:
         return {monday(start.date())}
     last = (end - timedelta(microseconds=1)).date()
-    return {monday(start.date()) + timedelta(weeks=k) for k in range((monday(last) - monday(start.date())).days // 7 + 1)}
+    return {
+        monday(start.date()) + timedelta(weeks=k) for k in range((monday(last) - monday(start.date())).days // 7 + 1)
+    }
 
 
 def week_share(row: dict, week: date) -> Decimal:
@@ -88,7 +90,12 @@ def test_each_week_and_currency_conserves_the_source_and_coverage_adds_up(wareho
         for week in touched_weeks(row):
             expected[(week, row["billing_currency"])] += week_share(row, week)
     attributed = warehouse.sql("SELECT week_start, billing_currency, effective_cost FROM attributed_cost").pl()
-    got = {(w, c): v for w, c, v in attributed.group_by("week_start", "billing_currency").agg(pl.col("effective_cost").sum()).iter_rows()}
+    got = {
+        (w, c): v
+        for w, c, v in attributed.group_by("week_start", "billing_currency")
+        .agg(pl.col("effective_cost").sum())
+        .iter_rows()
+    }
     assert got == dict(expected)  # every week and currency with source slices, to MONEY's smallest unit
 
     source_total = dict(source.group_by("billing_currency").agg(pl.col("effective_cost").sum()).iter_rows())
@@ -102,8 +109,11 @@ def coverage_adds_up_and_reads_back(warehouse, summaries: dict[date, dict]) -> N
     settings = Settings()
     for week, summary in summaries.items():
         assert attribution_summary(warehouse, week, settings) == summary
-        stored = warehouse.sql("SELECT attribution_method, effective_cost, effective_cost_reporting FROM attributed_cost "
-                               "WHERE week_start = $w", params={"w": week}).pl()
+        stored = warehouse.sql(
+            "SELECT attribution_method, effective_cost, effective_cost_reporting FROM attributed_cost "
+            "WHERE week_start = $w",
+            params={"w": week},
+        ).pl()
         weight = stored.with_columns(w=pl.coalesce("effective_cost_reporting", "effective_cost").abs())
         total = weight["w"].sum()
         by_method = dict(weight.group_by("attribution_method").agg(pl.col("w").sum()).iter_rows())
@@ -124,7 +134,9 @@ def decided(source: pl.DataFrame) -> pl.DataFrame:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sample", [s for s in SAMPLES if "koku_gcp" not in s and "savingsplan" not in s and "ActualCost" not in s])
+@pytest.mark.parametrize(
+    "sample", [s for s in SAMPLES if "koku_gcp" not in s and "savingsplan" not in s and "ActualCost" not in s]
+)
 def test_storage_class_and_data_transfer_rows_on_every_sample(warehouse, shared_data, sample):
     ingest_files(warehouse, [shared_data / sample])
     rows = decided(warehouse.sql("SELECT * FROM billing_line_items").pl())
@@ -149,7 +161,9 @@ def test_focus_sample_service_rules_end_to_end(warehouse, shared_data):
     assert s3.filter(pl.col("x_storage_class").is_not_null()).height == 1
     xfer = pl.col("x_transfer_direction").is_not_null()
     assert by_category(attributed.filter(pl.col("service_name") == S3)) == {
-        "network": s3.filter(xfer)["effective_cost"].sum(), "storage": s3.filter(~xfer)["effective_cost"].sum()}
+        "network": s3.filter(xfer)["effective_cost"].sum(),
+        "storage": s3.filter(~xfer)["effective_cost"].sum(),
+    }
 
     # Azure Machine Learning (9 rows): its 4 data-transfer rows are network (the transfer rule comes first);
     # the workspace's VM, disk, IP and load-balancer rows name no endpoint/inference/online/deploy meter,
@@ -158,7 +172,9 @@ def test_focus_sample_service_rules_end_to_end(warehouse, shared_data):
     assert (aml.height, aml.filter(xfer).height) == (9, 4)
     aml_attributed = attributed.filter(pl.col("service_name") == "Azure Machine Learning")
     assert by_category(aml_attributed) == {
-        "network": aml.filter(xfer)["effective_cost"].sum(), "training": aml.filter(~xfer)["effective_cost"].sum()}
+        "network": aml.filter(xfer)["effective_cost"].sum(),
+        "training": aml.filter(~xfer)["effective_cost"].sum(),
+    }
     assert set(aml_attributed["attribution_method"]) == {"service"}
 
     # the 8 g5.4xlarge rows (1 GPU each, no usage log): training by service knowledge, not idle, GPU-hours billed
@@ -171,8 +187,10 @@ def test_focus_sample_service_rules_end_to_end(warehouse, shared_data):
     assert set(gpu_attributed["attribution_method"]) == {"service"}
     assert not gpu_attributed["is_idle"].any()
     assert gpu_attributed["effective_cost"].sum() == gpu["effective_cost"].sum()
-    billed_hours = sum((r["charge_period_end"] - r["charge_period_start"]) / timedelta(hours=1) * r["x_gpu_count"]
-                       for r in gpu.iter_rows(named=True))
+    billed_hours = sum(
+        (r["charge_period_end"] - r["charge_period_start"]) / timedelta(hours=1) * r["x_gpu_count"]
+        for r in gpu.iter_rows(named=True)
+    )
     assert gpu_attributed["gpu_hours"].sum() == pytest.approx(billed_hours)
     assert all(s["anomalies"]["gpu_machines_with_jobs"] == 0 for s in summaries.values())
     assert sum(s["anomalies"]["gpu_machines"] for s in summaries.values()) == 8
@@ -188,6 +206,8 @@ def test_decisions_joined_by_key_or_by_inputs_are_the_same(warehouse, shared_dat
     keyed = rows.with_columns(_decision_key=pl.struct(inputs).hash())
     combinations = keyed.select(*inputs, "_decision_key").unique().collect()
     assert 1 < combinations.height < rows.collect().height
-    by_key, by_inputs = (join_decisions(keyed, decide(combinations.lazy(), []), inputs, flag).collect() for flag in (True, False))
+    by_key, by_inputs = (
+        join_decisions(keyed, decide(combinations.lazy(), []), inputs, flag).collect() for flag in (True, False)
+    )
     assert by_key.equals(by_inputs)
     assert by_key.equals(decide(rows, []).collect().select(by_key.columns))  # and the same as deciding every row

@@ -20,8 +20,14 @@ from flows.ingest import ingest_files
 Totals = dict[tuple[str, str], tuple[Decimal, Decimal]]
 
 
-def write_csv(path: Path, header: list[str], rows: list[dict[str, str]], delimiter: str = ",",
-              write_header: bool = True, trim_trailing_empty: bool = False) -> Path:
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: list[dict[str, str]],
+    delimiter: str = ",",
+    write_header: bool = True,
+    trim_trailing_empty: bool = False,
+) -> Path:
     """Rows as CSV in the header's order (missing keys empty); optionally without trailing empty fields."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, delimiter=delimiter, lineterminator="\n")

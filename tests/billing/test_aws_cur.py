@@ -57,38 +57,66 @@ SP = "arn:aws:savingsplans::111122223333:savingsplan/xyz"
 AMORTISATION_CASES = [
     ({"lineItem/LineItemType": "Usage", "lineItem/UnblendedCost": "98.32"}, "98.32", "98.32"),
     (
-        {"lineItem/LineItemType": "DiscountedUsage", "lineItem/UnblendedCost": "0",
-         "reservation/ReservationARN": RI, "reservation/EffectiveCost": "61.7500000001"},
-        "0", "61.7500000001",
+        {
+            "lineItem/LineItemType": "DiscountedUsage",
+            "lineItem/UnblendedCost": "0",
+            "reservation/ReservationARN": RI,
+            "reservation/EffectiveCost": "61.7500000001",
+        },
+        "0",
+        "61.7500000001",
     ),
     (
-        {"lineItem/LineItemType": "RIFee", "lineItem/UnblendedCost": "1200",
-         "reservation/ReservationARN": RI, "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod": "40.5",
-         "reservation/UnusedRecurringFee": "12.25"},
-        "1200", "52.75",
+        {
+            "lineItem/LineItemType": "RIFee",
+            "lineItem/UnblendedCost": "1200",
+            "reservation/ReservationARN": RI,
+            "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod": "40.5",
+            "reservation/UnusedRecurringFee": "12.25",
+        },
+        "1200",
+        "52.75",
     ),
     ({"lineItem/LineItemType": "Fee", "lineItem/UnblendedCost": "8760", "reservation/ReservationARN": RI}, "8760", "0"),
     ({"lineItem/LineItemType": "Fee", "lineItem/UnblendedCost": "15"}, "15", "15"),
     (
-        {"lineItem/LineItemType": "SavingsPlanCoveredUsage", "lineItem/UnblendedCost": "98.32",
-         "savingsPlan/SavingsPlanARN": SP, "savingsPlan/SavingsPlanEffectiveCost": "70.1"},
-        "98.32", "70.1",
+        {
+            "lineItem/LineItemType": "SavingsPlanCoveredUsage",
+            "lineItem/UnblendedCost": "98.32",
+            "savingsPlan/SavingsPlanARN": SP,
+            "savingsPlan/SavingsPlanEffectiveCost": "70.1",
+        },
+        "98.32",
+        "70.1",
     ),
     (
-        {"lineItem/LineItemType": "SavingsPlanNegation", "lineItem/UnblendedCost": "-98.32",
-         "savingsPlan/SavingsPlanARN": SP},
-        "-98.32", "0",
+        {
+            "lineItem/LineItemType": "SavingsPlanNegation",
+            "lineItem/UnblendedCost": "-98.32",
+            "savingsPlan/SavingsPlanARN": SP,
+        },
+        "-98.32",
+        "0",
     ),
     (
-        {"lineItem/LineItemType": "SavingsPlanRecurringFee", "lineItem/UnblendedCost": "100",
-         "savingsPlan/SavingsPlanARN": SP, "savingsPlan/TotalCommitmentToDate": "100",
-         "savingsPlan/UsedCommitment": "87.5"},
-        "100", "12.5",
+        {
+            "lineItem/LineItemType": "SavingsPlanRecurringFee",
+            "lineItem/UnblendedCost": "100",
+            "savingsPlan/SavingsPlanARN": SP,
+            "savingsPlan/TotalCommitmentToDate": "100",
+            "savingsPlan/UsedCommitment": "87.5",
+        },
+        "100",
+        "12.5",
     ),
     (
-        {"lineItem/LineItemType": "SavingsPlanUpfrontFee", "lineItem/UnblendedCost": "5000",
-         "savingsPlan/SavingsPlanARN": SP},
-        "5000", "0",
+        {
+            "lineItem/LineItemType": "SavingsPlanUpfrontFee",
+            "lineItem/UnblendedCost": "5000",
+            "savingsPlan/SavingsPlanARN": SP,
+        },
+        "5000",
+        "0",
     ),
     ({"lineItem/LineItemType": "Tax", "lineItem/UnblendedCost": "7.14"}, "7.14", "7.14"),
     ({"lineItem/LineItemType": "Credit", "lineItem/UnblendedCost": "-25"}, "-25", "-25"),
@@ -101,7 +129,11 @@ AMORTISATION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("row, billed, effective", AMORTISATION_CASES, ids=lambda v: v.get("lineItem/LineItemType") if isinstance(v, dict) else None)
+@pytest.mark.parametrize(
+    "row, billed, effective",
+    AMORTISATION_CASES,
+    ids=lambda v: v.get("lineItem/LineItemType") if isinstance(v, dict) else None,
+)
 def test_effective_cost_of_each_line_item_type(row, billed, effective):
     out = _map(row)
     assert out["_reject_reason"].to_list() == [None]
@@ -114,15 +146,28 @@ def test_charge_columns_follow_the_line_item_type_table():
     out = _map(
         {"lineItem/LineItemType": "Refund", "lineItem/UnblendedCost": "-3.5"},
         {"lineItem/LineItemType": "SomeFutureType"},
-        {"lineItem/LineItemType": "RIFee", "reservation/ReservationARN": RI,
-         "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod": "0", "reservation/UnusedRecurringFee": "0"},
-        {"lineItem/LineItemType": "SavingsPlanCoveredUsage", "savingsPlan/SavingsPlanARN": SP,
-         "savingsPlan/SavingsPlanEffectiveCost": "1"},
+        {
+            "lineItem/LineItemType": "RIFee",
+            "reservation/ReservationARN": RI,
+            "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod": "0",
+            "reservation/UnusedRecurringFee": "0",
+        },
+        {
+            "lineItem/LineItemType": "SavingsPlanCoveredUsage",
+            "savingsPlan/SavingsPlanARN": SP,
+            "savingsPlan/SavingsPlanEffectiveCost": "1",
+        },
         {"lineItem/LineItemType": "Usage", "lineItem/UsageType": "SpotUsage:g5.xlarge"},
         {"lineItem/LineItemType": "Usage", "pricing/term": "OnDemand"},
     ).with_columns(pl.col("commitment_discount_id").is_not_null().alias("has_id"))
-    cols = ["charge_category", "charge_class", "pricing_category", "commitment_discount_type",
-            "commitment_discount_status", "has_id"]
+    cols = [
+        "charge_category",
+        "charge_class",
+        "pricing_category",
+        "commitment_discount_type",
+        "commitment_discount_status",
+        "has_id",
+    ]
     assert out.select(cols).rows() == [
         ("Credit", "Correction", None, None, None, False),
         ("Adjustment", None, None, None, None, False),
@@ -140,8 +185,15 @@ def test_charge_columns_follow_the_line_item_type_table():
         ({"lineItem/UnblendedCost": "12,50"}, "lineItem/UnblendedCost", "12,50"),
         ({"lineItem/UsageStartDate": "16/11/2026 25:00"}, "lineItem/UsageStartDate", "16/11/2026 25:00"),
         ({"lineItem/CurrencyCode": "XYZ"}, "lineItem/CurrencyCode", "XYZ"),
-        ({"lineItem/LineItemType": "DiscountedUsage", "reservation/ReservationARN": RI, "reservation/EffectiveCost": "n/a"},
-         "reservation/EffectiveCost", "n/a"),
+        (
+            {
+                "lineItem/LineItemType": "DiscountedUsage",
+                "reservation/ReservationARN": RI,
+                "reservation/EffectiveCost": "n/a",
+            },
+            "reservation/EffectiveCost",
+            "n/a",
+        ),
     ],
 )
 def test_a_bad_value_rejects_the_row_naming_the_column(row, column, bad):
@@ -191,7 +243,12 @@ def test_tags_are_a_json_object_of_the_present_resource_tags():
 
 
 # Tag values JSON must escape exactly: quotes, backslashes, control characters; unicode kept as is.
-AWKWARD_TAGS = {"user:team": 'say "hi"', "user:path": "C:\\models\\v2", "user:owner": "Zoë ✓ 😀", "user:note": "a\tb\nc"}
+AWKWARD_TAGS = {
+    "user:team": 'say "hi"',
+    "user:path": "C:\\models\\v2",
+    "user:owner": "Zoë ✓ 😀",
+    "user:note": "a\tb\nc",
+}
 
 
 def test_tag_values_are_escaped_exactly_as_json_and_keys_kept_as_spelled():
@@ -229,6 +286,7 @@ def test_athena_tag_columns_are_a_json_object_keyed_by_the_column_suffix():
 
 # --- CUR 2.0 (Data Exports) Parquet -----------------------------------------------------------
 
+
 def _cur2_rows() -> list[dict]:
     from datetime import datetime
 
@@ -244,21 +302,43 @@ def _cur2_rows() -> list[dict]:
         "line_item_product_code": "AmazonEC2",
     }
     return [
-        {**common, "line_item_line_item_type": "SavingsPlanCoveredUsage", "line_item_unblended_cost": 98.32,
-         "line_item_usage_type": "USE1-BoxUsage:p5.48xlarge", "line_item_resource_id": "i-0abc",
-         "savings_plan_savings_plan_a_r_n": SP, "savings_plan_savings_plan_effective_cost": 61.1,
-         "product": [("instance_type", "p5.48xlarge"), ("region", "us-east-1"), ("gpu", "8"),
-                     ("product_name", "Amazon Elastic Compute Cloud"), ("servicecode", "AmazonEC2")],
-         "resource_tags": [("user_team", "vision"), ("user_project", "detector")]},
-        {**common, "line_item_line_item_type": "SavingsPlanRecurringFee", "line_item_unblended_cost": 100.0,
-         "line_item_usage_type": "ComputeSP:1yrNoUpfront",
-         "savings_plan_savings_plan_a_r_n": SP, "savings_plan_total_commitment_to_date": 100.0,
-         "savings_plan_used_commitment": 61.1, "product": [], "resource_tags": []},
-        {**common, "line_item_line_item_type": "Usage", "line_item_unblended_cost": 0.0000004,
-         "line_item_product_code": "AmazonS3", "line_item_usage_type": "TimedStorage-ByteHrs",
-         "product": [("storage_class", "Intelligent-Tiering"), ("servicecode", "AmazonS3"),
-                     ("region", "eu-west-1")],
-         "resource_tags": [("user_team", "")]},
+        {
+            **common,
+            "line_item_line_item_type": "SavingsPlanCoveredUsage",
+            "line_item_unblended_cost": 98.32,
+            "line_item_usage_type": "USE1-BoxUsage:p5.48xlarge",
+            "line_item_resource_id": "i-0abc",
+            "savings_plan_savings_plan_a_r_n": SP,
+            "savings_plan_savings_plan_effective_cost": 61.1,
+            "product": [
+                ("instance_type", "p5.48xlarge"),
+                ("region", "us-east-1"),
+                ("gpu", "8"),
+                ("product_name", "Amazon Elastic Compute Cloud"),
+                ("servicecode", "AmazonEC2"),
+            ],
+            "resource_tags": [("user_team", "vision"), ("user_project", "detector")],
+        },
+        {
+            **common,
+            "line_item_line_item_type": "SavingsPlanRecurringFee",
+            "line_item_unblended_cost": 100.0,
+            "line_item_usage_type": "ComputeSP:1yrNoUpfront",
+            "savings_plan_savings_plan_a_r_n": SP,
+            "savings_plan_total_commitment_to_date": 100.0,
+            "savings_plan_used_commitment": 61.1,
+            "product": [],
+            "resource_tags": [],
+        },
+        {
+            **common,
+            "line_item_line_item_type": "Usage",
+            "line_item_unblended_cost": 0.0000004,
+            "line_item_product_code": "AmazonS3",
+            "line_item_usage_type": "TimedStorage-ByteHrs",
+            "product": [("storage_class", "Intelligent-Tiering"), ("servicecode", "AmazonS3"), ("region", "eu-west-1")],
+            "resource_tags": [("user_team", "")],
+        },
     ]
 
 
@@ -354,9 +434,14 @@ def test_tag_json_builders_write_what_json_dumps_writes(tags):
     present = {k: v for k, v in tags.items() if v is not None}
     expected = json.dumps(present, ensure_ascii=False, separators=(",", ":")) if present else None
     frame = pl.DataFrame(
-        {"pairs": [[{"key": k, "value": v} for k, v in tags.items()]], **{f"c{i}": [v] for i, v in enumerate(tags.values())}},
-        schema={"pairs": pl.List(pl.Struct({"key": pl.String, "value": pl.String})),
-                **{f"c{i}": pl.String for i in range(len(tags))}},
+        {
+            "pairs": [[{"key": k, "value": v} for k, v in tags.items()]],
+            **{f"c{i}": [v] for i, v in enumerate(tags.values())},
+        },
+        schema={
+            "pairs": pl.List(pl.Struct({"key": pl.String, "value": pl.String})),
+            **{f"c{i}": pl.String for i in range(len(tags))},
+        },
     )
     by_column = json_object_from_columns({k: pl.col(f"c{i}") for i, k in enumerate(tags)})
     out = frame.select(pairs=json_object_from_pairs(pl.col("pairs")), columns=by_column)

@@ -50,9 +50,11 @@ def loaded(tmp_path_factory):
 
 def _generator_totals() -> list[tuple]:
     items = pl.concat(list(aws_items(ROWS)))
-    sums = items.group_by(pl.col("billing_period_start").dt.strftime("%Y-%m"), "currency").agg(
-        pl.col("unblended_cost").sum(), pl.col("effective_cost").sum()
-    ).sort(pl.all())
+    sums = (
+        items.group_by(pl.col("billing_period_start").dt.strftime("%Y-%m"), "currency")
+        .agg(pl.col("unblended_cost").sum(), pl.col("effective_cost").sum())
+        .sort(pl.all())
+    )
     micro = Decimal("0.000001")
     return [(period, cur, Decimal(billed) * micro, Decimal(eff) * micro) for period, cur, billed, eff in sums.rows()]
 
@@ -62,7 +64,11 @@ def test_every_layout_loads_every_row(loaded):
     for fmt, (result, rows, _, _) in loaded.items():
         assert result.error is None, (fmt, result.error)
         assert (result.source_format, result.rows_in_file, result.rows_loaded, result.rows_rejected) == (
-            fmt, ROWS, ROWS, 0)
+            fmt,
+            ROWS,
+            ROWS,
+            0,
+        )
         assert sorted(rows) == list(range(1, ROWS + 1))
 
 

@@ -84,7 +84,9 @@ def test_focus_converters_sample_totals_and_spot_checks(warehouse, shared_data):
     path = shared_data / "aws" / "focus_converters_sample-anonymous-aws-export-dataset.csv"
     result = _loaded(warehouse, path)
     assert result.source_format == "aws_cur_csv"
-    expected_rows = duckdb.sql("SELECT count(*) FROM read_csv($p, all_varchar=true)", params={"p": str(path)}).fetchall()[0][0]
+    expected_rows = duckdb.sql(
+        "SELECT count(*) FROM read_csv($p, all_varchar=true)", params={"p": str(path)}
+    ).fetchall()[0][0]
     assert result.rows_loaded + result.rows_rejected == result.rows_in_file == expected_rows
     assert result.rows_rejected == 0
 
@@ -118,7 +120,11 @@ def test_focus_converters_sample_totals_and_spot_checks(warehouse, shared_data):
     assert by_usage_type["USW2-DataTransfer-In-Bytes"] == {"in"}
     taxes = [i for i, r in enumerate(source, 1) if r["lineItem/LineItemType"] == "Tax"]
     assert {canonical[i][3] for i in taxes} == {"Tax"}
-    glue = [i for i, r in enumerate(source, 1) if r["lineItem/ProductCode"] == "AWSGlue" and r["product/servicecode"] == "AWSGlue"]
+    glue = [
+        i
+        for i, r in enumerate(source, 1)
+        if r["lineItem/ProductCode"] == "AWSGlue" and r["product/servicecode"] == "AWSGlue"
+    ]
     assert glue and {canonical[i][2] for i in glue} == {"Analytics"}
 
 
@@ -189,7 +195,11 @@ def test_well_architected_parquet_totals_and_spot_checks(warehouse, shared_data)
         "SELECT file_row_number + 1 AS source_row, * FROM read_parquet($p, file_row_number = true)",
         params={"p": str(path)},
     ).create("cur")
-    assert result.rows_loaded + result.rows_rejected == result.rows_in_file == raw.sql("SELECT count(*) FROM cur").fetchall()[0][0]
+    assert (
+        result.rows_loaded + result.rows_rejected
+        == result.rows_in_file
+        == raw.sql("SELECT count(*) FROM cur").fetchall()[0][0]
+    )
 
     def dec(col: str) -> str:  # a double through its text form, as AWS wrote it, into an exact decimal
         return f"CAST(CAST({col} AS VARCHAR) AS DECIMAL(38, 10))"
@@ -197,14 +207,14 @@ def test_well_architected_parquet_totals_and_spot_checks(warehouse, shared_data)
     expected = raw.sql(
         f"""
         SELECT strftime(bill_billing_period_start_date, '%Y-%m-%d'), line_item_currency_code,
-               sum({dec('line_item_unblended_cost')}),
+               sum({dec("line_item_unblended_cost")}),
                sum(CASE line_item_line_item_type
-                     WHEN 'DiscountedUsage' THEN {dec('reservation_effective_cost')}
-                     WHEN 'RIFee' THEN {dec('reservation_unused_amortized_upfront_fee_for_billing_period')}
-                                      + {dec('reservation_unused_recurring_fee')}
+                     WHEN 'DiscountedUsage' THEN {dec("reservation_effective_cost")}
+                     WHEN 'RIFee' THEN {dec("reservation_unused_amortized_upfront_fee_for_billing_period")}
+                                      + {dec("reservation_unused_recurring_fee")}
                      WHEN 'Fee' THEN CASE WHEN coalesce(reservation_reservation_a_r_n, '') <> '' THEN 0
-                                          ELSE {dec('line_item_unblended_cost')} END
-                     ELSE {dec('line_item_unblended_cost')} END)
+                                          ELSE {dec("line_item_unblended_cost")} END
+                     ELSE {dec("line_item_unblended_cost")} END)
         FROM cur GROUP BY ALL
         """
     ).fetchall()

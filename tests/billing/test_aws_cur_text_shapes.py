@@ -40,25 +40,55 @@ RI = "arn:aws:ec2:us-east-1:111122223333:reserved-instances/ri-1"
 
 def _row(kind: str, start: str, cost: str, **more: str) -> dict[str, str]:
     day = start[:10]
-    return {"identity_line_item_id": f"id-{kind}-{start}", "bill_payer_account_id": "111122223333",
-            "bill_billing_period_start_date": f"{start[:8]}01T00:00:00Z",
-            "bill_billing_period_end_date": "2026-12-01T00:00:00Z" if start.startswith("2026-11") else
-            "2026-11-01T00:00:00Z",
-            "bill_billing_entity": "AWS", "line_item_usage_account_id": "444455556666",
-            "line_item_line_item_type": kind, "line_item_usage_start_date": f"{day}T00:00:00Z",
-            "line_item_usage_end_date": f"{day}T01:00:00Z", "line_item_product_code": "AmazonEC2",
-            "line_item_currency_code": "USD", "line_item_unblended_cost": cost, EXTRA: "x", **more}
+    return {
+        "identity_line_item_id": f"id-{kind}-{start}",
+        "bill_payer_account_id": "111122223333",
+        "bill_billing_period_start_date": f"{start[:8]}01T00:00:00Z",
+        "bill_billing_period_end_date": "2026-12-01T00:00:00Z"
+        if start.startswith("2026-11")
+        else "2026-11-01T00:00:00Z",
+        "bill_billing_entity": "AWS",
+        "line_item_usage_account_id": "444455556666",
+        "line_item_line_item_type": kind,
+        "line_item_usage_start_date": f"{day}T00:00:00Z",
+        "line_item_usage_end_date": f"{day}T01:00:00Z",
+        "line_item_product_code": "AmazonEC2",
+        "line_item_currency_code": "USD",
+        "line_item_unblended_cost": cost,
+        EXTRA: "x",
+        **more,
+    }
 
 
 ROWS = [
-    _row("Usage", "2026-10-31", "21.96", line_item_resource_id="i-0abc", product_instance_type="p4d.24xlarge",
-         line_item_usage_amount="1", product_gpu="8", resource_tags_user_team="ml",
-         line_item_line_item_description='$21.96 per On Demand Linux p4d.24xlarge Instance Hour, "US East"'),
-    _row("DiscountedUsage", "2026-11-01", "0", reservation_reservation_a_r_n=RI,
-         reservation_effective_cost="13.25", line_item_usage_amount="1", product_instance_type="p4d.24xlarge"),
-    _row("RIFee", "2026-11-01", "9540", reservation_reservation_a_r_n=RI,
-         reservation_unused_amortized_upfront_fee_for_billing_period="120.5",
-         reservation_unused_recurring_fee="80.25"),
+    _row(
+        "Usage",
+        "2026-10-31",
+        "21.96",
+        line_item_resource_id="i-0abc",
+        product_instance_type="p4d.24xlarge",
+        line_item_usage_amount="1",
+        product_gpu="8",
+        resource_tags_user_team="ml",
+        line_item_line_item_description='$21.96 per On Demand Linux p4d.24xlarge Instance Hour, "US East"',
+    ),
+    _row(
+        "DiscountedUsage",
+        "2026-11-01",
+        "0",
+        reservation_reservation_a_r_n=RI,
+        reservation_effective_cost="13.25",
+        line_item_usage_amount="1",
+        product_instance_type="p4d.24xlarge",
+    ),
+    _row(
+        "RIFee",
+        "2026-11-01",
+        "9540",
+        reservation_reservation_a_r_n=RI,
+        reservation_unused_amortized_upfront_fee_for_billing_period="120.5",
+        reservation_unused_recurring_fee="80.25",
+    ),
     _row("Tax", "2026-11-01", "1.70", line_item_tax_type="Sales Tax"),
 ]
 
@@ -104,12 +134,16 @@ def test_snake_case_cur_text_loads_with_the_athena_mapping(tmp_path, warehouse, 
     fmt, delimiter, write = SHAPES[shape]
     path = write(tmp_path / "cur-00001.csv", ROWS)
     expected = _expected(_read_back(path, delimiter))
-    assert expected == {("2026-10", "USD"): (Decimal("21.96"), Decimal("21.96")),
-                        ("2026-11", "USD"): (Decimal("9541.70"), Decimal("215.70"))}
+    assert expected == {
+        ("2026-10", "USD"): (Decimal("21.96"), Decimal("21.96")),
+        ("2026-11", "USD"): (Decimal("9541.70"), Decimal("215.70")),
+    }
 
     check_load(warehouse, path, fmt, expected, records=4)
 
-    rows = {r["x_line_item_type"]: r for r in warehouse.sql("SELECT * FROM billing_line_items").pl().iter_rows(named=True)}
+    rows = {
+        r["x_line_item_type"]: r for r in warehouse.sql("SELECT * FROM billing_line_items").pl().iter_rows(named=True)
+    }
     usage = rows["Usage"]
     assert usage["x_instance_type"] == "p4d.24xlarge" and usage["x_gpu_count"] == 8
     assert usage["tags"] == '{"user_team":"ml"}' and usage["resource_id"] == "i-0abc"
@@ -124,5 +158,12 @@ def test_snake_case_cur_text_loads_with_the_athena_mapping(tmp_path, warehouse, 
         restated[3]["line_item_unblended_cost"] = "1.90"
         write(p, restated)
 
-    check_restated(warehouse, path, restate, {("2026-10", "USD"): (Decimal("21.96"), Decimal("21.96")),
-                                              ("2026-11", "USD"): (Decimal("9541.90"), Decimal("215.90"))})
+    check_restated(
+        warehouse,
+        path,
+        restate,
+        {
+            ("2026-10", "USD"): (Decimal("21.96"), Decimal("21.96")),
+            ("2026-11", "USD"): (Decimal("9541.90"), Decimal("215.90")),
+        },
+    )

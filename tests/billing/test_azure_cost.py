@@ -193,8 +193,14 @@ def test_detection_tells_azure_from_focus_cur_and_gcp():
         head="",
         name="f.csv",
     )
-    cur = Sniff(columns=("lineItem/UnblendedCost", "lineItem/UsageStartDate", "product/productFamily"), head="", name="c.csv")
-    gcp = Sniff(columns=("billing_account_id", "service.description", "usage_start_time", "cost", "invoice.month"), head="", name="g.csv")
+    cur = Sniff(
+        columns=("lineItem/UnblendedCost", "lineItem/UsageStartDate", "product/productFamily"), head="", name="c.csv"
+    )
+    gcp = Sniff(
+        columns=("billing_account_id", "service.description", "usage_start_time", "cost", "invoice.month"),
+        head="",
+        name="g.csv",
+    )
 
     assert detect(ea).name == "azure_cost_details"
     for sniff in (focus, cur, gcp):

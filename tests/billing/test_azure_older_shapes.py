@@ -37,18 +37,50 @@ EXTRA = "SomeColumnAddedLater"  # unknown columns never block a load
 SUB = "4f6d2a9e-1111-4a4a-9c9c-0123456789ab"
 VM = f"/subscriptions/{SUB}/resourceGroups/ml/providers/Microsoft.Compute/virtualMachines/gpu-1"
 V1_ROWS = [
-    {"UsageDateTime": "2026-10-31T00:00:00.0000000Z", "MeterCategory": "Virtual Machines",
-     "MeterSubcategory": "NCads A100 v4", "MeterName": "NC24ads A100 v4", "UsageQuantity": "24",
-     "ResourceRate": "3.673", "PreTaxCost": "88.152", "ConsumedService": "Microsoft.Compute", "InstanceId": VM,
-     "Tags": '{"team": "ml"}', "ResourceLocation": "eastus", "Currency": "USD", "UnitOfMeasure": "1 Hour"},
-    {"UsageDateTime": "2026-11-01T00:00:00.0000000Z", "MeterCategory": "Storage",
-     "MeterSubcategory": "Blob Storage", "MeterName": "Hot LRS Data Stored", "UsageQuantity": "100.5",
-     "ResourceRate": "0.0184", "PreTaxCost": "1.8492", "ConsumedService": "Microsoft.Storage",
-     "Currency": "USD", "UnitOfMeasure": "1 GB/Month"},
-    {"UsageDateTime": "2026-11-02", "MeterCategory": "Bandwidth", "MeterName": "Standard Data Transfer Out",
-     "UsageQuantity": "1.0", "ResourceRate": "0.087", "PreTaxCost": "0.087", "Currency": "USD"},
-    {"UsageDateTime": "2026-11-03", "MeterCategory": "Bandwidth", "MeterName": "Standard Data Transfer Out",
-     "UsageQuantity": "1.0", "PreTaxCost": "n/a", "Currency": "USD"},  # rejected: the cost is no number
+    {
+        "UsageDateTime": "2026-10-31T00:00:00.0000000Z",
+        "MeterCategory": "Virtual Machines",
+        "MeterSubcategory": "NCads A100 v4",
+        "MeterName": "NC24ads A100 v4",
+        "UsageQuantity": "24",
+        "ResourceRate": "3.673",
+        "PreTaxCost": "88.152",
+        "ConsumedService": "Microsoft.Compute",
+        "InstanceId": VM,
+        "Tags": '{"team": "ml"}',
+        "ResourceLocation": "eastus",
+        "Currency": "USD",
+        "UnitOfMeasure": "1 Hour",
+    },
+    {
+        "UsageDateTime": "2026-11-01T00:00:00.0000000Z",
+        "MeterCategory": "Storage",
+        "MeterSubcategory": "Blob Storage",
+        "MeterName": "Hot LRS Data Stored",
+        "UsageQuantity": "100.5",
+        "ResourceRate": "0.0184",
+        "PreTaxCost": "1.8492",
+        "ConsumedService": "Microsoft.Storage",
+        "Currency": "USD",
+        "UnitOfMeasure": "1 GB/Month",
+    },
+    {
+        "UsageDateTime": "2026-11-02",
+        "MeterCategory": "Bandwidth",
+        "MeterName": "Standard Data Transfer Out",
+        "UsageQuantity": "1.0",
+        "ResourceRate": "0.087",
+        "PreTaxCost": "0.087",
+        "Currency": "USD",
+    },
+    {
+        "UsageDateTime": "2026-11-03",
+        "MeterCategory": "Bandwidth",
+        "MeterName": "Standard Data Transfer Out",
+        "UsageQuantity": "1.0",
+        "PreTaxCost": "n/a",
+        "Currency": "USD",
+    },  # rejected: the cost is no number
 ]
 
 
@@ -81,8 +113,10 @@ def test_usage_details_v1_loads_with_derived_period_currency_and_account(tmp_pat
     casing = {h.lower(): h for h in header}
     path = write_csv(tmp_path / "usage.csv", [*header, EXTRA], _v1_rows(header, V1_ROWS))
     expected = _expected(path, casing["pretaxcost"], casing["usagedatetime"], casing["currency"], lambda d: d[:7])
-    assert expected == {("2026-10", "USD"): (Decimal("88.152"), Decimal("88.152")),
-                        ("2026-11", "USD"): (Decimal("1.9362"), Decimal("1.9362"))}
+    assert expected == {
+        ("2026-10", "USD"): (Decimal("88.152"), Decimal("88.152")),
+        ("2026-11", "USD"): (Decimal("1.9362"), Decimal("1.9362")),
+    }
 
     result = check_load(warehouse, path, "azure_cost_details", expected, records=4, rejected=1)
 
@@ -116,8 +150,15 @@ def test_usage_details_v1_loads_with_derived_period_currency_and_account(tmp_pat
         restated[0]["PreTaxCost"] = "80.000"
         write_csv(p, [*header, EXTRA], _v1_rows(header, restated))
 
-    check_restated(warehouse, path, restate, {("2026-10", "USD"): (Decimal("80.000"), Decimal("80.000")),
-                                              ("2026-11", "USD"): (Decimal("1.9362"), Decimal("1.9362"))})
+    check_restated(
+        warehouse,
+        path,
+        restate,
+        {
+            ("2026-10", "USD"): (Decimal("80.000"), Decimal("80.000")),
+            ("2026-11", "USD"): (Decimal("1.9362"), Decimal("1.9362")),
+        },
+    )
 
 
 MCA_HEADER = (
@@ -135,11 +176,23 @@ MCA_HEADER = (
 
 
 def _mca_row(date: str, cost: str, currency: str = "EUR", **more: str) -> dict[str, str]:
-    return {"billingAccountId": "ba-1", "billingProfileId": "BP-7", "billingProfileName": "Research",
-            "SubscriptionId": "sub-9", "date": date, "meterCategory": "Virtual Machines",
-            "meterName": "NC24ads A100 v4", "quantity": "24", "chargeType": "Usage", "pricingModel": "OnDemand",
-            "billingCurrency": currency, "costInBillingCurrency": cost, "frequency": "UsageBased",
-            "additionalInfo": '{"ServiceType": "Standard_NC24ads_A100_v4", "VCPUs": 24}', **more}
+    return {
+        "billingAccountId": "ba-1",
+        "billingProfileId": "BP-7",
+        "billingProfileName": "Research",
+        "SubscriptionId": "sub-9",
+        "date": date,
+        "meterCategory": "Virtual Machines",
+        "meterName": "NC24ads A100 v4",
+        "quantity": "24",
+        "chargeType": "Usage",
+        "pricingModel": "OnDemand",
+        "billingCurrency": currency,
+        "costInBillingCurrency": cost,
+        "frequency": "UsageBased",
+        "additionalInfo": '{"ServiceType": "Standard_NC24ads_A100_v4", "VCPUs": 24}',
+        **more,
+    }
 
 
 def test_mca_camel_case_mm_dd_yyyy_with_empty_billing_period_loads(tmp_path, warehouse):
@@ -165,8 +218,10 @@ def test_mca_camel_case_mm_dd_yyyy_with_empty_billing_period_loads(tmp_path, war
     for row in raw:
         expected[(month(row), row["billingCurrency"])] += Decimal(row["costInBillingCurrency"])
     expected = {k: (v, v) for k, v in expected.items()}
-    assert expected == {("2026-10", "EUR"): (Decimal("88.1234567891"),) * 2,
-                        ("2026-11", "EUR"): (Decimal("96.75"),) * 2}
+    assert expected == {
+        ("2026-10", "EUR"): (Decimal("88.1234567891"),) * 2,
+        ("2026-11", "EUR"): (Decimal("96.75"),) * 2,
+    }
 
     result = check_load(warehouse, path, "azure_cost_details", expected, records=4)
 
@@ -177,15 +232,23 @@ def test_mca_camel_case_mm_dd_yyyy_with_empty_billing_period_loads(tmp_path, war
         "FROM billing_line_items ORDER BY source_row"
     ).fetchall()
     oct_1, nov_1, dec_1 = (datetime(2026, m, 1, tzinfo=UTC) for m in (10, 11, 12))
-    assert got == [(1, "BP-7", oct_1, nov_1, None), (2, "BP-7", nov_1, dec_1, None),
-                   (3, "BP-7", nov_1, dec_1, "Correction"), (4, "BP-7", nov_1, dec_1, None)]
+    assert got == [
+        (1, "BP-7", oct_1, nov_1, None),
+        (2, "BP-7", nov_1, dec_1, None),
+        (3, "BP-7", nov_1, dec_1, "Correction"),
+        (4, "BP-7", nov_1, dec_1, None),
+    ]
 
     def restate(p: Path) -> None:
         rows[1]["costInBillingCurrency"] = "95.5"
         write_csv(p, [EXTRA, *MCA_HEADER], rows, trim_trailing_empty=True)
 
-    check_restated(warehouse, path, restate, {("2026-10", "EUR"): (Decimal("88.1234567891"),) * 2,
-                                              ("2026-11", "EUR"): (Decimal("101.75"),) * 2})
+    check_restated(
+        warehouse,
+        path,
+        restate,
+        {("2026-10", "EUR"): (Decimal("88.1234567891"),) * 2, ("2026-11", "EUR"): (Decimal("101.75"),) * 2},
+    )
 
 
 def test_mca_file_with_an_unparsable_billing_period_rejects_the_row_not_the_file(tmp_path, warehouse):

@@ -107,11 +107,28 @@ def _nested_rows() -> list[dict]:
             labels=[{"key": "team", "value": "vision"}],
             system_labels=[{"key": "compute.googleapis.com/machine_spec", "value": "a2-highgpu-8g"}],
             credits=[
-                {"name": "CUD", "amount": Decimal("-10.5"), "full_name": None, "id": "c1", "type": "COMMITTED_USAGE_DISCOUNT"},
-                {"name": "SUD", "amount": Decimal("-0.0000001"), "full_name": None, "id": "c2", "type": "SUSTAINED_USAGE_DISCOUNT"},
+                {
+                    "name": "CUD",
+                    "amount": Decimal("-10.5"),
+                    "full_name": None,
+                    "id": "c1",
+                    "type": "COMMITTED_USAGE_DISCOUNT",
+                },
+                {
+                    "name": "SUD",
+                    "amount": Decimal("-0.0000001"),
+                    "full_name": None,
+                    "id": "c2",
+                    "type": "SUSTAINED_USAGE_DISCOUNT",
+                },
             ],
             location={"location": "us-central1", "country": "US", "region": "us-central1", "zone": "us-central1-a"},
-            usage={"amount": Decimal("28800"), "unit": "seconds", "amount_in_pricing_units": Decimal("8"), "pricing_unit": "hour"},
+            usage={
+                "amount": Decimal("28800"),
+                "unit": "seconds",
+                "amount_in_pricing_units": Decimal("8"),
+                "pricing_unit": "hour",
+            },
         ),
         row(
             service={"id": "95FF-2EF5-5EA1", "description": "Cloud Storage"},
@@ -208,9 +225,12 @@ def _csv_raw(lines: list[str]) -> pl.LazyFrame:
     reader = csv.reader([CSV_HEADER, *lines])
     header = next(reader)
     data = [dict(zip(header, r, strict=True)) for r in reader]
-    return pl.DataFrame(data, schema={c: pl.String for c in header}).with_row_index("source_row", offset=1).with_columns(
-        pl.col("source_row").cast(pl.Int64)
-    ).lazy()
+    return (
+        pl.DataFrame(data, schema={c: pl.String for c in header})
+        .with_row_index("source_row", offset=1)
+        .with_columns(pl.col("source_row").cast(pl.Int64))
+        .lazy()
+    )
 
 
 def test_bad_rows_are_rejected_naming_the_column():
@@ -235,12 +255,17 @@ def test_bad_rows_are_rejected_naming_the_column():
 
 
 def test_missing_cost_column_raises_naming_it(tmp_path, warehouse):
-    raw = _csv_raw(["A,BigQuery,S,Analysis,2026-11-16 10:00:00+00:00,2026-11-16 11:00:00+00:00,p,1.5,USD,[],202611,regular"])
+    raw = _csv_raw(
+        ["A,BigQuery,S,Analysis,2026-11-16 10:00:00+00:00,2026-11-16 11:00:00+00:00,p,1.5,USD,[],202611,regular"]
+    )
     with pytest.raises(FormatError, match="missing required column.*cost"):
         gcp_to_canonical(raw.drop("cost"))
 
     path = tmp_path / "no_cost.csv"
-    path.write_text(CSV_HEADER.replace(",cost,", ",") + "\nA,BigQuery,S,Analysis,2026-11-16 10:00:00+00:00,2026-11-16 11:00:00+00:00,p,USD,[],202611,regular\n")
+    path.write_text(
+        CSV_HEADER.replace(",cost,", ",")
+        + "\nA,BigQuery,S,Analysis,2026-11-16 10:00:00+00:00,2026-11-16 11:00:00+00:00,p,USD,[],202611,regular\n"
+    )
     [result] = ingest_files(warehouse, [path], fmt="gcp_billing_csv")
     assert result.error and "cost" in result.error and result.rows_loaded == 0
     assert warehouse.sql("SELECT count(*) FROM billing_line_items").fetchall() == [(0,)]
@@ -251,7 +276,9 @@ def test_detection_tells_gcp_from_focus_and_cur():
     gcp_nested = Sniff(columns=tuple(GCP_EXPORT_SCHEMA), head='{"billing_account_id": "A"}', name="export.jsonl")
     gcp_parquet = Sniff(columns=tuple(GCP_EXPORT_SCHEMA), head="", name="export.parquet")
     focus = Sniff(columns=("BilledCost", "BillingAccountId", "ChargePeriodStart", "ServiceName"), head="", name="f.csv")
-    cur = Sniff(columns=("identity/LineItemId", "lineItem/UnblendedCost", "lineItem/UsageStartDate"), head="", name="c.csv")
+    cur = Sniff(
+        columns=("identity/LineItemId", "lineItem/UnblendedCost", "lineItem/UsageStartDate"), head="", name="c.csv"
+    )
 
     assert REGISTRY["gcp_billing_csv"].matches(gcp_csv)
     assert detect(gcp_csv).name == "gcp_billing_csv"

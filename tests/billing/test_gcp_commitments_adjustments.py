@@ -27,31 +27,62 @@ CUD = "projects/ml/regions/us-central1/commitments/a100-1y"
 
 
 def _row(sku: str, cost: str, credits: str = "[]", cost_type: str = "regular", **more: str) -> dict[str, str]:
-    return {"billing_account_id": "01A2B3-C4D5E6-F7A8B9", "service.description": "Compute Engine", "sku.description": sku,
-            "usage_start_time": "2026-11-03 00:00:00+00:00", "usage_end_time": "2026-11-03 01:00:00+00:00",
-            "project.id": "ml", "cost": cost, "currency": "USD", "credits": credits, "invoice.month": "202611",
-            "cost_type": cost_type, "some_column_added_later": "x", **more}
+    return {
+        "billing_account_id": "01A2B3-C4D5E6-F7A8B9",
+        "service.description": "Compute Engine",
+        "sku.description": sku,
+        "usage_start_time": "2026-11-03 00:00:00+00:00",
+        "usage_end_time": "2026-11-03 01:00:00+00:00",
+        "project.id": "ml",
+        "cost": cost,
+        "currency": "USD",
+        "credits": credits,
+        "invoice.month": "202611",
+        "cost_type": cost_type,
+        "some_column_added_later": "x",
+        **more,
+    }
 
 
 ROWS = [
     # usage a resource-based commitment covers: its credit names the commitment
-    _row("Nvidia Tesla A100 GPU running in Americas", "2.933908",
-         f"[{{'name': 'Committed use discount: GPU', 'amount': -2.933908, 'full_name': None, 'id': '{CUD}', "
-         "'type': 'COMMITTED_USAGE_DISCOUNT'}]"),
+    _row(
+        "Nvidia Tesla A100 GPU running in Americas",
+        "2.933908",
+        f"[{{'name': 'Committed use discount: GPU', 'amount': -2.933908, 'full_name': None, 'id': '{CUD}', "
+        "'type': 'COMMITTED_USAGE_DISCOUNT'}]",
+    ),
     # usage a spend-based commitment covers (no id in the credit: its full name stands for it)
-    _row("Vertex AI: Online prediction A100", "4.0",
-         "[{'name': 'CUD-dollar', 'amount': -1.12, 'full_name': 'Committed use discount - dollar based', "
-         "'id': None, 'type': 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE'}]"),
+    _row(
+        "Vertex AI: Online prediction A100",
+        "4.0",
+        "[{'name': 'CUD-dollar', 'amount': -1.12, 'full_name': 'Committed use discount - dollar based', "
+        "'id': None, 'type': 'COMMITTED_USAGE_DISCOUNT_DOLLAR_BASE'}]",
+    ),
     # the commitment's monthly fee
     _row("Commitment v1: A100 GPU in Americas for 1 Year", "1.851", **{"subscription.instance_id": "sub-cud-77"}),
     _row("Commitment - dollar based v1: Vertex AI for 1 year", "0.9"),
     # adjustments: a usage correction, a goodwill credit, a rounding error
-    _row("Nvidia Tesla A100 GPU running in Americas", "-0.5", cost_type="adjustment",
-         **{"adjustment_info.id": "adj-1", "adjustment_info.mode": "PARTIAL_CORRECTION",
-            "adjustment_info.type": "USAGE_CORRECTION"}),
-    _row("Nvidia Tesla A100 GPU running in Americas", "-3", cost_type="adjustment",
-         **{"adjustment_info.id": "adj-2", "adjustment_info.mode": "MANUAL_ADJUSTMENT",
-            "adjustment_info.type": "GOODWILL"}),
+    _row(
+        "Nvidia Tesla A100 GPU running in Americas",
+        "-0.5",
+        cost_type="adjustment",
+        **{
+            "adjustment_info.id": "adj-1",
+            "adjustment_info.mode": "PARTIAL_CORRECTION",
+            "adjustment_info.type": "USAGE_CORRECTION",
+        },
+    ),
+    _row(
+        "Nvidia Tesla A100 GPU running in Americas",
+        "-3",
+        cost_type="adjustment",
+        **{
+            "adjustment_info.id": "adj-2",
+            "adjustment_info.mode": "MANUAL_ADJUSTMENT",
+            "adjustment_info.type": "GOODWILL",
+        },
+    ),
     _row("Rounding", "0.01", cost_type="rounding_error"),
 ]
 

@@ -32,8 +32,11 @@ def test_cur2_columns_and_types_the_generator_writes_are_the_ones_the_reader_rea
     read = {f: names[CUR2] for f, names in FIELDS.items() if names[CUR2] and not names[CUR2].startswith("product.")}
     written = {field: name for name, (field, _) in gen.CUR2_COLUMNS.items() if field in FIELDS}
     assert written == read
-    product_read = {f: names[CUR2].removeprefix("product.") for f, names in FIELDS.items()
-                    if names[CUR2] and names[CUR2].startswith("product.")}
+    product_read = {
+        f: names[CUR2].removeprefix("product.")
+        for f, names in FIELDS.items()
+        if names[CUR2] and names[CUR2].startswith("product.")
+    }
     assert gen.CUR2_PRODUCT_KEYS == product_read
     assert tuple(gen.CUR2_PRODUCT_KEYS.values()) == CUR2_PRODUCT_KEYS
     # every field a file must carry is written in both layouts
@@ -43,13 +46,26 @@ def test_cur2_columns_and_types_the_generator_writes_are_the_ones_the_reader_rea
 
 def test_the_writers_lay_out_exactly_the_generator_columns():
     start = datetime(2026, 11, 2, tzinfo=timezone.utc)
-    items = aws.finish(pl.DataFrame({
-        "usage_start": [start], "usage_end": [datetime(2026, 11, 2, 1, tzinfo=timezone.utc)],
-        "usage_account_id": [co.AWS_PAYER], "line_item_type": ["Usage"], "product_code": ["AmazonEC2"],
-        "usage_type": ["BoxUsage:p5.48xlarge"], "resource_id": ["i-0abc"], "currency": ["USD"],
-        "unblended_rate": ["98.320000"], "unblended_cost": [98_320_000], "effective_cost": [98_320_000],
-        "instance_type": ["p5.48xlarge"], "region_code": ["us-east-1"], "tag_team": ["research"],
-    }))
+    items = aws.finish(
+        pl.DataFrame(
+            {
+                "usage_start": [start],
+                "usage_end": [datetime(2026, 11, 2, 1, tzinfo=timezone.utc)],
+                "usage_account_id": [co.AWS_PAYER],
+                "line_item_type": ["Usage"],
+                "product_code": ["AmazonEC2"],
+                "usage_type": ["BoxUsage:p5.48xlarge"],
+                "resource_id": ["i-0abc"],
+                "currency": ["USD"],
+                "unblended_rate": ["98.320000"],
+                "unblended_cost": [98_320_000],
+                "effective_cost": [98_320_000],
+                "instance_type": ["p5.48xlarge"],
+                "region_code": ["us-east-1"],
+                "tag_team": ["research"],
+            }
+        )
+    )
     legacy = aws.legacy_frame(items)
     assert legacy.columns[:3] == ["identity/LineItemId", "identity/TimeInterval", "bill/BillType"]
     assert legacy.row(0, named=True)["lineItem/UnblendedCost"] == "98.320000"
@@ -58,6 +74,9 @@ def test_the_writers_lay_out_exactly_the_generator_columns():
     assert table.schema == gen.CUR2_SCHEMA
     row = table.to_pylist()[0]
     assert row["line_item_unblended_cost"] == 98.32
-    assert dict(row["product"]) == {"product_name": "Amazon Elastic Compute Cloud", "region_code": "us-east-1",
-                                    "instance_type": "p5.48xlarge"}
+    assert dict(row["product"]) == {
+        "product_name": "Amazon Elastic Compute Cloud",
+        "region_code": "us-east-1",
+        "instance_type": "p5.48xlarge",
+    }
     assert dict(row["resource_tags"]) == {"user_team": "research"}

@@ -26,19 +26,41 @@ AZURE_AMORTIZED = "azure/finops-toolkit_EA_AmortizedCost_Small.csv"
 GCP_SAMPLE = "gcp/koku_gcp_202011_2020-11-08_2020-11-11.csv"
 
 FOCUS_COLUMNS = (
-    "ProviderName", "BillingAccountId", "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd",
-    "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeDescription", "ServiceName",
-    "ServiceCategory", "RegionId", "ResourceId", "BilledCost", "EffectiveCost", "ConsumedQuantity",
-    "ConsumedUnit", "x_UsageType", "x_SkuMeterCategory", "x_SkuMeterSubcategory", "x_SkuMeterName",
+    "ProviderName",
+    "BillingAccountId",
+    "BillingCurrency",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeDescription",
+    "ServiceName",
+    "ServiceCategory",
+    "RegionId",
+    "ResourceId",
+    "BilledCost",
+    "EffectiveCost",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "x_UsageType",
+    "x_SkuMeterCategory",
+    "x_SkuMeterSubcategory",
+    "x_SkuMeterName",
 )
 
 
 def write_focus(path: Path, rows: list[dict]) -> Path:
     """A FOCUS 1.0 CSV of ``rows`` (missing columns NULL; one hour of 2026-11-16 unless given)."""
     base = {
-        "BillingAccountId": "acct", "BillingCurrency": "USD", "BillingPeriodStart": "2026-11-01 00:00:00",
-        "BillingPeriodEnd": "2026-12-01 00:00:00", "ChargePeriodStart": "2026-11-16 10:00:00",
-        "ChargePeriodEnd": "2026-11-16 11:00:00", "ChargeCategory": "Usage", "ServiceCategory": "Networking",
+        "BillingAccountId": "acct",
+        "BillingCurrency": "USD",
+        "BillingPeriodStart": "2026-11-01 00:00:00",
+        "BillingPeriodEnd": "2026-12-01 00:00:00",
+        "ChargePeriodStart": "2026-11-16 10:00:00",
+        "ChargePeriodEnd": "2026-11-16 11:00:00",
+        "ChargeCategory": "Usage",
+        "ServiceCategory": "Networking",
         "ConsumedUnit": "GB",
     }
     with open(path, "w", newline="") as fh:
@@ -62,9 +84,7 @@ def _source(path: Path) -> list[dict[str, str]]:
 def _focus_parquet(csv_path: Path, out: Path) -> Path:
     """The FOCUS CSV as a typed Parquet file (numbers as decimals, NULL as null), as an export writes it."""
     con = duckdb.connect()
-    con.execute(
-        f"COPY (SELECT * FROM read_csv('{csv_path}', nullstr='NULL', header=true)) TO '{out}' (FORMAT parquet)"
-    )
+    con.execute(f"COPY (SELECT * FROM read_csv('{csv_path}', nullstr='NULL', header=true)) TO '{out}' (FORMAT parquet)")
     con.close()
     return out
 
@@ -125,14 +145,26 @@ def test_aws_cur_sample_inter_region_rows(shared_data, warehouse):
 @pytest.mark.parametrize(
     "usage_type, description, direction",
     [
-        ("USE1-USE2-AWS-Out-Bytes", "$0.02 per GB - US East (Northern Virginia) data transfer to US East (Ohio)",
-         "inter_region"),
-        ("USE2-USE1-AWS-In-Bytes", "$0.00 per GB - US East (Ohio) data transfer from US East (Northern Virginia)",
-         "in"),
-        ("USE1-DataTransfer-Out-Bytes", "$0.09 per GB - first 10 TB / month data transfer out beyond the global free tier",
-         "internet_out"),
-        ("USE1-DataTransfer-Regional-Bytes",
-         "$0.010 per GB - regional data transfer - in/out/between EC2 AZs or using elastic IPs or ELB", "intra_region"),
+        (
+            "USE1-USE2-AWS-Out-Bytes",
+            "$0.02 per GB - US East (Northern Virginia) data transfer to US East (Ohio)",
+            "inter_region",
+        ),
+        (
+            "USE2-USE1-AWS-In-Bytes",
+            "$0.00 per GB - US East (Ohio) data transfer from US East (Northern Virginia)",
+            "in",
+        ),
+        (
+            "USE1-DataTransfer-Out-Bytes",
+            "$0.09 per GB - first 10 TB / month data transfer out beyond the global free tier",
+            "internet_out",
+        ),
+        (
+            "USE1-DataTransfer-Regional-Bytes",
+            "$0.010 per GB - regional data transfer - in/out/between EC2 AZs or using elastic IPs or ELB",
+            "intra_region",
+        ),
         ("USE1-DataTransfer-xAZ-Out-Bytes", "$0.01 per GB - regional data transfer", "intra_region"),
         ("BoxUsage:g5.4xlarge", "$1.624 per On Demand Linux g5.4xlarge Instance Hour", None),
     ],
@@ -147,10 +179,31 @@ def test_aws_usage_types_read_the_same_from_the_cur_and_from_focus(
     assert cur["x_transfer_direction"][0] == direction
     # FOCUS with AWS columns (x_UsageType), and FOCUS without them (the description alone)
     # two accounts: two scenarios, not two competing deliveries of one account's month
-    write_focus(tmp_path / "with.csv", [{"ProviderName": "AWS", "x_UsageType": usage_type, "BillingAccountId": "with",
-                                        "ChargeDescription": "data transfer", "BilledCost": "1", "EffectiveCost": "1"}])
-    write_focus(tmp_path / "without.csv", [{"ProviderName": "AWS", "ChargeDescription": description,
-                                           "BillingAccountId": "without", "BilledCost": "1", "EffectiveCost": "1"}])
+    write_focus(
+        tmp_path / "with.csv",
+        [
+            {
+                "ProviderName": "AWS",
+                "x_UsageType": usage_type,
+                "BillingAccountId": "with",
+                "ChargeDescription": "data transfer",
+                "BilledCost": "1",
+                "EffectiveCost": "1",
+            }
+        ],
+    )
+    write_focus(
+        tmp_path / "without.csv",
+        [
+            {
+                "ProviderName": "AWS",
+                "ChargeDescription": description,
+                "BillingAccountId": "without",
+                "BilledCost": "1",
+                "EffectiveCost": "1",
+            }
+        ],
+    )
     results = ingest_files(warehouse, [tmp_path / "with.csv", tmp_path / "without.csv"])
     assert [r.error for r in results] == [None, None]
     found = warehouse.sql("SELECT source_file, x_transfer_direction FROM billing_line_items ORDER BY 1").fetchall()
@@ -163,25 +216,55 @@ def test_azure_bandwidth_rows_native_and_focus(shared_data, warehouse, tmp_path)
     assert result.error is None
     source = _source(path)
     found = directions(warehouse)
-    by_meter = Counter((r["MeterCategory"], r["MeterSubCategory"], r["MeterName"], found[i]) for i, r in enumerate(source, 1)
-                       if r["MeterCategory"] == "Bandwidth")
+    by_meter = Counter(
+        (r["MeterCategory"], r["MeterSubCategory"], r["MeterName"], found[i])
+        for i, r in enumerate(source, 1)
+        if r["MeterCategory"] == "Bandwidth"
+    )
     # by hand: 3 Bandwidth / Inter-Region / Intra Continent Data Transfer Out, 1 Bandwidth / Standard Data Transfer Out
-    assert by_meter == Counter({
-        ("Bandwidth", "Inter-Region", "Intra Continent Data Transfer Out", "inter_region"): 3,
-        ("Bandwidth", "", "Standard Data Transfer Out", "internet_out"): 1,
-    })
+    assert by_meter == Counter(
+        {
+            ("Bandwidth", "Inter-Region", "Intra Continent Data Transfer Out", "inter_region"): 3,
+            ("Bandwidth", "", "Standard Data Transfer Out", "internet_out"): 1,
+        }
+    )
     # the same meters in Azure's FOCUS export (x_SkuMeter* columns)
-    focus = write_focus(tmp_path / "azure_focus.csv", [
-        {"ProviderName": "Microsoft", "x_SkuMeterCategory": "Bandwidth", "x_SkuMeterSubcategory": "Inter-Region",
-         "x_SkuMeterName": "Inter Continent Data Transfer Out", "ChargeDescription": "Data Transfer Out",
-         "BilledCost": "1", "EffectiveCost": "1"},
-        {"ProviderName": "Microsoft", "x_SkuMeterCategory": "Bandwidth", "x_SkuMeterName": "Standard Data Transfer Out",
-         "BilledCost": "1", "EffectiveCost": "1"},
-        {"ProviderName": "Microsoft", "x_SkuMeterCategory": "Virtual Network", "x_SkuMeterSubcategory": "Peering",
-         "x_SkuMeterName": "Intra-Region Egress", "BilledCost": "1", "EffectiveCost": "1"},
-        {"ProviderName": "Microsoft", "x_SkuMeterCategory": "Bandwidth", "x_SkuMeterName": "Standard Data Transfer In",
-         "BilledCost": "0", "EffectiveCost": "0"},
-    ])
+    focus = write_focus(
+        tmp_path / "azure_focus.csv",
+        [
+            {
+                "ProviderName": "Microsoft",
+                "x_SkuMeterCategory": "Bandwidth",
+                "x_SkuMeterSubcategory": "Inter-Region",
+                "x_SkuMeterName": "Inter Continent Data Transfer Out",
+                "ChargeDescription": "Data Transfer Out",
+                "BilledCost": "1",
+                "EffectiveCost": "1",
+            },
+            {
+                "ProviderName": "Microsoft",
+                "x_SkuMeterCategory": "Bandwidth",
+                "x_SkuMeterName": "Standard Data Transfer Out",
+                "BilledCost": "1",
+                "EffectiveCost": "1",
+            },
+            {
+                "ProviderName": "Microsoft",
+                "x_SkuMeterCategory": "Virtual Network",
+                "x_SkuMeterSubcategory": "Peering",
+                "x_SkuMeterName": "Intra-Region Egress",
+                "BilledCost": "1",
+                "EffectiveCost": "1",
+            },
+            {
+                "ProviderName": "Microsoft",
+                "x_SkuMeterCategory": "Bandwidth",
+                "x_SkuMeterName": "Standard Data Transfer In",
+                "BilledCost": "0",
+                "EffectiveCost": "0",
+            },
+        ],
+    )
     [result] = ingest_files(warehouse, [focus])
     assert result.error is None
     got = warehouse.sql(
@@ -204,8 +287,9 @@ GCP_SKUS = [
 ]
 
 
-def write_gcp(path: Path, header_from: Path, skus: list[tuple], cost: str = "1.0", amount: str = "1e9",
-              unit: str = "bytes") -> Path:
+def write_gcp(
+    path: Path, header_from: Path, skus: list[tuple], cost: str = "1.0", amount: str = "1e9", unit: str = "bytes"
+) -> Path:
     """GCP billing export CSV rows (the koku sample's header) for the given (SKU description, region)."""
     with open(header_from, newline="") as fh:
         header = next(csv.reader(fh))
@@ -213,17 +297,36 @@ def write_gcp(path: Path, header_from: Path, skus: list[tuple], cost: str = "1.0
         writer = csv.DictWriter(fh, header)
         writer.writeheader()
         for n, (sku, region, *_) in enumerate(skus):
-            writer.writerow({
-                "billing_account_id": "01AB-CDEF", "service.id": "E505-1604-58F8", "service.description": "Networking",
-                "sku.id": f"SKU-{n}", "sku.description": sku, "usage_start_time": "2026-11-16 10:00:00+00:00",
-                "usage_end_time": "2026-11-16 11:00:00+00:00", "project.id": "ml-prod", "project.name": "ml-prod",
-                "project.labels": "[]", "labels": "[]", "system_labels": "[]", "location.location": region,
-                "location.region": region, "export_time": "2026-11-17 00:00:00+00:00", "cost": cost,
-                "currency": "USD", "currency_conversion_rate": "1.0", "usage.amount": amount, "usage.unit": unit,
-                "usage.amount_in_pricing_units": "0.931322574615478515625", "usage.pricing_unit": "gibibyte",
-                "credits": "[]", "invoice.month": "202611", "cost_type": "regular",
-                "partition_date": "2026-11-16 00:00:00+00:00",
-            })
+            writer.writerow(
+                {
+                    "billing_account_id": "01AB-CDEF",
+                    "service.id": "E505-1604-58F8",
+                    "service.description": "Networking",
+                    "sku.id": f"SKU-{n}",
+                    "sku.description": sku,
+                    "usage_start_time": "2026-11-16 10:00:00+00:00",
+                    "usage_end_time": "2026-11-16 11:00:00+00:00",
+                    "project.id": "ml-prod",
+                    "project.name": "ml-prod",
+                    "project.labels": "[]",
+                    "labels": "[]",
+                    "system_labels": "[]",
+                    "location.location": region,
+                    "location.region": region,
+                    "export_time": "2026-11-17 00:00:00+00:00",
+                    "cost": cost,
+                    "currency": "USD",
+                    "currency_conversion_rate": "1.0",
+                    "usage.amount": amount,
+                    "usage.unit": unit,
+                    "usage.amount_in_pricing_units": "0.931322574615478515625",
+                    "usage.pricing_unit": "gibibyte",
+                    "credits": "[]",
+                    "invoice.month": "202611",
+                    "cost_type": "regular",
+                    "partition_date": "2026-11-16 00:00:00+00:00",
+                }
+            )
     return path
 
 
@@ -232,10 +335,19 @@ def test_gcp_network_skus_native_and_focus(shared_data, warehouse, tmp_path):
     [result] = ingest_files(warehouse, [path])
     assert result.error is None and result.source_format == "gcp_billing_csv"
     assert [directions(warehouse)[i] for i in range(1, len(GCP_SKUS) + 1)] == [d for *_, d in GCP_SKUS]
-    focus = write_focus(tmp_path / "gcp_focus.csv", [
-        {"ProviderName": "Google Cloud", "ChargeDescription": sku, "RegionId": region, "BilledCost": "1",
-         "EffectiveCost": "1"} for sku, region, _ in GCP_SKUS
-    ])
+    focus = write_focus(
+        tmp_path / "gcp_focus.csv",
+        [
+            {
+                "ProviderName": "Google Cloud",
+                "ChargeDescription": sku,
+                "RegionId": region,
+                "BilledCost": "1",
+                "EffectiveCost": "1",
+            }
+            for sku, region, _ in GCP_SKUS
+        ],
+    )
     [result] = ingest_files(warehouse, [focus])
     assert result.error is None
     got = warehouse.sql(

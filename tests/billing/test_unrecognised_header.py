@@ -10,8 +10,10 @@ from transforms.formats import load_all
 def test_unknown_header_names_the_formats_tried_and_the_closest_missing_columns(tmp_path, warehouse):
     # an Azure-like export that lost its cost and currency columns; its own names must not be echoed
     path = tmp_path / "export.csv"
-    path.write_text("UsageDateTime,MeterCategory,SubscriptionGuid,secret_header_xyz\n"
-                    "2026-11-01,Storage,s-1,hunter2\n", encoding="utf-8")
+    path.write_text(
+        "UsageDateTime,MeterCategory,SubscriptionGuid,secret_header_xyz\n2026-11-01,Storage,s-1,hunter2\n",
+        encoding="utf-8",
+    )
 
     [result] = ingest_files(warehouse, [path])
 

@@ -67,8 +67,13 @@ def at(hours: float) -> datetime:
 def metrics(resource_id: str, utils: list[float], gpus: int = 8, start_hour: int = 0) -> pl.DataFrame:
     """One sample per GPU per hour: hour i of the week at ``utils[i]`` % on every GPU."""
     rows = [
-        {"ts": at(start_hour + h), "interval_s": 3600.0, "resource_id": resource_id, "gpu_index": g,
-         "utilization_pct": float(u)}
+        {
+            "ts": at(start_hour + h),
+            "interval_s": 3600.0,
+            "resource_id": resource_id,
+            "gpu_index": g,
+            "utilization_pct": float(u),
+        }
         for h, u in enumerate(utils)
         for g in range(gpus)
     ]
@@ -77,19 +82,45 @@ def metrics(resource_id: str, utils: list[float], gpus: int = 8, start_hour: int
 
 def machines(*rows: dict) -> pl.DataFrame:
     """Billing facts per machine (as recommend_machines.sql returns them)."""
-    defaults = {"provider": "aws", "region_id": "us-east-1", "billing_currency": "USD", "pricing_category": "Standard",
-                "tags": None, "gpu_count": 8}
-    full = [{**defaults, **{k: (Decimal(str(v)) if k in ("hours", "effective_cost") and v is not None else v)
-                            for k, v in row.items()}} for row in rows]
+    defaults = {
+        "provider": "aws",
+        "region_id": "us-east-1",
+        "billing_currency": "USD",
+        "pricing_category": "Standard",
+        "tags": None,
+        "gpu_count": 8,
+    }
+    full = [
+        {
+            **defaults,
+            **{
+                k: (Decimal(str(v)) if k in ("hours", "effective_cost") and v is not None else v)
+                for k, v in row.items()
+            },
+        }
+        for row in rows
+    ]
     return pl.DataFrame(full, schema=MACHINE_SCHEMA)
 
 
 def prices(*rows: tuple) -> pl.DataFrame:
     """Price rows: (provider, region, item, price_type, value)."""
     return pl.DataFrame(
-        [{"provider": p, "region": r, "item": i, "price_type": t, "value": Decimal(str(v)), "unit": "",
-          "currency": "USD", "source_id": "test_prices", "as_of": "2026-01-01", "notes": None}
-         for p, r, i, t, v in rows],
+        [
+            {
+                "provider": p,
+                "region": r,
+                "item": i,
+                "price_type": t,
+                "value": Decimal(str(v)),
+                "unit": "",
+                "currency": "USD",
+                "source_id": "test_prices",
+                "as_of": "2026-01-01",
+                "notes": None,
+            }
+            for p, r, i, t, v in rows
+        ],
         schema=PRICE_SCHEMA,
     )
 
@@ -119,8 +150,9 @@ def flows(*rows: dict) -> pl.DataFrame:
 
 def attributed(*rows: dict) -> pl.DataFrame:
     """Attributed cost rows; money given as text or Decimal."""
-    fixed = [{**r, **{k: Decimal(str(r[k])) for k in ("effective_cost", "effective_cost_reporting") if k in r}}
-             for r in rows]
+    fixed = [
+        {**r, **{k: Decimal(str(r[k])) for k in ("effective_cost", "effective_cost_reporting") if k in r}} for r in rows
+    ]
     return table(ATTRIBUTED_COST_COLUMNS, fixed)
 
 

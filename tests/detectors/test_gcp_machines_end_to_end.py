@@ -49,10 +49,13 @@ def _ingest(warehouse, paths):
 
 
 def test_idle_gcp_gpu_machine_valued_at_its_machine_hour_rate(warehouse, tmp_path):
-    _ingest(warehouse, [
-        write_gcp(tmp_path / "gcp_billing_export.csv", _week_bill("gpu-idle-1")),
-        write_nvidia_smi(tmp_path / "gpu-idle-1.csv", T0, [0.0] * 168),
-    ])
+    _ingest(
+        warehouse,
+        [
+            write_gcp(tmp_path / "gcp_billing_export.csv", _week_bill("gpu-idle-1")),
+            write_nvidia_smi(tmp_path / "gpu-idle-1.csv", T0, [0.0] * 168),
+        ],
+    )
     recs = recommend_week(warehouse, WEEK, Settings(db=tmp_path / "unused.duckdb"))
 
     idle = recs.filter(pl.col("kind") == "idle_gpu")
@@ -68,14 +71,30 @@ def test_gcp_jobs_named_by_host_share_the_machine_and_spot_fires(warehouse, tmp_
     # a 84-hour evaluation job on the other 4; both logs (Slurm NodeList, the nvidia-smi file name)
     # name the machine gpu-train-1, the bill names it by its global name.
     host = "gpu-train-1"
-    _ingest(warehouse, [
-        write_gcp(tmp_path / "gcp_billing_export.csv", _week_bill(host)),
-        write_nvidia_smi(tmp_path / f"{host}.csv", T0, [90.0] * 168),
-        write_sacct(tmp_path / "sacct.log", [
-            ("9001", "nlp", "ana", "gpu", T0 - timedelta(hours=162), T0 + timedelta(hours=168), 4, host, "pretrain-llm"),
-            ("9002", "vision", "bo", "gpu", T0, T0 + timedelta(hours=84), 4, host, "eval-seg"),
-        ]),
-    ])
+    _ingest(
+        warehouse,
+        [
+            write_gcp(tmp_path / "gcp_billing_export.csv", _week_bill(host)),
+            write_nvidia_smi(tmp_path / f"{host}.csv", T0, [90.0] * 168),
+            write_sacct(
+                tmp_path / "sacct.log",
+                [
+                    (
+                        "9001",
+                        "nlp",
+                        "ana",
+                        "gpu",
+                        T0 - timedelta(hours=162),
+                        T0 + timedelta(hours=168),
+                        4,
+                        host,
+                        "pretrain-llm",
+                    ),
+                    ("9002", "vision", "bo", "gpu", T0, T0 + timedelta(hours=84), 4, host, "eval-seg"),
+                ],
+            ),
+        ],
+    )
     settings = Settings(db=tmp_path / "unused.duckdb")
     summary = attribute_week(warehouse, WEEK, settings)
     assert summary["anomalies"]["jobs_on_unknown_resources"] == 0
@@ -83,12 +102,17 @@ def test_gcp_jobs_named_by_host_share_the_machine_and_spot_fires(warehouse, tmp_
     vm = gcp_instance_id(host)
     rows = warehouse.sql(
         "SELECT team, is_idle, sum(effective_cost) AS cost FROM attributed_cost "
-        "WHERE week_start = $w AND resource_id = $r GROUP BY ALL ORDER BY ALL", params={"w": WEEK, "r": vm}
+        "WHERE week_start = $w AND resource_id = $r GROUP BY ALL ORDER BY ALL",
+        params={"w": WEEK, "r": vm},
     ).fetchall()
     day = 24 * A2_HOUR  # 705.28992 USD a day, 8 GPUs x 24 h = 192 GPU-hours
     # nlp: 96 of 192 GPU-hours every day; vision: 96 of 192 on days 1-3 and 48 on day 4; the rest idle,
     # shown under the machine's main user (nlp).
-    assert rows == [("nlp", False, 7 * day / 2), ("nlp", True, day / 4 + 3 * day / 2), ("vision", False, Decimal("3.5") * day / 2)]
+    assert rows == [
+        ("nlp", False, 7 * day / 2),
+        ("nlp", True, day / 4 + 3 * day / 2),
+        ("vision", False, Decimal("3.5") * day / 2),
+    ]
     assert sum(r[2] for r in rows) == 168 * A2_HOUR == Decimal("4937.02944")
 
     recs = recommend_week(warehouse, WEEK, settings)

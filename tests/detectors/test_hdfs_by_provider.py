@@ -29,9 +29,11 @@ from transforms.detectors import hdfs_to_object
 T0 = datetime(WEEK.year, WEEK.month, WEEK.day, tzinfo=timezone.utc)
 C = Decimal("0.01")
 LABELS = {"role": "hdfs-datanode", "cluster": "lake", "hdfs_replication": "2"}
-PRICES = prices(("aws", "us-east-1", "STANDARD", "storage_gb_month", "0.023"),
-                ("gcp", "us-central1", "STANDARD", "storage_gb_month", "0.02"),
-                ("azure", "westeurope", "Hot", "storage_gb_month", "0.018032"))
+PRICES = prices(
+    ("aws", "us-east-1", "STANDARD", "storage_gb_month", "0.023"),
+    ("gcp", "us-central1", "STANDARD", "storage_gb_month", "0.02"),
+    ("azure", "westeurope", "Hot", "storage_gb_month", "0.018032"),
+)
 
 
 def _detect(warehouse, paths, cfg=None):
@@ -58,12 +60,44 @@ def test_gcp_hdfs_nodes_with_labelled_persistent_disks(warehouse, tmp_path):
         for h in range(168):
             start = T0 + timedelta(hours=h)
             rows += [
-                gcp_row(start, "N2 Instance Core running in Americas", "0.252888", str(8 * 3600), "seconds", "8", "hour",
-                        node, vm, machine_type="n2-standard-8", labels=LABELS),
-                gcp_row(start, "N2 Instance Ram running in Americas", "0.135584", str(32 * 2**30 * 3600), "byte-seconds",
-                        "32", "gibibyte hour", node, vm, machine_type="n2-standard-8", labels=LABELS),
-                gcp_row(start, "Storage PD Capacity", "0.1122191781", str(2048 * 2**30 * 3600), "byte-seconds",
-                        "2.8054794521", "gibibyte month", f"{node}-data", disk, labels=LABELS),
+                gcp_row(
+                    start,
+                    "N2 Instance Core running in Americas",
+                    "0.252888",
+                    str(8 * 3600),
+                    "seconds",
+                    "8",
+                    "hour",
+                    node,
+                    vm,
+                    machine_type="n2-standard-8",
+                    labels=LABELS,
+                ),
+                gcp_row(
+                    start,
+                    "N2 Instance Ram running in Americas",
+                    "0.135584",
+                    str(32 * 2**30 * 3600),
+                    "byte-seconds",
+                    "32",
+                    "gibibyte hour",
+                    node,
+                    vm,
+                    machine_type="n2-standard-8",
+                    labels=LABELS,
+                ),
+                gcp_row(
+                    start,
+                    "Storage PD Capacity",
+                    "0.1122191781",
+                    str(2048 * 2**30 * 3600),
+                    "byte-seconds",
+                    "2.8054794521",
+                    "gibibyte month",
+                    f"{node}-data",
+                    disk,
+                    labels=LABELS,
+                ),
             ]
     out = _detect(warehouse, [write_gcp(tmp_path / "gcp_billing_export.csv", rows)])
 
@@ -80,10 +114,33 @@ def test_aws_cur_hdfs_nodes_with_tagged_ebs_volumes(warehouse, tmp_path):
     for node in ("i-0dn1", "i-0dn2"):
         for d in range(7):
             day = T0 + timedelta(days=d)
-            rows.append(cur_row(day, node, "BoxUsage:d3.2xlarge", "24", "Hrs", "23.976", instance_type="d3.2xlarge",
-                                tags=LABELS, hours=24))
-            rows.append(cur_row(day, f"vol-{node[2:]}", "EBS:VolumeUsage.gp3", "131.5068493151", "GB-Mo",
-                                "10.5205479452", family="Storage", operation="CreateVolume-Gp3", tags=LABELS, hours=24))
+            rows.append(
+                cur_row(
+                    day,
+                    node,
+                    "BoxUsage:d3.2xlarge",
+                    "24",
+                    "Hrs",
+                    "23.976",
+                    instance_type="d3.2xlarge",
+                    tags=LABELS,
+                    hours=24,
+                )
+            )
+            rows.append(
+                cur_row(
+                    day,
+                    f"vol-{node[2:]}",
+                    "EBS:VolumeUsage.gp3",
+                    "131.5068493151",
+                    "GB-Mo",
+                    "10.5205479452",
+                    family="Storage",
+                    operation="CreateVolume-Gp3",
+                    tags=LABELS,
+                    hours=24,
+                )
+            )
     out = _detect(warehouse, [write_cur(tmp_path / "cur-00001.csv", rows)])
 
     assert out["resource_id"].to_list() == ["hdfs:lake"]
@@ -100,11 +157,34 @@ def test_azure_hdfs_vms_with_tagged_managed_disks_in_eur(warehouse, tmp_path):
     for node in ("hdfs-vm-1", "hdfs-vm-2"):
         for d in range(7):
             day = T0 + timedelta(days=d)
-            rows.append(azure_row(day, azure_vm_id(node), "Virtual Machines", "Dsv5 Series", "D8s v5", "24", "8.28",
-                                  "1 Hour", tags=tags))
-            rows.append(azure_row(day, azure_disk_id(f"{node}-data"), "Storage", "Premium SSD Managed Disks",
-                                  "P30 LRS Disk", "0.0333333333", "4.0960000000", "1/Month", tags=tags,
-                                  service="Microsoft.Compute", service_family="Storage"))
+            rows.append(
+                azure_row(
+                    day,
+                    azure_vm_id(node),
+                    "Virtual Machines",
+                    "Dsv5 Series",
+                    "D8s v5",
+                    "24",
+                    "8.28",
+                    "1 Hour",
+                    tags=tags,
+                )
+            )
+            rows.append(
+                azure_row(
+                    day,
+                    azure_disk_id(f"{node}-data"),
+                    "Storage",
+                    "Premium SSD Managed Disks",
+                    "P30 LRS Disk",
+                    "0.0333333333",
+                    "4.0960000000",
+                    "1/Month",
+                    tags=tags,
+                    service="Microsoft.Compute",
+                    service_family="Storage",
+                )
+            )
     cfg = config(fx={"EUR": Decimal("1.08")})
     out = _detect(warehouse, [write_azure(tmp_path / "azure_cost_details.csv", rows)], cfg)
 

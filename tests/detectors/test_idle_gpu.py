@@ -12,8 +12,9 @@ def test_idle_machine_valued_at_its_billed_rate():
     # 120 idle hours (1-3 %) then 48 busy hours (90 %); billed 168 h for 3,360.00 USD -> 20 USD/h.
     frames = {
         "gpu_metrics": metrics("i-idle", [2.0] * 120 + [90.0] * 48),
-        "machines": machines({"resource_id": "i-idle", "instance_type": "p4d.24xlarge", "hours": 168,
-                              "effective_cost": "3360.00"}),
+        "machines": machines(
+            {"resource_id": "i-idle", "instance_type": "p4d.24xlarge", "hours": 168, "effective_cost": "3360.00"}
+        ),
         "prices": prices(("aws", "us-east-1", "p4d.24xlarge", "ondemand_hour", "21.957642")),
     }
     out = idle_gpu.detect(frames, config())
@@ -30,8 +31,9 @@ def test_idle_machine_valued_at_its_billed_rate():
 def test_list_price_used_without_a_billed_rate():
     frames = {
         "gpu_metrics": metrics("i-x", [0.0] * 168),
-        "machines": machines({"resource_id": "i-x", "instance_type": "p4d.24xlarge", "hours": None,
-                              "effective_cost": None}),
+        "machines": machines(
+            {"resource_id": "i-x", "instance_type": "p4d.24xlarge", "hours": None, "effective_cost": None}
+        ),
         "prices": prices(("aws", "us-east-1", "p4d.24xlarge", "ondemand_hour", "21.957642")),
     }
     row = idle_gpu.detect(frames, config()).row(0, named=True)
@@ -42,16 +44,22 @@ def test_list_price_used_without_a_billed_rate():
 def test_busy_or_briefly_idle_machines_do_not_fire():
     frames = {
         # busy all week
-        "gpu_metrics": pl.concat([
-            metrics("i-busy", [88.0] * 168),
-            # idle 80 h of 168 (< 50 %)
-            metrics("i-half", [1.0] * 80 + [70.0] * 88),
-            # one GPU busy, the rest idle: the machine is in use
-            metrics("i-one", [0.0] * 168, gpus=7),
-            metrics("i-one", [60.0] * 168, gpus=1).with_columns(pl.lit(7, dtype=pl.Int32).alias("gpu_index")),
-        ]),
-        "machines": machines(*[{"resource_id": r, "instance_type": "p4d.24xlarge", "hours": 168,
-                                "effective_cost": "3360"} for r in ("i-busy", "i-half", "i-one")]),
+        "gpu_metrics": pl.concat(
+            [
+                metrics("i-busy", [88.0] * 168),
+                # idle 80 h of 168 (< 50 %)
+                metrics("i-half", [1.0] * 80 + [70.0] * 88),
+                # one GPU busy, the rest idle: the machine is in use
+                metrics("i-one", [0.0] * 168, gpus=7),
+                metrics("i-one", [60.0] * 168, gpus=1).with_columns(pl.lit(7, dtype=pl.Int32).alias("gpu_index")),
+            ]
+        ),
+        "machines": machines(
+            *[
+                {"resource_id": r, "instance_type": "p4d.24xlarge", "hours": 168, "effective_cost": "3360"}
+                for r in ("i-busy", "i-half", "i-one")
+            ]
+        ),
         "prices": prices(),
     }
     assert idle_gpu.detect(frames, config()).height == 0

@@ -14,10 +14,13 @@ def test_underused_p5_without_a_smaller_size_uses_the_unused_fraction():
     # p95 of per-GPU utilisation = 25 %: ceil(8 x 25 / 80) = 3 GPUs needed; no p5 size holds 3..7 GPUs.
     frames = {
         "gpu_metrics": metrics("i-p5", [25.0] * 168),
-        "machines": machines({"resource_id": "i-p5", "instance_type": "p5.48xlarge", "hours": 168,
-                              "effective_cost": "9246.72"}),  # 55.04 USD/h
-        "prices": prices(("aws", "us-east-1", "p5.48xlarge", "ondemand_hour", "55.04"),
-                         ("aws", "us-east-1", "p5.4xlarge", "ondemand_hour", "6.88")),
+        "machines": machines(
+            {"resource_id": "i-p5", "instance_type": "p5.48xlarge", "hours": 168, "effective_cost": "9246.72"}
+        ),  # 55.04 USD/h
+        "prices": prices(
+            ("aws", "us-east-1", "p5.48xlarge", "ondemand_hour", "55.04"),
+            ("aws", "us-east-1", "p5.4xlarge", "ondemand_hour", "6.88"),
+        ),
         "instances": instances_frame(("aws", "p5.48xlarge", 8), ("aws", "p5.4xlarge", 1)),
     }
     row = underused_gpu.detect(frames, config()).row(0, named=True)
@@ -30,10 +33,19 @@ def test_underused_g5_moves_to_the_smaller_size_keeping_the_discount():
     # 4-GPU g5.12xlarge at p95 10 %: ceil(4 x 10 / 80) = 1 GPU -> g5.2xlarge (1 GPU) from the price table.
     frames = {
         "gpu_metrics": metrics("i-g5", [10.0] * 100, gpus=4),
-        "machines": machines({"resource_id": "i-g5", "instance_type": "g5.12xlarge", "gpu_count": 4, "hours": 100,
-                              "effective_cost": "453.76"}),  # 4.5376 USD/h = 80 % of the 5.672 list price
-        "prices": prices(("aws", "us-east-1", "g5.12xlarge", "ondemand_hour", "5.672"),
-                         ("aws", "us-east-1", "g5.2xlarge", "ondemand_hour", "1.212")),
+        "machines": machines(
+            {
+                "resource_id": "i-g5",
+                "instance_type": "g5.12xlarge",
+                "gpu_count": 4,
+                "hours": 100,
+                "effective_cost": "453.76",
+            }
+        ),  # 4.5376 USD/h = 80 % of the 5.672 list price
+        "prices": prices(
+            ("aws", "us-east-1", "g5.12xlarge", "ondemand_hour", "5.672"),
+            ("aws", "us-east-1", "g5.2xlarge", "ondemand_hour", "1.212"),
+        ),
         "instances": instances_frame(("aws", "g5.12xlarge", 4), ("aws", "g5.2xlarge", 1), ("aws", "g6.2xlarge", 1)),
     }
     row = underused_gpu.detect(frames, config()).row(0, named=True)
@@ -46,8 +58,12 @@ def test_underused_g5_moves_to_the_smaller_size_keeping_the_discount():
 def test_busy_gpu_and_short_observation_do_not_fire_underused():
     frames = {
         "gpu_metrics": pl.concat([metrics("i-busy", [90.0] * 168), metrics("i-short", [5.0] * 10, start_hour=0)]),
-        "machines": machines(*[{"resource_id": r, "instance_type": "p5.48xlarge", "hours": 168,
-                                "effective_cost": "9246.72"} for r in ("i-busy", "i-short")]),
+        "machines": machines(
+            *[
+                {"resource_id": r, "instance_type": "p5.48xlarge", "hours": 168, "effective_cost": "9246.72"}
+                for r in ("i-busy", "i-short")
+            ]
+        ),
         "prices": prices(),
     }
     assert underused_gpu.detect(frames, config()).height == 0
@@ -55,20 +71,39 @@ def test_busy_gpu_and_short_observation_do_not_fire_underused():
 
 def _endpoint(endpoint, model, resource, requests, batch, tokens=(100, 50), hours=168):
     return [
-        {"ts": at(h), "interval_s": 3600.0, "endpoint": endpoint, "model": model, "resource_id": resource,
-         "requests": requests, "tokens_in": tokens[0] * requests, "tokens_out": tokens[1] * requests,
-         "batch_size": batch}
+        {
+            "ts": at(h),
+            "interval_s": 3600.0,
+            "endpoint": endpoint,
+            "model": model,
+            "resource_id": resource,
+            "requests": requests,
+            "tokens_in": tokens[0] * requests,
+            "tokens_out": tokens[1] * requests,
+            "batch_size": batch,
+        }
         for h in range(hours)
     ]
 
 
 def test_batching_fires_on_unbatched_idle_endpoint_only():
     frames = {
-        "inference_requests": inference(*_endpoint("chat-a", "seg-v3", "i-a", 5000, 1.0),
-                                        *_endpoint("chat-b", "seg-v3", "i-b", 5000, 8.0)),
+        "inference_requests": inference(
+            *_endpoint("chat-a", "seg-v3", "i-a", 5000, 1.0), *_endpoint("chat-b", "seg-v3", "i-b", 5000, 8.0)
+        ),
         "gpu_metrics": pl.concat([metrics("i-a", [15.0] * 168, gpus=1), metrics("i-b", [15.0] * 168, gpus=1)]),
-        "machines": machines(*[{"resource_id": r, "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168,
-                                "effective_cost": "168.00"} for r in ("i-a", "i-b")]),
+        "machines": machines(
+            *[
+                {
+                    "resource_id": r,
+                    "instance_type": "g5.xlarge",
+                    "gpu_count": 1,
+                    "hours": 168,
+                    "effective_cost": "168.00",
+                }
+                for r in ("i-a", "i-b")
+            ]
+        ),
         "prices": prices(),
     }
     out = batching.detect(frames, config())
@@ -81,8 +116,15 @@ def test_batching_busy_gpu_does_not_fire():
     frames = {
         "inference_requests": inference(*_endpoint("chat-a", "seg-v3", "i-a", 5000, 1.0)),
         "gpu_metrics": metrics("i-a", [70.0] * 168, gpus=1),
-        "machines": machines({"resource_id": "i-a", "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168,
-                              "effective_cost": "168.00"}),
+        "machines": machines(
+            {
+                "resource_id": "i-a",
+                "instance_type": "g5.xlarge",
+                "gpu_count": 1,
+                "hours": 168,
+                "effective_cost": "168.00",
+            }
+        ),
         "prices": prices(),
     }
     assert batching.detect(frames, config()).height == 0
@@ -91,11 +133,23 @@ def test_batching_busy_gpu_does_not_fire():
 def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busy_endpoint():
     frames = {
         # 1,800 requests/h = 0.5 requests/s on a g5.xlarge; 7,200/h = 2 requests/s on the other
-        "inference_requests": inference(*_endpoint("embed", "embed-small", "i-e", 1800, 1.0),
-                                        *_endpoint("embed-busy", "embed-small", "i-f", 7200, 1.0)),
+        "inference_requests": inference(
+            *_endpoint("embed", "embed-small", "i-e", 1800, 1.0),
+            *_endpoint("embed-busy", "embed-small", "i-f", 7200, 1.0),
+        ),
         "gpu_metrics": None,
-        "machines": machines(*[{"resource_id": r, "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168,
-                                "effective_cost": "169.008"} for r in ("i-e", "i-f")]),  # 1.006 USD/h
+        "machines": machines(
+            *[
+                {
+                    "resource_id": r,
+                    "instance_type": "g5.xlarge",
+                    "gpu_count": 1,
+                    "hours": 168,
+                    "effective_cost": "169.008",
+                }
+                for r in ("i-e", "i-f")
+            ]
+        ),  # 1.006 USD/h
         "prices": prices(("aws", "us-east-1", "c7i.2xlarge", "ondemand_hour", "0.357")),
     }
     out = gpu_to_cpu.detect(frames, config())
@@ -108,8 +162,15 @@ def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busy_endpoint():
 def test_gpu_to_cpu_large_model_with_long_prompts_does_not_fire():
     frames = {
         "inference_requests": inference(*_endpoint("chat", "nw-chat-70b", "i-c", 100, 1.0, tokens=(2000, 500))),
-        "machines": machines({"resource_id": "i-c", "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168,
-                              "effective_cost": "169.008"}),
+        "machines": machines(
+            {
+                "resource_id": "i-c",
+                "instance_type": "g5.xlarge",
+                "gpu_count": 1,
+                "hours": 168,
+                "effective_cost": "169.008",
+            }
+        ),
         "prices": prices(("aws", "us-east-1", "c7i.2xlarge", "ondemand_hour", "0.357")),
     }
     assert gpu_to_cpu.detect(frames, config()).height == 0
@@ -119,12 +180,32 @@ def test_scheduling_counts_low_use_off_hours_of_development_machines():
     # Monday 2026-11-16 .. Sunday: 168 h running at 2 %; working hours Mon-Fri 08-20 = 60 h; off = 108 h.
     frames = {
         "gpu_metrics": pl.concat([metrics("i-dev", [2.0] * 168, gpus=1), metrics("i-train", [2.0] * 168, gpus=1)]),
-        "jobs": jobs({"job_id": "nb-1", "kind": "development", "team": "nlp", "resource_id": "i-dev",
-                      "start_ts": at(8), "end_ts": at(18), "gpus": 1},
-                     {"job_id": "t-1", "kind": "training", "team": "nlp", "resource_id": "i-train",
-                      "start_ts": at(0), "end_ts": at(168), "gpus": 1}),
-        "machines": machines(*[{"resource_id": r, "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168,
-                                "effective_cost": "168"} for r in ("i-dev", "i-train")]),
+        "jobs": jobs(
+            {
+                "job_id": "nb-1",
+                "kind": "development",
+                "team": "nlp",
+                "resource_id": "i-dev",
+                "start_ts": at(8),
+                "end_ts": at(18),
+                "gpus": 1,
+            },
+            {
+                "job_id": "t-1",
+                "kind": "training",
+                "team": "nlp",
+                "resource_id": "i-train",
+                "start_ts": at(0),
+                "end_ts": at(168),
+                "gpus": 1,
+            },
+        ),
+        "machines": machines(
+            *[
+                {"resource_id": r, "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168, "effective_cost": "168"}
+                for r in ("i-dev", "i-train")
+            ]
+        ),
         "prices": prices(),
     }
     out = scheduling.detect(frames, config())
@@ -136,10 +217,25 @@ def test_scheduling_counts_low_use_off_hours_of_development_machines():
 def test_scheduling_ignores_a_dev_machine_busy_at_night():
     frames = {
         "gpu_metrics": metrics("i-dev", [80.0] * 168, gpus=1),
-        "jobs": jobs({"job_id": "nb-1", "kind": "development", "resource_id": "i-dev", "start_ts": at(0),
-                      "end_ts": at(168), "gpus": 1}),
-        "machines": machines({"resource_id": "i-dev", "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168,
-                              "effective_cost": "168"}),
+        "jobs": jobs(
+            {
+                "job_id": "nb-1",
+                "kind": "development",
+                "resource_id": "i-dev",
+                "start_ts": at(0),
+                "end_ts": at(168),
+                "gpus": 1,
+            }
+        ),
+        "machines": machines(
+            {
+                "resource_id": "i-dev",
+                "instance_type": "g5.xlarge",
+                "gpu_count": 1,
+                "hours": 168,
+                "effective_cost": "168",
+            }
+        ),
         "prices": prices(),
     }
     assert scheduling.detect(frames, config()).height == 0
@@ -148,8 +244,16 @@ def test_scheduling_ignores_a_dev_machine_busy_at_night():
 def test_scheduling_finds_notebooks_by_tag():
     frames = {
         "gpu_metrics": metrics("i-nb", [1.0] * 168, gpus=1),
-        "machines": machines({"resource_id": "i-nb", "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168,
-                              "effective_cost": "168", "tags": '{"user:purpose": "notebook"}'}),
+        "machines": machines(
+            {
+                "resource_id": "i-nb",
+                "instance_type": "g5.xlarge",
+                "gpu_count": 1,
+                "hours": 168,
+                "effective_cost": "168",
+                "tags": '{"user:purpose": "notebook"}',
+            }
+        ),
         "prices": prices(),
     }
     assert scheduling.detect(frames, config()).height == 1

@@ -66,13 +66,43 @@ def test_gcp_a2_machine_is_core_plus_ram_plus_gpu_over_machine_hours(warehouse, 
 def test_aws_cur_machine_with_a_partial_hour_and_a_transfer_line(warehouse, tmp_path):
     # p4d.24xlarge: two full hours and half an hour (per-second billing); the instance's data transfer
     # line (GB) is network spend, not the machine's hourly rate; its EBS volume is its own resource.
-    rows = [cur_row(T0 + timedelta(hours=h), "i-0a1b2c3d4e5f", "BoxUsage:p4d.24xlarge", amount, "Hrs", cost,
-                    instance_type="p4d.24xlarge", gpu="8")
-            for h, amount, cost in ((0, "1", "21.957642"), (1, "1", "21.957642"), (2, "0.5", "10.978821"))]
-    rows.append(cur_row(T0, "i-0a1b2c3d4e5f", "USE1-DataTransfer-Out-Bytes", "100", "GB", "9.00",
-                        family="Data Transfer", operation=""))
-    rows.append(cur_row(T0, "vol-0123", "EBS:VolumeUsage.gp3", "1.369863", "GB-Mo", "0.109589", family="Storage",
-                        operation="CreateVolume-Gp3"))
+    rows = [
+        cur_row(
+            T0 + timedelta(hours=h),
+            "i-0a1b2c3d4e5f",
+            "BoxUsage:p4d.24xlarge",
+            amount,
+            "Hrs",
+            cost,
+            instance_type="p4d.24xlarge",
+            gpu="8",
+        )
+        for h, amount, cost in ((0, "1", "21.957642"), (1, "1", "21.957642"), (2, "0.5", "10.978821"))
+    ]
+    rows.append(
+        cur_row(
+            T0,
+            "i-0a1b2c3d4e5f",
+            "USE1-DataTransfer-Out-Bytes",
+            "100",
+            "GB",
+            "9.00",
+            family="Data Transfer",
+            operation="",
+        )
+    )
+    rows.append(
+        cur_row(
+            T0,
+            "vol-0123",
+            "EBS:VolumeUsage.gp3",
+            "1.369863",
+            "GB-Mo",
+            "0.109589",
+            family="Storage",
+            operation="CreateVolume-Gp3",
+        )
+    )
     _, rates = _rates(warehouse, [write_cur(tmp_path / "cur-00001.csv", rows)])
 
     assert rates["i-0a1b2c3d4e5f"]["rate"] == Decimal("54.894105") / Decimal("2.5") == Decimal("21.957642")
@@ -80,10 +110,22 @@ def test_aws_cur_machine_with_a_partial_hour_and_a_transfer_line(warehouse, tmp_
 
 def test_aws_focus_machine_with_a_partial_hour(warehouse, tmp_path):
     desc = "$21.957642 per On Demand Linux p4d.24xlarge Instance Hour"
-    rows = [focus_row(T0 + timedelta(hours=h), "i-0f0c05", desc, q, "Hours", c)
-            for h, q, c in ((0, "1", "21.957642"), (1, "1", "21.957642"), (2, "0.25", "5.4894105"))]
-    rows.append(focus_row(T0, "i-0f0c05", "$0.09 per GB - first 10 TB / month data transfer out", "10", "GB", "0.90",
-                          category="Networking", resource_type="NULL"))
+    rows = [
+        focus_row(T0 + timedelta(hours=h), "i-0f0c05", desc, q, "Hours", c)
+        for h, q, c in ((0, "1", "21.957642"), (1, "1", "21.957642"), (2, "0.25", "5.4894105"))
+    ]
+    rows.append(
+        focus_row(
+            T0,
+            "i-0f0c05",
+            "$0.09 per GB - first 10 TB / month data transfer out",
+            "10",
+            "GB",
+            "0.90",
+            category="Networking",
+            resource_type="NULL",
+        )
+    )
     _, rates = _rates(warehouse, [write_focus(tmp_path / "focus.csv", rows)])
 
     assert rates["i-0f0c05"]["rate"] == Decimal("49.4046945") / Decimal("2.25") == Decimal("21.957642")
@@ -96,12 +138,36 @@ def test_azure_vm_with_a_licence_meter_billed_daily_in_eur(warehouse, tmp_path):
     info = '{"UsageType":"ComputeHR","ServiceType":"Standard_NC24ads_A100_v4","VCPUs":24}'
     rows = []
     for day, hours, compute, licence in ((T0, "24", "88.08", "2.40"), (T0 + timedelta(days=1), "10", "36.70", "1.00")):
-        vm_row = azure_row(day, vm, "Virtual Machines", "NCadsA100v4 Series", "NC24ads A100 v4", hours, compute, "1 Hour")
+        vm_row = azure_row(
+            day, vm, "Virtual Machines", "NCadsA100v4 Series", "NC24ads A100 v4", hours, compute, "1 Hour"
+        )
         vm_row["AdditionalInfo"] = info
-        rows += [vm_row, azure_row(day, vm, "Virtual Machines Licenses", "Red Hat Enterprise Linux",
-                                   "9+ vCPU VM License", hours, licence, "1 Hour")]
-        rows.append(azure_row(day, azure_disk_id("gpu-az-1_OsDisk_1"), "Storage", "Premium SSD Managed Disks",
-                              "P10 LRS Disk", "0.033333", "0.65", "1/Month", service="Microsoft.Compute"))
+        rows += [
+            vm_row,
+            azure_row(
+                day,
+                vm,
+                "Virtual Machines Licenses",
+                "Red Hat Enterprise Linux",
+                "9+ vCPU VM License",
+                hours,
+                licence,
+                "1 Hour",
+            ),
+        ]
+        rows.append(
+            azure_row(
+                day,
+                azure_disk_id("gpu-az-1_OsDisk_1"),
+                "Storage",
+                "Premium SSD Managed Disks",
+                "P10 LRS Disk",
+                "0.033333",
+                "0.65",
+                "1/Month",
+                service="Microsoft.Compute",
+            )
+        )
     cfg = config(fx={"EUR": Decimal("1.08")})
     _, rates = _rates(warehouse, [write_azure(tmp_path / "azure_cost_details.csv", rows)], cfg)
 

@@ -32,9 +32,18 @@ AZURE_TEMPLATE = "azure/finops-toolkit_EA_AmortizedCost_Small.csv"
 
 
 def _transfers(source: str, destination: str, gb_per_hour: int, hours: int) -> list[dict]:
-    return [{"interval_start": at(h), "interval_s": 3600.0, "source_resource_id": None, "source_region": source,
-             "destination": f"vm-{destination}", "destination_region": destination, "bytes": gb_per_hour * GB}
-            for h in range(hours)]
+    return [
+        {
+            "interval_start": at(h),
+            "interval_s": 3600.0,
+            "source_resource_id": None,
+            "source_region": source,
+            "destination": f"vm-{destination}",
+            "destination_region": destination,
+            "bytes": gb_per_hour * GB,
+        }
+        for h in range(hours)
+    ]
 
 
 def _detect(warehouse, moved: list[dict]) -> tuple[dict, dict]:
@@ -62,14 +71,22 @@ def _write_cur(path: Path, rows: list[dict]) -> Path:
 
 def test_aws_cur_rate_of_the_source_region(tmp_path, warehouse):
     def out_row(usage_type: str, region: str, gb: str, cost: str) -> dict:
-        return {"lineItem/UsageType": usage_type, "product/region": region, "lineItem/UsageAmount": gb,
-                "lineItem/UnblendedCost": cost, "product/transferType": "InterRegion Outbound"}
+        return {
+            "lineItem/UsageType": usage_type,
+            "product/region": region,
+            "lineItem/UsageAmount": gb,
+            "lineItem/UnblendedCost": cost,
+            "product/transferType": "InterRegion Outbound",
+        }
 
-    bill = _write_cur(tmp_path / "cur.csv", [
-        out_row("USE1-USW2-AWS-Out-Bytes", "us-east-1", "600", "9.00"),
-        out_row("USE1-EU-AWS-Out-Bytes", "us-east-1", "400", "6.00"),
-        out_row("APN1-USE1-AWS-Out-Bytes", "ap-northeast-1", "1000", "90.00"),
-    ])
+    bill = _write_cur(
+        tmp_path / "cur.csv",
+        [
+            out_row("USE1-USW2-AWS-Out-Bytes", "us-east-1", "600", "9.00"),
+            out_row("USE1-EU-AWS-Out-Bytes", "us-east-1", "400", "6.00"),
+            out_row("APN1-USE1-AWS-Out-Bytes", "ap-northeast-1", "1000", "90.00"),
+        ],
+    )
     assert [r.error for r in ingest_files(warehouse, [bill])] == [None]
     row, evidence = _detect(warehouse, _transfers("us-east-1", "us-west-2", 100, 5))
     # us-east-1's rate: (9 + 6) / (600 + 400) = 0.015 USD/GB (list 0.02; all regions would be 0.0525)
@@ -82,14 +99,30 @@ def test_aws_cur_rate_of_the_source_region(tmp_path, warehouse):
 
 
 def test_aws_focus_rate_from_data_transfer_to_rows(tmp_path, warehouse):
-    bill = write_focus(tmp_path / "focus.csv", [
-        {"ProviderName": "AWS", "RegionId": "us-west-2", "ServiceName": "Amazon Simple Storage Service",
-         "ServiceCategory": "Storage", "ChargeDescription": "$0.02 per GB - US West (Oregon) data transfer to US East (Northern Virginia)",
-         "ConsumedQuantity": "2000", "BilledCost": "40", "EffectiveCost": "24"},
-        {"ProviderName": "AWS", "RegionId": "us-west-2", "ServiceCategory": "Compute",
-         "ChargeDescription": "USD 0.02 per GB for USW2-EUN1-AWS-Out-Bytes in EU (Stockholm)",
-         "ConsumedQuantity": "500", "BilledCost": "10", "EffectiveCost": "6"},
-    ])
+    bill = write_focus(
+        tmp_path / "focus.csv",
+        [
+            {
+                "ProviderName": "AWS",
+                "RegionId": "us-west-2",
+                "ServiceName": "Amazon Simple Storage Service",
+                "ServiceCategory": "Storage",
+                "ChargeDescription": "$0.02 per GB - US West (Oregon) data transfer to US East (Northern Virginia)",
+                "ConsumedQuantity": "2000",
+                "BilledCost": "40",
+                "EffectiveCost": "24",
+            },
+            {
+                "ProviderName": "AWS",
+                "RegionId": "us-west-2",
+                "ServiceCategory": "Compute",
+                "ChargeDescription": "USD 0.02 per GB for USW2-EUN1-AWS-Out-Bytes in EU (Stockholm)",
+                "ConsumedQuantity": "500",
+                "BilledCost": "10",
+                "EffectiveCost": "6",
+            },
+        ],
+    )
     assert [r.error for r in ingest_files(warehouse, [bill])] == [None]
     row, evidence = _detect(warehouse, _transfers("us-west-2", "us-east-1", 50, 4))
     # (24 + 6) / (2000 + 500) = 0.012 USD/GB; 200 GB / 168 x 730 x 0.012 = 10.428... -> 10.43
@@ -100,9 +133,13 @@ def test_aws_focus_rate_from_data_transfer_to_rows(tmp_path, warehouse):
 def test_gcp_rate_from_bytes_billed(shared_data, tmp_path, warehouse):
     # two SKU rows of us-central1, 500e9 bytes each (usage.unit "bytes"), 4.00 and 6.00 USD
     path = tmp_path / "gcp.csv"
-    write_gcp(path, shared_data / GCP_SAMPLE,
-              [("Network Inter Region Data Transfer Out from Americas to EMEA", "us-central1")] * 2,
-              cost="5.00", amount="500000000000")
+    write_gcp(
+        path,
+        shared_data / GCP_SAMPLE,
+        [("Network Inter Region Data Transfer Out from Americas to EMEA", "us-central1")] * 2,
+        cost="5.00",
+        amount="500000000000",
+    )
     assert [r.error for r in ingest_files(warehouse, [path])] == [None]
     row, evidence = _detect(warehouse, _transfers("us-central1", "europe-west1", 100, 6))
     # 10.00 USD / 1000 GB = 0.01 USD/GB (the price table has no GCP inter-region price at all)
@@ -120,18 +157,41 @@ def _write_azure(shared_data: Path, path: Path, rows: list[dict]) -> Path:
         writer = csv.DictWriter(fh, header)
         writer.writeheader()
         for r in rows:
-            writer.writerow({**template, "BillingPeriodStartDate": "11/01/2026", "BillingPeriodEndDate": "11/30/2026",
-                             "Date": "11/17/2026", **r})
+            writer.writerow(
+                {
+                    **template,
+                    "BillingPeriodStartDate": "11/01/2026",
+                    "BillingPeriodEndDate": "11/30/2026",
+                    "Date": "11/17/2026",
+                    **r,
+                }
+            )
     return path
 
 
 def test_azure_rate_in_eur_converted_with_the_fx_table(shared_data, tmp_path, warehouse):
-    bill = _write_azure(shared_data, tmp_path / "azure.csv", [
-        {"BillingCurrency": "EUR", "ResourceLocation": "WestEurope", "Quantity": "500", "Cost": "7.50",
-         "EffectivePrice": "0.015", "UnitPrice": "0.015"},
-        {"BillingCurrency": "EUR", "ResourceLocation": "WestEurope", "Quantity": "300", "Cost": "4.50",
-         "EffectivePrice": "0.015", "UnitPrice": "0.015"},
-    ])
+    bill = _write_azure(
+        shared_data,
+        tmp_path / "azure.csv",
+        [
+            {
+                "BillingCurrency": "EUR",
+                "ResourceLocation": "WestEurope",
+                "Quantity": "500",
+                "Cost": "7.50",
+                "EffectivePrice": "0.015",
+                "UnitPrice": "0.015",
+            },
+            {
+                "BillingCurrency": "EUR",
+                "ResourceLocation": "WestEurope",
+                "Quantity": "300",
+                "Cost": "4.50",
+                "EffectivePrice": "0.015",
+                "UnitPrice": "0.015",
+            },
+        ],
+    )
     assert [r.error for r in ingest_files(warehouse, [bill])] == [None]
     row, evidence = _detect(warehouse, _transfers("westeurope", "northeurope", 125, 8))
     # 12.00 EUR / 800 GB = 0.015 EUR/GB x 1.08 (config/fx_rates.csv) = 0.0162 USD/GB (list: 0.02)
@@ -142,10 +202,18 @@ def test_azure_rate_in_eur_converted_with_the_fx_table(shared_data, tmp_path, wa
 
 
 def test_list_price_only_without_billed_inter_region_rows(tmp_path, warehouse):
-    bill = _write_cur(tmp_path / "cur.csv", [
-        {"lineItem/UsageType": "USE1-DataTransfer-Out-Bytes", "product/region": "us-east-1",
-         "lineItem/UsageAmount": "100", "lineItem/UnblendedCost": "9.00", "product/transferType": "AWS Outbound"},
-    ])
+    bill = _write_cur(
+        tmp_path / "cur.csv",
+        [
+            {
+                "lineItem/UsageType": "USE1-DataTransfer-Out-Bytes",
+                "product/region": "us-east-1",
+                "lineItem/UsageAmount": "100",
+                "lineItem/UnblendedCost": "9.00",
+                "product/transferType": "AWS Outbound",
+            },
+        ],
+    )
     assert [r.error for r in ingest_files(warehouse, [bill])] == [None]
     row, evidence = _detect(warehouse, _transfers("us-east-1", "us-west-2", 100, 5))
     # 500 GB / 168 x 730 x 0.02 (config/prices.csv, aws_data_transfer_transcribed) = 43.45
@@ -156,10 +224,18 @@ def test_list_price_only_without_billed_inter_region_rows(tmp_path, warehouse):
 
 def test_another_regions_rate_when_the_source_region_has_none(tmp_path, warehouse):
     """The bill's rate of the provider's other regions still wins over the list price, and says so."""
-    bill = _write_cur(tmp_path / "cur.csv", [
-        {"lineItem/UsageType": "USW2-USE1-AWS-Out-Bytes", "product/region": "us-west-2",
-         "lineItem/UsageAmount": "1000", "lineItem/UnblendedCost": "10.00", "product/transferType": "InterRegion Outbound"},
-    ])
+    bill = _write_cur(
+        tmp_path / "cur.csv",
+        [
+            {
+                "lineItem/UsageType": "USW2-USE1-AWS-Out-Bytes",
+                "product/region": "us-west-2",
+                "lineItem/UsageAmount": "1000",
+                "lineItem/UnblendedCost": "10.00",
+                "product/transferType": "InterRegion Outbound",
+            },
+        ],
+    )
     assert [r.error for r in ingest_files(warehouse, [bill])] == [None]
     row, evidence = _detect(warehouse, _transfers("us-east-1", "us-west-2", 100, 5))
     # 0.01 USD/GB; 500 GB / 168 x 730 x 0.01 = 21.726... -> 21.73

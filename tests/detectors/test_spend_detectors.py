@@ -15,8 +15,13 @@ C = Decimal("0.01")
 
 def test_compression_takes_the_top_models_above_the_minimum():
     rows = attributed(
-        {"category": "inference", "model": "nw-chat-70b", "team": "nlp", "project": "llm-chat",
-         "effective_cost_reporting": "8400.00"},
+        {
+            "category": "inference",
+            "model": "nw-chat-70b",
+            "team": "nlp",
+            "project": "llm-chat",
+            "effective_cost_reporting": "8400.00",
+        },
         {"category": "inference", "model": "seg-v3", "team": "vision", "effective_cost_reporting": "1680.00"},
         {"category": "inference", "model": "tiny", "team": "vision", "effective_cost_reporting": "100.00"},
         {"category": "training", "model": "big-train", "team": "vision", "effective_cost_reporting": "99999.00"},
@@ -24,29 +29,60 @@ def test_compression_takes_the_top_models_above_the_minimum():
     out = compression.detect({"attributed_cost": rows}, config(compression={"top_n": 3}))
     assert out["model"].to_list() == ["nw-chat-70b", "seg-v3"]  # tiny: 434.52/month < 1,000; training ignored
     # 8,400 / 168 x 730 x 0.4
-    assert out["monthly_savings"][0] == (Decimal("8400") / 168 * 730 * Decimal("0.4")).quantize(C) == Decimal("14600.00")
+    assert (
+        out["monthly_savings"][0] == (Decimal("8400") / 168 * 730 * Decimal("0.4")).quantize(C) == Decimal("14600.00")
+    )
     assert set(out["confidence"]) == {"low"}
     assert '"estimate": true' in out["evidence"][0]
 
 
-def _usage(hour, cost, instance="p4d.24xlarge", status=None, commitment=None, category="Standard", charge="Usage",
-           resource="i-base"):
+def _usage(
+    hour,
+    cost,
+    instance="p4d.24xlarge",
+    status=None,
+    commitment=None,
+    category="Standard",
+    charge="Usage",
+    resource="i-base",
+):
     start = T0 - timedelta(weeks=3) + timedelta(hours=hour)
-    return {"provider": "aws", "billing_currency": "USD", "resource_id": resource, "charge_period_start": start,
-            "charge_period_end": start + timedelta(hours=1), "charge_category": charge,
-            "pricing_category": category, "effective_cost": Decimal(str(cost)), "x_instance_type": instance,
-            "region_id": "us-east-1", "commitment_discount_id": commitment, "commitment_discount_name": None,
-            "commitment_discount_type": "Reserved Instance" if commitment else None,
-            "commitment_discount_status": status, "x_line_item_type": None}
+    return {
+        "provider": "aws",
+        "billing_currency": "USD",
+        "resource_id": resource,
+        "charge_period_start": start,
+        "charge_period_end": start + timedelta(hours=1),
+        "charge_category": charge,
+        "pricing_category": category,
+        "effective_cost": Decimal(str(cost)),
+        "x_instance_type": instance,
+        "region_id": "us-east-1",
+        "commitment_discount_id": commitment,
+        "commitment_discount_name": None,
+        "commitment_discount_type": "Reserved Instance" if commitment else None,
+        "commitment_discount_status": status,
+        "x_line_item_type": None,
+    }
 
 
-LOOKBACK_SCHEMA = {"provider": pl.String, "billing_currency": pl.String, "resource_id": pl.String,
-                   "charge_period_start": pl.Datetime("us", "UTC"),
-                   "charge_period_end": pl.Datetime("us", "UTC"), "charge_category": pl.String,
-                   "pricing_category": pl.String, "effective_cost": MONEY, "x_instance_type": pl.String,
-                   "region_id": pl.String, "commitment_discount_id": pl.String, "commitment_discount_name": pl.String,
-                   "commitment_discount_type": pl.String, "commitment_discount_status": pl.String,
-                   "x_line_item_type": pl.String}
+LOOKBACK_SCHEMA = {
+    "provider": pl.String,
+    "billing_currency": pl.String,
+    "resource_id": pl.String,
+    "charge_period_start": pl.Datetime("us", "UTC"),
+    "charge_period_end": pl.Datetime("us", "UTC"),
+    "charge_category": pl.String,
+    "pricing_category": pl.String,
+    "effective_cost": MONEY,
+    "x_instance_type": pl.String,
+    "region_id": pl.String,
+    "commitment_discount_id": pl.String,
+    "commitment_discount_name": pl.String,
+    "commitment_discount_type": pl.String,
+    "commitment_discount_status": pl.String,
+    "x_line_item_type": pl.String,
+}
 
 
 def test_best_commitment_level_by_hand():
@@ -61,11 +97,15 @@ def test_commitment_for_a_steady_baseline_and_an_underused_reservation():
     # a steady 20 USD/h of p4d on-demand for 3 weeks of the 4-week lookback (504 h), 0 before
     rows = [_usage(h, "20") for h in range(504)]
     # a reservation: 60 USD used, 140 USD unused over the lookback (30 % utilisation)
-    rows += [_usage(0, "60", status="Used", commitment="ri-1", category="Committed"),
-             _usage(1, "140", status="Unused", commitment="ri-1", category="Committed", charge="Purchase")]
+    rows += [
+        _usage(0, "60", status="Used", commitment="ri-1", category="Committed"),
+        _usage(1, "140", status="Unused", commitment="ri-1", category="Committed", charge="Purchase"),
+    ]
     frame = pl.DataFrame(rows, schema=LOOKBACK_SCHEMA)
-    px = prices(("aws", "us-east-1", "p4d.24xlarge", "ondemand_hour", "21.957642"),
-                ("aws", "us-east-1", "p4d.24xlarge", "commit_1yr_hour", "13.921094"))
+    px = prices(
+        ("aws", "us-east-1", "p4d.24xlarge", "ondemand_hour", "21.957642"),
+        ("aws", "us-east-1", "p4d.24xlarge", "commit_1yr_hour", "13.921094"),
+    )
     out = commitments.detect({"commitment_lookback": frame, "prices": px}, config()).sort("resource_id")
     assert out["resource_id"].to_list() == ["commitment-baseline:aws:USD", "ri-1"]
     d = Decimal(1) - Decimal("13.921094") / Decimal("21.957642")
@@ -82,17 +122,50 @@ def test_commitment_for_a_steady_baseline_and_an_underused_reservation():
 def test_spot_fires_on_long_on_demand_training_only():
     frames = {
         "jobs": jobs(
-            {"job_id": "long", "kind": "training", "team": "research", "project": "p", "model": "m",
-             "resource_id": "i-1", "start_ts": at(0), "end_ts": at(48), "gpus": 8, "pricing_model": "on_demand"},
-            {"job_id": "short", "kind": "training", "team": "vision", "project": "p", "model": "s",
-             "resource_id": "i-1", "start_ts": at(50), "end_ts": at(60), "gpus": 8, "pricing_model": "on_demand"},
-            {"job_id": "on-spot", "kind": "training", "team": "nlp", "project": "p", "model": "x",
-             "resource_id": "i-1", "start_ts": at(0), "end_ts": at(100), "gpus": 8, "pricing_model": "spot"},
+            {
+                "job_id": "long",
+                "kind": "training",
+                "team": "research",
+                "project": "p",
+                "model": "m",
+                "resource_id": "i-1",
+                "start_ts": at(0),
+                "end_ts": at(48),
+                "gpus": 8,
+                "pricing_model": "on_demand",
+            },
+            {
+                "job_id": "short",
+                "kind": "training",
+                "team": "vision",
+                "project": "p",
+                "model": "s",
+                "resource_id": "i-1",
+                "start_ts": at(50),
+                "end_ts": at(60),
+                "gpus": 8,
+                "pricing_model": "on_demand",
+            },
+            {
+                "job_id": "on-spot",
+                "kind": "training",
+                "team": "nlp",
+                "project": "p",
+                "model": "x",
+                "resource_id": "i-1",
+                "start_ts": at(0),
+                "end_ts": at(100),
+                "gpus": 8,
+                "pricing_model": "spot",
+            },
         ),
-        "machines": machines({"resource_id": "i-1", "instance_type": "p4d.24xlarge", "hours": 168,
-                              "effective_cost": "3360"}),  # 20 USD/h
-        "prices": prices(("aws", "us-east-1", "p4d.24xlarge", "ondemand_hour", "20"),
-                         ("aws", "us-east-1", "p4d.24xlarge", "spot_hour", "8")),
+        "machines": machines(
+            {"resource_id": "i-1", "instance_type": "p4d.24xlarge", "hours": 168, "effective_cost": "3360"}
+        ),  # 20 USD/h
+        "prices": prices(
+            ("aws", "us-east-1", "p4d.24xlarge", "ondemand_hour", "20"),
+            ("aws", "us-east-1", "p4d.24xlarge", "spot_hour", "8"),
+        ),
     }
     out = spot.detect(frames, config())
     assert out["team"].to_list() == ["research"]
@@ -103,15 +176,47 @@ def test_spot_fires_on_long_on_demand_training_only():
 
 def test_network_cdn_for_repeated_downloads_and_cross_region_transfer():
     gb = 10**9
-    rows = [{"interval_start": at(h), "interval_s": 3600.0, "source_resource_id": "bucket-w", "source_region": "us-east-1",
-             "destination": "internet", "bytes": 50 * gb, "content_key": "models/weights.safetensors"} for h in range(12)]
-    rows += [{"interval_start": at(h), "interval_s": 3600.0, "source_resource_id": "bucket-w", "source_region": "us-east-1",
-              "destination": "internet", "bytes": 50 * gb, "content_key": "rare.bin"} for h in range(3)]
-    rows += [{"interval_start": at(h), "interval_s": 3600.0, "source_resource_id": "bucket-d", "source_region": "us-east-1",
-              "destination": "i-west", "destination_region": "us-west-2", "bytes": 100 * gb} for h in range(5)]
-    px = prices(("aws", "us-east-1", "internet", "egress_gb", "0.09"),
-                ("aws", "us-east-1", "cloudfront", "cdn_egress_gb", "0.085"),
-                ("aws", "us-east-1", "inter_region", "inter_region_gb", "0.02"))
+    rows = [
+        {
+            "interval_start": at(h),
+            "interval_s": 3600.0,
+            "source_resource_id": "bucket-w",
+            "source_region": "us-east-1",
+            "destination": "internet",
+            "bytes": 50 * gb,
+            "content_key": "models/weights.safetensors",
+        }
+        for h in range(12)
+    ]
+    rows += [
+        {
+            "interval_start": at(h),
+            "interval_s": 3600.0,
+            "source_resource_id": "bucket-w",
+            "source_region": "us-east-1",
+            "destination": "internet",
+            "bytes": 50 * gb,
+            "content_key": "rare.bin",
+        }
+        for h in range(3)
+    ]
+    rows += [
+        {
+            "interval_start": at(h),
+            "interval_s": 3600.0,
+            "source_resource_id": "bucket-d",
+            "source_region": "us-east-1",
+            "destination": "i-west",
+            "destination_region": "us-west-2",
+            "bytes": 100 * gb,
+        }
+        for h in range(5)
+    ]
+    px = prices(
+        ("aws", "us-east-1", "internet", "egress_gb", "0.09"),
+        ("aws", "us-east-1", "cloudfront", "cdn_egress_gb", "0.085"),
+        ("aws", "us-east-1", "inter_region", "inter_region_gb", "0.02"),
+    )
     out = network.detect({"network_flows": flows(*rows), "prices": px}, config()).sort("resource_id")
     assert out["resource_id"].to_list() == ["models/weights.safetensors", "us-east-1->us-west-2"]
     assert out["monthly_savings"][0] == (Decimal(600) / 168 * 730 * (Decimal("0.09") - Decimal("0.085"))).quantize(C)
@@ -120,12 +225,34 @@ def test_network_cdn_for_repeated_downloads_and_cross_region_transfer():
 
 def test_network_uses_the_billed_egress_rate():
     gb = 10**9
-    rows = [{"interval_start": at(h), "interval_s": 3600.0, "source_resource_id": "b", "source_region": "us-east-1",
-             "destination": "internet", "bytes": 100 * gb, "content_key": "k"} for h in range(10)]
-    rates = pl.DataFrame({"provider": ["aws"], "direction": ["internet_out"], "billing_currency": ["USD"],
-                          "effective_cost": [Decimal("120")], "gb": [Decimal("1000")]},
-                         schema={"provider": pl.String, "direction": pl.String, "billing_currency": pl.String,
-                                 "effective_cost": MONEY, "gb": MONEY})
+    rows = [
+        {
+            "interval_start": at(h),
+            "interval_s": 3600.0,
+            "source_resource_id": "b",
+            "source_region": "us-east-1",
+            "destination": "internet",
+            "bytes": 100 * gb,
+            "content_key": "k",
+        }
+        for h in range(10)
+    ]
+    rates = pl.DataFrame(
+        {
+            "provider": ["aws"],
+            "direction": ["internet_out"],
+            "billing_currency": ["USD"],
+            "effective_cost": [Decimal("120")],
+            "gb": [Decimal("1000")],
+        },
+        schema={
+            "provider": pl.String,
+            "direction": pl.String,
+            "billing_currency": pl.String,
+            "effective_cost": MONEY,
+            "gb": MONEY,
+        },
+    )
     px = prices(("aws", "us-east-1", "cloudfront", "cdn_egress_gb", "0.085"))
     out = network.detect({"network_flows": flows(*rows), "prices": px, "transfer_rates": rates}, config())
     assert out["monthly_savings"][0] == (Decimal(1000) / 168 * 730 * (Decimal("0.12") - Decimal("0.085"))).quantize(C)
@@ -134,17 +261,51 @@ def test_network_uses_the_billed_egress_rate():
 
 def test_hdfs_cluster_versus_object_storage():
     tags = '{"user:role": "hdfs-datanode", "user:cluster": "lake", "user:replication": "3"}'
-    schema = {"resource_id": pl.String, "provider": pl.String, "region_id": pl.String, "billing_currency": pl.String,
-              "tags": pl.String, "consumed_unit": pl.String, "effective_cost": MONEY, "consumed_quantity": MONEY}
-    rows = pl.DataFrame([
-        {"resource_id": "i-dn1", "provider": "aws", "region_id": "us-east-1", "billing_currency": "USD", "tags": tags,
-         "consumed_unit": "Hrs", "effective_cost": Decimal("500"), "consumed_quantity": Decimal("168")},
-        {"resource_id": "vol-1", "provider": "aws", "region_id": "us-east-1", "billing_currency": "USD", "tags": tags,
-         "consumed_unit": "GB-Mo", "effective_cost": Decimal("300"), "consumed_quantity": Decimal("6904.10958904")},
-        {"resource_id": "i-web", "provider": "aws", "region_id": "us-east-1", "billing_currency": "USD",
-         "tags": '{"user:role": "web"}', "consumed_unit": "Hrs", "effective_cost": Decimal("900"),
-         "consumed_quantity": Decimal("168")},
-    ], schema=schema)
+    schema = {
+        "resource_id": pl.String,
+        "provider": pl.String,
+        "region_id": pl.String,
+        "billing_currency": pl.String,
+        "tags": pl.String,
+        "consumed_unit": pl.String,
+        "effective_cost": MONEY,
+        "consumed_quantity": MONEY,
+    }
+    rows = pl.DataFrame(
+        [
+            {
+                "resource_id": "i-dn1",
+                "provider": "aws",
+                "region_id": "us-east-1",
+                "billing_currency": "USD",
+                "tags": tags,
+                "consumed_unit": "Hrs",
+                "effective_cost": Decimal("500"),
+                "consumed_quantity": Decimal("168"),
+            },
+            {
+                "resource_id": "vol-1",
+                "provider": "aws",
+                "region_id": "us-east-1",
+                "billing_currency": "USD",
+                "tags": tags,
+                "consumed_unit": "GB-Mo",
+                "effective_cost": Decimal("300"),
+                "consumed_quantity": Decimal("6904.10958904"),
+            },
+            {
+                "resource_id": "i-web",
+                "provider": "aws",
+                "region_id": "us-east-1",
+                "billing_currency": "USD",
+                "tags": '{"user:role": "web"}',
+                "consumed_unit": "Hrs",
+                "effective_cost": Decimal("900"),
+                "consumed_quantity": Decimal("168"),
+            },
+        ],
+        schema=schema,
+    )
     px = prices(("aws", "us-east-1", "STANDARD", "storage_gb_month", "0.023"))
     out = hdfs_to_object.detect({"tagged_costs": rows, "prices": px}, config())
     assert out["resource_id"].to_list() == ["hdfs:lake"]
@@ -156,21 +317,73 @@ def test_hdfs_cluster_versus_object_storage():
 def test_distributed_efficiency_compares_with_fewer_node_runs():
     frames = {
         "jobs": jobs(
-            *[{"job_id": "big", "kind": "training", "team": "nlp", "project": "llm", "model": "m", "resource_id": r,
-               "start_ts": at(0), "end_ts": at(24), "gpus": 8, "nodes": 4} for r in ("n1", "n2", "n3", "n4")],
-            {"job_id": "one", "kind": "training", "team": "nlp", "project": "llm", "model": "m", "resource_id": "n5",
-             "start_ts": at(0), "end_ts": at(24), "gpus": 8, "nodes": 1},
+            *[
+                {
+                    "job_id": "big",
+                    "kind": "training",
+                    "team": "nlp",
+                    "project": "llm",
+                    "model": "m",
+                    "resource_id": r,
+                    "start_ts": at(0),
+                    "end_ts": at(24),
+                    "gpus": 8,
+                    "nodes": 4,
+                }
+                for r in ("n1", "n2", "n3", "n4")
+            ],
+            {
+                "job_id": "one",
+                "kind": "training",
+                "team": "nlp",
+                "project": "llm",
+                "model": "m",
+                "resource_id": "n5",
+                "start_ts": at(0),
+                "end_ts": at(24),
+                "gpus": 8,
+                "nodes": 1,
+            },
             # a model that scales well: no recommendation
-            *[{"job_id": "ok", "kind": "training", "team": "cv", "project": "seg", "model": "ok", "resource_id": r,
-               "start_ts": at(30), "end_ts": at(40), "gpus": 8, "nodes": 2} for r in ("n6", "n7")],
-            {"job_id": "ok1", "kind": "training", "team": "cv", "project": "seg", "model": "ok", "resource_id": "n8",
-             "start_ts": at(30), "end_ts": at(40), "gpus": 8, "nodes": 1},
+            *[
+                {
+                    "job_id": "ok",
+                    "kind": "training",
+                    "team": "cv",
+                    "project": "seg",
+                    "model": "ok",
+                    "resource_id": r,
+                    "start_ts": at(30),
+                    "end_ts": at(40),
+                    "gpus": 8,
+                    "nodes": 2,
+                }
+                for r in ("n6", "n7")
+            ],
+            {
+                "job_id": "ok1",
+                "kind": "training",
+                "team": "cv",
+                "project": "seg",
+                "model": "ok",
+                "resource_id": "n8",
+                "start_ts": at(30),
+                "end_ts": at(40),
+                "gpus": 8,
+                "nodes": 1,
+            },
         ),
-        "gpu_metrics": pl.concat([metrics(r, [45.0] * 24) for r in ("n1", "n2", "n3", "n4")]
-                                 + [metrics("n5", [90.0] * 24)]
-                                 + [metrics(r, [85.0] * 10, start_hour=30) for r in ("n6", "n7", "n8")]),
-        "machines": machines(*[{"resource_id": f"n{i}", "instance_type": "p4d.24xlarge", "hours": 168,
-                                "effective_cost": "3360"} for i in range(1, 9)]),
+        "gpu_metrics": pl.concat(
+            [metrics(r, [45.0] * 24) for r in ("n1", "n2", "n3", "n4")]
+            + [metrics("n5", [90.0] * 24)]
+            + [metrics(r, [85.0] * 10, start_hour=30) for r in ("n6", "n7", "n8")]
+        ),
+        "machines": machines(
+            *[
+                {"resource_id": f"n{i}", "instance_type": "p4d.24xlarge", "hours": 168, "effective_cost": "3360"}
+                for i in range(1, 9)
+            ]
+        ),
         "prices": prices(),
     }
     out = distributed_efficiency.detect(frames, config())
@@ -181,14 +394,41 @@ def test_distributed_efficiency_compares_with_fewer_node_runs():
 
 def test_hdfs_tags_with_cur2_prefixes_and_a_replication_tag():
     tags = '{"user_role": "hdfs-datanode", "user_hdfs_replication": "2"}'
-    schema = {"resource_id": pl.String, "provider": pl.String, "region_id": pl.String, "billing_currency": pl.String,
-              "tags": pl.String, "consumed_unit": pl.String, "effective_cost": MONEY, "consumed_quantity": MONEY}
-    rows = pl.DataFrame([
-        {"resource_id": "i-dn", "provider": "aws", "region_id": "us-east-1", "billing_currency": "USD", "tags": tags,
-         "consumed_unit": "Hrs", "effective_cost": Decimal("168"), "consumed_quantity": Decimal("168")},
-        {"resource_id": "vol-dn", "provider": "aws", "region_id": "us-east-1", "billing_currency": "USD", "tags": tags,
-         "consumed_unit": "GB-Mo", "effective_cost": Decimal("100"), "consumed_quantity": Decimal("2301.36986301")},
-    ], schema=schema)
+    schema = {
+        "resource_id": pl.String,
+        "provider": pl.String,
+        "region_id": pl.String,
+        "billing_currency": pl.String,
+        "tags": pl.String,
+        "consumed_unit": pl.String,
+        "effective_cost": MONEY,
+        "consumed_quantity": MONEY,
+    }
+    rows = pl.DataFrame(
+        [
+            {
+                "resource_id": "i-dn",
+                "provider": "aws",
+                "region_id": "us-east-1",
+                "billing_currency": "USD",
+                "tags": tags,
+                "consumed_unit": "Hrs",
+                "effective_cost": Decimal("168"),
+                "consumed_quantity": Decimal("168"),
+            },
+            {
+                "resource_id": "vol-dn",
+                "provider": "aws",
+                "region_id": "us-east-1",
+                "billing_currency": "USD",
+                "tags": tags,
+                "consumed_unit": "GB-Mo",
+                "effective_cost": Decimal("100"),
+                "consumed_quantity": Decimal("2301.36986301"),
+            },
+        ],
+        schema=schema,
+    )
     px = prices(("aws", "us-east-1", "STANDARD", "storage_gb_month", "0.023"))
     out = hdfs_to_object.detect({"tagged_costs": rows, "prices": px}, config())
     assert out["resource_id"].to_list() == ["hdfs:hdfs"]  # no cluster tag: one cluster named hdfs

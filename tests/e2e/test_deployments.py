@@ -104,7 +104,10 @@ def stack(tmp_path_factory):
     env.pop("PREFECT_API_KEY", None)
     server = subprocess.Popen(
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        env=env,
+        stdout=open(work / "server.log", "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     worker = None
     try:
@@ -122,7 +125,12 @@ def stack(tmp_path_factory):
 
         def prefect(*args: str, check: bool = True) -> subprocess.CompletedProcess:
             done = subprocess.run(
-                [PREFECT, *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300,
+                [PREFECT, *args],
+                env=env,
+                cwd=PROJECT_ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
                 stdin=subprocess.DEVNULL,
             )
             if check and done.returncode != 0:
@@ -135,7 +143,10 @@ def stack(tmp_path_factory):
         assert "weekly-cost-report/weekly" in deployed.stdout + deployed.stderr
         worker = subprocess.Popen(
             [PREFECT, "worker", "start", "--pool", "aicost", "--limit", "4"],
-            env=env, cwd=PROJECT_ROOT, stdout=open(work / "worker.log", "w"), stderr=subprocess.STDOUT,
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=open(work / "worker.log", "w"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         yield {"env": env, "work": work, "week": week, "mailbox": mailbox, "prefect": prefect}

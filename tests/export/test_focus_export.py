@@ -19,24 +19,105 @@ from flows.settings import Settings
 
 WEEK = date(2026, 11, 16)
 HEADER = [
-    "BilledCost", "EffectiveCost", "ListCost", "BillingCurrency", "BillingAccountId", "BillingPeriodStart",
-    "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory", "ChargeDescription",
-    "ChargeFrequency", "ProviderName", "PublisherName", "InvoiceIssuerName", "ServiceName", "ServiceCategory",
-    "ResourceId", "RegionId", "InvoiceId", "PricingCurrency", "Tags",
+    "BilledCost",
+    "EffectiveCost",
+    "ListCost",
+    "BillingCurrency",
+    "BillingAccountId",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ProviderName",
+    "PublisherName",
+    "InvoiceIssuerName",
+    "ServiceName",
+    "ServiceCategory",
+    "ResourceId",
+    "RegionId",
+    "InvoiceId",
+    "PricingCurrency",
+    "Tags",
 ]
 LINES = [
     # a GPU machine's day: 100 billed, 80 effective; a job used 8 GPUs for half of it, the rest is idle
-    ["100", "80", "120", "USD", "acct-1", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", "2026-11-16T00:00:00Z",
-     "2026-11-17T00:00:00Z", "Usage", "p4d.24xlarge On Demand Linux", "Usage-Based", "AWS", "AWS", "AWS",
-     "Amazon Elastic Compute Cloud", "Compute", "i-gpu1", "us-east-1", "INV-11", "USD", ""],
+    [
+        "100",
+        "80",
+        "120",
+        "USD",
+        "acct-1",
+        "2026-11-01T00:00:00Z",
+        "2026-12-01T00:00:00Z",
+        "2026-11-16T00:00:00Z",
+        "2026-11-17T00:00:00Z",
+        "Usage",
+        "p4d.24xlarge On Demand Linux",
+        "Usage-Based",
+        "AWS",
+        "AWS",
+        "AWS",
+        "Amazon Elastic Compute Cloud",
+        "Compute",
+        "i-gpu1",
+        "us-east-1",
+        "INV-11",
+        "USD",
+        "",
+    ],
     # object storage for a day
-    ["10", "10", "10", "USD", "acct-1", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", "2026-11-17T00:00:00Z",
-     "2026-11-18T00:00:00Z", "Usage", "S3 Standard storage", "Usage-Based", "AWS", "AWS", "AWS",
-     "Amazon Simple Storage Service", "Storage", "bucket-a", "us-east-1", "INV-11", "USD", '{"team":"data"}'],
+    [
+        "10",
+        "10",
+        "10",
+        "USD",
+        "acct-1",
+        "2026-11-01T00:00:00Z",
+        "2026-12-01T00:00:00Z",
+        "2026-11-17T00:00:00Z",
+        "2026-11-18T00:00:00Z",
+        "Usage",
+        "S3 Standard storage",
+        "Usage-Based",
+        "AWS",
+        "AWS",
+        "AWS",
+        "Amazon Simple Storage Service",
+        "Storage",
+        "bucket-a",
+        "us-east-1",
+        "INV-11",
+        "USD",
+        '{"team":"data"}',
+    ],
     # a monthly fee in EUR: 300 over the 30 days of November, 70 of it in the week
-    ["300", "300", "300", "EUR", "acct-2", "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z", "2026-11-01T00:00:00Z",
-     "2026-12-01T00:00:00Z", "Purchase", "Support plan", "Recurring", "Microsoft", "Microsoft", "Microsoft",
-     "Support", "Other", "", "", "INV-12", "EUR", ""],
+    [
+        "300",
+        "300",
+        "300",
+        "EUR",
+        "acct-2",
+        "2026-11-01T00:00:00Z",
+        "2026-12-01T00:00:00Z",
+        "2026-11-01T00:00:00Z",
+        "2026-12-01T00:00:00Z",
+        "Purchase",
+        "Support plan",
+        "Recurring",
+        "Microsoft",
+        "Microsoft",
+        "Microsoft",
+        "Support",
+        "Other",
+        "",
+        "",
+        "INV-12",
+        "EUR",
+        "",
+    ],
 ]
 JOBS = [
     "job_id,kind,team,project,model,user,resource_ids,start,end,gpus_per_node,pricing_model",
@@ -46,17 +127,46 @@ JOBS = [
 # among those written); focus-validator 2.x cannot be installed on this project's Python 3.11.
 NOT_NULL = {
     "1.2": [
-        "BilledCost", "BillingAccountId", "BillingCurrency", "BillingPeriodEnd", "BillingPeriodStart",
-        "ChargeCategory", "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart", "ContractedCost",
-        "EffectiveCost", "InvoiceIssuerName", "ListCost", "ProviderName", "PublisherName", "ServiceCategory",
-        "ServiceName", "PricingCurrency",
+        "BilledCost",
+        "BillingAccountId",
+        "BillingCurrency",
+        "BillingPeriodEnd",
+        "BillingPeriodStart",
+        "ChargeCategory",
+        "ChargeFrequency",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "ContractedCost",
+        "EffectiveCost",
+        "InvoiceIssuerName",
+        "ListCost",
+        "ProviderName",
+        "PublisherName",
+        "ServiceCategory",
+        "ServiceName",
+        "PricingCurrency",
     ],
 }
 NOT_NULL["1.3"] = [*NOT_NULL["1.2"], "ServiceProviderName", "AllocatedMethodId"]
 PRESENT = {
-    "1.2": [*NOT_NULL["1.2"], "InvoiceId", "BillingAccountType", "SubAccountType", "ResourceId", "SkuPriceDetails", "Tags"],
-    "1.3": [*NOT_NULL["1.3"], "HostProviderName", "AllocatedMethodDetails", "AllocatedResourceId",
-            "AllocatedResourceName", "AllocatedTags", "ContractApplied"],
+    "1.2": [
+        *NOT_NULL["1.2"],
+        "InvoiceId",
+        "BillingAccountType",
+        "SubAccountType",
+        "ResourceId",
+        "SkuPriceDetails",
+        "Tags",
+    ],
+    "1.3": [
+        *NOT_NULL["1.3"],
+        "HostProviderName",
+        "AllocatedMethodDetails",
+        "AllocatedResourceId",
+        "AllocatedResourceName",
+        "AllocatedTags",
+        "ContractApplied",
+    ],
 }
 
 
@@ -79,7 +189,8 @@ def attributed_week(warehouse, tmp_path):
 def stored_totals(con) -> dict:
     rows = con.execute(
         "SELECT billing_currency, sum(billed_cost), sum(effective_cost) FROM attributed_cost "
-        "WHERE week_start = ? GROUP BY ALL", [WEEK]
+        "WHERE week_start = ? GROUP BY ALL",
+        [WEEK],
     ).fetchall()
     return {cur: (b, e) for cur, b, e in rows}
 
@@ -113,14 +224,21 @@ def test_export_writes_focus_1_2_and_1_3_that_add_up_to_the_week(attributed_week
         # storage one day, the monthly fee seven days
         assert frame.height == 2 + 1 + 7
         gpu = frame.filter(pl.col("ResourceId") == "i-gpu1").sort("x_idle_gpu")
-        assert gpu.select("x_team", "x_project", "x_model", "x_category", "x_idle_gpu", "x_attribution_method").rows() == [
+        assert gpu.select(
+            "x_team", "x_project", "x_model", "x_category", "x_idle_gpu", "x_attribution_method"
+        ).rows() == [
             ("research", "llm", "llama-8b", "training", False, "usage"),
             ("research", "unattributed", "unattributed", "training", True, "usage"),  # idle: the machine's main user
         ]
         assert gpu["EffectiveCost"].to_list() == [Decimal("40"), Decimal("40")]
         if version == "1.3":
             assert gpu["AllocatedResourceId"].to_list() == ["research/llm/llama-8b", None]  # idle: unallocated portion
-            assert json.loads(gpu["AllocatedTags"][0]) == {"team": "research", "project": "llm", "model": "llama-8b", "category": "training"}
+            assert json.loads(gpu["AllocatedTags"][0]) == {
+                "team": "research",
+                "project": "llm",
+                "model": "llama-8b",
+                "category": "training",
+            }
             assert gpu["AllocatedMethodId"].to_list() == ["aicost-usage", "aicost-usage"]
         else:
             assert "AllocatedMethodId" not in frame.columns
@@ -162,7 +280,13 @@ def test_cli_export_and_a_stale_week_is_refused(attributed_week, tmp_path, capsy
     again.close()
     assert cli(["--db", str(db), "export", "--week", "2026-W47", "--out", str(out), "--json"]) == 0
     printed = capsys.readouterr().out
-    assert json.loads(printed[printed.index("{"):])["totals"]["EUR"] == {"billed": "70.000000000000", "effective": "70.000000000000"}
+    assert json.loads(printed[printed.index("{") :])["totals"]["EUR"] == {
+        "billed": "70.000000000000",
+        "effective": "70.000000000000",
+    }
     assert sorted(p.name for p in out.iterdir()) == [
-        "focus-1.2-2026-W47.csv", "focus-1.2-2026-W47.parquet", "focus-1.3-2026-W47.csv", "focus-1.3-2026-W47.parquet",
+        "focus-1.2-2026-W47.csv",
+        "focus-1.2-2026-W47.parquet",
+        "focus-1.3-2026-W47.csv",
+        "focus-1.3-2026-W47.parquet",
     ]

@@ -19,9 +19,19 @@ D = Decimal
 def recs(*rows: tuple[str, str, str, dict[str, str]]) -> pl.DataFrame:
     """(rec_id, kind, standalone, {key: monthly cost}) -> a frame as the detectors give it."""
     return pl.DataFrame(
-        [{"rec_id": r, "kind": k, "resource_id": None, "team": None, "project": None, "model": None,
-          "monthly_savings": D(s), "cost_basis": basis_json({key: D(v) for key, v in b.items()})}
-         for r, k, s, b in rows],
+        [
+            {
+                "rec_id": r,
+                "kind": k,
+                "resource_id": None,
+                "team": None,
+                "project": None,
+                "model": None,
+                "monthly_savings": D(s),
+                "cost_basis": basis_json({key: D(v) for key, v in b.items()}),
+            }
+            for r, k, s, b in rows
+        ],
         schema_overrides={"monthly_savings": MONEY},
     )
 
@@ -50,12 +60,14 @@ def test_batching_plus_compression_claiming_the_whole_machine_leaves_it_whole():
 def test_four_recommendations_on_one_machine_and_a_commitment_after_a_power_down():
     # m1 costs 1,000 / month, m2 2,000. Plan order: remove (idle 600) -> cheaper (compression 400,
     # batching 300) -> price (commitment 450 on m1 + m2 = 15 % of 3,000).
-    plan = apply_plan(recs(
-        ("commit", "commitments", "450", {"m1": "1000", "m2": "2000"}),
-        ("b", "batching", "300", {"m1": "1000"}),
-        ("idle", "idle_gpu", "600", {"m1": "1000"}),
-        ("c", "compression", "400", {"m1": "1000"}),
-    ))
+    plan = apply_plan(
+        recs(
+            ("commit", "commitments", "450", {"m1": "1000", "m2": "2000"}),
+            ("b", "batching", "300", {"m1": "1000"}),
+            ("idle", "idle_gpu", "600", {"m1": "1000"}),
+            ("c", "compression", "400", {"m1": "1000"}),
+        )
+    )
     assert plan["rec_id"].to_list() == ["idle", "c", "b", "commit"]
     assert plan["plan_step"].to_list() == ["remove", "cheaper", "cheaper", "price"]
     assert plan["plan_order"].to_list() == [1, 2, 3, 4]
@@ -70,10 +82,12 @@ def test_four_recommendations_on_one_machine_and_a_commitment_after_a_power_down
 
 def test_commitment_baseline_after_a_machine_is_powered_down_entirely():
     # idle_gpu removes all of m1 (1,000 of 1,000): the commitment on m1 + m2 keeps only m2's share
-    plan = apply_plan(recs(
-        ("commit", "commitments", "300", {"m1": "1000", "m2": "1000"}),
-        ("idle", "idle_gpu", "1000", {"m1": "1000"}),
-    ))
+    plan = apply_plan(
+        recs(
+            ("commit", "commitments", "300", {"m1": "1000", "m2": "1000"}),
+            ("idle", "idle_gpu", "1000", {"m1": "1000"}),
+        )
+    )
     assert figures(plan) == {"idle": D("1000.00"), "commit": D("150.00")}
 
 
@@ -88,11 +102,13 @@ def test_a_basis_above_the_billed_cost_is_capped_at_the_bill():
 def test_storage_bucket_delete_then_compress_then_tier():
     # bucket costs 900: checkpoint sprawl deletes 300 (1/3), data compression saves 200 (2/9 of 900),
     # tiering 450 (1/2): 300; 2/9 of 600 = 133.33; 1/2 of (600 - 133.33...) = 233.33
-    plan = apply_plan(recs(
-        ("tier", "storage_tiering", "450", {"bucket-a": "900"}),
-        ("zip", "data_compression", "200", {"bucket-a": "900"}),
-        ("ckpt", "checkpoint_sprawl", "300", {"bucket-a": "900"}),
-    ))
+    plan = apply_plan(
+        recs(
+            ("tier", "storage_tiering", "450", {"bucket-a": "900"}),
+            ("zip", "data_compression", "200", {"bucket-a": "900"}),
+            ("ckpt", "checkpoint_sprawl", "300", {"bucket-a": "900"}),
+        )
+    )
     assert plan["rec_id"].to_list() == ["ckpt", "tier", "zip"]
     # tiering (450 > 200) comes first within "cheaper": 1/2 of 600 = 300; then compression 2/9 of 300
     assert figures(plan) == {"ckpt": D("300.00"), "tier": D("300.00"), "zip": D("66.66")}
@@ -104,8 +120,19 @@ def test_recommendation_without_a_cost_basis_is_not_counted_and_is_flagged():
     assert any("names no cost" in p for p in plan_violations(plan))
 
 
-KINDS = ["idle_gpu", "checkpoint_sprawl", "underused_gpu", "scheduling", "spot", "batching", "gpu_to_cpu",
-         "compression", "storage_tiering", "network", "commitments"]
+KINDS = [
+    "idle_gpu",
+    "checkpoint_sprawl",
+    "underused_gpu",
+    "scheduling",
+    "spot",
+    "batching",
+    "gpu_to_cpu",
+    "compression",
+    "storage_tiering",
+    "network",
+    "commitments",
+]
 amounts = st.decimals(min_value=D("0.01"), max_value=D("100000"), places=2)
 
 
@@ -119,8 +146,14 @@ def scenarios(draw):
         # a detector may claim more than the bill shows, and more than the cost it names
         basis = {k: costs[k] * draw(st.decimals(min_value=D("0.5"), max_value=D("1.5"), places=2)) for k in chosen}
         standalone = sum(basis.values()) * draw(st.decimals(min_value=D("0.01"), max_value=D("1.2"), places=2))
-        rows.append((f"r{i}", draw(st.sampled_from(KINDS)), str(standalone.quantize(D("0.01"))),
-                     {k: str(v) for k, v in basis.items()}))
+        rows.append(
+            (
+                f"r{i}",
+                draw(st.sampled_from(KINDS)),
+                str(standalone.quantize(D("0.01"))),
+                {k: str(v) for k, v in basis.items()},
+            )
+        )
     return rows, costs
 
 

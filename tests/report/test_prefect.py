@@ -69,9 +69,17 @@ def test_the_smtp_password_can_come_from_a_prefect_secret_block(prefect_api, rep
     from flows.settings import Settings
 
     Secret(value="from-the-block-123").save("aicost-smtp-test", overwrite=True)
-    settings = Settings(**{**report_settings.model_dump(), "smtp_user": "reporter", "smtp_password": None,
-                           "smtp_secret_block": "aicost-smtp-test"})
+    settings = Settings(
+        **{
+            **report_settings.model_dump(),
+            "smtp_user": "reporter",
+            "smtp_password": None,
+            "smtp_secret_block": "aicost-smtp-test",
+        }
+    )
     assert smtp_password(settings) == "from-the-block-123"
     missing = Settings(**{**settings.model_dump(), "smtp_secret_block": "no-such-block"})
-    with pytest.raises(DeliveryError, match="could not load the SMTP password from Prefect Secret block 'no-such-block'"):
+    with pytest.raises(
+        DeliveryError, match="could not load the SMTP password from Prefect Secret block 'no-such-block'"
+    ):
         smtp_password(missing)

@@ -63,10 +63,12 @@ def test_the_plain_text_part_has_the_chart_as_text_and_the_ranked_recommendation
     assert re.search(r"2026-W46 +\$1,500 +Training \$1,000, Inference \$500", text)
     assert re.search(r"2026-W40 +no data", text)
     ranked = re.findall(r"^  \d\. \[(\w+)\] (.+?)  ", text, flags=re.M)
-    assert ranked == [("new", "Power down 6 idle p4d nodes in team vision"),
-                      ("open", "Move batch inference to spot"),
-                      ("open", "Right-size p4d nodes in team vision"),
-                      ("resolved", "Tier cold training data to Glacier")]
+    assert ranked == [
+        ("new", "Power down 6 idle p4d nodes in team vision"),
+        ("open", "Move batch inference to spot"),
+        ("open", "Right-size p4d nodes in team vision"),
+        ("resolved", "Tier cold training data to Glacier"),
+    ]
     assert "Right-size p4d nodes in team vision  $80/mo ($4,000/mo alone)" in text
     assert "plan step 2: resize / reschedule: after idle_gpu on i-vision" in text
     assert "(realised $650/mo)" in text
@@ -75,9 +77,17 @@ def test_the_plain_text_part_has_the_chart_as_text_and_the_ranked_recommendation
 @pytest.mark.slow
 def test_an_empty_week_says_so_in_every_section(warehouse, report_settings):
     report = render_report(warehouse, WEEK, report_settings)
-    for message in ("No cost rows for this week.", "No open recommendations this week.", "No recommendations this week.",
-                    "No anomalies this week", "No commitment discounts", "No energy figures for this week",
-                    "No rows rejected.", "No expectation failed.", "No stale sources."):
+    for message in (
+        "No cost rows for this week.",
+        "No open recommendations this week.",
+        "No recommendations this week.",
+        "No anomalies this week",
+        "No commitment discounts",
+        "No energy figures for this week",
+        "No rows rejected.",
+        "No expectation failed.",
+        "No stale sources.",
+    ):
         assert message in report.html, message
     assert "No recommendations this week." in report.text
     assert report.headline["spend"] == "0"
@@ -104,10 +114,13 @@ def _tags(html: str) -> Counter:
 
 @pytest.mark.slow
 def test_malicious_names_render_as_inert_text(warehouse, report_settings):
-    insert_costs(warehouse, [
-        cost_row(WEEK, 0, "100", team=XSS_SCRIPT, project=XSS_ATTR, model=XSS_ATTR),
-        cost_row(WEEK - timedelta(weeks=1), 0, "50", team=XSS_SCRIPT),
-    ])
+    insert_costs(
+        warehouse,
+        [
+            cost_row(WEEK, 0, "100", team=XSS_SCRIPT, project=XSS_ATTR, model=XSS_ATTR),
+            cost_row(WEEK - timedelta(weeks=1), 0, "50", team=XSS_SCRIPT),
+        ],
+    )
     insert_recs(warehouse, [rec_row("x1", "500", f"Stop {XSS_SCRIPT}", team=XSS_ATTR, evidence=XSS_ATTR)])
     report = render_report(warehouse, WEEK, report_settings)
     archived = report.html_path.read_text()
@@ -142,8 +155,13 @@ def test_exchange_rates_and_their_date_are_in_the_footer(warehouse, report_setti
 
 def _billing(**values) -> dict:
     base = {name: None for name in BILLING_COLUMNS}
-    base.update(provider="aws", billing_account_id="111", billing_currency="USD", charge_category="Usage",
-                source_format="aws_cur_csv")
+    base.update(
+        provider="aws",
+        billing_account_id="111",
+        billing_currency="USD",
+        charge_category="Usage",
+        source_format="aws_cur_csv",
+    )
     base.update(values)
     return base
 
@@ -151,32 +169,56 @@ def _billing(**values) -> dict:
 @pytest.mark.slow
 def test_commitments_quality_and_staleness_from_the_warehouse(warehouse, report_settings):
     hour = utc(2026, 11, 17, 10)
-    billing = pl.DataFrame([
-        _billing(charge_period_start=hour, charge_period_end=hour + timedelta(hours=1), pricing_category="Committed",
-                 commitment_discount_status="Used", service_category="Compute", effective_cost=Decimal("6"),
-                 list_cost=Decimal("10")),
-        _billing(charge_period_start=hour, charge_period_end=hour + timedelta(hours=1), pricing_category="Standard",
-                 service_category="Compute", effective_cost=Decimal("4"), list_cost=Decimal("4")),
-        _billing(charge_period_start=utc(2026, 11, 22, 23), charge_period_end=utc(2026, 11, 23),
-                 pricing_category="Committed", commitment_discount_status="Unused", service_category="Compute",
-                 effective_cost=Decimal("2"), list_cost=Decimal("2")),
-    ])
+    billing = pl.DataFrame(
+        [
+            _billing(
+                charge_period_start=hour,
+                charge_period_end=hour + timedelta(hours=1),
+                pricing_category="Committed",
+                commitment_discount_status="Used",
+                service_category="Compute",
+                effective_cost=Decimal("6"),
+                list_cost=Decimal("10"),
+            ),
+            _billing(
+                charge_period_start=hour,
+                charge_period_end=hour + timedelta(hours=1),
+                pricing_category="Standard",
+                service_category="Compute",
+                effective_cost=Decimal("4"),
+                list_cost=Decimal("4"),
+            ),
+            _billing(
+                charge_period_start=utc(2026, 11, 22, 23),
+                charge_period_end=utc(2026, 11, 23),
+                pricing_category="Committed",
+                commitment_discount_status="Unused",
+                service_category="Compute",
+                effective_cost=Decimal("2"),
+                list_cost=Decimal("2"),
+            ),
+        ]
+    )
     insert_frame(warehouse, "billing_line_items", conform(billing.lazy(), BILLING_COLUMNS).collect())
     metrics = pl.DataFrame([{"ts": utc(2026, 11, 17), "resource_id": "i-1", "source_format": "nvidia_smi_csv"}])
     insert_frame(warehouse, "gpu_metrics", conform(metrics.lazy(), GPU_METRICS_COLUMNS).collect())
     loaded = utc(2026, 11, 23, 6)
     warehouse.execute(
         "INSERT INTO ingest_manifest VALUES ('h1', 'cur.csv', 'aws_cur_csv', 'billing_line_items', 'd1', 'i1', 5, 3, 2, $t),"
-        " ('h2', 'gpu.csv', 'nvidia_smi_csv', 'gpu_metrics', NULL, 'i2', 4, 3, 1, $t)", {"t": loaded})
+        " ('h2', 'gpu.csv', 'nvidia_smi_csv', 'gpu_metrics', NULL, 'i2', 4, 3, 1, $t)",
+        {"t": loaded},
+    )
     warehouse.execute(
         "INSERT INTO rejected_rows VALUES ('h1', 'cur.csv', 4, 'column BilledCost: expected a decimal number, got ''abc''', 'i1'),"
         " ('h1', 'cur.csv', 2, 'column BilledCost: expected a decimal number, got ''x''', 'i1'),"
-        " ('h2', 'gpu.csv', 3, 'column utilization.gpu: expected a percentage, got ''n/a''', 'i2')")
+        " ('h2', 'gpu.csv', 3, 'column utilization.gpu: expected a percentage, got ''n/a''', 'i2')"
+    )
     warehouse.execute(
         "INSERT INTO dq_results VALUES ('r1', 'cur.csv', 'billing_line_items', 'not_null', 'provider', false, 2, NULL, $old),"
         " ('r2', 'cur.csv', 'billing_line_items', 'not_null', 'provider', true, 0, NULL, $t),"
         " ('r2', 'cur.csv', 'billing_line_items', 'between', 'effective_cost', false, 1, NULL, $t)",
-        {"t": loaded, "old": loaded - timedelta(days=1)})
+        {"t": loaded, "old": loaded - timedelta(days=1)},
+    )
     text = render_report(warehouse, WEEK, report_settings).text
     # coverage 6 / (6 + 4) = 60 %; utilisation 6 / (6 + 2) = 75 %; saved 10 - 6 = 4
     assert "USD: coverage 60%, utilisation 75%, unused $2.00, saved vs list $4.00" in text
@@ -201,8 +243,10 @@ def test_report_command_renders_archives_and_returns_json_safe_results(reference
     assert printed["summary"][0] == "AI spend 2026-W47: $2,059 (▲ 37% vs last week) · $11,380/mo savings open"
     assert printed["week"] == "2026-W47"
     assert printed["headline"]["spend"] == "2058.85" and printed["headline"]["open_recommendations"] == 3
-    assert [a["action"] for a in printed["top_actions"]] == ["Power down 6 idle p4d nodes in team vision",
-                                                            "Move batch inference to spot",
-                                                            "Right-size p4d nodes in team vision"]
+    assert [a["action"] for a in printed["top_actions"]] == [
+        "Power down 6 idle p4d nodes in team vision",
+        "Move batch inference to spot",
+        "Right-size p4d nodes in team vision",
+    ]
     assert printed["delivery"]["sent"] is False
     assert (report_settings.reports / "2026-W47.html").is_file()

@@ -53,7 +53,9 @@ def test_week_labels_and_a_week_that_is_not_a_monday():
     assert rm.iso_week_label(date(2020, 12, 28)) == "2020-W53"
     assert rm.week_range_label(date(2026, 11, 16)) == "Nov 16–22, 2026"
     assert rm.week_range_label(date(2026, 11, 30)) == "Nov 30 – Dec 6, 2026"
-    with pytest.raises(ValueError, match=r"2026-11-18 is a Wednesday; expected the Monday .*\(this week's is 2026-11-16\)"):
+    with pytest.raises(
+        ValueError, match=r"2026-11-18 is a Wednesday; expected the Monday .*\(this week's is 2026-11-16\)"
+    ):
         rm.require_monday(date(2026, 11, 18))
 
 
@@ -104,10 +106,17 @@ def test_categories_show_idle_gpu_cost_and_all_six_categories():
 
 def test_top_spenders_and_movers_by_team():
     teams = rm.breakdown(cost_frame(reference_costs()), WEEK, "USD", "team")
-    assert [(r["name"], r["spend"]) for r in teams["top"]] == [("vision", "$1,201"), ("search", "$450"), ("data", "$408")]
+    assert [(r["name"], r["spend"]) for r in teams["top"]] == [
+        ("vision", "$1,201"),
+        ("search", "$450"),
+        ("data", "$408"),
+    ]
     # movers by size of change: data +408.10 (new), vision +200.75, search -50.00
     assert [(r["name"], r["delta"], r["change"]["text"]) for r in teams["movers"]] == [
-        ("data", "+$408", "▲ new"), ("vision", "+$201", "▲ 20%"), ("search", "-$50", "▼ 10%")]
+        ("data", "+$408", "▲ new"),
+        ("vision", "+$201", "▲ 20%"),
+        ("search", "-$50", "▼ 10%"),
+    ]
 
 
 def test_chart_series_and_its_text_equivalent():
@@ -154,10 +163,15 @@ def test_near_misses_are_not_day_anomalies():
 
 def test_a_service_week_above_one_and_a_half_times_its_average():
     rows = [cost_row(WEEK - timedelta(weeks=k), 0, "200", service="Amazon SageMaker") for k in range(1, 5)]
-    flagged = rm.service_anomalies(cost_frame(rows + [cost_row(WEEK, 0, "301", service="Amazon SageMaker")]), WEEK, "USD")
+    flagged = rm.service_anomalies(
+        cost_frame(rows + [cost_row(WEEK, 0, "301", service="Amazon SageMaker")]), WEEK, "USD"
+    )
     assert [(a["subject"], a["jump"], a["size"]) for a in flagged] == [
-        ("Amazon SageMaker (aws)", "+$101.00", "1.5× the 4-week average")]
-    at_limit = rm.service_anomalies(cost_frame(rows + [cost_row(WEEK, 0, "300", service="Amazon SageMaker")]), WEEK, "USD")
+        ("Amazon SageMaker (aws)", "+$101.00", "1.5× the 4-week average")
+    ]
+    at_limit = rm.service_anomalies(
+        cost_frame(rows + [cost_row(WEEK, 0, "300", service="Amazon SageMaker")]), WEEK, "USD"
+    )
     assert at_limit == []
     small = [cost_row(WEEK - timedelta(weeks=k), 0, "20", service="Amazon SQS") for k in range(1, 5)]
     assert rm.service_anomalies(cost_frame(small + [cost_row(WEEK, 0, "90", service="Amazon SQS")]), WEEK, "USD") == []
@@ -182,17 +196,28 @@ def test_recommendations_ranked_by_incremental_savings_with_both_figures_and_rea
 
 def test_commitment_coverage_utilisation_and_savings_prorated_to_the_week():
     def row(pricing, status, effective, list_cost, overlap_s=3600, period_s=3600, compute=True):
-        return {"billing_currency": "USD", "pricing_category": pricing, "commitment_discount_status": status,
-                "charge_category": "Usage", "is_compute": compute, "overlap_s": overlap_s, "period_s": period_s,
-                "effective_cost": Decimal(effective), "list_cost": Decimal(list_cost), "line_items": 1}
+        return {
+            "billing_currency": "USD",
+            "pricing_category": pricing,
+            "commitment_discount_status": status,
+            "charge_category": "Usage",
+            "is_compute": compute,
+            "overlap_s": overlap_s,
+            "period_s": period_s,
+            "effective_cost": Decimal(effective),
+            "list_cost": Decimal(list_cost),
+            "line_items": 1,
+        }
 
-    rows = pl.DataFrame([
-        # a 30-day committed row of which 7 days fall in the week: 300 × 7/30 = 70 effective, 600 × 7/30 = 140 list
-        row("Committed", "Used", "300", "600", overlap_s=7 * 86400, period_s=30 * 86400),
-        row("Standard", None, "30", "30"),  # on-demand compute
-        row("Committed", "Unused", "10", "10"),  # commitment paid for, not used
-        row("Standard", None, "500", "500", compute=False),  # storage: not eligible
-    ]).with_columns(pl.col("effective_cost", "list_cost").cast(MONEY))
+    rows = pl.DataFrame(
+        [
+            # a 30-day committed row of which 7 days fall in the week: 300 × 7/30 = 70 effective, 600 × 7/30 = 140 list
+            row("Committed", "Used", "300", "600", overlap_s=7 * 86400, period_s=30 * 86400),
+            row("Standard", None, "30", "30"),  # on-demand compute
+            row("Committed", "Unused", "10", "10"),  # commitment paid for, not used
+            row("Standard", None, "500", "500", compute=False),  # storage: not eligible
+        ]
+    ).with_columns(pl.col("effective_cost", "list_cost").cast(MONEY))
     [usd] = rm.commitments(rows)
     assert usd["coverage"] == "70%"  # 70 / (70 + 30)
     assert usd["utilisation"] == "88%"  # 70 / (70 + 10) = 87.5 %
@@ -203,20 +228,50 @@ def test_commitment_coverage_utilisation_and_savings_prorated_to_the_week():
 
 def test_stale_sources_and_rejection_reasons():
     week_end = datetime(2026, 11, 23, tzinfo=timezone.utc)
-    freshness = pl.DataFrame({
-        "target_table": ["gpu_metrics", "billing_line_items"],
-        "source": ["nvidia_smi_csv", "aws · aws_cur_csv"],
-        "latest": [week_end - timedelta(days=5), week_end - timedelta(hours=1)],
-    })
-    empty_ingest = pl.DataFrame(schema={"target_table": pl.String, "files": pl.Int64, "rows_in_file": pl.Int64,
-                                        "rows_loaded": pl.Int64, "rows_rejected": pl.Int64})
-    rejections = pl.DataFrame({"reason": ["column BilledCost: expected a decimal number"], "rows_rejected": [3],
-                               "files": [1], "example_file": ["cur.csv"], "example_row": [7]})
-    dq = pl.DataFrame({"scope": ["cur.csv"], "target_table": ["billing_line_items"], "expectation": ["not_null"],
-                       "column_name": ["provider"], "success": [False], "unexpected_count": [2]})
+    freshness = pl.DataFrame(
+        {
+            "target_table": ["gpu_metrics", "billing_line_items"],
+            "source": ["nvidia_smi_csv", "aws · aws_cur_csv"],
+            "latest": [week_end - timedelta(days=5), week_end - timedelta(hours=1)],
+        }
+    )
+    empty_ingest = pl.DataFrame(
+        schema={
+            "target_table": pl.String,
+            "files": pl.Int64,
+            "rows_in_file": pl.Int64,
+            "rows_loaded": pl.Int64,
+            "rows_rejected": pl.Int64,
+        }
+    )
+    rejections = pl.DataFrame(
+        {
+            "reason": ["column BilledCost: expected a decimal number"],
+            "rows_rejected": [3],
+            "files": [1],
+            "example_file": ["cur.csv"],
+            "example_row": [7],
+        }
+    )
+    dq = pl.DataFrame(
+        {
+            "scope": ["cur.csv"],
+            "target_table": ["billing_line_items"],
+            "expectation": ["not_null"],
+            "column_name": ["provider"],
+            "success": [False],
+            "unexpected_count": [2],
+        }
+    )
     quality = rm.data_quality(empty_ingest, rejections, dq, freshness, WEEK, stale_after_days=3)
-    assert quality["stale"] == [{"table": "gpu_metrics", "source": "nvidia_smi_csv", "latest": "2026-11-18 00:00 UTC",
-                                 "age": "5 days before the week's end"}]
+    assert quality["stale"] == [
+        {
+            "table": "gpu_metrics",
+            "source": "nvidia_smi_csv",
+            "latest": "2026-11-18 00:00 UTC",
+            "age": "5 days before the week's end",
+        }
+    ]
     assert quality["reasons"][0]["example"] == "cur.csv row 7"
     assert (quality["expectations_failed"], quality["expectations_evaluated"]) == ("1", "1")
     assert quality["files"] == "0"
@@ -235,7 +290,11 @@ def test_the_html_lists_the_largest_recommendations_and_says_how_many_more():
 def test_a_change_that_rounds_to_zero_reads_as_no_change_and_is_no_mover():
     assert rm.change(Decimal("10000.40"), Decimal("10000"))["text"] == "■ no change"
     assert rm.change(Decimal("10010"), Decimal("10000"))["text"] == "▲ 0.1%"
-    rows = [cost_row(WEEK, 0, "1000.40", team="a"), cost_row(WEEK - timedelta(weeks=1), 0, "1000", team="a"),
-            cost_row(WEEK, 0, "500", team="b"), cost_row(WEEK - timedelta(weeks=1), 0, "400", team="b")]
+    rows = [
+        cost_row(WEEK, 0, "1000.40", team="a"),
+        cost_row(WEEK - timedelta(weeks=1), 0, "1000", team="a"),
+        cost_row(WEEK, 0, "500", team="b"),
+        cost_row(WEEK - timedelta(weeks=1), 0, "400", team="b"),
+    ]
     movers = rm.breakdown(cost_frame(rows), WEEK, "USD", "team")["movers"]
     assert [m["name"] for m in movers] == ["b"]

@@ -25,11 +25,25 @@ def chromium() -> str:
 def screenshot(html_path, out_path, profile_dir) -> np.ndarray:
     """Render ``html_path`` at WIDTH×HEIGHT and decode the PNG to an array of RGB(A) floats."""
     subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic", "--hide-scrollbars",
-         f"--user-data-dir={profile_dir}", f"--screenshot={out_path}", f"--window-size={WIDTH},{HEIGHT}",
-         html_path.resolve().as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-quic",
+            "--hide-scrollbars",
+            f"--user-data-dir={profile_dir}",
+            f"--screenshot={out_path}",
+            f"--window-size={WIDTH},{HEIGHT}",
+            html_path.resolve().as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
     return matplotlib.image.imread(out_path)
 

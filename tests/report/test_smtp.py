@@ -137,11 +137,15 @@ def test_a_temporary_refusal_is_retried_then_sent(reference_warehouse, report_se
     assert "SMTP attempt 1/4" in caplog.text and "451" in caplog.text
 
 
-def test_a_permanent_refusal_fails_clearly_at_once_and_keeps_the_archive(reference_warehouse, report_settings, rendered):
+def test_a_permanent_refusal_fails_clearly_at_once_and_keeps_the_archive(
+    reference_warehouse, report_settings, rendered
+):
     inbox = Inbox(["550 5.7.1 Message rejected by policy"])
     with smtp_server(inbox) as port:
         settings = configured(report_settings, {"smtp_port": port})
-        with pytest.raises(DeliveryError, match=r"permanent failure .*550 5\.7\.1 Message rejected by policy \(not retried\)"):
+        with pytest.raises(
+            DeliveryError, match=r"permanent failure .*550 5\.7\.1 Message rejected by policy \(not retried\)"
+        ):
             deliver_report(reference_warehouse, rendered, settings, send=True, backoff_s=0.01)
     assert inbox.data_calls == 1
     assert rendered.html_path.is_file() and rendered.eml_path.is_file()
@@ -194,8 +198,7 @@ def test_the_password_is_used_but_never_logged_or_written(reference_warehouse, r
     check = PasswordCheck()
     inbox = Inbox(["451 4.3.0 try again"])
     with smtp_server(inbox, authenticator=check, auth_require_tls=False) as port, caplog.at_level(logging.DEBUG):
-        settings = configured(report_settings, {"smtp_port": port, "smtp_user": "reporter",
-                                                      "smtp_password": PASSWORD})
+        settings = configured(report_settings, {"smtp_port": port, "smtp_user": "reporter", "smtp_password": PASSWORD})
         result = deliver_report(reference_warehouse, rendered, settings, send=True, backoff_s=0.01)
         wrong = configured(settings, {"smtp_password": "not-the-password"})
         with pytest.raises(DeliveryError, match=r"permanent failure .*535") as failure:
@@ -211,8 +214,10 @@ def test_the_password_is_used_but_never_logged_or_written(reference_warehouse, r
 
 
 def test_credentials_are_not_sent_in_clear_text_to_a_remote_server(reference_warehouse, report_settings, rendered):
-    settings = configured(report_settings, {"smtp_host": "mail.example.org", "smtp_user": "reporter",
-                                                  "smtp_password": PASSWORD, "smtp_security": "none"})
+    settings = configured(
+        report_settings,
+        {"smtp_host": "mail.example.org", "smtp_user": "reporter", "smtp_password": PASSWORD, "smtp_security": "none"},
+    )
     with pytest.raises(DeliveryError, match="refusing to send the SMTP password to mail.example.org without TLS"):
         deliver_report(reference_warehouse, rendered, settings, send=True)
 

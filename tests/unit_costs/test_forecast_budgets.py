@@ -21,10 +21,20 @@ WEEK = date(2026, 11, 16)  # ends Sunday Nov 22: November has 8 days left (23–
 
 def history(amounts: list[str], *, category="training", recurring="0") -> pl.DataFrame:
     weeks = [WEEK - timedelta(weeks=len(amounts) - 1 - k) for k in range(len(amounts))]
-    return pl.DataFrame({"week_start": weeks, "category": [category] * len(weeks),
-                         "cost": [Decimal(a) for a in amounts], "recurring": [Decimal(recurring)] * len(weeks)},
-                        schema={"week_start": pl.Date, "category": pl.String, "cost": pl.Decimal(38, 12),
-                                "recurring": pl.Decimal(38, 12)})
+    return pl.DataFrame(
+        {
+            "week_start": weeks,
+            "category": [category] * len(weeks),
+            "cost": [Decimal(a) for a in amounts],
+            "recurring": [Decimal(recurring)] * len(weeks),
+        },
+        schema={
+            "week_start": pl.Date,
+            "category": pl.String,
+            "cost": pl.Decimal(38, 12),
+            "recurring": pl.Decimal(38, 12),
+        },
+    )
 
 
 @pytest.mark.slow
@@ -50,9 +60,22 @@ def test_known_recurring_charges_are_added_back():
 def test_less_than_eight_weeks_says_so():
     forecasts = forecast_series(history(["100"] * 5), WEEK)
     assert forecasts["total"] == {"enough": False, "history_weeks": 5}
-    context = forecast_context(forecasts, {}, WEEK, "USD", pl.DataFrame(
-        schema={"target_week": pl.Date, "made_week": pl.Date, "mean": pl.Float64, "lower": pl.Float64,
-                "upper": pl.Float64, "actual": pl.Float64}))
+    context = forecast_context(
+        forecasts,
+        {},
+        WEEK,
+        "USD",
+        pl.DataFrame(
+            schema={
+                "target_week": pl.Date,
+                "made_week": pl.Date,
+                "mean": pl.Float64,
+                "lower": pl.Float64,
+                "upper": pl.Float64,
+                "actual": pl.Float64,
+            }
+        ),
+    )
     assert context["note"] == "Not enough history to forecast: 5 weeks of spend, 8 needed."
     assert not context["enough"]
 
@@ -60,10 +83,22 @@ def test_less_than_eight_weeks_says_so():
 def test_month_end_counts_the_days_left_in_the_month():
     assert month_weights(WEEK, 3) == [Decimal(1), Decimal(1) / 7, Decimal(0)]  # Nov 23–29, Nov 30, none
     forecasts = forecast_series(history(["700"] * 8), WEEK)
-    context = forecast_context(forecasts, {"total": Decimal("2000"), "training": Decimal("2000")}, WEEK, "USD",
-                               pl.DataFrame(schema={"target_week": pl.Date, "made_week": pl.Date,
-                                                    "mean": pl.Float64, "lower": pl.Float64, "upper": pl.Float64,
-                                                    "actual": pl.Float64}))
+    context = forecast_context(
+        forecasts,
+        {"total": Decimal("2000"), "training": Decimal("2000")},
+        WEEK,
+        "USD",
+        pl.DataFrame(
+            schema={
+                "target_week": pl.Date,
+                "made_week": pl.Date,
+                "mean": pl.Float64,
+                "lower": pl.Float64,
+                "upper": pl.Float64,
+                "actual": pl.Float64,
+            }
+        ),
+    )
     total = next(r for r in context["rows"] if r["key"] == "total")
     assert total["month_end_exact"] == "2800.00"  # 2,000 + 700 × (1 + 1/7)
 
@@ -76,24 +111,32 @@ def test_stored_forecasts_and_their_accuracy(warehouse):
     assert store_forecast(warehouse, WEEK) == 10  # replaced, not duplicated
     assert warehouse.execute("SELECT count(*) FROM cost_forecasts").fetchall() == [(10,)]
     following = WEEK + timedelta(weeks=1)
-    insert_frame(warehouse, "attributed_cost", pl.DataFrame(
-        [cost_row(following, following, "r1", "1100.00", 0.0)], schema=ATTRIBUTED_COST_COLUMNS))
-    stored = query(warehouse, "forecast_accuracy", {"first_week": following - timedelta(weeks=8),
-                                                    "week_start": following})
+    insert_frame(
+        warehouse,
+        "attributed_cost",
+        pl.DataFrame([cost_row(following, following, "r1", "1100.00", 0.0)], schema=ATTRIBUTED_COST_COLUMNS),
+    )
+    stored = query(
+        warehouse, "forecast_accuracy", {"first_week": following - timedelta(weeks=8), "week_start": following}
+    )
     result = accuracy(stored, "USD")
     assert [(r["week"], r["forecast"], r["actual"], r["error"], r["pct_error"]) for r in result["rows"]] == [
-        ("2026-W48", "$1,000", "$1,100", "+$100.00", "9.1%")]
+        ("2026-W48", "$1,000", "$1,100", "+$100.00", "9.1%")
+    ]
     assert result["mape"] == "9.1%" and result["weeks_measured"] == 1
 
 
 def budget_cost() -> pl.DataFrame:
     """Team a (training) spent 3,000 in November to the 22nd, team b (inference) 1,000: shares 75 % / 25 %."""
-    rows = [cost_row(WEEK - timedelta(weeks=2), date(2026, 11, 2), "r1", "3000.00", 0.0, team="a",
-                     category="training"),
-            cost_row(WEEK, date(2026, 11, 20), "r2", "1000.00", 0.0, team="b")]
-    return pl.DataFrame(rows, schema=ATTRIBUTED_COST_COLUMNS).with_columns(
-        converted=pl.lit(True)).select("week_start", "day", "category", "team", "project", "converted",
-                                       "effective_cost_reporting")
+    rows = [
+        cost_row(WEEK - timedelta(weeks=2), date(2026, 11, 2), "r1", "3000.00", 0.0, team="a", category="training"),
+        cost_row(WEEK, date(2026, 11, 20), "r2", "1000.00", 0.0, team="b"),
+    ]
+    return (
+        pl.DataFrame(rows, schema=ATTRIBUTED_COST_COLUMNS)
+        .with_columns(converted=pl.lit(True))
+        .select("week_start", "day", "category", "team", "project", "converted", "effective_cost_reporting")
+    )
 
 
 def test_budgets_over_at_risk_and_on_track():
@@ -103,9 +146,16 @@ def test_budgets_over_at_risk_and_on_track():
     500; team b: 1,000 + 800 × 25 % = 1,200 vs 1,100 → at risk by 100; category inference (no category
     forecast) 1,000 vs 2,000 → on track.
     """
-    total = {"enough": True, "history_weeks": 8, "model": "m", "known_weekly": Decimal(0),
-             "weeks": [WEEK + timedelta(weeks=k) for k in range(1, 6)],
-             "mean": [Decimal(700)] * 5, "lower": [Decimal(600)] * 5, "upper": [Decimal(800)] * 5}
+    total = {
+        "enough": True,
+        "history_weeks": 8,
+        "model": "m",
+        "known_weekly": Decimal(0),
+        "weeks": [WEEK + timedelta(weeks=k) for k in range(1, 6)],
+        "mean": [Decimal(700)] * 5,
+        "lower": [Decimal(600)] * 5,
+        "upper": [Decimal(800)] * 5,
+    }
     config = parse_budgets({"total": 5000, "team": {"a": 2500, "b": "1100"}, "category": {"inference": 2000}}, "b.toml")
     result = budgets_context(config, {"total": total}, budget_cost(), WEEK, "USD")
     rows = {(r["scope"], r["name"]): r for r in result["rows"]}
@@ -123,10 +173,14 @@ def test_budget_file_errors_name_file_key_and_type(tmp_path):
     path = tmp_path / "budgets.toml"
     assert load_budgets(path) is None  # no file: no budgets
     path.write_text('[team]\nnlp = "lots"\n')
-    with pytest.raises(BudgetConfigError, match=r"budgets.toml: key team.nlp: expected a number \(monthly amount\), got 'lots'"):
+    with pytest.raises(
+        BudgetConfigError, match=r"budgets.toml: key team.nlp: expected a number \(monthly amount\), got 'lots'"
+    ):
         load_budgets(path)
     path.write_text("[teams]\nnlp = 100\n")
-    with pytest.raises(BudgetConfigError, match=r"budgets.toml: key teams: no such key: expected one of total, team, project, category"):
+    with pytest.raises(
+        BudgetConfigError, match=r"budgets.toml: key teams: no such key: expected one of total, team, project, category"
+    ):
         load_budgets(path)
     path.write_text("[category]\ngpu = 100\n")
     with pytest.raises(BudgetConfigError, match=r"key category: unknown category gpu"):

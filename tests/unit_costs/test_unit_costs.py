@@ -24,33 +24,100 @@ def utc(*args) -> datetime:
 def resources(rows: list[tuple]) -> pl.DataFrame:
     """(week, resource, team, idle, cost, gpu_hours[, instance_type])."""
     return pl.DataFrame(
-        [{"week_start": r[0], "resource_id": r[1], "team": r[2], "project": "p", "model": "m", "category": "inference",
-          "is_idle": r[3], "instance_type": r[6] if len(r) > 6 else "g5.xlarge", "cost": Decimal(r[4]),
-          "gpu_hours": r[5]} for r in rows],
-        schema={"week_start": pl.Date, "resource_id": pl.String, "team": pl.String, "project": pl.String,
-                "model": pl.String, "category": pl.String, "is_idle": pl.Boolean, "instance_type": pl.String,
-                "cost": MONEY, "gpu_hours": pl.Float64})
+        [
+            {
+                "week_start": r[0],
+                "resource_id": r[1],
+                "team": r[2],
+                "project": "p",
+                "model": "m",
+                "category": "inference",
+                "is_idle": r[3],
+                "instance_type": r[6] if len(r) > 6 else "g5.xlarge",
+                "cost": Decimal(r[4]),
+                "gpu_hours": r[5],
+            }
+            for r in rows
+        ],
+        schema={
+            "week_start": pl.Date,
+            "resource_id": pl.String,
+            "team": pl.String,
+            "project": pl.String,
+            "model": pl.String,
+            "category": pl.String,
+            "is_idle": pl.Boolean,
+            "instance_type": pl.String,
+            "cost": MONEY,
+            "gpu_hours": pl.Float64,
+        },
+    )
 
 
 def empty_frames() -> dict[str, pl.DataFrame]:
     return {
         "resources": resources([]),
-        "inference": pl.DataFrame(schema={"week_start": pl.Date, "endpoint": pl.String, "model": pl.String,
-                                          "resource_id": pl.String, "requests": pl.Int64, "tokens_in": pl.Int64,
-                                          "tokens_out": pl.Int64}),
-        "token_billing": pl.DataFrame(schema={"week_start": pl.Date, "provider": pl.String, "service_name": pl.String,
-                                              "tags": pl.String, "sku": pl.String, "charge_description": pl.String,
-                                              "unit": pl.String, "billing_currency": pl.String,
-                                              "quantity": pl.Decimal(38, 16), "effective_cost": MONEY}),
-        "jobs": pl.DataFrame(schema={"job_id": pl.String, "kind": pl.String, "team": pl.String, "project": pl.String,
-                                     "model": pl.String, "user_name": pl.String, "resource_id": pl.String,
-                                     "start_ts": pl.Datetime("us", "UTC"), "end_ts": pl.Datetime("us", "UTC"),
-                                     "gpus": pl.Int32, "nodes": pl.Int32, "state": pl.String}),
-        "job_days": pl.DataFrame(schema={"week_start": pl.Date, "day": pl.Date, "resource_id": pl.String,
-                                         "team": pl.String, "project": pl.String, "model": pl.String, "cost": MONEY,
-                                         "gpu_hours": pl.Float64}),
-        "gpu_utilisation": pl.DataFrame(schema={"week_start": pl.Date, "resource_id": pl.String,
-                                                "sampled_gpu_hours": pl.Float64, "utilisation_pct": pl.Float64}),
+        "inference": pl.DataFrame(
+            schema={
+                "week_start": pl.Date,
+                "endpoint": pl.String,
+                "model": pl.String,
+                "resource_id": pl.String,
+                "requests": pl.Int64,
+                "tokens_in": pl.Int64,
+                "tokens_out": pl.Int64,
+            }
+        ),
+        "token_billing": pl.DataFrame(
+            schema={
+                "week_start": pl.Date,
+                "provider": pl.String,
+                "service_name": pl.String,
+                "tags": pl.String,
+                "sku": pl.String,
+                "charge_description": pl.String,
+                "unit": pl.String,
+                "billing_currency": pl.String,
+                "quantity": pl.Decimal(38, 16),
+                "effective_cost": MONEY,
+            }
+        ),
+        "jobs": pl.DataFrame(
+            schema={
+                "job_id": pl.String,
+                "kind": pl.String,
+                "team": pl.String,
+                "project": pl.String,
+                "model": pl.String,
+                "user_name": pl.String,
+                "resource_id": pl.String,
+                "start_ts": pl.Datetime("us", "UTC"),
+                "end_ts": pl.Datetime("us", "UTC"),
+                "gpus": pl.Int32,
+                "nodes": pl.Int32,
+                "state": pl.String,
+            }
+        ),
+        "job_days": pl.DataFrame(
+            schema={
+                "week_start": pl.Date,
+                "day": pl.Date,
+                "resource_id": pl.String,
+                "team": pl.String,
+                "project": pl.String,
+                "model": pl.String,
+                "cost": MONEY,
+                "gpu_hours": pl.Float64,
+            }
+        ),
+        "gpu_utilisation": pl.DataFrame(
+            schema={
+                "week_start": pl.Date,
+                "resource_id": pl.String,
+                "sampled_gpu_hours": pl.Float64,
+                "utilisation_pct": pl.Float64,
+            }
+        ),
     }
 
 
@@ -62,19 +129,30 @@ def inference_scenario() -> dict[str, pl.DataFrame]:
     Last week r1 cost 200.00 (no idle) for 20 GPU-h; chat had 1,000 of 4,000 requests and 2M tokens.
     """
     frames = empty_frames()
-    frames["resources"] = resources([
-        (WEEK, "r1", "nlp", False, "300.00", 30.0), (WEEK, "r1", "nlp", True, "100.00", 10.0),
-        (LAST, "r1", "nlp", False, "200.00", 20.0),
-        (WEEK, "r2", "vision", False, "50.00", 10.0, "p4d.24xlarge"),
-    ])
+    frames["resources"] = resources(
+        [
+            (WEEK, "r1", "nlp", False, "300.00", 30.0),
+            (WEEK, "r1", "nlp", True, "100.00", 10.0),
+            (LAST, "r1", "nlp", False, "200.00", 20.0),
+            (WEEK, "r2", "vision", False, "50.00", 10.0, "p4d.24xlarge"),
+        ]
+    )
     frames["inference"] = pl.DataFrame(
-        {"week_start": [WEEK, WEEK, LAST, LAST], "endpoint": ["chat", "embed", "chat", "embed"],
-         "model": ["llama", "e5", "llama", "e5"], "resource_id": ["r1"] * 4, "requests": [2000, 6000, 1000, 3000],
-         "tokens_in": [3_000_000, 0, 1_500_000, 0], "tokens_out": [1_000_000, 0, 500_000, 0]},
-        schema=frames["inference"].schema)
+        {
+            "week_start": [WEEK, WEEK, LAST, LAST],
+            "endpoint": ["chat", "embed", "chat", "embed"],
+            "model": ["llama", "e5", "llama", "e5"],
+            "resource_id": ["r1"] * 4,
+            "requests": [2000, 6000, 1000, 3000],
+            "tokens_in": [3_000_000, 0, 1_500_000, 0],
+            "tokens_out": [1_000_000, 0, 500_000, 0],
+        },
+        schema=frames["inference"].schema,
+    )
     frames["gpu_utilisation"] = pl.DataFrame(
         {"week_start": [WEEK], "resource_id": ["r1"], "sampled_gpu_hours": [40.0], "utilisation_pct": [60.0]},
-        schema=frames["gpu_utilisation"].schema)
+        schema=frames["gpu_utilisation"].schema,
+    )
     return frames
 
 
@@ -123,13 +201,20 @@ def test_token_billed_services_split_input_and_output():
     frames = empty_frames()
     tags = '{"user:model":"claude"}'
     frames["token_billing"] = pl.DataFrame(
-        {"week_start": [WEEK] * 3, "provider": ["aws", "aws", "focus"],
-         "service_name": ["Amazon Bedrock", "Amazon Bedrock", "Vertex AI"], "tags": [tags, tags, '{"model":"gemini"}'],
-         "sku": ["USE1-Claude-input-tokens", "USE1-Claude-output-tokens", "gemini-tokens"],
-         "charge_description": ["generated", "generated", None], "unit": ["1K tokens", "1K tokens", "1000000 Tokens"],
-         "billing_currency": ["USD", "USD", "EUR"], "quantity": [Decimal("2000"), Decimal("500"), Decimal("2")],
-         "effective_cost": [Decimal("6.00"), Decimal("7.50"), Decimal("10.00")]},
-        schema=frames["token_billing"].schema)
+        {
+            "week_start": [WEEK] * 3,
+            "provider": ["aws", "aws", "focus"],
+            "service_name": ["Amazon Bedrock", "Amazon Bedrock", "Vertex AI"],
+            "tags": [tags, tags, '{"model":"gemini"}'],
+            "sku": ["USE1-Claude-input-tokens", "USE1-Claude-output-tokens", "gemini-tokens"],
+            "charge_description": ["generated", "generated", None],
+            "unit": ["1K tokens", "1K tokens", "1000000 Tokens"],
+            "billing_currency": ["USD", "USD", "EUR"],
+            "quantity": [Decimal("2000"), Decimal("500"), Decimal("2")],
+            "effective_cost": [Decimal("6.00"), Decimal("7.50"), Decimal("10.00")],
+        },
+        schema=frames["token_billing"].schema,
+    )
     rates = pl.DataFrame({"currency": ["EUR"], "rate_to_reporting": ["1.10"]})
     result = unit_costs(frames, WEEK, "USD", rates)
     services = {r["model"]: r for r in result["token_services"]}
@@ -163,14 +248,35 @@ def test_training_job_spanning_two_weeks():
     frames = empty_frames()
     sunday, monday = WEEK - timedelta(days=1), WEEK
     frames["jobs"] = pl.DataFrame(
-        {"job_id": ["j1", "j2"], "kind": ["training", "training"], "team": ["nlp"] * 2, "project": ["p"] * 2,
-         "model": ["llm"] * 2, "user_name": [None, None], "resource_id": ["r9", "r9"],
-         "start_ts": [utc(2026, 11, 15, 12), utc(2026, 11, 16, 0)], "end_ts": [utc(2026, 11, 16, 12)] * 2,
-         "gpus": [8, 8], "nodes": [1, 1], "state": ["COMPLETED"] * 2}, schema=frames["jobs"].schema)
+        {
+            "job_id": ["j1", "j2"],
+            "kind": ["training", "training"],
+            "team": ["nlp"] * 2,
+            "project": ["p"] * 2,
+            "model": ["llm"] * 2,
+            "user_name": [None, None],
+            "resource_id": ["r9", "r9"],
+            "start_ts": [utc(2026, 11, 15, 12), utc(2026, 11, 16, 0)],
+            "end_ts": [utc(2026, 11, 16, 12)] * 2,
+            "gpus": [8, 8],
+            "nodes": [1, 1],
+            "state": ["COMPLETED"] * 2,
+        },
+        schema=frames["jobs"].schema,
+    )
     frames["job_days"] = pl.DataFrame(
-        {"week_start": [LAST, WEEK], "day": [sunday, monday], "resource_id": ["r9"] * 2, "team": ["nlp"] * 2,
-         "project": ["p"] * 2, "model": ["llm"] * 2, "cost": [Decimal("96.00"), Decimal("96.00")],
-         "gpu_hours": [96.0, 96.0]}, schema=frames["job_days"].schema)
+        {
+            "week_start": [LAST, WEEK],
+            "day": [sunday, monday],
+            "resource_id": ["r9"] * 2,
+            "team": ["nlp"] * 2,
+            "project": ["p"] * 2,
+            "model": ["llm"] * 2,
+            "cost": [Decimal("96.00"), Decimal("96.00")],
+            "gpu_hours": [96.0, 96.0],
+        },
+        schema=frames["job_days"].schema,
+    )
     training = unit_costs(frames, WEEK, "USD")["training"]
     runs = {r["job_id"]: r for r in training["runs"]}
     assert runs["j1"]["cost_exact"] == "48"
@@ -188,27 +294,56 @@ def test_training_job_spanning_two_weeks():
 
 def cost_row(week, day, resource, cost, gpu_hours, *, idle=False, category="inference", team="nlp", model="llm"):
     value = Decimal(cost)
-    return {"week_start": week, "day": day, "category": category, "team": team, "project": "p", "model": model,
-            "resource_id": resource, "provider": "aws", "billing_account_id": "1", "service_name": "EC2",
-            "billing_currency": "USD", "is_idle": idle, "is_unused_commitment": False, "attribution_method": "usage",
-            "charge_category": "Usage", "effective_cost": value, "billed_cost": value, "list_cost": value,
-            "reporting_currency": "USD", "effective_cost_reporting": value, "gpu_hours": gpu_hours,
-            "energy_kwh": 0.0, "co2e_kg": 0.0}
+    return {
+        "week_start": week,
+        "day": day,
+        "category": category,
+        "team": team,
+        "project": "p",
+        "model": model,
+        "resource_id": resource,
+        "provider": "aws",
+        "billing_account_id": "1",
+        "service_name": "EC2",
+        "billing_currency": "USD",
+        "is_idle": idle,
+        "is_unused_commitment": False,
+        "attribution_method": "usage",
+        "charge_category": "Usage",
+        "effective_cost": value,
+        "billed_cost": value,
+        "list_cost": value,
+        "reporting_currency": "USD",
+        "effective_cost_reporting": value,
+        "gpu_hours": gpu_hours,
+        "energy_kwh": 0.0,
+        "co2e_kg": 0.0,
+    }
 
 
 def test_queries_read_the_warehouse(warehouse):
     """The SQL side: attributed rows, inference logs by UTC week, GPU telemetry weighted by sample length."""
-    insert_frame(warehouse, "attributed_cost", pl.DataFrame([
-        cost_row(WEEK, WEEK, "r1", "300.00", 30.0), cost_row(WEEK, WEEK, "r1", "100.00", 10.0, idle=True),
-    ], schema=ATTRIBUTED_COST_COLUMNS))
+    insert_frame(
+        warehouse,
+        "attributed_cost",
+        pl.DataFrame(
+            [
+                cost_row(WEEK, WEEK, "r1", "300.00", 30.0),
+                cost_row(WEEK, WEEK, "r1", "100.00", 10.0, idle=True),
+            ],
+            schema=ATTRIBUTED_COST_COLUMNS,
+        ),
+    )
     warehouse.execute(
         "INSERT INTO inference_requests (ts, endpoint, model, resource_id, requests, tokens_in, tokens_out) VALUES "
         "('2026-11-16 00:00:00+00', 'chat', 'llm', 'r1', 1500, 3000000, 0), "
         "('2026-11-22 23:00:00+00', 'chat', 'llm', 'r1', 500, 0, 1000000), "
-        "('2026-11-23 00:00:00+00', 'chat', 'llm', 'r1', 999, 999, 999)")  # the next week: not counted
+        "('2026-11-23 00:00:00+00', 'chat', 'llm', 'r1', 999, 999, 999)"
+    )  # the next week: not counted
     warehouse.execute(
         "INSERT INTO gpu_metrics (ts, interval_s, resource_id, gpu_index, utilization_pct) VALUES "
-        "('2026-11-16 01:00:00+00', 3600, 'r1', 0, 90), ('2026-11-16 01:00:00+00', 10800, 'r1', 1, 50)")
+        "('2026-11-16 01:00:00+00', 3600, 'r1', 0, 90), ('2026-11-16 01:00:00+00', 10800, 'r1', 1, 50)"
+    )
     frames = load_unit_cost_frames(warehouse, WEEK)
     result = unit_costs(frames, WEEK, "USD")
     chat = result["endpoints"][0]

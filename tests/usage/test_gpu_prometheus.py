@@ -54,8 +54,14 @@ def test_nvidia_gpu_exporter_idle_and_load_scrapes(warehouse, shared_data, machi
         (result,) = ingest_files(warehouse, [path])
         assert result.error is None, result.error
         assert (result.source_format, result.table, result.rows_loaded, result.rows_rejected) == (
-            "prometheus_gpu", "gpu_metrics", 1, 0)
-        stored = warehouse.sql(f"SELECT {COLUMNS} FROM gpu_metrics WHERE source_file = $f", params={"f": str(path)}).pl()
+            "prometheus_gpu",
+            "gpu_metrics",
+            1,
+            0,
+        )
+        stored = warehouse.sql(
+            f"SELECT {COLUMNS} FROM gpu_metrics WHERE source_file = $f", params={"f": str(path)}
+        ).pl()
         rows[state] = stored.row(0, named=True)
         assert rows[state] == expected_row(path)
     idle, load = rows["idle"], rows["load"]
@@ -100,12 +106,26 @@ def test_dcgm_exposition_one_row_per_gpu_and_scrape(warehouse, tmp_path):
     # records are GPU scrapes and bad sample lines, not comment or HELP/TYPE lines
     assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (7, 4, 3)
 
-    stored = warehouse.sql(f"SELECT {COLUMNS}, source_row FROM gpu_metrics ORDER BY resource_id, gpu_uuid, ts").fetchall()
+    stored = warehouse.sql(
+        f"SELECT {COLUMNS}, source_row FROM gpu_metrics ORDER BY resource_id, gpu_uuid, ts"
+    ).fetchall()
     first, second = datetime(2025, 11, 16, 9, 0, tzinfo=UTC), datetime(2025, 11, 16, 9, 1, tzinfo=UTC)
     assert stored == [
         # no Hostname label: the file's stem; no timestamp: the file's modification time
         ("dcgm-scrape", 0, "GPU-ccc", "NVIDIA L4", 50.0, None, None, None, 30.0, mtime, 13),
-        ("node1", 0, "GPU-aaa", "NVIDIA H100 80GB HBM3", 87.0, 40212.0, 40212.0 + 40838.0 + 509.0, 512.3, 30.0, first, 3),
+        (
+            "node1",
+            0,
+            "GPU-aaa",
+            "NVIDIA H100 80GB HBM3",
+            87.0,
+            40212.0,
+            40212.0 + 40838.0 + 509.0,
+            512.3,
+            30.0,
+            first,
+            3,
+        ),
         ("node1", 0, "GPU-aaa", "NVIDIA H100 80GB HBM3", 91.0, None, None, None, 30.0, second, 5),
         ("node1", 1, "GPU-bbb", "NVIDIA H100 80GB HBM3", 3.0, None, None, 71.5, 30.0, first, 4),
     ]
@@ -117,12 +137,15 @@ def test_dcgm_exposition_one_row_per_gpu_and_scrape(warehouse, tmp_path):
 
 def test_default_interval_and_a_gpu_without_index(warehouse, tmp_path):
     path = tmp_path / "node7.metrics"
-    path.write_text('nvidia_smi_utilization_gpu_ratio{uuid="GPU-x"} 0.5\nnvidia_smi_power_draw_watts{uuid="GPU-x"} 300\n'
-                    'nvidia_smi_index{uuid="GPU-y"} 1\nnvidia_smi_utilization_gpu_ratio{uuid="GPU-y"} 0.25 1763283600000\n')
+    path.write_text(
+        'nvidia_smi_utilization_gpu_ratio{uuid="GPU-x"} 0.5\nnvidia_smi_power_draw_watts{uuid="GPU-x"} 300\n'
+        'nvidia_smi_index{uuid="GPU-y"} 1\nnvidia_smi_utilization_gpu_ratio{uuid="GPU-y"} 0.25 1763283600000\n'
+    )
     (result,) = ingest_files(warehouse, [path])
     assert (result.rows_loaded, result.rows_rejected) == (1, 1)
-    assert warehouse.sql("SELECT resource_id, gpu_index, gpu_uuid, utilization_pct, interval_s, ts FROM gpu_metrics").fetchall() == [
-        ("node7", 1, "GPU-y", 25.0, 60.0, datetime(2025, 11, 16, 9, 0, tzinfo=UTC))]
+    assert warehouse.sql(
+        "SELECT resource_id, gpu_index, gpu_uuid, utilization_pct, interval_s, ts FROM gpu_metrics"
+    ).fetchall() == [("node7", 1, "GPU-y", 25.0, 60.0, datetime(2025, 11, 16, 9, 0, tzinfo=UTC))]
     (reason,) = warehouse.sql("SELECT reason FROM rejected_rows").fetchall()[0]
     assert reason.startswith("line 1: GPU GPU-x on node7: expected its index")
 

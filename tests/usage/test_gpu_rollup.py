@@ -57,13 +57,20 @@ def smi(folder: Path, lines: list[tuple[str, int, float, float]]) -> Path:
     """An nvidia-smi query-gpu CSV of machine node1 (time, GPU index, utilisation %, power W)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "node1.csv"
-    path.write_text(HEADER + "".join(
-        f"2026/11/16 {t}.000, {i}, GPU-{i}, NVIDIA H100 80GB HBM3, {u:g} %, 1000 MiB, 81559 MiB, {p:.2f} W\n" for t, i, u, p in lines))
+    path.write_text(
+        HEADER
+        + "".join(
+            f"2026/11/16 {t}.000, {i}, GPU-{i}, NVIDIA H100 80GB HBM3, {u:g} %, 1000 MiB, 81559 MiB, {p:.2f} W\n"
+            for t, i, u, p in lines
+        )
+    )
     return path
 
 
-ROLLUP = ("SELECT resource_id, gpu_index, strftime(hour AT TIME ZONE 'UTC', '%H:%M'), samples, util_samples, util_sum, util_max, "
-          "energy_j, interval_s_min, interval_s_max, gpu_model FROM gpu_hourly ORDER BY gpu_index, hour")
+ROLLUP = (
+    "SELECT resource_id, gpu_index, strftime(hour AT TIME ZONE 'UTC', '%H:%M'), samples, util_samples, util_sum, util_max, "
+    "energy_j, interval_s_min, interval_s_max, gpu_model FROM gpu_hourly ORDER BY gpu_index, hour"
+)
 
 
 def test_two_files_sharing_an_hour_combine_exactly_and_a_file_counts_once(warehouse, tmp_path):
@@ -78,7 +85,19 @@ def test_two_files_sharing_an_hour_combine_exactly_and_a_file_counts_once(wareho
         ("node1", 0, "09:00", 1, 1, 10.0, 10.0, 100.0 * 30, 30.0, 30.0, "NVIDIA H100 80GB HBM3"),
         # 10:00 holds two samples of file 1 and one of file 2: sums and counts, so the mean is
         # (20 + 30 + 90) / 3, not the mean of the files' means ((25 + 90) / 2)
-        ("node1", 0, "10:00", 3, 3, 140.0, 90.0, 100.0 * 30 + 100.0 * 30 + 200.0 * 30, 30.0, 30.0, "NVIDIA H100 80GB HBM3"),
+        (
+            "node1",
+            0,
+            "10:00",
+            3,
+            3,
+            140.0,
+            90.0,
+            100.0 * 30 + 100.0 * 30 + 200.0 * 30,
+            30.0,
+            30.0,
+            "NVIDIA H100 80GB HBM3",
+        ),
         ("node1", 0, "11:00", 1, 1, 0.0, 0.0, 200.0 * 30, 30.0, 30.0, "NVIDIA H100 80GB HBM3"),
         ("node1", 1, "10:00", 1, 1, 50.0, 50.0, None, None, None, "NVIDIA H100 80GB HBM3"),
     ]
@@ -93,7 +112,9 @@ def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(wareho
     old = smi(tmp_path / "old", [("10:00:00", 0, 40, 100), ("10:00:30", 0, 60, 100)])
     newer = tmp_path / "new" / "node1.csv"
     newer.parent.mkdir()
-    newer.write_text(HEADER + "2026/11/17 10:00:00.000, 0, GPU-0, NVIDIA H100 80GB HBM3, 5 %, 1000 MiB, 81559 MiB, 50.00 W\n")
+    newer.write_text(
+        HEADER + "2026/11/17 10:00:00.000, 0, GPU-0, NVIDIA H100 80GB HBM3, 5 %, 1000 MiB, 81559 MiB, 50.00 W\n"
+    )
     (result,) = ingest_files(warehouse, [old])
     assert result.error is None, result.error
     # the first file was ingested eight days ago: more than the week of retention
@@ -104,7 +125,9 @@ def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(wareho
     week = query(warehouse, "attribution_gpu_metrics", week_params(datetime(2026, 11, 16).date()))
     # 16 November still counts, from the rollup: (40 + 60 + 5) / 3 %, 100 W x 30 s x 2 that day
     assert week.select("day", "mean_utilization_pct", "power_joules").rows() == [
-        (datetime(2026, 11, 16).date(), 35.0, 100.0 * 30 * 2), (datetime(2026, 11, 17).date(), 35.0, None)]
+        (datetime(2026, 11, 16).date(), 35.0, 100.0 * 30 * 2),
+        (datetime(2026, 11, 17).date(), 35.0, None),
+    ]
 
 
 def test_the_retention_is_a_setting_of_whole_weeks(monkeypatch):
@@ -146,8 +169,18 @@ def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehous
     for column in ("util_mean", "util_max"):
         assert got[column].to_list() == pytest.approx(want[column].to_list())
     assert got.row(0, named=True)["util_mean"] == 30.0
-    inference = pl.DataFrame({"endpoint": ["chat"], "model": ["m"], "resource_id": ["i-a"], "requests": [10],
-                              "ts": [datetime(2026, 11, 16, 10, tzinfo=UTC)], "batch_size": [1.0], "tokens_in": [1], "tokens_out": [1]})
+    inference = pl.DataFrame(
+        {
+            "endpoint": ["chat"],
+            "model": ["m"],
+            "resource_id": ["i-a"],
+            "requests": [10],
+            "ts": [datetime(2026, 11, 16, 10, tzinfo=UTC)],
+            "batch_size": [1.0],
+            "tokens_in": [1],
+            "tokens_out": [1],
+        }
+    )
     # i-a's mean over its five samples with a utilisation: 160 / 5 = 32 %, not a mean of hourly means
     assert endpoint_stats(inference, rows)["gpu_util"].to_list() == [32.0]
     assert endpoint_stats(inference, raw)["gpu_util"].to_list() == [32.0]
@@ -159,11 +192,33 @@ def test_a_warehouse_from_before_the_rollup_is_rolled_up_once_when_opened(tmp_pa
 
     path = tmp_path / "old.duckdb"
     con = connect(path)
-    insert_frame(con, "gpu_metrics", samples(
-        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-16T10:00", "interval_s": 60.0, "utilization_pct": 10.0},
-        {"resource_id": "i-a", "gpu_index": 0, "ts": "2026-11-17T10:30", "interval_s": 60.0, "utilization_pct": 30.0},
-        {"resource_id": None, "gpu_index": None, "ts": "2026-11-17T10:40", "interval_s": 60.0, "utilization_pct": 50.0},
-    ))
+    insert_frame(
+        con,
+        "gpu_metrics",
+        samples(
+            {
+                "resource_id": "i-a",
+                "gpu_index": 0,
+                "ts": "2026-11-16T10:00",
+                "interval_s": 60.0,
+                "utilization_pct": 10.0,
+            },
+            {
+                "resource_id": "i-a",
+                "gpu_index": 0,
+                "ts": "2026-11-17T10:30",
+                "interval_s": 60.0,
+                "utilization_pct": 30.0,
+            },
+            {
+                "resource_id": None,
+                "gpu_index": None,
+                "ts": "2026-11-17T10:40",
+                "interval_s": 60.0,
+                "utilization_pct": 50.0,
+            },
+        ),
+    )
     rolled = "SELECT resource_id, gpu_index, strftime(hour AT TIME ZONE 'UTC', '%d %H'), samples, util_sum FROM gpu_hourly ORDER BY ALL"
     want = con.sql(rolled).fetchall()
     assert len(want) == 3

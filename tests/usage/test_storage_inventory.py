@@ -18,7 +18,14 @@ SCHEMA = "Bucket, Key, Size, LastModifiedDate, StorageClass, LastAccessedDate"
 SNAPSHOT_MS = 1_763_337_600_000  # 2025-11-17T00:00:00Z
 
 PART_ONE = [
-    ("nw-data", "datasets/shard-00001.parquet", "21474836480", "2025-05-01T10:00:00.000Z", "STANDARD", "2025-11-10T08:30:00.000Z"),
+    (
+        "nw-data",
+        "datasets/shard-00001.parquet",
+        "21474836480",
+        "2025-05-01T10:00:00.000Z",
+        "STANDARD",
+        "2025-11-10T08:30:00.000Z",
+    ),
     ("nw-data", "raw/my+report%282025%29%E2%82%AC.csv", "1024", "2025-06-02T00:00:00.000Z", "STANDARD_IA", ""),
 ]
 PART_TWO = [
@@ -42,8 +49,15 @@ def write_inventory(folder: Path, parts: dict[str, list[tuple[str, ...]]], liste
         (folder / "data" / name).write_bytes(data)
         files.append({"key": f"nw-data/inv/data/{name}", "size": len(data), "MD5checksum": "0"})
     files += [{"key": f"nw-data/inv/data/{name}", "size": 1, "MD5checksum": "0"} for name in listed or []]
-    manifest = {"sourceBucket": "nw-data", "destinationBucket": "arn:aws:s3:::inv", "version": "2016-11-30",
-                "creationTimestamp": str(SNAPSHOT_MS), "fileFormat": "CSV", "fileSchema": SCHEMA, "files": files}
+    manifest = {
+        "sourceBucket": "nw-data",
+        "destinationBucket": "arn:aws:s3:::inv",
+        "version": "2016-11-30",
+        "creationTimestamp": str(SNAPSHOT_MS),
+        "fileFormat": "CSV",
+        "fileSchema": SCHEMA,
+        "files": files,
+    }
     path = folder / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2))
     return path
@@ -58,30 +72,41 @@ def test_two_parts_decoded_keys_and_a_bad_size(warehouse, tmp_path):
     assert (result.rows_in_file, result.rows_loaded, result.rows_rejected) == (4, 3, 1)
 
     rows = warehouse.sql("SELECT * EXCLUDE (file_sha256, ingest_id) FROM storage_inventory ORDER BY source_row").pl()
-    assert rows["key"].to_list() == ["datasets/shard-00001.parquet", "raw/my report(2025)€.csv", "archive/tar-00002.tar"]
+    assert rows["key"].to_list() == [
+        "datasets/shard-00001.parquet",
+        "raw/my report(2025)€.csv",
+        "archive/tar-00002.tar",
+    ]
     assert rows["size_bytes"].to_list() == [21474836480, 1024, 429496729600]
     assert rows["source_row"].to_list() == [1, 2, 4]  # rows numbered across the parts in manifest order
-    assert set(rows["snapshot_date"]) == {datetime.fromtimestamp(SNAPSHOT_MS / 1000, UTC).date()} == {date(2025, 11, 17)}
+    assert (
+        set(rows["snapshot_date"]) == {datetime.fromtimestamp(SNAPSHOT_MS / 1000, UTC).date()} == {date(2025, 11, 17)}
+    )
     assert set(rows["provider"]) == {"aws"} and set(rows["bucket"]) == {"nw-data"}
     assert rows["storage_class"].to_list() == ["STANDARD", "STANDARD_IA", "GLACIER"]
     assert rows["last_modified"][0] == datetime(2025, 5, 1, 10, 0, tzinfo=UTC)
     assert rows["last_accessed"].to_list() == [datetime(2025, 11, 10, 8, 30, tzinfo=UTC), None, None]
     assert rows["source_file"].to_list() == [str(manifest)] * 3
 
-    (bad_row, reason), = warehouse.sql("SELECT source_row, reason FROM rejected_rows").fetchall()
+    ((bad_row, reason),) = warehouse.sql("SELECT source_row, reason FROM rejected_rows").fetchall()
     assert bad_row == 3
     assert reason == "column Size: expected a whole number of bytes, got 'lots'"
 
 
 def test_bad_dates_negative_size_and_bad_encoding_are_rejected_with_the_column(warehouse, tmp_path):
-    manifest = write_inventory(tmp_path / "nw-data", {"p.csv.gz": [
-        ("nw-data", "a", "-5", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
-        ("nw-data", "b%FF", "5", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
-        ("nw-data", "c", "5", "yesterday", "STANDARD", ""),
-        ("nw-data", "d", "5", "2025-01-01T00:00:00.000Z", "STANDARD", "soon"),
-        ("nw-data", "", "5", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
-        ("nw-data", "null", "0", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
-    ]})
+    manifest = write_inventory(
+        tmp_path / "nw-data",
+        {
+            "p.csv.gz": [
+                ("nw-data", "a", "-5", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
+                ("nw-data", "b%FF", "5", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
+                ("nw-data", "c", "5", "yesterday", "STANDARD", ""),
+                ("nw-data", "d", "5", "2025-01-01T00:00:00.000Z", "STANDARD", "soon"),
+                ("nw-data", "", "5", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
+                ("nw-data", "null", "0", "2025-01-01T00:00:00.000Z", "STANDARD", ""),
+            ]
+        },
+    )
     (result,) = ingest_files(warehouse, [manifest])
     assert (result.rows_loaded, result.rows_rejected) == (1, 5)
     assert warehouse.sql("SELECT key, size_bytes FROM storage_inventory").fetchall() == [("null", 0)]
@@ -99,7 +124,11 @@ def test_a_missing_part_refuses_the_whole_inventory(warehouse, tmp_path):
     manifest = write_inventory(tmp_path / "nw-data", {"part-a.csv.gz": PART_ONE}, listed=["gone-part.csv.gz"])
     (result,) = ingest_files(warehouse, [manifest])
     assert result.error is not None
-    assert str(manifest) in result.error and "nw-data/inv/data/gone-part.csv.gz" in result.error and "missing" in result.error
+    assert (
+        str(manifest) in result.error
+        and "nw-data/inv/data/gone-part.csv.gz" in result.error
+        and "missing" in result.error
+    )
     assert result.rows_loaded == 0
     assert warehouse.sql("SELECT count(*) FROM storage_inventory").fetchall() == [(0,)]
     assert warehouse.sql("SELECT count(*) FROM ingest_manifest").fetchall() == [(0,)]
@@ -152,8 +181,10 @@ def test_generated_inventories_ingest_whole(warehouse, tmp_path):
     assert sorted(r.path for r in results) == sorted(str(m) for m in manifests)
     assert sum(r.rows_rejected for r in results) == 0
     assert sum(r.rows_loaded for r in results) == objects.height
-    stored = warehouse.sql("SELECT bucket, storage_class, sum(size_bytes)::BIGINT AS bytes FROM storage_inventory "
-                           "GROUP BY ALL ORDER BY ALL").fetchall()
+    stored = warehouse.sql(
+        "SELECT bucket, storage_class, sum(size_bytes)::BIGINT AS bytes FROM storage_inventory "
+        "GROUP BY ALL ORDER BY ALL"
+    ).fetchall()
     expected = objects.group_by("bucket", "storage_class").agg(pl.col("size").sum()).sort("bucket", "storage_class")
     assert stored == expected.rows()
     snapshot = warehouse.sql("SELECT DISTINCT snapshot_date FROM storage_inventory").fetchall()

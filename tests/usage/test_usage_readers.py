@@ -15,14 +15,22 @@ def load(con, path):
     return result
 
 
-@pytest.mark.parametrize("name", [
-    "capture_linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt",
-    "capture_linux-x86_64__nvidia-l40s__595.80.txt",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "capture_linux-x86_64__nvidia-h100-80gb-hbm3__590.48.01.txt",
+        "capture_linux-x86_64__nvidia-l40s__595.80.txt",
+    ],
+)
 def test_nvidia_smi_capture_sections(warehouse, shared_data, name):
     # utkuozdemir/nvidia_gpu_exporter captures (MIT): one idle and one loaded query-gpu section each
     result = load(warehouse, shared_data / "gpu" / "nvidia_gpu_exporter" / name)
-    assert (result.source_format, result.table, result.rows_loaded, result.rows_rejected) == ("nvidia_smi_csv", "gpu_metrics", 2, 0)
+    assert (result.source_format, result.table, result.rows_loaded, result.rows_rejected) == (
+        "nvidia_smi_csv",
+        "gpu_metrics",
+        2,
+        0,
+    )
     rows = warehouse.sql("SELECT power_w, utilization_pct, interval_s, resource_id FROM gpu_metrics ORDER BY ts").pl()
     assert rows["power_w"].min() > 0 and rows["utilization_pct"].max() > rows["utilization_pct"].min()
     assert rows["interval_s"][0] == rows["interval_s"][1] > 0
@@ -54,7 +62,9 @@ def test_slurm_samples(warehouse, shared_data):
     new = load(warehouse, shared_data / "slurm" / "xdmod_sacct_accounting-logs.log")
     assert new.rows_loaded + new.rows_rejected == new.rows_in_file
     assert warehouse.sql("SELECT count(*) FROM jobs").fetchall()[0][0] == 24 * 8 + 32 + 3 + 4 + 2
-    gpu_job = warehouse.sql("SELECT resource_id, gpus, team FROM jobs WHERE job_id = '5692623' ORDER BY resource_id").fetchall()
+    gpu_job = warehouse.sql(
+        "SELECT resource_id, gpus, team FROM jobs WHERE job_id = '5692623' ORDER BY resource_id"
+    ).fetchall()
     assert gpu_job == [("cpn-k16-35-01", 1, "ccr"), ("cpn-k16-37-01", 1, "ccr")]
 
 
@@ -69,7 +79,9 @@ def test_azure_llm_trace(warehouse, shared_data):
     # Azure/AzurePublicDataset AzureLLMInferenceTrace_code.csv (CC-BY-4.0, Splitwise, ISCA 2024)
     result = load(warehouse, shared_data / "llm" / "AzureLLMInferenceTrace_code.csv")
     assert (result.source_format, result.rows_loaded, result.rows_rejected) == ("inference_trace", 8819, 0)
-    endpoint, requests = warehouse.sql("SELECT any_value(endpoint), sum(requests) FROM inference_requests").fetchall()[0]
+    endpoint, requests = warehouse.sql("SELECT any_value(endpoint), sum(requests) FROM inference_requests").fetchall()[
+        0
+    ]
     assert (endpoint, requests) == ("AzureLLMInferenceTrace_code", 8819)
 
 
@@ -105,7 +117,9 @@ def test_inference_hourly_and_network_flows(warehouse, tmp_path):
     )
     result = load(warehouse, flows)
     assert (result.source_format, result.rows_loaded, result.rows_rejected) == ("network_flows_csv", 1, 1)
-    assert "column bytes" in warehouse.sql("SELECT reason FROM rejected_rows WHERE reason LIKE '%bytes%'").fetchall()[0][0]
+    assert (
+        "column bytes" in warehouse.sql("SELECT reason FROM rejected_rows WHERE reason LIKE '%bytes%'").fetchall()[0][0]
+    )
 
 
 def test_opencost_allocation_api_response(warehouse, shared_data):
@@ -117,7 +131,13 @@ def test_opencost_allocation_api_response(warehouse, shared_data):
         for name, alloc in window.items()
     ]
     result = load(warehouse, path)
-    assert (result.source_format, result.rows_loaded, result.rows_rejected) == ("opencost_allocation_json", len(expected), 0)
-    stored = warehouse.sql("SELECT job_id, strftime(start_ts, '%Y-%m-%dT%H:%M:%SZ'), gpus, project FROM jobs ORDER BY job_id").fetchall()
+    assert (result.source_format, result.rows_loaded, result.rows_rejected) == (
+        "opencost_allocation_json",
+        len(expected),
+        0,
+    )
+    stored = warehouse.sql(
+        "SELECT job_id, strftime(start_ts, '%Y-%m-%dT%H:%M:%SZ'), gpus, project FROM jobs ORDER BY job_id"
+    ).fetchall()
     assert [(r[0], r[1], r[2]) for r in stored] == sorted((n, s, int(g)) for n, s, g in expected)
     assert all(r[3] == r[0] for r in stored)  # aggregated by namespace: the allocation is the namespace

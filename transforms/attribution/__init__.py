@@ -24,6 +24,13 @@ from transforms.attribution.core import (
 )
 
 __all__ = [
-    "DECISION_INPUTS", "GPU_TELEMETRY_COLUMNS", "AttributionConfig", "AttributionResult", "attribute_costs",
-    "combine_results", "decide", "join_decisions", "summarise",
+    "DECISION_INPUTS",
+    "GPU_TELEMETRY_COLUMNS",
+    "AttributionConfig",
+    "AttributionResult",
+    "attribute_costs",
+    "combine_results",
+    "decide",
+    "join_decisions",
+    "summarise",
 ]

@@ -28,8 +28,21 @@ UNATTRIBUTED = "unattributed"
 UNUSED_LINE_ITEM_TYPES = ("RIFee", "SavingsPlanRecurringFee")
 SOURCE_ORDER = ["source_file", "source_row"]  # a billing row's place in its delivery: breaks ties between slices
 GRAIN = [
-    "week_start", "day", "category", "team", "project", "model", "resource_id", "provider", "billing_account_id",
-    "service_name", "billing_currency", "is_idle", "is_unused_commitment", "attribution_method", "charge_category",
+    "week_start",
+    "day",
+    "category",
+    "team",
+    "project",
+    "model",
+    "resource_id",
+    "provider",
+    "billing_account_id",
+    "service_name",
+    "billing_currency",
+    "is_idle",
+    "is_unused_commitment",
+    "attribution_method",
+    "charge_category",
     "reporting_currency",
 ]
 
@@ -41,10 +54,22 @@ class AttributionConfig:
     reporting_currency: str = "USD"
     rules: list[dict] = field(default_factory=list)
     kind_categories: dict[str, str] = field(default_factory=dict)
-    fx_rates: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"currency": pl.String, "rate_to_reporting": pl.String}))
-    instances: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"instance_type": pl.String, "gpu_count": pl.Int64, "gpu_model": pl.String}))
-    gpu_power: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"match": pl.String, "power_w": pl.Float64}))
-    grid_carbon: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema={"provider": pl.String, "region": pl.String, "gco2e_per_kwh": pl.Float64}))
+    fx_rates: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"currency": pl.String, "rate_to_reporting": pl.String})
+    )
+    instances: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"instance_type": pl.String, "gpu_count": pl.Int64, "gpu_model": pl.String}
+        )
+    )
+    gpu_power: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"match": pl.String, "power_w": pl.Float64})
+    )
+    grid_carbon: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"provider": pl.String, "region": pl.String, "gco2e_per_kwh": pl.Float64}
+        )
+    )
     pue: float = 1.2
     default_gco2e_per_kwh: float | None = None
 
@@ -89,7 +114,10 @@ def gpu_machines(slices: pl.DataFrame, instances: pl.DataFrame, telemetry: pl.Da
     return (
         slices.filter(pl.col("resource_id").is_not_null())
         .group_by("resource_id")
-        .agg(_bill_gpus=pl.col("x_gpu_count").max(), _type=pl.col("x_instance_type").sort_by("slice_id").drop_nulls().str.to_lowercase().first())
+        .agg(
+            _bill_gpus=pl.col("x_gpu_count").max(),
+            _type=pl.col("x_instance_type").sort_by("slice_id").drop_nulls().str.to_lowercase().first(),
+        )
         .join(lookup, on="_type", how="left")
         .join(seen, on="resource_id", how="left")
         .select(
@@ -103,16 +131,38 @@ def gpu_machines(slices: pl.DataFrame, instances: pl.DataFrame, telemetry: pl.Da
 
 # Every column the rule, service and tag decisions read: they are made once per distinct combination.
 DECISION_INPUTS = (
-    "tags", "billing_account_id", "sub_account_id", "sku_id", "service_name", "charge_description", "resource_type",
-    "x_transfer_direction", "x_usage_type", "x_operation", "x_storage_class", "x_instance_type", "x_gpu_count",
-    "commitment_discount_status", "x_line_item_type",
+    "tags",
+    "billing_account_id",
+    "sub_account_id",
+    "sku_id",
+    "service_name",
+    "charge_description",
+    "resource_type",
+    "x_transfer_direction",
+    "x_usage_type",
+    "x_operation",
+    "x_storage_class",
+    "x_instance_type",
+    "x_gpu_count",
+    "commitment_discount_status",
+    "x_line_item_type",
 )
 
 
 # Decision inputs nothing reads once the decisions are made (dropped to keep the slices narrow).
 DECIDED_ONLY = (
-    "tags", "sub_account_id", "sku_id", "charge_description", "resource_type", "x_transfer_direction", "x_usage_type",
-    "x_operation", "x_storage_class", "commitment_discount_status", "x_line_item_type", "service_rule",
+    "tags",
+    "sub_account_id",
+    "sku_id",
+    "charge_description",
+    "resource_type",
+    "x_transfer_direction",
+    "x_usage_type",
+    "x_operation",
+    "x_storage_class",
+    "commitment_discount_status",
+    "x_line_item_type",
+    "service_rule",
 )
 
 
@@ -136,7 +186,10 @@ def classify(rows: pl.LazyFrame, rules: list[dict]) -> pl.LazyFrame:
     and JSON lookups run on a few thousand combinations instead of every row. The inputs nothing
     reads afterwards (DECIDED_ONLY) are dropped.
     """
-    inputs = [*DECISION_INPUTS, *(["resource_id"] if any("resource_id_regex" in r.get("match", {}) for r in rules) else [])]
+    inputs = [
+        *DECISION_INPUTS,
+        *(["resource_id"] if any("resource_id_regex" in r.get("match", {}) for r in rules) else []),
+    ]
     keyed = rows.with_columns(_decision_key=pl.struct(inputs).hash())
     combinations = keyed.select(*inputs, "_decision_key").unique().collect()
     by_key = bool(combinations["_decision_key"].is_unique().all())
@@ -149,7 +202,9 @@ def join_decisions(keyed: pl.LazyFrame, decisions: pl.LazyFrame, inputs: list[st
     if by_key:
         joined = keyed.join(decisions.drop(*inputs), on="_decision_key", how="left", maintain_order="left")
     else:
-        joined = keyed.join(decisions.drop("_decision_key"), on=inputs, how="left", nulls_equal=True, maintain_order="left")
+        joined = keyed.join(
+            decisions.drop("_decision_key"), on=inputs, how="left", nulls_equal=True, maintain_order="left"
+        )
     return joined.drop("_decision_key")
 
 
@@ -169,13 +224,17 @@ def undivided(classified: pl.DataFrame, machines: pl.DataFrame) -> pl.DataFrame:
     )
     decided_by_rule = pl.col("rule_name").is_not_null()
     category = (
-        pl.when(decided_by_rule).then(pl.coalesce("rule_category", "service_category_guess", pl.lit("other")))
-        .when(pl.col("is_unused_commitment")).then(pl.lit("other"))
+        pl.when(decided_by_rule)
+        .then(pl.coalesce("rule_category", "service_category_guess", pl.lit("other")))
+        .when(pl.col("is_unused_commitment"))
+        .then(pl.lit("other"))
         .otherwise(pl.coalesce("service_category_guess", pl.lit("other")))
     )
     method = (
-        pl.when(decided_by_rule).then(pl.lit("rule"))
-        .when(pl.col("is_unused_commitment") | pl.col("service_category_guess").is_not_null()).then(pl.lit("service"))
+        pl.when(decided_by_rule)
+        .then(pl.lit("rule"))
+        .when(pl.col("is_unused_commitment") | pl.col("service_category_guess").is_not_null())
+        .then(pl.lit("service"))
         .otherwise(pl.lit("other"))
     )
     return (
@@ -188,13 +247,17 @@ def undivided(classified: pl.DataFrame, machines: pl.DataFrame) -> pl.DataFrame:
             project=pl.col("rule_project"),
             model=pl.col("rule_model"),
             is_idle=pl.lit(False),
-            gpu_hours=pl.when(pl.col("slice_id") == pl.col("_primary")).then(pl.col("_gpus") * pl.col("_billed_s") / 3600.0),
+            gpu_hours=pl.when(pl.col("slice_id") == pl.col("_primary")).then(
+                pl.col("_gpus") * pl.col("_billed_s") / 3600.0
+            ),
         )
         .drop("_primary", "_gpus", "_billed_s")
     )
 
 
-def with_energy(rows: pl.DataFrame, telemetry: pl.DataFrame, machines: pl.DataFrame, config: AttributionConfig) -> pl.LazyFrame:
+def with_energy(
+    rows: pl.DataFrame, telemetry: pl.DataFrame, machines: pl.DataFrame, config: AttributionConfig
+) -> pl.LazyFrame:
     """Share each machine-day's energy among its rows by GPU-hours; add CO2e by region (``telemetry``: GPU_TELEMETRY_COLUMNS)."""
     per_day = (
         rows.lazy()
@@ -204,14 +267,20 @@ def with_energy(rows: pl.DataFrame, telemetry: pl.DataFrame, machines: pl.DataFr
         .join(machines.lazy().select("resource_id", "gpu_model"), on="resource_id", how="left")
     )
     energy = machine_day_energy(per_day, telemetry_kwh(telemetry.lazy()), config.gpu_power, config.pue).collect()
-    shared = rows.lazy().join(
-        energy.lazy().select("resource_id", "day", pl.col("energy_kwh").alias("_day_kwh"), pl.col("gpu_hours").alias("_day_gh")),
-        on=["resource_id", "day"],
-        how="left",
-        maintain_order="left",
-    ).with_columns(
-        energy_kwh=pl.when(pl.col("gpu_hours").is_not_null() & (pl.col("_day_gh") > 0)).then(
-            pl.col("_day_kwh") * pl.col("gpu_hours") / pl.col("_day_gh")
+    shared = (
+        rows.lazy()
+        .join(
+            energy.lazy().select(
+                "resource_id", "day", pl.col("energy_kwh").alias("_day_kwh"), pl.col("gpu_hours").alias("_day_gh")
+            ),
+            on=["resource_id", "day"],
+            how="left",
+            maintain_order="left",
+        )
+        .with_columns(
+            energy_kwh=pl.when(pl.col("gpu_hours").is_not_null() & (pl.col("_day_gh") > 0)).then(
+                pl.col("_day_kwh") * pl.col("gpu_hours") / pl.col("_day_gh")
+            )
         )
     )
     return add_carbon(shared, config.grid_carbon, config.default_gco2e_per_kwh).drop("_day_kwh", "_day_gh")
@@ -251,7 +320,11 @@ def mark_idle_without_jobs(rows: pl.DataFrame, telemetry: pl.DataFrame, split_re
 
 
 def attribute_costs(
-    billing: pl.DataFrame, jobs: pl.DataFrame, telemetry: pl.DataFrame, week_start: date, config: AttributionConfig,
+    billing: pl.DataFrame,
+    jobs: pl.DataFrame,
+    telemetry: pl.DataFrame,
+    week_start: date,
+    config: AttributionConfig,
     keep_source: bool = False,
 ) -> AttributionResult:
     """The week's attributed cost rows (ATTRIBUTED_COST_COLUMNS) and the anomaly counts.
@@ -264,8 +337,10 @@ def attribute_costs(
     """
     start, end = week_bounds(week_start)
     source = SOURCE_ORDER if keep_source else []
-    rows = classify(billing.lazy(), config.rules).with_columns(row_id=order_rank(*SOURCE_ORDER)).drop(
-        *(c for c in SOURCE_ORDER if c not in source)
+    rows = (
+        classify(billing.lazy(), config.rules)
+        .with_columns(row_id=order_rank(*SOURCE_ORDER))
+        .drop(*(c for c in SOURCE_ORDER if c not in source))
     )
     del billing  # the caller need not keep the week's billing alive: only its classified slices are used from here
     # slices numbered as if the rows were in source order, whole rows before spread ones (no wide sort)
@@ -274,7 +349,9 @@ def attribute_costs(
     machines = gpu_machines(classified, config.instances, week_metrics)
     billed_resources = set(classified["resource_id"].drop_nulls().unique().to_list())
     eligible = classified.filter(
-        pl.col("rule_name").is_null() & ~pl.col("is_unused_commitment") & pl.col("resource_id").is_in(machines["resource_id"])
+        pl.col("rule_name").is_null()
+        & ~pl.col("is_unused_commitment")
+        & pl.col("resource_id").is_in(machines["resource_id"])
     )
     split = split_gpu_costs(eligible, machines, jobs, week_start, config.kind_categories)
     split_ids = eligible.filter(pl.col("resource_id").is_in(sorted(split.split_resources)))["slice_id"]

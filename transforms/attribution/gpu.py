@@ -49,14 +49,18 @@ def job_days(jobs: pl.LazyFrame, week_start: date, kind_categories: dict[str, st
         _e=pl.coalesce(pl.col("end_ts"), pl.lit(end)).clip(upper_bound=end),
     ).filter(pl.col("_s") < pl.col("_e"))
     return (
-        clipped.with_columns(_day=pl.datetime_ranges(pl.col("_s").dt.truncate("1d"), pl.col("_e") - pl.duration(microseconds=1), "1d"))
+        clipped.with_columns(
+            _day=pl.datetime_ranges(pl.col("_s").dt.truncate("1d"), pl.col("_e") - pl.duration(microseconds=1), "1d")
+        )
         .explode("_day")
         .with_columns(
             day=pl.col("_day").dt.date(),
             job_s=(pl.min_horizontal("_e", pl.col("_day") + pl.duration(days=1)) - pl.max_horizontal("_s", "_day"))
             .dt.total_seconds()
             .cast(pl.Int64),
-            category=pl.col("kind").str.to_lowercase().replace_strict(kind_categories, default="training", return_dtype=pl.String),
+            category=pl.col("kind")
+            .str.to_lowercase()
+            .replace_strict(kind_categories, default="training", return_dtype=pl.String),
         )
         .drop("_s", "_e", "_day")
     )
@@ -75,6 +79,7 @@ def machine_days(slices: pl.LazyFrame, machines: pl.DataFrame) -> pl.LazyFrame:
 
 def main_use(jobs_on_machines: pl.LazyFrame) -> pl.LazyFrame:
     """Per machine: the category and the team with the most GPU-seconds that week."""
+
     def top(column: str, alias: str) -> pl.LazyFrame:
         return (
             jobs_on_machines.group_by("resource_id", column)
@@ -104,10 +109,12 @@ def split_gpu_costs(
     billed = machine_days(slices.lazy(), machines).collect()
     known = set(slices["resource_id"].drop_nulls().unique().to_list())
     anomalies = {
-        "jobs_without_end": week_jobs.filter(pl.col("_open")).select(pl.struct("job_id", "resource_id").n_unique()).item(),
-        "jobs_on_unknown_resources": week_jobs.filter(~pl.col("resource_id").is_in(sorted(known))).select(
-            pl.struct("job_id", "resource_id").n_unique()
-        ).item(),
+        "jobs_without_end": week_jobs.filter(pl.col("_open"))
+        .select(pl.struct("job_id", "resource_id").n_unique())
+        .item(),
+        "jobs_on_unknown_resources": week_jobs.filter(~pl.col("resource_id").is_in(sorted(known)))
+        .select(pl.struct("job_id", "resource_id").n_unique())
+        .item(),
         "unknown_job_resources": sorted(
             week_jobs.filter(~pl.col("resource_id").is_in(sorted(known)))["resource_id"].drop_nulls().unique().to_list()
         )[:20],
@@ -116,20 +123,28 @@ def split_gpu_costs(
         gpu_s=pl.col("job_s") * pl.coalesce(pl.col("gpus"), pl.col("machine_gpus")).cast(pl.Int64)
     )
     split_resources = set(on_machines["resource_id"].unique().to_list())
-    anomalies["job_days_without_billing"] = on_machines.join(billed, on=KEYS, how="anti").select(
-        pl.struct("job_id", "resource_id", "day").n_unique()
-    ).item()
+    anomalies["job_days_without_billing"] = (
+        on_machines.join(billed, on=KEYS, how="anti")
+        .select(pl.struct("job_id", "resource_id", "day").n_unique())
+        .item()
+    )
 
     usage = (
         on_machines.join(billed.select(KEYS + ["cap_s"]), on=KEYS, how="inner")
         .with_columns(_used=pl.col("gpu_s").sum().over(KEYS))
-        .with_columns(_scale=pl.when(pl.col("_used") > pl.col("cap_s")).then(pl.col("cap_s") / pl.col("_used")).otherwise(1.0))
+        .with_columns(
+            _scale=pl.when(pl.col("_used") > pl.col("cap_s")).then(pl.col("cap_s") / pl.col("_used")).otherwise(1.0)
+        )
     )
     over = usage.unique(KEYS).with_columns(_excess=pl.col("_used") - pl.col("cap_s"))
     tolerance = pl.col("machine_gpus") * SKEW_TOLERANCE_S_PER_GPU
     anomalies["gpu_overcommit_days"] = over.filter(pl.col("_excess") > tolerance).height
-    anomalies["clock_skew_adjusted_days"] = over.filter((pl.col("_excess") > 0) & (pl.col("_excess") <= tolerance)).height
-    anomalies["overcommit_resources"] = sorted(over.filter(pl.col("_excess") > tolerance)["resource_id"].unique().to_list())[:20]
+    anomalies["clock_skew_adjusted_days"] = over.filter(
+        (pl.col("_excess") > 0) & (pl.col("_excess") <= tolerance)
+    ).height
+    anomalies["overcommit_resources"] = sorted(
+        over.filter(pl.col("_excess") > tolerance)["resource_id"].unique().to_list()
+    )[:20]
 
     job_parts = (
         usage.group_by(KEYS + ["category", "team", "project", "model"])
@@ -147,7 +162,10 @@ def split_gpu_costs(
             team=pl.col("idle_team"),
             project=pl.lit(None, dtype=pl.String),
             model=pl.lit(None, dtype=pl.String),
-            weight=pl.when(pl.col("cap_s") > 0).then(pl.col("cap_s") - pl.col("_used").fill_null(0)).otherwise(1).cast(pl.Int64),
+            weight=pl.when(pl.col("cap_s") > 0)
+            .then(pl.col("cap_s") - pl.col("_used").fill_null(0))
+            .otherwise(1)
+            .cast(pl.Int64),
             is_idle=pl.lit(True),
         )
     )

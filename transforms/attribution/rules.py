@@ -13,7 +13,15 @@ import polars as pl
 
 from transforms.schema import CATEGORIES
 
-MATCH_KEYS = ("tag_key", "tag_value", "billing_account_id", "sub_account_id", "sku_id", "service_name", "resource_id_regex")
+MATCH_KEYS = (
+    "tag_key",
+    "tag_value",
+    "billing_account_id",
+    "sub_account_id",
+    "sku_id",
+    "service_name",
+    "resource_id_regex",
+)
 SET_KEYS = ("category", "team", "project", "model")
 
 # Tag keys that name a team / project / model, in order of preference.

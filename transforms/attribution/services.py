@@ -20,19 +20,51 @@ GPU_INSTANCE = (
 # (name, category, {column: pattern}). ``text`` is a derived column, see ``service_text``.
 SERVICE_RULES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("data transfer direction", "network", {"x_transfer_direction": r"."}),
-    ("data transfer usage", "network", {"text": r"datatransfer|data transfer|-out-bytes|-in-bytes|regional-bytes|egress|bandwidth|inter.?region|internet"}),
-    ("network services", "network", {"service_name": r"cloudfront|cloud cdn|content delivery|virtual network|vpc|nat gateway|load balanc|networking|private link|peering|direct connect|expressroute|cloud interconnect"}),
+    (
+        "data transfer usage",
+        "network",
+        {
+            "text": r"datatransfer|data transfer|-out-bytes|-in-bytes|regional-bytes|egress|bandwidth|inter.?region|internet"
+        },
+    ),
+    (
+        "network services",
+        "network",
+        {
+            "service_name": r"cloudfront|cloud cdn|content delivery|virtual network|vpc|nat gateway|load balanc|networking|private link|peering|direct connect|expressroute|cloud interconnect"
+        },
+    ),
     ("sagemaker training", "training", {"service_name": r"sagemaker", "text": r"train|notebook|studio|processing"}),
     ("sagemaker endpoints", "inference", {"service_name": r"sagemaker"}),
     ("bedrock", "inference", {"service_name": r"bedrock"}),
     ("azure openai", "inference", {"text": r"openai|cognitive services|azure ai (services|foundry)"}),
-    ("vertex ai training", "training", {"service_name": r"vertex ai|ai platform", "text": r"train|custom job|notebook|workbench"}),
+    (
+        "vertex ai training",
+        "training",
+        {"service_name": r"vertex ai|ai platform", "text": r"train|custom job|notebook|workbench"},
+    ),
     ("vertex ai prediction", "inference", {"service_name": r"vertex ai|ai platform|generative|gemini"}),
-    ("azure machine learning endpoints", "inference", {"service_name": r"machine learning", "text": r"endpoint|inference|online|deploy"}),
+    (
+        "azure machine learning endpoints",
+        "inference",
+        {"service_name": r"machine learning", "text": r"endpoint|inference|online|deploy"},
+    ),
     ("azure machine learning", "training", {"service_name": r"machine learning"}),
-    ("data processing services", "data_processing", {"service_name": r"\bglue\b|\bemr\b|elastic mapreduce|dataflow|dataproc|databricks|data factory|synapse|hdinsight|kinesis|athena|bigquery|data fusion|composer"}),
+    (
+        "data processing services",
+        "data_processing",
+        {
+            "service_name": r"\bglue\b|\bemr\b|elastic mapreduce|dataflow|dataproc|databricks|data factory|synapse|hdinsight|kinesis|athena|bigquery|data fusion|composer"
+        },
+    ),
     ("storage class", "storage", {"x_storage_class": r"."}),
-    ("object and block storage", "storage", {"text": r"simple storage|\bs3\b|glacier|cloud storage|\bstorage\b|elastic block|\bebs\b|elastic file|\befs\b|\bfsx\b|snapshot|managed disk|\bdisk\b|blob|files|persistent disk|filestore|backup|byte-?hrs|timedstorage"}),
+    (
+        "object and block storage",
+        "storage",
+        {
+            "text": r"simple storage|\bs3\b|glacier|cloud storage|\bstorage\b|elastic block|\bebs\b|elastic file|\befs\b|\bfsx\b|snapshot|managed disk|\bdisk\b|blob|files|persistent disk|filestore|backup|byte-?hrs|timedstorage"
+        },
+    ),
     ("gpu instance without a usage log", "training", {"gpu_text": GPU_INSTANCE}),
 )
 

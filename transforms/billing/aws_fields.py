@@ -38,7 +38,10 @@ FIELDS: dict[str, tuple[str | None, str | None, str | None]] = {
     "invoicing_entity": ("bill/InvoicingEntity", "bill_invoicing_entity", "bill_invoicing_entity"),
     "billing_entity": ("bill/BillingEntity", "bill_billing_entity", "bill_billing_entity"),
     "billing_period_start": (
-        "bill/BillingPeriodStartDate", "bill_billing_period_start_date", "bill_billing_period_start_date"),
+        "bill/BillingPeriodStartDate",
+        "bill_billing_period_start_date",
+        "bill_billing_period_start_date",
+    ),
     "billing_period_end": ("bill/BillingPeriodEndDate", "bill_billing_period_end_date", "bill_billing_period_end_date"),
     "usage_account_id": ("lineItem/UsageAccountId", "line_item_usage_account_id", "line_item_usage_account_id"),
     "usage_account_name": (None, None, "line_item_usage_account_name"),
@@ -48,14 +51,16 @@ FIELDS: dict[str, tuple[str | None, str | None, str | None]] = {
     "product_code": ("lineItem/ProductCode", "line_item_product_code", "line_item_product_code"),
     "usage_type": ("lineItem/UsageType", "line_item_usage_type", "line_item_usage_type"),
     "operation": ("lineItem/Operation", "line_item_operation", "line_item_operation"),
-    "availability_zone": (
-        "lineItem/AvailabilityZone", "line_item_availability_zone", "line_item_availability_zone"),
+    "availability_zone": ("lineItem/AvailabilityZone", "line_item_availability_zone", "line_item_availability_zone"),
     "resource_id": ("lineItem/ResourceId", "line_item_resource_id", "line_item_resource_id"),
     "usage_amount": ("lineItem/UsageAmount", "line_item_usage_amount", "line_item_usage_amount"),
     "currency": ("lineItem/CurrencyCode", "line_item_currency_code", "line_item_currency_code"),
     "unblended_cost": ("lineItem/UnblendedCost", "line_item_unblended_cost", "line_item_unblended_cost"),
     "description": (
-        "lineItem/LineItemDescription", "line_item_line_item_description", "line_item_line_item_description"),
+        "lineItem/LineItemDescription",
+        "line_item_line_item_description",
+        "line_item_line_item_description",
+    ),
     "legal_entity": ("lineItem/LegalEntity", "line_item_legal_entity", "line_item_legal_entity"),
     "product_name": ("product/ProductName", "product_product_name", "product.product_name"),
     "servicecode": ("product/servicecode", "product_servicecode", "product.servicecode"),
@@ -72,24 +77,39 @@ FIELDS: dict[str, tuple[str | None, str | None, str | None]] = {
     "product_family": ("product/productFamily", "product_product_family", "product.product_family"),
     "sku": ("product/sku", "product_sku", "product.sku"),
     "public_on_demand_cost": (
-        "pricing/publicOnDemandCost", "pricing_public_on_demand_cost", "pricing_public_on_demand_cost"),
+        "pricing/publicOnDemandCost",
+        "pricing_public_on_demand_cost",
+        "pricing_public_on_demand_cost",
+    ),
     "public_on_demand_rate": (
-        "pricing/publicOnDemandRate", "pricing_public_on_demand_rate", "pricing_public_on_demand_rate"),
+        "pricing/publicOnDemandRate",
+        "pricing_public_on_demand_rate",
+        "pricing_public_on_demand_rate",
+    ),
     "rate_code": ("pricing/RateCode", "pricing_rate_code", "pricing_rate_code"),
     "term": ("pricing/term", "pricing_term", "pricing_term"),
     "pricing_unit": ("pricing/unit", "pricing_unit", "pricing_unit"),
     "reservation_arn": ("reservation/ReservationARN", "reservation_reservation_a_r_n", "reservation_reservation_a_r_n"),
     "reservation_effective_cost": (
-        "reservation/EffectiveCost", "reservation_effective_cost", "reservation_effective_cost"),
+        "reservation/EffectiveCost",
+        "reservation_effective_cost",
+        "reservation_effective_cost",
+    ),
     "reservation_unused_upfront": (
         "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
         "reservation_unused_amortized_upfront_fee_for_billing_period",
         "reservation_unused_amortized_upfront_fee_for_billing_period",
     ),
     "reservation_unused_recurring": (
-        "reservation/UnusedRecurringFee", "reservation_unused_recurring_fee", "reservation_unused_recurring_fee"),
+        "reservation/UnusedRecurringFee",
+        "reservation_unused_recurring_fee",
+        "reservation_unused_recurring_fee",
+    ),
     "savings_plan_arn": (
-        "savingsPlan/SavingsPlanARN", "savings_plan_savings_plan_a_r_n", "savings_plan_savings_plan_a_r_n"),
+        "savingsPlan/SavingsPlanARN",
+        "savings_plan_savings_plan_a_r_n",
+        "savings_plan_savings_plan_a_r_n",
+    ),
     "savings_plan_effective_cost": (
         "savingsPlan/SavingsPlanEffectiveCost",
         "savings_plan_savings_plan_effective_cost",
@@ -101,7 +121,10 @@ FIELDS: dict[str, tuple[str | None, str | None, str | None]] = {
         "savings_plan_total_commitment_to_date",
     ),
     "savings_plan_used_commitment": (
-        "savingsPlan/UsedCommitment", "savings_plan_used_commitment", "savings_plan_used_commitment"),
+        "savingsPlan/UsedCommitment",
+        "savings_plan_used_commitment",
+        "savings_plan_used_commitment",
+    ),
 }
 
 # The logical fields every file must carry (the file is refused whole without them).
@@ -150,7 +173,7 @@ def _tags(layout: str, schema: pl.Schema) -> pl.Expr:
             return pl.lit(None, dtype=pl.String)
         return json_object_from_pairs(pl.col("resource_tags"))
     prefix = TAG_PREFIX[layout]
-    columns = {c[len(prefix):]: c for c in schema.names() if c.lower().startswith(prefix)}
+    columns = {c[len(prefix) :]: c for c in schema.names() if c.lower().startswith(prefix)}
     return json_object_from_columns({key: text(col) for key, col in columns.items()})
 
 

@@ -239,10 +239,17 @@ def _require_headers(headers: dict[str, str]) -> None:
     """FormatError naming every required column the file lacks, with its accepted spellings."""
     missing = [" or ".join(HEADER_ALIASES[r]) for r in REQUIRED_ROLES if r not in headers]
     if not any(r in headers for r in (*ACCOUNT_ROLES, "subscription_id")):
-        missing.append(" or ".join(HEADER_ALIASES["billing_profile_id"] + HEADER_ALIASES["billing_account_id"]
-                                   + HEADER_ALIASES["subscription_id"]))
+        missing.append(
+            " or ".join(
+                HEADER_ALIASES["billing_profile_id"]
+                + HEADER_ALIASES["billing_account_id"]
+                + HEADER_ALIASES["subscription_id"]
+            )
+        )
     if missing:
-        raise FormatError(f"{FORMAT_NAME}: missing required column(s) {'; '.join(missing)} (names are case-insensitive)")
+        raise FormatError(
+            f"{FORMAT_NAME}: missing required column(s) {'; '.join(missing)} (names are case-insensitive)"
+        )
 
 
 def _day(expr: pl.Expr) -> pl.Expr:
@@ -282,7 +289,9 @@ def _derivation_note(headers: dict[str, str], derive_period: pl.Expr, account_fr
     """What a row's values were derived from where the file does not say (null when nothing was)."""
     date = headers["date"]
     if "billing_period_start" in headers:
-        period = f"billing period taken as the calendar month of {date} where {headers['billing_period_start']} is empty"
+        period = (
+            f"billing period taken as the calendar month of {date} where {headers['billing_period_start']} is empty"
+        )
     else:
         period = f"billing period taken as the calendar month of {date} (the file has no billing period column)"
     fixed = []
@@ -325,10 +334,13 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     bills_zero = is_commitment & (is_unused | (charge_type == "Usage"))
     commitment_id = pl.coalesce(col("benefit_id"), col("reservation_id"))
     meter_category = col("meter_category")
-    meter_words = pl.concat_str([col("product"), col("meter_subcategory"), col("meter_name")], separator=" ", ignore_nulls=True)
+    meter_words = pl.concat_str(
+        [col("product"), col("meter_subcategory"), col("meter_name")], separator=" ", ignore_nulls=True
+    )
     account_from_subscription = not any(r in headers for r in ACCOUNT_ROLES)
     account = (
-        col("subscription_id") if account_from_subscription
+        col("subscription_id")
+        if account_from_subscription
         else pl.coalesce(col("billing_profile_id"), col("billing_account_id"))
     )
     account_columns = ("subscription_id",) if account_from_subscription else ACCOUNT_ROLES
@@ -396,7 +408,10 @@ def azure_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             pl.coalesce(col("publisher_name"), pl.lit("Microsoft")).alias("publisher_name"),
             col("resource_id").alias("resource_id"),
             col("resource_name").alias("resource_name"),
-            col("resource_id").str.extract(r"(?i)/providers/([^/]+/[^/]+)", 1).str.to_lowercase().alias("resource_type"),
+            col("resource_id")
+            .str.extract(r"(?i)/providers/([^/]+/[^/]+)", 1)
+            .str.to_lowercase()
+            .alias("resource_type"),
             col("location").str.to_lowercase().str.replace_all(" ", "", literal=True).alias("region_id"),
             col("zone").alias("availability_zone"),
             col("part_number").alias("sku_id"),
@@ -457,10 +472,7 @@ def _looks_like_azure(sniff: Sniff) -> bool:
         return False
     has = lambda role: any(a in cols for a in HEADER_ALIASES[role])  # noqa: E731
     return (
-        has("cost")
-        and has("date")
-        and has("meter_category")
-        and (has("subscription_id") or has("billing_account_id"))
+        has("cost") and has("date") and has("meter_category") and (has("subscription_id") or has("billing_account_id"))
     )
 
 
@@ -472,8 +484,11 @@ register(
         matches=_looks_like_azure,
         to_table=azure_to_canonical,
         columns=(
-            "CostInBillingCurrency|Cost|PreTaxCost", "BillingCurrencyCode|BillingCurrency|Currency",
-            "Date|UsageDateTime", "MeterCategory", "SubscriptionId|SubscriptionGuid|BillingAccountId",
+            "CostInBillingCurrency|Cost|PreTaxCost",
+            "BillingCurrencyCode|BillingCurrency|Currency",
+            "Date|UsageDateTime",
+            "MeterCategory",
+            "SubscriptionId|SubscriptionGuid|BillingAccountId",
         ),
         description="Azure cost details CSV (EA and MCA, actual and amortised) and the older usage details",
         period_policy="replace",

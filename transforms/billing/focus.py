@@ -117,19 +117,42 @@ PRICING_CURRENCY_COLUMNS = {
 # Columns that first appear in each version (the first match, newest first, names the version).
 VERSION_MARKERS = (
     ("1.4", ("InvoiceDetailId", "CommitmentProgramEligibilityDetails")),
-    ("1.3", (
-        "HostProviderName", "ServiceProviderName", "AllocatedMethodId", "AllocatedMethodDetails",
-        "AllocatedResourceId", "AllocatedResourceName", "AllocatedTags", "ContractApplied",
-    )),
+    (
+        "1.3",
+        (
+            "HostProviderName",
+            "ServiceProviderName",
+            "AllocatedMethodId",
+            "AllocatedMethodDetails",
+            "AllocatedResourceId",
+            "AllocatedResourceName",
+            "AllocatedTags",
+            "ContractApplied",
+        ),
+    ),
     # not BillingAccountType / SubAccountType: Microsoft's FocusCost 1.0 schema already has them
-    ("1.2", (
-        "InvoiceId", "PricingCurrency", "PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice",
-        "PricingCurrencyContractedUnitPrice",
-    )),
-    ("1.1", (
-        "CapacityReservationId", "CapacityReservationStatus", "CommitmentDiscountQuantity",
-        "CommitmentDiscountUnit", "ServiceSubcategory", "SkuMeter", "SkuPriceDetails",
-    )),
+    (
+        "1.2",
+        (
+            "InvoiceId",
+            "PricingCurrency",
+            "PricingCurrencyEffectiveCost",
+            "PricingCurrencyListUnitPrice",
+            "PricingCurrencyContractedUnitPrice",
+        ),
+    ),
+    (
+        "1.1",
+        (
+            "CapacityReservationId",
+            "CapacityReservationStatus",
+            "CommitmentDiscountQuantity",
+            "CommitmentDiscountUnit",
+            "ServiceSubcategory",
+            "SkuMeter",
+            "SkuPriceDetails",
+        ),
+    ),
 )
 SUPPORTED_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 # FOCUS 1.0-preview names, still written by OCI's FOCUS cost reports: used where the 1.0 name is absent.
@@ -249,9 +272,12 @@ def token_count(unit: pl.Expr, quantity: pl.Expr) -> pl.Expr:
     """Tokens consumed where the unit counts tokens (``Tokens``, ``1K Tokens``, ``1000000 Tokens``)."""
     is_tokens = unit.str.contains(TOKEN_UNIT)
     number = unit.str.extract(TOKEN_UNIT, 1).cast(pl.Float64, strict=False).fill_null(1.0)
-    scale = unit.str.extract(TOKEN_UNIT, 2).str.to_lowercase().replace_strict(
-        {"k": 1e3, "m": 1e6, "": 1.0}, default=1.0, return_dtype=pl.Float64
-    ).fill_null(1.0)
+    scale = (
+        unit.str.extract(TOKEN_UNIT, 2)
+        .str.to_lowercase()
+        .replace_strict({"k": 1e3, "m": 1e6, "": 1.0}, default=1.0, return_dtype=pl.Float64)
+        .fill_null(1.0)
+    )
     return pl.when(is_tokens).then(quantity.cast(pl.Float64) * number * scale)
 
 
@@ -313,7 +339,8 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     )
     meter = pl.concat_str(
         [text(c) for name in METER_COLUMNS if (c := col(name)) is not None] or [pl.lit(None, dtype=pl.String)],
-        separator=" ", ignore_nulls=True,
+        separator=" ",
+        ignore_nulls=True,
     )
     out["x_transfer_direction"] = transfer.direction(
         out["provider"], out.get("x_usage_type", pl.lit(None, dtype=pl.String)), meter, description, category
@@ -322,9 +349,7 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     if (gpus := spelled.get("xgpucount")) is not None:
         gpu_sources.append(parse_int(pl.col(gpus), pl.Int32).cast(pl.Float64))
     if "sku_price_details" in out:
-        gpu_sources.append(
-            out["sku_price_details"].str.json_path_match("$.GpuCount").cast(pl.Float64, strict=False)
-        )
+        gpu_sources.append(out["sku_price_details"].str.json_path_match("$.GpuCount").cast(pl.Float64, strict=False))
     if gpu_sources:
         out["x_gpu_count"] = pl.coalesce(gpu_sources)
     if "consumed_unit" in out and "consumed_quantity" in out:
@@ -378,8 +403,15 @@ def to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
 # An origin charge and its allocated charges share these dimensions (the spec requires dimensions
 # of allocated charges to equal the origin's).
 ALLOCATION_KEY = (
-    "billing_account_id", "sub_account_id", "resource_id", "charge_period_start", "charge_period_end",
-    "charge_category", "sku_id", "sku_price_id", "billing_currency",
+    "billing_account_id",
+    "sub_account_id",
+    "resource_id",
+    "charge_period_start",
+    "charge_period_end",
+    "charge_category",
+    "sku_id",
+    "sku_price_id",
+    "billing_currency",
 )
 
 
@@ -408,7 +440,8 @@ def _origin_of_allocated(value: dict[str, pl.Expr]) -> pl.Expr:
         pl.format(
             "column AllocatedMethodId: origin charge of {} allocated charge(s) (method '{}') that carry its cost; "
             "not loaded, to count it once",
-            count, method,
+            count,
+            method,
         )
     )
 

@@ -312,7 +312,9 @@ def _entries(expr: pl.Expr, dtype: pl.DataType | None, keys: tuple[str, ...]) ->
     if dtype is not None and dtype not in (pl.String, pl.Null):
         # e.g. a JSON ``[]`` in every row, which DuckDB types as a list of text: no entries
         return pl.lit(None, dtype=pl.List(pl.Struct({k: pl.String for k in keys})))
-    return text(expr).str.extract_all(_ENTRY).list.eval(pl.struct([_dict_value(pl.element(), k).alias(k) for k in keys]))
+    return (
+        text(expr).str.extract_all(_ENTRY).list.eval(pl.struct([_dict_value(pl.element(), k).alias(k) for k in keys]))
+    )
 
 
 def _json_string(expr: pl.Expr) -> pl.Expr:
@@ -331,7 +333,11 @@ def _labels_json(entries: pl.Expr) -> pl.Expr:
     """``[{key, value}, ...]`` as a JSON object text; null when there are no labels."""
     pairs = entries.list.eval(
         pl.concat_str(
-            [_json_string(pl.element().struct.field("key")), pl.lit(":"), _json_string(pl.element().struct.field("value"))]
+            [
+                _json_string(pl.element().struct.field("key")),
+                pl.lit(":"),
+                _json_string(pl.element().struct.field("value")),
+            ]
         )
     )
     return pl.when(pairs.list.len() > 0).then(pl.concat_str([pl.lit("{"), pairs.list.join(","), pl.lit("}")]))
@@ -394,8 +400,10 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     cud_credit_id = pl.coalesce(
         cud_credit.struct.field("id"), cud_credit.struct.field("full_name"), cud_credit.struct.field("name")
     )
-    cud_credit_category = cud_credit.struct.field("type").str.to_uppercase().replace_strict(
-        CUD_CREDIT_CATEGORY, default=None, return_dtype=pl.String
+    cud_credit_category = (
+        cud_credit.struct.field("type")
+        .str.to_uppercase()
+        .replace_strict(CUD_CREDIT_CATEGORY, default=None, return_dtype=pl.String)
     )
 
     cost_raw = text(col("cost"))
@@ -413,12 +421,18 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     adjustment_mode = text(col("adjustment_info.mode")).str.to_uppercase()
     is_adjustment = text(col("adjustment_info.id")).is_not_null() | adjustment_type.is_not_null()
     is_fee = (cost_type.is_null() | (cost_type == "regular")) & sku_description.str.contains(_COMMITMENT_FEE)
-    from_cost_type = pl.when(cost_type.is_null()).then(pl.lit("Usage")).otherwise(
-        cost_type.replace_strict(CHARGE_CATEGORY_BY_COST_TYPE, default=None, return_dtype=pl.String)
+    from_cost_type = (
+        pl.when(cost_type.is_null())
+        .then(pl.lit("Usage"))
+        .otherwise(cost_type.replace_strict(CHARGE_CATEGORY_BY_COST_TYPE, default=None, return_dtype=pl.String))
     )
     category = (
         pl.when(is_adjustment & (cost_type.is_null() | (cost_type != "tax")))
-        .then(pl.when(adjustment_type.is_in(CREDIT_ADJUSTMENT_TYPES)).then(pl.lit("Credit")).otherwise(pl.lit("Adjustment")))
+        .then(
+            pl.when(adjustment_type.is_in(CREDIT_ADJUSTMENT_TYPES))
+            .then(pl.lit("Credit"))
+            .otherwise(pl.lit("Adjustment"))
+        )
         .when(is_fee)
         .then(pl.lit("Purchase"))
         .otherwise(from_cost_type)
@@ -426,7 +440,9 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     charge_class = pl.when(
         is_adjustment & (adjustment_type.str.ends_with("_CORRECTION") | adjustment_mode.is_in(CORRECTION_MODES))
     ).then(pl.lit("Correction"))
-    fee_category = pl.when(sku_description.str.contains(_SPEND_BASED_FEE)).then(pl.lit("Spend")).otherwise(pl.lit("Usage"))
+    fee_category = (
+        pl.when(sku_description.str.contains(_SPEND_BASED_FEE)).then(pl.lit("Spend")).otherwise(pl.lit("Usage"))
+    )
     commitment_id = pl.when(is_fee).then(text(col("subscription.instance_id"))).otherwise(cud_credit_id)
     commitment_category = pl.when(is_fee).then(fee_category).otherwise(cud_credit_category)
     is_commitment = is_fee | cud_credit_category.is_not_null()
@@ -475,7 +491,11 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             category.alias("charge_category"),
             charge_class.alias("charge_class"),
             sku_description.alias("charge_description"),
-            pl.when(is_usage).then(pl.lit("Usage-Based")).when(is_fee).then(pl.lit("Recurring")).alias("charge_frequency"),
+            pl.when(is_usage)
+            .then(pl.lit("Usage-Based"))
+            .when(is_fee)
+            .then(pl.lit("Recurring"))
+            .alias("charge_frequency"),
             pl.when(is_commitment)
             .then(pl.lit("Committed"))
             .when(~is_usage)
@@ -505,7 +525,9 @@ def gcp_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
             commitment_id.alias("commitment_discount_id"),
             commitment_category.alias("commitment_discount_category"),
             pl.when(is_commitment).then(pl.lit(CUD_TYPE)).alias("commitment_discount_type"),
-            pl.when(is_usage & cud_credit_category.is_not_null()).then(pl.lit("Used")).alias("commitment_discount_status"),
+            pl.when(is_usage & cud_credit_category.is_not_null())
+            .then(pl.lit("Used"))
+            .alias("commitment_discount_status"),
             _labels_json(labels).alias("tags"),
             machine_spec.alias("x_instance_type"),
             machine_spec.str.extract(_GPU_COUNT_IN_MACHINE_TYPE, 1).cast(pl.Int32, strict=False).alias("x_gpu_count"),

@@ -58,10 +58,16 @@ AZURE_METER = (
 # Out", Cloud Storage's "Download Worldwide Destinations (excluding Asia & Australia)" and
 # "Inter-region GCP Storage egress within NA".
 GCP_SKU = (
-    (r"(?i)\binternet (egress|data transfer)|egress .*internet|carrier peering|download worldwide"
-     r"|download (apac|china|australia)", "internet_out"),
-    (r"(?i)inter[- ]?region|inter[- ]?continent|egress between|(egress|data transfer out) from .* to "
-     r"|download .* to ", "inter_region"),
+    (
+        r"(?i)\binternet (egress|data transfer)|egress .*internet|carrier peering|download worldwide"
+        r"|download (apac|china|australia)",
+        "internet_out",
+    ),
+    (
+        r"(?i)inter[- ]?region|inter[- ]?continent|egress between|(egress|data transfer out) from .* to "
+        r"|download .* to ",
+        "inter_region",
+    ),
     (r"(?i)inter[- ]?zone|intra[- ]?region|intra[- ]?zone", "intra_region"),
     (r"(?i)\bingress\b|data transfer in\b", "in"),
 )

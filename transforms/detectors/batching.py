@@ -88,9 +88,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 ),
                 confidence="medium",
                 confidence_reason="reachable utilisation depends on the endpoint's latency budget",
-                action=(
-                    f"Enable dynamic batching on endpoint {e['endpoint']} and consolidate it onto fewer GPUs."
-                ),
+                action=(f"Enable dynamic batching on endpoint {e['endpoint']} and consolidate it onto fewer GPUs."),
                 cost_basis=machine_basis(known, rates, config),
                 overlap_group=f"machine:{resource}",
             )

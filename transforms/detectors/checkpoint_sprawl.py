@@ -55,7 +55,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     surplus = surplus_checkpoints(inventory, pattern, keep)
     per_class = (
         surplus.group_by("provider", "bucket", "storage_class")
-        .agg(pl.len().alias("objects"), pl.col("size_bytes").sum().alias("bytes"), pl.col("run").n_unique().alias("runs"))
+        .agg(
+            pl.len().alias("objects"), pl.col("size_bytes").sum().alias("bytes"), pl.col("run").n_unique().alias("runs")
+        )
         .sort("provider", "bucket", "storage_class")
     )
     regions = bucket_regions(frames)
@@ -73,9 +75,15 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             size = gb(c["bytes"])
             saving = size * price.value
             total += saving
-            formulas.append(f"{num(size.quantize(Decimal('0.01')))} GB x {num(price.value)} {cur}/GB-month = {num(money(saving))}")
-            evidence[c["storage_class"]] = {"objects": c["objects"], "runs": c["runs"],
-                                            "gb": size.quantize(Decimal("0.001")), **price.evidence("price")}
+            formulas.append(
+                f"{num(size.quantize(Decimal('0.01')))} GB x {num(price.value)} {cur}/GB-month = {num(money(saving))}"
+            )
+            evidence[c["storage_class"]] = {
+                "objects": c["objects"],
+                "runs": c["runs"],
+                "gb": size.quantize(Decimal("0.001")),
+                **price.evidence("price"),
+            }
         if total <= 0:
             continue
         objects = sum(v["objects"] for v in evidence.values())

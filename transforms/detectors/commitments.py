@@ -75,7 +75,9 @@ def hourly_on_demand(rows: pl.DataFrame, start, end) -> pl.DataFrame:
             pl.max_horizontal(
                 ((pl.col("charge_period_end") - pl.col("charge_period_start")).dt.total_seconds() / 3600.0).ceil(),
                 pl.lit(1.0),
-            ).cast(pl.Int64).alias("_n"),
+            )
+            .cast(pl.Int64)
+            .alias("_n"),
         )
         .filter(pl.col("_to") > pl.col("_from"))
         .with_columns(pl.datetime_ranges("_from", "_to", "1h", closed="left").alias("hour"))
@@ -105,14 +107,18 @@ def best_level(series: list[Decimal], hours: int, discount: Decimal) -> tuple[De
 def _discount(group: pl.DataFrame, prices, config, term: str, default: Decimal) -> tuple[Decimal, dict]:
     """Spend-weighted commitment discount of the instance types in the series."""
     weighted, total, used = Decimal(0), Decimal(0), {}
-    per_type = group.group_by("provider", "x_instance_type", "region_id").agg(pl.col("cost").sum()).sort("x_instance_type")
+    per_type = (
+        group.group_by("provider", "x_instance_type", "region_id").agg(pl.col("cost").sum()).sort("x_instance_type")
+    )
     for t in per_type.iter_rows(named=True):
         od = lookup_price(prices, t["provider"], t["region_id"], t["x_instance_type"], "ondemand_hour", config)
         cm = lookup_price(prices, t["provider"], t["region_id"], t["x_instance_type"], f"commit_{term}_hour", config)
         d = Decimal(1) - cm.value / od.value if od is not None and cm is not None and od.value > 0 else default
-        used[t["x_instance_type"]] = {"discount": float(d.quantize(Decimal("0.0001"))),
-                                      **(cm.evidence("commit_price") if cm else {"commit_price_source": "default_discount"}),
-                                      **(od.evidence("ondemand_price") if od else {})}
+        used[t["x_instance_type"]] = {
+            "discount": float(d.quantize(Decimal("0.0001"))),
+            **(cm.evidence("commit_price") if cm else {"commit_price_source": "default_discount"}),
+            **(od.evidence("ondemand_price") if od else {}),
+        }
         weighted += t["cost"] * d
         total += t["cost"]
     return (weighted / total if total else default), used
@@ -123,7 +129,9 @@ def _baseline_basis(group: pl.DataFrame, hours: int, currency: str, config: Dete
     month = hours_per_month(config)
     per_resource = (
         group.with_columns(pl.col("resource_id").fill_null("on-demand:unnamed"))
-        .group_by("resource_id").agg(pl.col("cost").sum()).sort("resource_id")
+        .group_by("resource_id")
+        .agg(pl.col("cost").sum())
+        .sort("resource_id")
     )
     return {
         r["resource_id"]: to_reporting(r["cost"] / Decimal(hours) * month, currency, config)
@@ -147,7 +155,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     series = hourly_on_demand(rows_in, start, end)
     committed = rows_in.filter(pl.col("commitment_discount_id").is_not_null())
     covered = committed.filter(pl.col("commitment_discount_status") == "Used")
-    data_days = rows_in.select((pl.col("charge_period_start").max() - pl.col("charge_period_start").min()).dt.total_days()).item()
+    data_days = rows_in.select(
+        (pl.col("charge_period_start").max() - pl.col("charge_period_start").min()).dt.total_days()
+    ).item()
     out = []
     for (provider, currency), group in sorted(series.group_by("provider", "billing_currency"), key=lambda kv: kv[0]):
         per_hour = group.group_by("hour").agg(pl.col("cost").sum())["cost"].to_list()
@@ -158,7 +168,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             continue
         on_demand = sum(per_hour, Decimal(0))
         committed_spend = covered.filter((pl.col("provider") == provider) & (pl.col("billing_currency") == currency))[
-            "effective_cost"].sum() or Decimal(0)
+            "effective_cost"
+        ].sum() or Decimal(0)
         coverage = committed_spend / (committed_spend + on_demand) if committed_spend + on_demand else Decimal(0)
         hours_covered = sum(1 for v in per_hour if v >= level)
         short = (data_days or 0) < 14
@@ -174,19 +185,29 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     f"{num(discount.quantize(Decimal('0.0001')))})) = {num(money(net))} {currency} over {hours} h; "
                     f"/ {hours} h x {num(month)} h = {num(money(monthly))} {cur}"
                 ),
-                evidence={"provider": provider, "billing_currency": currency, "lookback_hours": hours,
-                          "commit_level_per_hour": money(level),
-                          "commit_cost_per_hour": money(level * (Decimal(1) - discount)),
-                          "discount": float(discount.quantize(Decimal("0.0001"))), "term": term,
-                          "on_demand_spend": money(on_demand), "hours_at_or_above_level": hours_covered,
-                          "coverage_now": float(coverage.quantize(Decimal("0.0001"))), "instance_types": per_type},
+                evidence={
+                    "provider": provider,
+                    "billing_currency": currency,
+                    "lookback_hours": hours,
+                    "commit_level_per_hour": money(level),
+                    "commit_cost_per_hour": money(level * (Decimal(1) - discount)),
+                    "discount": float(discount.quantize(Decimal("0.0001"))),
+                    "term": term,
+                    "on_demand_spend": money(on_demand),
+                    "hours_at_or_above_level": hours_covered,
+                    "coverage_now": float(coverage.quantize(Decimal("0.0001"))),
+                    "instance_types": per_type,
+                },
                 evidence_text=(
                     f"on-demand {provider} compute of at least {num(money(level))} {currency}/h in {hours_covered} of "
                     f"{hours} h; {float(coverage):.0%} covered by commitments now"
                 ),
                 confidence="low" if short else "medium",
-                confidence_reason=("less than two weeks of billing" if short
-                                   else "steady over the lookback; the future baseline may change"),
+                confidence_reason=(
+                    "less than two weeks of billing"
+                    if short
+                    else "steady over the lookback; the future baseline may change"
+                ),
                 action=(
                     f"Buy a {term} {provider} commitment worth {num(money(level * (Decimal(1) - discount)))} "
                     f"{currency}/h (covering {num(money(level))} {currency}/h of on-demand usage)."
@@ -201,7 +222,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             pl.col("effective_cost").filter(pl.col("commitment_discount_status") == "Used").sum().alias("used"),
             pl.col("effective_cost").filter(pl.col("commitment_discount_status") == "Unused").sum().alias("unused"),
             pl.col("commitment_discount_type").drop_nulls().first().alias("type"),
-            pl.col("commitment_discount_name").drop_nulls().first().alias("name") if "commitment_discount_name" in committed.columns else pl.lit(None, dtype=pl.String).alias("name"),
+            pl.col("commitment_discount_name").drop_nulls().first().alias("name")
+            if "commitment_discount_name" in committed.columns
+            else pl.lit(None, dtype=pl.String).alias("name"),
         )
         .sort("commitment_discount_id")
     )
@@ -226,17 +249,26 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     f"{num(money(unused))} {c['billing_currency']} unused over {hours} h / {hours} h x {num(month)} h"
                     f" = {num(money(monthly))} {cur}"
                 ),
-                evidence={"commitment": c["commitment_discount_id"], "type": c["type"], "used": money(used),
-                          "unused": money(unused), "utilisation": float(utilisation.quantize(Decimal("0.0001"))),
-                          "lookback_hours": hours, "min_utilisation": float(min_util)},
+                evidence={
+                    "commitment": c["commitment_discount_id"],
+                    "type": c["type"],
+                    "used": money(used),
+                    "unused": money(unused),
+                    "utilisation": float(utilisation.quantize(Decimal("0.0001"))),
+                    "lookback_hours": hours,
+                    "min_utilisation": float(min_util),
+                },
                 evidence_text=f"{c['type'] or 'commitment'} used {float(utilisation):.0%}: {num(money(unused))} {c['billing_currency']} unused over the lookback",
                 confidence="high",
                 confidence_reason="used and unused amounts are billed facts",
                 action=(
                     f"Move matching workloads onto {c['name'] or c['commitment_discount_id']} or reduce / do not renew it."
                 ),
-                cost_basis={c["commitment_discount_id"]: to_reporting((used + unused) / Decimal(hours) * month,
-                                                                      c["billing_currency"], config)},
+                cost_basis={
+                    c["commitment_discount_id"]: to_reporting(
+                        (used + unused) / Decimal(hours) * month, c["billing_currency"], config
+                    )
+                },
                 overlap_group=f"commitment:{c['commitment_discount_id']}",
             )
         )

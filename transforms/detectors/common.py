@@ -117,7 +117,11 @@ class Price:
 
 
 def lookup_price(
-    prices: pl.DataFrame, provider: str | None, region: str | None, item: str | None, price_type: str,
+    prices: pl.DataFrame,
+    provider: str | None,
+    region: str | None,
+    item: str | None,
+    price_type: str,
     config: DetectorConfig,
 ) -> Price | None:
     """A price for this provider / region / item, falling back to the provider's default region."""
@@ -258,7 +262,7 @@ def parse_tags(text: str | None) -> dict[str, str]:
         name = str(key)
         for prefix in TAG_PREFIXES:
             if name.lower().startswith(prefix):
-                name = name[len(prefix):]
+                name = name[len(prefix) :]
                 break
         tags.setdefault(name, "" if value is None else str(value))
     return tags

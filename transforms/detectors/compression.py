@@ -61,7 +61,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     teams = {r["model"]: (r["team"], r["project"]) for r in main_team.iter_rows(named=True)}
     per_resource = (
         inference.with_columns(pl.col("resource_id").fill_null(pl.concat_str(pl.lit("model:"), pl.col("model"))))
-        .group_by("model", "resource_id").agg(pl.col("effective_cost_reporting").sum().alias("week_cost"))
+        .group_by("model", "resource_id")
+        .agg(pl.col("effective_cost_reporting").sum().alias("week_cost"))
         .filter(pl.col("week_cost") > 0)
         .sort("model", "resource_id")
     )

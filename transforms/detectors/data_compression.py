@@ -69,8 +69,11 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 f"{num(size.quantize(Decimal('0.01')))} GB x (1 - 1 / {num(ratio)}) x {num(price.value)} {cur}/GB-month"
                 f" = {num(money(saving))}"
             )
-            evidence[c["storage_class"]] = {"objects": c["objects"], "gb": size.quantize(Decimal("0.001")),
-                                            **price.evidence("price")}
+            evidence[c["storage_class"]] = {
+                "objects": c["objects"],
+                "gb": size.quantize(Decimal("0.001")),
+                **price.evidence("price"),
+            }
         if total <= 0:
             continue
         rows.append(

@@ -35,7 +35,10 @@ def endpoint_stats(inference: pl.DataFrame, gpu_metrics: pl.DataFrame | None) ->
     )
     totals = rows.group_by("endpoint").agg(
         pl.col("requests").sum().alias("requests"),
-        ((pl.col("batch_size") * pl.col("requests")).sum() / pl.col("requests").filter(pl.col("batch_size").is_not_null()).sum()).alias("mean_batch"),
+        (
+            (pl.col("batch_size") * pl.col("requests")).sum()
+            / pl.col("requests").filter(pl.col("batch_size").is_not_null()).sum()
+        ).alias("mean_batch"),
         ((pl.col("tokens_in").fill_null(0) + pl.col("tokens_out").fill_null(0)).sum() / pl.col("requests").sum()).alias(
             "tokens_per_request"
         ),
@@ -45,7 +48,9 @@ def endpoint_stats(inference: pl.DataFrame, gpu_metrics: pl.DataFrame | None) ->
     if gpu_metrics is None or gpu_metrics.height == 0:
         return stats.with_columns(pl.lit(None, dtype=pl.Float64).alias("gpu_util")).sort("endpoint")
     if "util_samples" in gpu_metrics.columns:  # hourly rows (sql/recommend_gpu_metrics.sql): their sums
-        util = gpu_metrics.group_by("resource_id").agg((pl.col("util_sum").sum() / pl.col("util_samples").sum()).alias("_u"))
+        util = gpu_metrics.group_by("resource_id").agg(
+            (pl.col("util_sum").sum() / pl.col("util_samples").sum()).alias("_u")
+        )
     else:
         util = gpu_metrics.group_by("resource_id").agg(pl.col("utilization_pct").mean().alias("_u"))
     per_endpoint = (

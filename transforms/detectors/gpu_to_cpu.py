@@ -63,8 +63,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             continue
         provider = rates[gpu_machines[0]]["provider"]
         cpu_type = cpu_types.get(provider)
-        cpu = lookup_price(frames.get("prices"), provider, rates[gpu_machines[0]].get("region_id"), cpu_type,
-                           "ondemand_hour", config)
+        cpu = lookup_price(
+            frames.get("prices"), provider, rates[gpu_machines[0]].get("region_id"), cpu_type, "ondemand_hour", config
+        )
         if cpu is None:
             continue
         gpu_rate = sum((rates[r]["rate"] for r in gpu_machines), Decimal(0))

@@ -52,16 +52,32 @@ STRATEGY = "object storage versus HDFS"
 INPUTS = ("tagged_costs", "prices")
 GB_MONTH = re.compile(r"(?i)^(1\s*)?(gb|gib|gibibyte)\s*[-/ ]?\s*(mo|month)")
 # Azure managed disk tiers (Premium SSD P, Standard SSD E, Standard HDD S): size in GiB.
-AZURE_DISK_GIB = {1: 4, 2: 8, 3: 16, 4: 32, 6: 64, 10: 128, 15: 256, 20: 512, 30: 1024, 40: 2048, 50: 4096,
-                  60: 8192, 70: 16384, 80: 32767}
+AZURE_DISK_GIB = {
+    1: 4,
+    2: 8,
+    3: 16,
+    4: 32,
+    6: 64,
+    10: 128,
+    15: 256,
+    20: 512,
+    30: 1024,
+    40: 2048,
+    50: 4096,
+    60: 8192,
+    70: 16384,
+    80: 32767,
+}
 AZURE_DISK_METER = re.compile(r"(?i)^([PES])(\d+)\s+(LRS|ZRS)\s+Disks?\b")
 PER_MONTH = re.compile(r"(?i)^1\s*/\s*month$")
 
 
 def gb_months(row: Mapping) -> Decimal:
     """GB-months of block storage one tagged_costs row bills (0 when it is not block storage)."""
-    for unit, quantity in ((row.get("consumed_unit"), row.get("consumed_quantity")),
-                           (row.get("pricing_unit"), row.get("pricing_quantity"))):
+    for unit, quantity in (
+        (row.get("consumed_unit"), row.get("consumed_quantity")),
+        (row.get("pricing_unit"), row.get("pricing_quantity")),
+    ):
         if unit and quantity is not None and GB_MONTH.match(unit.strip()):
             return Decimal(quantity)
     tier = AZURE_DISK_METER.match(str(row.get("x_usage_type") or "").strip())
@@ -91,8 +107,18 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if not role.search(str(tags.get(role_tag, ""))):
             continue
         key = (r["provider"], str(tags.get(cluster_tag, "hdfs")))
-        c = clusters.setdefault(key, {"cost": Decimal(0), "gb_months": Decimal(0), "rf": None, "region": r["region_id"],
-                                      "resources": set(), "unconverted": 0, "by_resource": {}})
+        c = clusters.setdefault(
+            key,
+            {
+                "cost": Decimal(0),
+                "gb_months": Decimal(0),
+                "rf": None,
+                "region": r["region_id"],
+                "resources": set(),
+                "unconverted": 0,
+                "by_resource": {},
+            },
+        )
         cost = to_reporting(r["effective_cost"], r["billing_currency"], config)
         if cost is None:
             c["unconverted"] += 1
@@ -113,7 +139,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     cur = config.reporting_currency
     rows = []
     for (provider, cluster), c in sorted(clusters.items()):
-        price = lookup_price(frames.get("prices"), provider, c["region"], object_class.get(provider), "storage_gb_month", config)
+        price = lookup_price(
+            frames.get("prices"), provider, c["region"], object_class.get(provider), "storage_gb_month", config
+        )
         if price is None or c["gb_months"] <= 0:
             continue
         rf = c["rf"] if c["rf"] and c["rf"] > 0 else default_rf
@@ -134,10 +162,17 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     f"{num(block_gb.quantize(Decimal('0.01')))} GB / {num(rf)} x {num(price.value)} {cur}/GB-month"
                     f" = {num(money(savings))}"
                 ),
-                evidence={"cluster": cluster, "resources": sorted(c["resources"]), "week_cost": money(c["cost"]),
-                          "hdfs_monthly": money(hdfs_monthly), "block_gb": block_gb.quantize(Decimal("0.01")),
-                          "replication": float(rf), "logical_gb": logical_gb.quantize(Decimal("0.01")),
-                          "object_monthly": money(object_monthly), **price.evidence("object_price")},
+                evidence={
+                    "cluster": cluster,
+                    "resources": sorted(c["resources"]),
+                    "week_cost": money(c["cost"]),
+                    "hdfs_monthly": money(hdfs_monthly),
+                    "block_gb": block_gb.quantize(Decimal("0.01")),
+                    "replication": float(rf),
+                    "logical_gb": logical_gb.quantize(Decimal("0.01")),
+                    "object_monthly": money(object_monthly),
+                    **price.evidence("object_price"),
+                },
                 evidence_text=(
                     f"HDFS cluster {cluster}: {len(c['resources'])} resources, {num(money(hdfs_monthly))} {cur}/month for "
                     f"{num(logical_gb.quantize(Decimal('1')))} GB of data (replication {num(rf)})"

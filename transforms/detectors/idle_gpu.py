@@ -93,8 +93,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     **rate_evidence(info),
                 },
                 evidence_text=(
-                    f"every GPU under {threshold:g} % busy for {m['idle_hours']} of 168 h"
-                    f" (p95 {m['p95_util']:.0f} %)"
+                    f"every GPU under {threshold:g} % busy for {m['idle_hours']} of 168 h (p95 {m['p95_util']:.0f} %)"
                 ),
                 confidence="high" if high else "medium",
                 confidence_reason=(

@@ -132,8 +132,11 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     for r in repeated.iter_rows(named=True):
         provider = owners.get(r["source"]) or provider_of_region(r["region"])
         egress = billed_rate(frames, provider, "internet_out", config, r["region"]) or lookup_price(
-            prices, provider, r["region"], "internet", "egress_gb", config)
-        cdn = lookup_price(prices, provider, r["region"], "cloudfront" if provider == "aws" else "cdn", "cdn_egress_gb", config)
+            prices, provider, r["region"], "internet", "egress_gb", config
+        )
+        cdn = lookup_price(
+            prices, provider, r["region"], "cloudfront" if provider == "aws" else "cdn", "cdn_egress_gb", config
+        )
         if egress is None or cdn is None or egress.value <= cdn.value:
             continue
         size = Decimal(r["bytes"]) / BYTES_PER_GB
@@ -149,9 +152,14 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     f"{num(size.quantize(Decimal('0.01')))} GB {per_month_text(config)} x "
                     f"({num(egress.value.quantize(Decimal('0.000001')))} - {num(cdn.value)}) {cur}/GB = {num(money(savings))}"
                 ),
-                evidence={"content_key": r["content_key"], "transfers": r["transfers"],
-                          "gb_week": size.quantize(Decimal("0.001")), "source_region": r["region"],
-                          **egress.evidence("egress_price"), **cdn.evidence("cdn_price")},
+                evidence={
+                    "content_key": r["content_key"],
+                    "transfers": r["transfers"],
+                    "gb_week": size.quantize(Decimal("0.001")),
+                    "source_region": r["region"],
+                    **egress.evidence("egress_price"),
+                    **cdn.evidence("cdn_price"),
+                },
                 evidence_text=f"{r['content_key']} sent to the internet {r['transfers']} times ({num(size.quantize(Decimal('0.1')))} GB) this week",
                 confidence="high" if egress.source_id == "bill" else "medium",
                 confidence_reason="billed egress rate" if egress.source_id == "bill" else "list egress price",
@@ -167,8 +175,11 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             & (pl.col("destination_region") != pl.col("source_region"))
         )
         .group_by("source_region", "destination_region")
-        .agg(pl.len().alias("transfers"), pl.col("bytes").sum().alias("bytes"),
-             pl.col("source_resource_id").drop_nulls().sort().first().alias("source"))
+        .agg(
+            pl.len().alias("transfers"),
+            pl.col("bytes").sum().alias("bytes"),
+            pl.col("source_resource_id").drop_nulls().sort().first().alias("source"),
+        )
         .sort("source_region", "destination_region")
     )
     for r in cross.iter_rows(named=True):
@@ -177,7 +188,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             continue
         provider = owners.get(r["source"]) or provider_of_region(r["source_region"])
         price = billed_rate(frames, provider, "inter_region", config, r["source_region"]) or lookup_price(
-            prices, provider, r["source_region"], "inter_region", "inter_region_gb", config)
+            prices, provider, r["source_region"], "inter_region", "inter_region_gb", config
+        )
         if price is None:
             continue
         savings = per_month(size, config) * price.value
@@ -193,9 +205,13 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     f"{num(size.quantize(Decimal('0.01')))} GB {per_month_text(config)} x "
                     f"{num(price.value.quantize(Decimal('0.000001')))} {cur}/GB = {num(money(savings))}"
                 ),
-                evidence={"source_region": r["source_region"], "destination_region": r["destination_region"],
-                          "transfers": r["transfers"], "gb_week": size.quantize(Decimal("0.001")),
-                          **price.evidence("inter_region_price")},
+                evidence={
+                    "source_region": r["source_region"],
+                    "destination_region": r["destination_region"],
+                    "transfers": r["transfers"],
+                    "gb_week": size.quantize(Decimal("0.001")),
+                    **price.evidence("inter_region_price"),
+                },
                 evidence_text=f"{num(size.quantize(Decimal('0.1')))} GB moved {pair} this week",
                 confidence="high" if price.source_id == "bill" else "medium",
                 confidence_reason="billed transfer rate" if price.source_id == "bill" else "list transfer price",

@@ -75,8 +75,12 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         info = rates.get(j["resource_id"])
         if info is None or (j["pricing_model"] is None and info.get("pricing_category") not in ("Standard", None)):
             continue
-        od = lookup_price(prices, info["provider"], info.get("region_id"), info.get("instance_type"), "ondemand_hour", config)
-        sp = lookup_price(prices, info["provider"], info.get("region_id"), info.get("instance_type"), "spot_hour", config)
+        od = lookup_price(
+            prices, info["provider"], info.get("region_id"), info.get("instance_type"), "ondemand_hour", config
+        )
+        sp = lookup_price(
+            prices, info["provider"], info.get("region_id"), info.get("instance_type"), "spot_hour", config
+        )
         if od is None or sp is None or od.value <= 0:
             continue
         gpus = info.get("gpu_count") or j["gpus"] or 1
@@ -84,8 +88,18 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         cost = dec(j["week_hours"], 4) * info["rate"] * share
         discount = Decimal(1) - sp.value / od.value
         key = (j["team"], j["project"], j["model"])
-        g = groups.setdefault(key, {"cost": Decimal(0), "saving": Decimal(0), "jobs": set(), "hours": Decimal(0),
-                                    "discounts": {}, "longest": 0.0, "basis": {}})
+        g = groups.setdefault(
+            key,
+            {
+                "cost": Decimal(0),
+                "saving": Decimal(0),
+                "jobs": set(),
+                "hours": Decimal(0),
+                "discounts": {},
+                "longest": 0.0,
+                "basis": {},
+            },
+        )
         g["cost"] += cost
         g["basis"][j["resource_id"]] = g["basis"].get(j["resource_id"], Decimal(0)) + per_month(cost, config)
         g["saving"] += cost * discount

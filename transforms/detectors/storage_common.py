@@ -26,7 +26,11 @@ def bucket_regions(frames: Mapping[str, pl.DataFrame]) -> dict[str, str]:
 
 
 def class_price(
-    frames: Mapping[str, pl.DataFrame], provider: str, region: str | None, storage_class: str, price_type: str,
+    frames: Mapping[str, pl.DataFrame],
+    provider: str,
+    region: str | None,
+    storage_class: str,
+    price_type: str,
     config: Mapping,
 ) -> Price | None:
     """A storage-class figure from the price table (class names as the inventory spells them)."""
@@ -54,13 +58,16 @@ def bucket_storage_cost(frames: Mapping[str, pl.DataFrame], config: Mapping) -> 
         return {}
     regions = bucket_regions(frames)
     per_class = (
-        latest_snapshot(inventory).group_by("provider", "bucket", "storage_class").agg(pl.col("size_bytes").sum())
+        latest_snapshot(inventory)
+        .group_by("provider", "bucket", "storage_class")
+        .agg(pl.col("size_bytes").sum())
         .sort("provider", "bucket", "storage_class")
     )
     cost: dict[str, Decimal] = {}
     for row in per_class.iter_rows(named=True):
-        price = class_price(frames, row["provider"], regions.get(row["bucket"]), row["storage_class"],
-                            "storage_gb_month", config)
+        price = class_price(
+            frames, row["provider"], regions.get(row["bucket"]), row["storage_class"], "storage_gb_month", config
+        )
         if price is not None:
             cost[row["bucket"]] = cost.get(row["bucket"], Decimal(0)) + gb(row["size_bytes"]) * price.value
     return cost

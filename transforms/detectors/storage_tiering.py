@@ -83,7 +83,9 @@ def _tier_terms(frames, config, cfg, provider, region, hot_class, target, object
     return terms
 
 
-def eligible_objects(inventory: pl.DataFrame, frames: Mapping, config: DetectorConfig, cfg: StorageTiering) -> pl.DataFrame:
+def eligible_objects(
+    inventory: pl.DataFrame, frames: Mapping, config: DetectorConfig, cfg: StorageTiering
+) -> pl.DataFrame:
     """Hot objects with their target class, after the size, age and access rules."""
     hot = [c.upper() for c in cfg.hot_classes]
     ia_days = cfg.infrequent_after_days
@@ -116,18 +118,27 @@ def eligible_objects(inventory: pl.DataFrame, frames: Mapping, config: DetectorC
         region = regions.get(row["bucket"])
         size = class_price(frames, row["provider"], region, row["target"], "min_object_kb", config)
         days = class_price(frames, row["provider"], region, row["target"], "min_storage_days", config)
-        minimums.append({
-            **row,
-            "min_bytes": int(size.value * 1024) if size else 0,
-            "min_days": int(days.value) if days else 0,
-        })
+        minimums.append(
+            {
+                **row,
+                "min_bytes": int(size.value * 1024) if size else 0,
+                "min_days": int(days.value) if days else 0,
+            }
+        )
     if not minimums:
         return objects.clear()
-    limits = pl.DataFrame(minimums, schema={"provider": pl.String, "bucket": pl.String, "target": pl.String,
-                                            "min_bytes": pl.Int64, "min_days": pl.Int64})
-    return (
-        objects.join(limits, on=["provider", "bucket", "target"], how="left")
-        .filter((pl.col("size_bytes") >= pl.col("min_bytes")) & (pl.col("age_days") >= pl.col("min_days")))
+    limits = pl.DataFrame(
+        minimums,
+        schema={
+            "provider": pl.String,
+            "bucket": pl.String,
+            "target": pl.String,
+            "min_bytes": pl.Int64,
+            "min_days": pl.Int64,
+        },
+    )
+    return objects.join(limits, on=["provider", "bucket", "target"], how="left").filter(
+        (pl.col("size_bytes") >= pl.col("min_bytes")) & (pl.col("age_days") >= pl.col("min_days"))
     )
 
 
@@ -141,9 +152,12 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     regions = bucket_regions(frames)
     per_tier = (
         objects.group_by("provider", "bucket", "storage_class", "target")
-        .agg(pl.len().alias("objects"), pl.col("size_bytes").sum().alias("bytes"),
-             pl.col("last_accessed").is_null().sum().alias("unknown_access"),
-             pl.col("unread_days").median().alias("median_unread_days"))
+        .agg(
+            pl.len().alias("objects"),
+            pl.col("size_bytes").sum().alias("bytes"),
+            pl.col("last_accessed").is_null().sum().alias("unknown_access"),
+            pl.col("unread_days").median().alias("median_unread_days"),
+        )
         .sort("provider", "bucket", "target", "storage_class")
     )
     cur = config.reporting_currency
@@ -153,8 +167,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         region = regions.get(bucket)
         total, formulas, evidence, unknown = Decimal(0), [], {}, 0
         for t in tiers.iter_rows(named=True):
-            terms = _tier_terms(frames, config, cfg, provider, region, t["storage_class"], t["target"],
-                                t["objects"], t["bytes"])
+            terms = _tier_terms(
+                frames, config, cfg, provider, region, t["storage_class"], t["target"], t["objects"], t["bytes"]
+            )
             if terms is None or terms["net"] <= 0:
                 continue
             total += terms["net"]
@@ -172,16 +187,25 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 monthly_savings=total,
                 config=config,
                 formula="; ".join(formulas) + f"; total = {num(money(total))} {cur}/month",
-                evidence={"bucket": bucket, "provider": provider, "region": region, "tiers": evidence,
-                          "rules": {"infrequent_after_days": cfg.infrequent_after_days,
-                                    "archive_after_days": cfg.archive_after_days}},
+                evidence={
+                    "bucket": bucket,
+                    "provider": provider,
+                    "region": region,
+                    "tiers": evidence,
+                    "rules": {
+                        "infrequent_after_days": cfg.infrequent_after_days,
+                        "archive_after_days": cfg.archive_after_days,
+                    },
+                },
                 evidence_text=(
                     f"{num(moved_gb.quantize(Decimal('0.1')))} GB in hot storage unread for 30+ days "
                     "(" + ", ".join(f"{k}: {v['objects']} objects" for k, v in evidence.items()) + ")"
                 ),
                 confidence="medium" if unknown else "high",
                 confidence_reason=(
-                    "some objects have no last-access date" if unknown else "every counted object has a last-access date"
+                    "some objects have no last-access date"
+                    if unknown
+                    else "every counted object has a last-access date"
                 ),
                 action=f"Add a lifecycle rule on {bucket} moving objects unread for 30 / 90 days to {', '.join(evidence)}.",
                 cost_basis={bucket: bucket_cost.get(bucket, total)},

@@ -132,8 +132,11 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 f"{num(listed.value)}) {cur}/h = {num(money(savings))}"
             )
             action = f"Move {m['resource_id']} from {info['instance_type']} to {candidate} ({needed} GPU)."
-            evidence.update(smaller_instance=candidate, **target_price.evidence("smaller_list_price"),
-                            **listed.evidence("current_list_price"))
+            evidence.update(
+                smaller_instance=candidate,
+                **target_price.evidence("smaller_list_price"),
+                **listed.evidence("current_list_price"),
+            )
         else:
             savings = (Decimal(1) - Decimal(needed) / Decimal(gpus)) * month * rate
             formula = (

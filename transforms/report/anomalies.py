@@ -19,8 +19,13 @@ SERVICE_RATIO = Decimal("1.5")
 ANOMALY_MIN_AMOUNT = Decimal("100")
 
 
-def daily_anomalies(cost: pl.DataFrame, week_start: date, currency: str,
-                    sigmas: float = DAY_SIGMAS, min_amount: Decimal = ANOMALY_MIN_AMOUNT) -> list[dict]:
+def daily_anomalies(
+    cost: pl.DataFrame,
+    week_start: date,
+    currency: str,
+    sigmas: float = DAY_SIGMAS,
+    min_amount: Decimal = ANOMALY_MIN_AMOUNT,
+) -> list[dict]:
     """Days of the week whose spend is above mean + ``sigmas``·σ of the previous 28 days with data."""
     daily = converted_rows(cost).group_by("day").agg(pl.col("effective_cost_reporting").sum().alias("spend"))
     by_day = {r["day"]: Decimal(r["spend"]) for r in daily.iter_rows(named=True)}
@@ -38,28 +43,38 @@ def daily_anomalies(cost: pl.DataFrame, week_start: date, currency: str,
         value = by_day[day]
         jump = value - Decimal(str(mean))
         if float(value) > threshold and jump >= min_amount:
-            found.append({
-                "kind": "day",
-                "subject": f"{day:%a %b} {day.day}",
-                "spend": format_money(value, currency),
-                "baseline": format_money(Decimal(str(mean)), currency),
-                "jump": format_signed_money(jump, currency),
-                "size": f"{float(value) / mean:.1f}× the 28-day mean" if mean > 0 else "from nothing",
-                "rule": f"above mean + {sigmas:g}σ ({format_money(Decimal(str(threshold)), currency)})",
-                "sort": jump,
-            })
+            found.append(
+                {
+                    "kind": "day",
+                    "subject": f"{day:%a %b} {day.day}",
+                    "spend": format_money(value, currency),
+                    "baseline": format_money(Decimal(str(mean)), currency),
+                    "jump": format_signed_money(jump, currency),
+                    "size": f"{float(value) / mean:.1f}× the 28-day mean" if mean > 0 else "from nothing",
+                    "rule": f"above mean + {sigmas:g}σ ({format_money(Decimal(str(threshold)), currency)})",
+                    "sort": jump,
+                }
+            )
     return found
 
 
-def service_anomalies(cost: pl.DataFrame, week_start: date, currency: str,
-                      ratio: Decimal = SERVICE_RATIO, min_amount: Decimal = ANOMALY_MIN_AMOUNT) -> list[dict]:
+def service_anomalies(
+    cost: pl.DataFrame,
+    week_start: date,
+    currency: str,
+    ratio: Decimal = SERVICE_RATIO,
+    min_amount: Decimal = ANOMALY_MIN_AMOUNT,
+) -> list[dict]:
     """Services whose week exceeds ``ratio``× their 4-week average and ``min_amount``."""
     weeks = weeks_with_data(cost)
     prior = [w for w in weeks_before(week_start, 4) if w in weeks]
     if not prior:
         return []
-    grouped = converted_rows(cost).group_by(["provider", "service_name", "week_start"]).agg(
-        pl.col("effective_cost_reporting").sum().alias("spend"))
+    grouped = (
+        converted_rows(cost)
+        .group_by(["provider", "service_name", "week_start"])
+        .agg(pl.col("effective_cost_reporting").sum().alias("spend"))
+    )
     amounts: dict[tuple[str, str], dict[date, Decimal]] = {}
     for r in grouped.iter_rows(named=True):
         amounts.setdefault((r["provider"], r["service_name"]), {})[r["week_start"]] = Decimal(r["spend"])
@@ -69,16 +84,18 @@ def service_anomalies(cost: pl.DataFrame, week_start: date, currency: str,
         average = sum((by_week.get(w, ZERO) for w in prior), ZERO) / len(prior)
         if spend <= min_amount or spend <= average * ratio:
             continue
-        found.append({
-            "kind": "service",
-            "subject": f"{service} ({provider})",
-            "spend": format_money(spend, currency),
-            "baseline": format_money(average, currency),
-            "jump": format_signed_money(spend - average, currency),
-            "size": f"{spend / average:.1f}× the {len(prior)}-week average" if average > 0 else "new this week",
-            "rule": f"above {ratio}× the average and {format_money(min_amount, currency)}",
-            "sort": spend - average,
-        })
+        found.append(
+            {
+                "kind": "service",
+                "subject": f"{service} ({provider})",
+                "spend": format_money(spend, currency),
+                "baseline": format_money(average, currency),
+                "jump": format_signed_money(spend - average, currency),
+                "size": f"{spend / average:.1f}× the {len(prior)}-week average" if average > 0 else "new this week",
+                "rule": f"above {ratio}× the average and {format_money(min_amount, currency)}",
+                "sort": spend - average,
+            }
+        )
     return found
 
 

@@ -38,15 +38,17 @@ def categories(cost: pl.DataFrame, week_start: date, currency: str) -> dict:
         spend = money_sum(rows_now)
         idle = money_sum(rows_now.filter(pl.col("is_idle")))
         previous = money_sum(last.filter(pl.col("category") == name)) if had_last else None
-        rows.append({
-            "name": CATEGORY_LABELS.get(name, name),
-            "key": name,
-            "spend": format_money(spend, currency, places=places),
-            "spend_exact": exact(spend),
-            "idle": format_money(idle, currency, places=places) if idle else "",
-            "share": format_percent(spend / total) if total else "—",
-            "change": change(spend, previous, currency=currency),
-        })
+        rows.append(
+            {
+                "name": CATEGORY_LABELS.get(name, name),
+                "key": name,
+                "spend": format_money(spend, currency, places=places),
+                "spend_exact": exact(spend),
+                "idle": format_money(idle, currency, places=places) if idle else "",
+                "share": format_percent(spend / total) if total else "—",
+                "change": change(spend, previous, currency=currency),
+            }
+        )
     idle_total = money_sum(this_week.filter(pl.col("is_idle")))
     return {
         "rows": rows,
@@ -65,8 +67,10 @@ def weekly_series(cost: pl.DataFrame, week_start: date, weeks: int = TREND_WEEKS
     week_list = trend_weeks(week_start, weeks)
     names = list(CATEGORIES) + sorted(set(converted.get_column("category").to_list()) - set(CATEGORIES) - {None})
     grouped = converted.group_by(["week_start", "category", "is_idle"]).agg(pl.col("effective_cost_reporting").sum())
-    amounts = {(r["week_start"], r["category"], r["is_idle"]): Decimal(r["effective_cost_reporting"])
-               for r in grouped.iter_rows(named=True)}
+    amounts = {
+        (r["week_start"], r["category"], r["is_idle"]): Decimal(r["effective_cost_reporting"])
+        for r in grouped.iter_rows(named=True)
+    }
     return {
         "weeks": week_list,
         "labels": [iso_week_label(w) for w in week_list],

@@ -52,7 +52,7 @@ def data_check_failure(dq: pl.DataFrame, week_start: date) -> dict | None:
         "summary": "the figures below include rows that failed a data check.",
         "lines": lines,
         "action": "Check the rows named here in the source exports before acting on these figures; "
-                  "the data-quality section has the details.",
+        "the data-quality section has the details.",
     }
 
 
@@ -61,7 +61,10 @@ def refused_files(refusals: pl.DataFrame | None) -> list[dict]:
     if refusals is None or refusals.height == 0:
         return []
     return [
-        {"file": r["source_file"], "reason": r["reason"],
-         "when": f"{r['refused_at']:%Y-%m-%d %H:%M} UTC" if r["refused_at"] else ""}
+        {
+            "file": r["source_file"],
+            "reason": r["reason"],
+            "when": f"{r['refused_at']:%Y-%m-%d %H:%M} UTC" if r["refused_at"] else "",
+        }
         for r in refusals.sort("source_file").iter_rows(named=True)
     ]

@@ -32,12 +32,14 @@ def commitments(rows: pl.DataFrame) -> list[dict]:
         realised = money_sum(committed_usage, "list") - money_sum(committed_usage, "cost")
         if not (covered or used or unused):
             continue
-        result.append({
-            "currency": cur,
-            "coverage": format_percent(covered / eligible_total) if eligible_total else "—",
-            "utilisation": format_percent(used / (used + unused)) if (used + unused) else "—",
-            "used": format_money(used, cur),
-            "unused": format_money(unused, cur),
-            "realised": format_money(realised, cur),
-        })
+        result.append(
+            {
+                "currency": cur,
+                "coverage": format_percent(covered / eligible_total) if eligible_total else "—",
+                "utilisation": format_percent(used / (used + unused)) if (used + unused) else "—",
+                "used": format_money(used, cur),
+                "unused": format_money(unused, cur),
+                "realised": format_money(realised, cur),
+            }
+        )
     return result

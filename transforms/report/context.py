@@ -47,8 +47,7 @@ def build_context(
     head = headline(cost, recs, week_start, currency)
     label = iso_week_label(week_start)
     change_text = head["vs_last_week"]["text"]
-    subject = (f"AI spend {label}: {head['spend']} ({change_text} vs last week) · "
-               f"{head['open_savings']}/mo savings open")
+    subject = f"AI spend {label}: {head['spend']} ({change_text} vs last week) · {head['open_savings']}/mo savings open"
     check = data_check_failure(dq, week_start)
     if check:
         subject = DATA_CHECK_SUBJECT + subject
@@ -71,6 +70,8 @@ def build_context(
         "energy": energy(cost, week_start),
         "quality": data_quality(ingest, rejections, dq, freshness, week_start, stale_after_days, deliveries),
         "method": method(week_start, currency, fx_rates, generated_at),
-        "economics": economics_context(economics, week_start=week_start, currency=currency, cost=cost, fx_rates=fx_rates),
+        "economics": economics_context(
+            economics, week_start=week_start, currency=currency, cost=cost, fx_rates=fx_rates
+        ),
         "series": series,
     }

@@ -14,6 +14,7 @@ from transforms.weeks import WEEK
 
 def energy(cost: pl.DataFrame, week_start: date) -> dict:
     """GPU hours, kWh and kg CO2e of the week, with the change vs last week."""
+
     def totals(week: date) -> tuple[float, float, float]:
         part = cost.filter(pl.col("week_start") == week)
         if part.height == 0:

@@ -100,8 +100,9 @@ def _signed_number(value: Decimal) -> str:
     return text if text.startswith("-") else f"+{text}"
 
 
-def change(current: Decimal, previous: Decimal | None, *, lower_is_better: bool = True,
-           currency: str | None = None) -> dict:
+def change(
+    current: Decimal, previous: Decimal | None, *, lower_is_better: bool = True, currency: str | None = None
+) -> dict:
     """A change with its arrow, percentage and direction (``up``/``down``/``flat``/``none``).
 
     ``tone`` is ``bad``/``good``/``neutral`` for colour; the arrow carries the meaning without it.

@@ -16,7 +16,8 @@ def open_counted(recs: pl.DataFrame, currency: str) -> pl.DataFrame:
     if recs.height == 0:
         return recs
     return recs.filter(
-        pl.col("counted").fill_null(True) & (pl.col("status").fill_null("new") != "resolved")
+        pl.col("counted").fill_null(True)
+        & (pl.col("status").fill_null("new") != "resolved")
         & (pl.col("currency").fill_null(currency) == currency)
     )
 
@@ -47,14 +48,20 @@ def headline(cost: pl.DataFrame, recs: pl.DataFrame, week_start: date, currency:
         "four_week_weeks": len(prior),
         "last_week_spend": format_money(previous, currency, places=places) if previous is not None else "—",
         "last_week_note": f"({format_money(previous, currency, places=places)})" if previous is not None else "",
-        "four_week_note": (f"({format_money(average, currency, places=places)} over {len(prior)} "
-                           f"week{'s' if len(prior) > 1 else ''})" if average is not None else ""),
+        "four_week_note": (
+            f"({format_money(average, currency, places=places)} over {len(prior)} week{'s' if len(prior) > 1 else ''})"
+            if average is not None
+            else ""
+        ),
         "open_savings": format_money(open_savings, currency, places=money_places([open_savings])),
         "open_savings_exact": exact(open_savings),
         "open_count": open_recs.height,
         "unconverted": [
-            {"currency": row["billing_currency"], "amount": format_money(row["effective_cost"], row["billing_currency"]),
-             "amount_exact": exact(row["effective_cost"])}
+            {
+                "currency": row["billing_currency"],
+                "amount": format_money(row["effective_cost"], row["billing_currency"]),
+                "amount_exact": exact(row["effective_cost"]),
+            }
             for row in unconverted.iter_rows(named=True)
         ],
     }

@@ -25,7 +25,9 @@ def col_or_null(frame: pl.LazyFrame, name: str) -> pl.Expr:
     return text(name) if name in present(frame) else pl.lit(None, dtype=pl.String)
 
 
-def typed(raw: dict[str, pl.Expr], kinds: dict[str, str], required: tuple[str, ...]) -> tuple[dict[str, pl.Expr], pl.Expr]:
+def typed(
+    raw: dict[str, pl.Expr], kinds: dict[str, str], required: tuple[str, ...]
+) -> tuple[dict[str, pl.Expr], pl.Expr]:
     """Parse raw text expressions by kind (ts | int | float | str); return values and the reject reason.
 
     ``raw`` maps a source column name to its text expression; ``kinds`` gives each one's kind.

@@ -67,7 +67,9 @@ def _blocks(lines: list[str], rows: list[int]) -> dict[str, list]:
         for source, target in FIELDS.items():
             out[target].append(None if bad else values.get(source))
         out["source_row"].append(row)
-        out["_reject_reason"].append(f"expected {len(header)} comma-separated fields as in the header, got {len(fields)}" if bad else None)
+        out["_reject_reason"].append(
+            f"expected {len(header)} comma-separated fields as in the header, got {len(fields)}" if bad else None
+        )
     return out
 
 
@@ -109,19 +111,37 @@ def nvidia_smi_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     parsed = pl.DataFrame(blocks, schema={k: pl.String for k in blocks} | {"source_row": pl.Int64})
     number = lambda c: pl.col(c).str.replace(r"\s*(%|MiB|W|\[N/A\]|N/A)$", "")  # noqa: E731
     raw_values = {
-        "timestamp": pl.col("timestamp"), "index": pl.col("gpu_index"), "utilization.gpu [%]": number("utilization_pct"),
-        "memory.used [MiB]": number("memory_used_mib"), "memory.total [MiB]": number("memory_total_mib"), "power.draw [W]": number("power_w"),
+        "timestamp": pl.col("timestamp"),
+        "index": pl.col("gpu_index"),
+        "utilization.gpu [%]": number("utilization_pct"),
+        "memory.used [MiB]": number("memory_used_mib"),
+        "memory.total [MiB]": number("memory_total_mib"),
+        "power.draw [W]": number("power_w"),
     }
     raw_values = {k: pl.when(v.str.strip_chars() != "").then(v.str.strip_chars()) for k, v in raw_values.items()}
-    kinds = {"timestamp": "ts", "index": "int", "utilization.gpu [%]": "float", "memory.used [MiB]": "float",
-             "memory.total [MiB]": "float", "power.draw [W]": "float"}
+    kinds = {
+        "timestamp": "ts",
+        "index": "int",
+        "utilization.gpu [%]": "float",
+        "memory.used [MiB]": "float",
+        "memory.total [MiB]": "float",
+        "power.draw [W]": "float",
+    }
     values, reason = typed(raw_values, kinds, ("timestamp", "index"))
-    table = parsed.lazy().with_columns(
-        ts=values["timestamp"], gpu_index=values["index"].cast(pl.Int32), utilization_pct=values["utilization.gpu [%]"],
-        memory_used_mib=values["memory.used [MiB]"], memory_total_mib=values["memory.total [MiB]"], power_w=values["power.draw [W]"],
-        resource_id=pl.coalesce(pl.col("host"), pl.lit(stem, dtype=pl.String)),
-        _reject_reason=pl.coalesce(pl.col("_reject_reason"), reason),
-    ).with_columns(gpu_uuid=pl.col("gpu_uuid"), gpu_model=pl.col("gpu_model"))
+    table = (
+        parsed.lazy()
+        .with_columns(
+            ts=values["timestamp"],
+            gpu_index=values["index"].cast(pl.Int32),
+            utilization_pct=values["utilization.gpu [%]"],
+            memory_used_mib=values["memory.used [MiB]"],
+            memory_total_mib=values["memory.total [MiB]"],
+            power_w=values["power.draw [W]"],
+            resource_id=pl.coalesce(pl.col("host"), pl.lit(stem, dtype=pl.String)),
+            _reject_reason=pl.coalesce(pl.col("_reject_reason"), reason),
+        )
+        .with_columns(gpu_uuid=pl.col("gpu_uuid"), gpu_model=pl.col("gpu_model"))
+    )
     return conform(with_intervals(table), {**GPU_METRICS_COLUMNS, "_reject_reason": pl.String})
 
 
@@ -131,7 +151,9 @@ def with_intervals(table: pl.LazyFrame) -> pl.LazyFrame:
     ordered = table.sort([*gpu, "ts"], nulls_last=True).with_columns(
         _gap=(pl.col("ts").shift(-1).over(gpu) - pl.col("ts")).dt.total_seconds(fractional=True)
     )
-    return ordered.with_columns(interval_s=pl.coalesce(pl.col("_gap"), pl.col("_gap").median().over(gpu))).sort("source_row")
+    return ordered.with_columns(interval_s=pl.coalesce(pl.col("_gap"), pl.col("_gap").median().over(gpu))).sort(
+        "source_row"
+    )
 
 
 def _is_nvidia_smi(sniff) -> bool:
@@ -140,6 +162,15 @@ def _is_nvidia_smi(sniff) -> bool:
     return (header or capture) and sniff.name.lower().endswith((".csv", ".txt", ".csv.gz"))
 
 
-register(SourceFormat(name="nvidia_smi_csv", table="gpu_metrics", reader="text", matches=_is_nvidia_smi,
-                      to_table=nvidia_smi_to_table, description="GPU metrics, nvidia-smi --query-gpu CSV", priority=5,
-                      read_options={"group_key": gpu_line_key}))
+register(
+    SourceFormat(
+        name="nvidia_smi_csv",
+        table="gpu_metrics",
+        reader="text",
+        matches=_is_nvidia_smi,
+        to_table=nvidia_smi_to_table,
+        description="GPU metrics, nvidia-smi --query-gpu CSV",
+        priority=5,
+        read_options={"group_key": gpu_line_key},
+    )
+)

@@ -73,7 +73,7 @@ def label(name: str) -> pl.Expr:
     prefix = f'{name}="'
     pair = pl.col("_pairs").list.eval(pl.element().filter(pl.element().str.starts_with(prefix))).list.first()
     value = pair.str.slice(len(prefix)).str.strip_suffix('"')
-    return value.str.replace_all(r'\"', '"', literal=True).str.replace_all(r"\\", "\\", literal=True)
+    return value.str.replace_all(r"\"", '"', literal=True).str.replace_all(r"\\", "\\", literal=True)
 
 
 def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -96,21 +96,31 @@ def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
             host=label("Hostname"),
             uuid=pl.coalesce(label("UUID"), label("uuid")),
             gpu_label=label("gpu"),
-            model_label=pl.coalesce(label("modelName"), pl.when(pl.col("metric") == "nvidia_smi_gpu_info").then(label("name"))),
-            index_label=pl.coalesce(label("gpu"), pl.when(pl.col("metric") == "nvidia_smi_gpu_info").then(label("index"))),
+            model_label=pl.coalesce(
+                label("modelName"), pl.when(pl.col("metric") == "nvidia_smi_gpu_info").then(label("name"))
+            ),
+            index_label=pl.coalesce(
+                label("gpu"), pl.when(pl.col("metric") == "nvidia_smi_gpu_info").then(label("index"))
+            ),
             instance=label("GPU_I_ID"),
             profile=label("GPU_I_PROFILE"),
         )
     )
     reason = (
         pl.when(pl.col("metric").is_null())
-        .then(pl.format(
-            "line {}: expected a Prometheus sample (name, optional labels, value, optional timestamp in ms), got '{}'",
-            "source_row", pl.col("line").str.slice(0, 200)))
+        .then(
+            pl.format(
+                "line {}: expected a Prometheus sample (name, optional labels, value, optional timestamp in ms), got '{}'",
+                "source_row",
+                pl.col("line").str.slice(0, 200),
+            )
+        )
         .when(pl.col("value_text").is_not_null() & pl.col("value").is_null())
         .then(pl.format("line {}: metric {}: expected a number, got '{}'", "source_row", "metric", "value_text"))
         .when(pl.col("uuid").is_null() & pl.col("gpu_label").is_null())
-        .then(pl.format("line {}: metric {}: expected a UUID, uuid or gpu label naming the GPU", "source_row", "metric"))
+        .then(
+            pl.format("line {}: metric {}: expected a UUID, uuid or gpu label naming the GPU", "source_row", "metric")
+        )
     )
     return frame.with_columns(
         _reject_reason=reason,
@@ -147,13 +157,18 @@ def scrapes(good: pl.LazyFrame, interval_s: pl.Expr) -> pl.LazyFrame:
     sample_time = pl.from_epoch("ts_ms", time_unit="ms").dt.replace_time_zone("UTC").cast(UTC_TS)
     measures = good.filter(pl.col("metric").is_in(list(MEASURES))).with_columns(
         field=pl.col("metric").replace_strict({m: f for m, (f, _) in MEASURES.items()}, return_dtype=pl.String),
-        value=(pl.col("value") * pl.col("metric").replace_strict({m: k for m, (_, k) in MEASURES.items()},
-                                                                 return_dtype=pl.Float64)).round(9),
+        value=(
+            pl.col("value")
+            * pl.col("metric").replace_strict({m: k for m, (_, k) in MEASURES.items()}, return_dtype=pl.Float64)
+        ).round(9),
         ts=pl.coalesce(sample_time, pl.col("_file_mtime").cast(UTC_TS)),
         _share=instance_share(),
     )
     series = measures.group_by("resource_id", "gpu_key", "ts", "field", "instance").agg(
-        pl.col("source_row").min(), interval_s.first().alias("_interval"), pl.col("value").first(), pl.col("_share").first()
+        pl.col("source_row").min(),
+        interval_s.first().alias("_interval"),
+        pl.col("value").first(),
+        pl.col("_share").first(),
     )
     device = pl.col("instance").is_null()
     per_field = series.group_by("resource_id", "gpu_key", "ts", "field").agg(
@@ -204,8 +219,13 @@ def prometheus_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     table = table.with_columns(
         gpu_index=pl.col("_index").cast(pl.Int32, strict=False),
         _reject_reason=pl.when(pl.col("_index").is_null()).then(
-            pl.format("line {}: GPU {} on {}: expected its index "
-                      "(a gpu label, nvidia_smi_index or nvidia_smi_gpu_info index)", "source_row", "gpu_key", "resource_id")
+            pl.format(
+                "line {}: GPU {} on {}: expected its index "
+                "(a gpu label, nvidia_smi_index or nvidia_smi_gpu_info index)",
+                "source_row",
+                "gpu_key",
+                "resource_id",
+            )
         ),
     )
     rejected = parsed.lazy().filter(pl.col("_reject_reason").is_not_null()).select("source_row", "_reject_reason")
@@ -242,6 +262,15 @@ def is_gpu_exposition(sniff: Sniff) -> bool:
     return bool(SNIFF.search(sniff.head))
 
 
-register(SourceFormat(name=FORMAT, table="gpu_metrics", reader="text", matches=is_gpu_exposition,
-                      to_table=prometheus_to_table, priority=6, read_options={"group_key": gpu_series_key},
-                      description="GPU metrics, Prometheus text from DCGM exporter or nvidia_gpu_exporter"))
+register(
+    SourceFormat(
+        name=FORMAT,
+        table="gpu_metrics",
+        reader="text",
+        matches=is_gpu_exposition,
+        to_table=prometheus_to_table,
+        priority=6,
+        read_options={"group_key": gpu_series_key},
+        description="GPU metrics, Prometheus text from DCGM exporter or nvidia_gpu_exporter",
+    )
+)

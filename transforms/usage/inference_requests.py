@@ -15,7 +15,17 @@ from transforms.formats import SourceFormat, register
 from transforms.schema import INFERENCE_COLUMNS, conform
 from transforms.usage.common import col_or_null, require, typed
 
-HOURLY = ("hour", "endpoint", "model", "resource_id", "requests", "tokens_in", "tokens_out", "avg_batch_size", "avg_latency_ms")
+HOURLY = (
+    "hour",
+    "endpoint",
+    "model",
+    "resource_id",
+    "requests",
+    "tokens_in",
+    "tokens_out",
+    "avg_batch_size",
+    "avg_latency_ms",
+)
 TRACE = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 OUT = {**INFERENCE_COLUMNS, "_reject_reason": pl.String}
 
@@ -30,15 +40,31 @@ def hourly_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Hourly aggregate rows → ``inference_requests``."""
     require(raw, ("hour", "endpoint", "requests"), "inference_hourly")
     texts = {c: col_or_null(raw, c) for c in HOURLY}
-    kinds = {c: "str" for c in HOURLY} | {"hour": "ts", "requests": "int", "tokens_in": "int", "tokens_out": "int",
-                                         "avg_batch_size": "float", "avg_latency_ms": "float"}
+    kinds = {c: "str" for c in HOURLY} | {
+        "hour": "ts",
+        "requests": "int",
+        "tokens_in": "int",
+        "tokens_out": "int",
+        "avg_batch_size": "float",
+        "avg_latency_ms": "float",
+    }
     values, reason = typed(texts, kinds, ("hour", "endpoint", "requests"))
-    return conform(raw.with_columns(
-        ts=values["hour"], interval_s=pl.lit(3600.0), endpoint=texts["endpoint"], model=texts["model"],
-        resource_id=texts["resource_id"], requests=values["requests"], tokens_in=values["tokens_in"],
-        tokens_out=values["tokens_out"], batch_size=values["avg_batch_size"], latency_ms=values["avg_latency_ms"],
-        _reject_reason=pl.coalesce(reason, _negative(values, ("requests", "tokens_in", "tokens_out"))),
-    ), OUT)
+    return conform(
+        raw.with_columns(
+            ts=values["hour"],
+            interval_s=pl.lit(3600.0),
+            endpoint=texts["endpoint"],
+            model=texts["model"],
+            resource_id=texts["resource_id"],
+            requests=values["requests"],
+            tokens_in=values["tokens_in"],
+            tokens_out=values["tokens_out"],
+            batch_size=values["avg_batch_size"],
+            latency_ms=values["avg_latency_ms"],
+            _reject_reason=pl.coalesce(reason, _negative(values, ("requests", "tokens_in", "tokens_out"))),
+        ),
+        OUT,
+    )
 
 
 def trace_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -46,22 +72,52 @@ def trace_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     require(raw, TRACE, "inference_trace")
     names = (*TRACE, "endpoint", "model", "resource_id", "batch_size", "latency_ms")
     texts = {c: col_or_null(raw, c) for c in names}
-    kinds = {c: "str" for c in names} | {"TIMESTAMP": "ts", "ContextTokens": "int", "GeneratedTokens": "int",
-                                        "batch_size": "float", "latency_ms": "float"}
+    kinds = {c: "str" for c in names} | {
+        "TIMESTAMP": "ts",
+        "ContextTokens": "int",
+        "GeneratedTokens": "int",
+        "batch_size": "float",
+        "latency_ms": "float",
+    }
     values, reason = typed(texts, kinds, TRACE)
     stem = pl.col("_file_stem") if "_file_stem" in raw.collect_schema().names() else pl.lit(None, dtype=pl.String)
-    return conform(raw.with_columns(
-        ts=values["TIMESTAMP"], interval_s=pl.lit(0.0), endpoint=pl.coalesce(texts["endpoint"], stem),
-        model=texts["model"], resource_id=texts["resource_id"], requests=pl.lit(1, dtype=pl.Int64),
-        tokens_in=values["ContextTokens"], tokens_out=values["GeneratedTokens"], batch_size=values["batch_size"],
-        latency_ms=values["latency_ms"],
-        _reject_reason=pl.coalesce(reason, _negative(values, ("ContextTokens", "GeneratedTokens"))),
-    ), OUT)
+    return conform(
+        raw.with_columns(
+            ts=values["TIMESTAMP"],
+            interval_s=pl.lit(0.0),
+            endpoint=pl.coalesce(texts["endpoint"], stem),
+            model=texts["model"],
+            resource_id=texts["resource_id"],
+            requests=pl.lit(1, dtype=pl.Int64),
+            tokens_in=values["ContextTokens"],
+            tokens_out=values["GeneratedTokens"],
+            batch_size=values["batch_size"],
+            latency_ms=values["latency_ms"],
+            _reject_reason=pl.coalesce(reason, _negative(values, ("ContextTokens", "GeneratedTokens"))),
+        ),
+        OUT,
+    )
 
 
-register(SourceFormat(name="inference_hourly", table="inference_requests", reader="csv",
-                      matches=lambda s: {"hour", "endpoint", "requests", "tokens_in"} <= set(s.columns),
-                      to_table=hourly_to_table, description="inference requests, hourly CSV", priority=5))
-register(SourceFormat(name="inference_trace", table="inference_requests", reader="csv",
-                      matches=lambda s: set(TRACE) <= set(s.columns),
-                      to_table=trace_to_table, description="inference requests, per-request trace CSV", priority=5))
+register(
+    SourceFormat(
+        name="inference_hourly",
+        table="inference_requests",
+        reader="csv",
+        matches=lambda s: {"hour", "endpoint", "requests", "tokens_in"} <= set(s.columns),
+        to_table=hourly_to_table,
+        description="inference requests, hourly CSV",
+        priority=5,
+    )
+)
+register(
+    SourceFormat(
+        name="inference_trace",
+        table="inference_requests",
+        reader="csv",
+        matches=lambda s: set(TRACE) <= set(s.columns),
+        to_table=trace_to_table,
+        description="inference requests, per-request trace CSV",
+        priority=5,
+    )
+)

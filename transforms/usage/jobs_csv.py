@@ -16,7 +16,19 @@ from transforms.formats import SourceFormat, register
 from transforms.schema import JOBS_COLUMNS, conform
 from transforms.usage.common import col_or_null, require, typed
 
-COLUMNS = ("job_id", "kind", "team", "project", "model", "user", "resource_ids", "start", "end", "gpus_per_node", "pricing_model")
+COLUMNS = (
+    "job_id",
+    "kind",
+    "team",
+    "project",
+    "model",
+    "user",
+    "resource_ids",
+    "start",
+    "end",
+    "gpus_per_node",
+    "pricing_model",
+)
 REQUIRED = ("job_id", "kind", "resource_ids", "start")
 KINDS = ("training", "inference", "preprocessing", "evaluation", "development")
 PRICING_MODELS = ("on_demand", "spot", "reserved")
@@ -32,20 +44,38 @@ def jobs_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     pricing = texts["pricing_model"].str.to_lowercase()
     reason = pl.coalesce(
         reason,
-        pl.when(~kind.is_in(KINDS)).then(pl.format("column kind: expected one of {}, got '{}'", pl.lit(" | ".join(KINDS)), texts["kind"])),
+        pl.when(~kind.is_in(KINDS)).then(
+            pl.format("column kind: expected one of {}, got '{}'", pl.lit(" | ".join(KINDS)), texts["kind"])
+        ),
         pl.when(pricing.is_not_null() & ~pricing.is_in(PRICING_MODELS)).then(
-            pl.format("column pricing_model: expected on_demand | spot | reserved or empty, got '{}'", texts["pricing_model"])
+            pl.format(
+                "column pricing_model: expected on_demand | spot | reserved or empty, got '{}'", texts["pricing_model"]
+            )
         ),
         pl.when(values["end"] < values["start"]).then(pl.lit("column end: expected a time after start")),
     )
-    machines = texts["resource_ids"].str.split(";").list.eval(pl.element().str.strip_chars()).list.eval(pl.element().filter(pl.element() != ""))
+    machines = (
+        texts["resource_ids"]
+        .str.split(";")
+        .list.eval(pl.element().str.strip_chars())
+        .list.eval(pl.element().filter(pl.element() != ""))
+    )
     return conform(
         raw.with_columns(
-            job_id=texts["job_id"], kind=kind, team=texts["team"], project=texts["project"], model=texts["model"],
-            user_name=texts["user"], start_ts=values["start"], end_ts=values["end"],
-            gpus=values["gpus_per_node"].cast(pl.Int32), pricing_model=pricing,
+            job_id=texts["job_id"],
+            kind=kind,
+            team=texts["team"],
+            project=texts["project"],
+            model=texts["model"],
+            user_name=texts["user"],
+            start_ts=values["start"],
+            end_ts=values["end"],
+            gpus=values["gpus_per_node"].cast(pl.Int32),
+            pricing_model=pricing,
             state=pl.when(values["end"].is_null()).then(pl.lit("RUNNING")).otherwise(pl.lit("COMPLETED")),
-            nodes=machines.list.len().cast(pl.Int32), resource_id=machines, _reject_reason=reason,
+            nodes=machines.list.len().cast(pl.Int32),
+            resource_id=machines,
+            _reject_reason=reason,
         ).explode("resource_id"),
         {**JOBS_COLUMNS, "_reject_reason": pl.String},
     )
@@ -55,8 +85,25 @@ def _is_jobs(sniff) -> bool:
     return {"job_id", "kind", "resource_ids", "start"} <= set(sniff.columns)
 
 
-register(SourceFormat(name="jobs_csv", table="jobs", reader="csv", matches=_is_jobs, to_table=jobs_to_table,
-                      description="jobs, documented CSV", priority=5))
-register(SourceFormat(name="jobs_jsonl", table="jobs", reader="jsonl",
-                      matches=lambda s: _is_jobs(s) and s.name.lower().endswith((".jsonl", ".json", ".jsonl.gz")),
-                      to_table=jobs_to_table, description="jobs, documented JSONL", priority=6))
+register(
+    SourceFormat(
+        name="jobs_csv",
+        table="jobs",
+        reader="csv",
+        matches=_is_jobs,
+        to_table=jobs_to_table,
+        description="jobs, documented CSV",
+        priority=5,
+    )
+)
+register(
+    SourceFormat(
+        name="jobs_jsonl",
+        table="jobs",
+        reader="jsonl",
+        matches=lambda s: _is_jobs(s) and s.name.lower().endswith((".jsonl", ".json", ".jsonl.gz")),
+        to_table=jobs_to_table,
+        description="jobs, documented JSONL",
+        priority=6,
+    )
+)

@@ -23,17 +23,36 @@ def opencost_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     require(raw, REQUIRED, "opencost_allocation_csv")
     names = ("Date", "Namespace", "Pod", "Container", "GPUs", "Label_team", "Labels", "Node")
     texts = {c: col_or_null(raw, c) for c in names}
-    values, reason = typed(texts, {c: "str" for c in names} | {"Date": "ts", "GPUs": "float"}, ("Date", "Namespace", "Pod"))
+    values, reason = typed(
+        texts, {c: "str" for c in names} | {"Date": "ts", "GPUs": "float"}, ("Date", "Namespace", "Pod")
+    )
     team = pl.coalesce(texts["Label_team"], texts["Labels"].str.json_path_match("$.team"))
-    return conform(raw.with_columns(
-        job_id=pl.concat_str([texts["Namespace"], texts["Pod"], texts["Container"].fill_null("")], separator="/"),
-        kind=pl.lit("inference"), team=team, project=texts["Namespace"], resource_id=texts["Node"],
-        start_ts=values["Date"], end_ts=values["Date"] + pl.duration(days=1),
-        gpus=values["GPUs"].ceil().cast(pl.Int32), nodes=pl.lit(1, dtype=pl.Int32), state=pl.lit("COMPLETED"),
-        _reject_reason=reason,
-    ), {**JOBS_COLUMNS, "_reject_reason": pl.String})
+    return conform(
+        raw.with_columns(
+            job_id=pl.concat_str([texts["Namespace"], texts["Pod"], texts["Container"].fill_null("")], separator="/"),
+            kind=pl.lit("inference"),
+            team=team,
+            project=texts["Namespace"],
+            resource_id=texts["Node"],
+            start_ts=values["Date"],
+            end_ts=values["Date"] + pl.duration(days=1),
+            gpus=values["GPUs"].ceil().cast(pl.Int32),
+            nodes=pl.lit(1, dtype=pl.Int32),
+            state=pl.lit("COMPLETED"),
+            _reject_reason=reason,
+        ),
+        {**JOBS_COLUMNS, "_reject_reason": pl.String},
+    )
 
 
-register(SourceFormat(name="opencost_allocation_csv", table="jobs", reader="csv",
-                      matches=lambda s: {"Namespace", "Pod", "GPUs", "TotalCost"} <= set(s.columns),
-                      to_table=opencost_to_table, description="jobs, OpenCost allocation CSV export", priority=5))
+register(
+    SourceFormat(
+        name="opencost_allocation_csv",
+        table="jobs",
+        reader="csv",
+        matches=lambda s: {"Namespace", "Pod", "GPUs", "TotalCost"} <= set(s.columns),
+        to_table=opencost_to_table,
+        description="jobs, OpenCost allocation CSV export",
+        priority=5,
+    )
+)

@@ -22,8 +22,14 @@ from transforms.schema import JOBS_COLUMNS, conform
 
 ALLOCATION = pl.Struct(
     {
-        "job_id": pl.String, "start": pl.String, "end": pl.String, "gpus": pl.Float64, "team": pl.String,
-        "project": pl.String, "resource_id": pl.String, "kind": pl.String,
+        "job_id": pl.String,
+        "start": pl.String,
+        "end": pl.String,
+        "gpus": pl.Float64,
+        "team": pl.String,
+        "project": pl.String,
+        "resource_id": pl.String,
+        "kind": pl.String,
     }
 )
 
@@ -47,16 +53,18 @@ def _allocations(document: str) -> list[dict]:
         for name, alloc in (window_set or {}).items():
             props = alloc.get("properties") or {}
             labels = {**(props.get("namespaceLabels") or {}), **(props.get("labels") or {})}
-            rows.append({
-                "job_id": alloc.get("name") or name,
-                "start": alloc.get("start"),
-                "end": alloc.get("end"),
-                "gpus": float(alloc.get("gpuCount") or 0),
-                "team": labels.get("team"),
-                "project": props.get("namespace"),
-                "resource_id": props.get("node"),
-                "kind": labels.get("kind"),
-            })
+            rows.append(
+                {
+                    "job_id": alloc.get("name") or name,
+                    "start": alloc.get("start"),
+                    "end": alloc.get("end"),
+                    "gpus": float(alloc.get("gpuCount") or 0),
+                    "team": labels.get("team"),
+                    "project": props.get("namespace"),
+                    "resource_id": props.get("node"),
+                    "kind": labels.get("kind"),
+                }
+            )
     return rows
 
 
@@ -71,8 +79,10 @@ def opencost_json_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     )
     start, end = parse_timestamp(pl.col("start")), parse_timestamp(pl.col("end"))
     reason = (
-        pl.when(pl.col("job_id").is_null()).then(pl.lit("allocation: required name is missing"))
-        .when(start.is_null()).then(pl.format("allocation {}: expected a start timestamp, got '{}'", "job_id", "start"))
+        pl.when(pl.col("job_id").is_null())
+        .then(pl.lit("allocation: required name is missing"))
+        .when(start.is_null())
+        .then(pl.format("allocation {}: expected a start timestamp, got '{}'", "job_id", "start"))
     )
     return conform(
         allocations.with_columns(
@@ -90,11 +100,22 @@ def opencost_json_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
 
 def _is_opencost_response(sniff) -> bool:
     head = sniff.head.lstrip()
-    return sniff.name.lower().endswith(".json") and head.startswith("{") and '"data"' in head and (
-        '"cpuCoreHours"' in head or '"gpuHours"' in head
+    return (
+        sniff.name.lower().endswith(".json")
+        and head.startswith("{")
+        and '"data"' in head
+        and ('"cpuCoreHours"' in head or '"gpuHours"' in head)
     )
 
 
-register(SourceFormat(name="opencost_allocation_json", table="jobs", reader="document",
-                      matches=_is_opencost_response, to_table=opencost_json_to_table,
-                      description="jobs, OpenCost allocation API response (JSON)", priority=5))
+register(
+    SourceFormat(
+        name="opencost_allocation_json",
+        table="jobs",
+        reader="document",
+        matches=_is_opencost_response,
+        to_table=opencost_json_to_table,
+        description="jobs, OpenCost allocation API response (JSON)",
+        priority=5,
+    )
+)

@@ -22,14 +22,69 @@ from transforms.formats import SourceFormat, register
 from transforms.parsing import parse_timestamp
 from transforms.schema import JOBS_COLUMNS, conform
 
-OLD = ("jobid", "jobidraw", "cluster", "partition", "account", "group", "gid", "user", "uid", "submit", "eligible", "start",
-       "end", "elapsed", "exitcode", "state", "nnodes", "ncpus", "reqcpus", "reqmem", "reqgres", "reqtres", "alloctres",
-       "timelimit", "nodelist", "jobname")
-NEW = ("jobid", "jobidraw", "cluster", "partition", "qos", "account", "group", "gid", "user", "uid", "submit", "eligible",
-       "start", "end", "elapsed", "exitcode", "state", "nnodes", "ncpus", "reqcpus", "reqmem", "reqtres", "alloctres",
-       "timelimit", "nodelist", "jobname")
+OLD = (
+    "jobid",
+    "jobidraw",
+    "cluster",
+    "partition",
+    "account",
+    "group",
+    "gid",
+    "user",
+    "uid",
+    "submit",
+    "eligible",
+    "start",
+    "end",
+    "elapsed",
+    "exitcode",
+    "state",
+    "nnodes",
+    "ncpus",
+    "reqcpus",
+    "reqmem",
+    "reqgres",
+    "reqtres",
+    "alloctres",
+    "timelimit",
+    "nodelist",
+    "jobname",
+)
+NEW = (
+    "jobid",
+    "jobidraw",
+    "cluster",
+    "partition",
+    "qos",
+    "account",
+    "group",
+    "gid",
+    "user",
+    "uid",
+    "submit",
+    "eligible",
+    "start",
+    "end",
+    "elapsed",
+    "exitcode",
+    "state",
+    "nnodes",
+    "ncpus",
+    "reqcpus",
+    "reqmem",
+    "reqtres",
+    "alloctres",
+    "timelimit",
+    "nodelist",
+    "jobname",
+)
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
-KIND_HINTS = (("inference", r"infer|serv"), ("evaluation", r"eval"), ("preprocessing", r"prep|etl"), ("development", r"\bdev|interactive|jupyter"))
+KIND_HINTS = (
+    ("inference", r"infer|serv"),
+    ("evaluation", r"eval"),
+    ("preprocessing", r"prep|etl"),
+    ("development", r"\bdev|interactive|jupyter"),
+)
 
 
 def expand_nodelist(nodelist: str | None) -> list[str]:
@@ -68,7 +123,7 @@ def _split_line(fields: list[str], names: tuple[str, ...] | None) -> dict | None
         if len(fields) < len(OLD):
             return None
         names = OLD if TIME.match(fields[9]) else NEW
-    head = fields[: len(names) - 1] + ["|".join(fields[len(names) - 1:])]
+    head = fields[: len(names) - 1] + ["|".join(fields[len(names) - 1 :])]
     return dict(zip(names, head))
 
 
@@ -84,19 +139,34 @@ def _rows(lines: list[str], source_rows: list[int]) -> list[dict]:
             continue
         parsed = _split_line(fields, names)
         if parsed is None:
-            rows.append({"source_row": source_row, "_reject_reason": f"expected at least {len(OLD)} '|'-separated fields, got {len(fields)}"})
+            rows.append(
+                {
+                    "source_row": source_row,
+                    "_reject_reason": f"expected at least {len(OLD)} '|'-separated fields, got {len(fields)}",
+                }
+            )
             continue
         gpus, basis = _gpus(parsed)
         nodes = expand_nodelist(parsed.get("nodelist")) or [None]
         for position, node in enumerate(nodes):
             per_node = gpus if basis == "node" else gpus // len(nodes) + (1 if position < gpus % len(nodes) else 0)
-            rows.append({
-                "source_row": source_row, "job_id": parsed.get("jobid"), "team": parsed.get("account"),
-                "project": parsed.get("wckey") or parsed.get("partition"), "user_name": parsed.get("user"),
-                "resource_id": node, "start": parsed.get("start"), "end": parsed.get("end"), "gpus": per_node,
-                "nodes": len(nodes), "state": (parsed.get("state") or "").split(" ")[0] or None, "name": parsed.get("jobname"),
-                "_reject_reason": None,
-            })
+            rows.append(
+                {
+                    "source_row": source_row,
+                    "job_id": parsed.get("jobid"),
+                    "team": parsed.get("account"),
+                    "project": parsed.get("wckey") or parsed.get("partition"),
+                    "user_name": parsed.get("user"),
+                    "resource_id": node,
+                    "start": parsed.get("start"),
+                    "end": parsed.get("end"),
+                    "gpus": per_node,
+                    "nodes": len(nodes),
+                    "state": (parsed.get("state") or "").split(" ")[0] or None,
+                    "name": parsed.get("jobname"),
+                    "_reject_reason": None,
+                }
+            )
     return rows
 
 
@@ -104,20 +174,39 @@ def slurm_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """sacct lines → ``jobs`` rows, one per job and node."""
     frame = raw.collect()
     rows = _rows(frame["line"].to_list(), frame["source_row"].to_list())
-    text_columns = ("job_id", "team", "project", "user_name", "resource_id", "start", "end", "state", "name", "_reject_reason")
+    text_columns = (
+        "job_id",
+        "team",
+        "project",
+        "user_name",
+        "resource_id",
+        "start",
+        "end",
+        "state",
+        "name",
+        "_reject_reason",
+    )
     schema = {c: pl.String for c in text_columns} | {"source_row": pl.Int64, "gpus": pl.Int32, "nodes": pl.Int32}
     parsed = pl.DataFrame(rows, schema=schema)
     start, end = parse_timestamp("start"), parse_timestamp("end")
     kind = pl.lit("training")
     for name, pattern in reversed(KIND_HINTS):
-        kind = pl.when(pl.col("name").str.contains(f"(?i){pattern}").fill_null(False)).then(pl.lit(name)).otherwise(kind)
+        kind = (
+            pl.when(pl.col("name").str.contains(f"(?i){pattern}").fill_null(False)).then(pl.lit(name)).otherwise(kind)
+        )
     reason = pl.coalesce(
         pl.col("_reject_reason"),
         pl.when(start.is_null()).then(pl.format("column Start: expected an ISO 8601 time, got '{}'", pl.col("start"))),
     )
-    return conform(parsed.lazy().with_columns(
-        start_ts=start, end_ts=end, kind=kind, _reject_reason=reason,
-    ), {**JOBS_COLUMNS, "_reject_reason": pl.String})
+    return conform(
+        parsed.lazy().with_columns(
+            start_ts=start,
+            end_ts=end,
+            kind=kind,
+            _reject_reason=reason,
+        ),
+        {**JOBS_COLUMNS, "_reject_reason": pl.String},
+    )
 
 
 def _is_sacct(sniff) -> bool:
@@ -128,5 +217,15 @@ def _is_sacct(sniff) -> bool:
 # A header line names the fields of every line after it: the reader repeats it atop each later batch.
 HEADER_LINE = r"(?i)^\s*jobid\s*(?:\||$)"
 
-register(SourceFormat(name="slurm_sacct", table="jobs", reader="text", matches=_is_sacct, to_table=slurm_to_table,
-                      description="jobs, Slurm sacct --parsable2", priority=4, read_options={"carry_line": HEADER_LINE}))
+register(
+    SourceFormat(
+        name="slurm_sacct",
+        table="jobs",
+        reader="text",
+        matches=_is_sacct,
+        to_table=slurm_to_table,
+        description="jobs, Slurm sacct --parsable2",
+        priority=4,
+        read_options={"carry_line": HEADER_LINE},
+    )
+)

@@ -62,7 +62,9 @@ def present_text(name: str) -> pl.Expr:
 def snapshot_date(raw: pl.LazyFrame) -> pl.Expr:
     """The manifest's creationTimestamp (epoch ms) as a UTC date; FormatError if it is not one."""
     require(raw, ("_snapshot_ms",), FORMAT)
-    first = raw.select(pl.len().alias("rows"), pl.col("_snapshot_ms").first().alias("value")).collect().row(0, named=True)
+    first = (
+        raw.select(pl.len().alias("rows"), pl.col("_snapshot_ms").first().alias("value")).collect().row(0, named=True)
+    )
     millis = pl.Series([first["value"]], dtype=pl.String).str.strip_chars().cast(pl.Int64, strict=False).item()
     if millis is None and first["rows"]:
         raise FormatError(f"{FORMAT}: manifest creationTimestamp: expected epoch milliseconds, got {first['value']!r}")
@@ -80,12 +82,14 @@ def inventory_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     modified, accessed = parse_timestamp(modified_text), parse_timestamp(accessed_text)
     reason = pl.coalesce(
         reject_if_missing({"Bucket": bucket, "Key": raw_key, "Size": size_text}),
-        reject_if_unparsed({
-            "Key": (raw_key, key, "URL-encoded UTF-8 text"),
-            "Size": (size_text, size, "a whole number of bytes"),
-            "LastModifiedDate": (modified_text, modified, "an ISO 8601 timestamp"),
-            "LastAccessedDate": (accessed_text, accessed, "an ISO 8601 timestamp or empty"),
-        }),
+        reject_if_unparsed(
+            {
+                "Key": (raw_key, key, "URL-encoded UTF-8 text"),
+                "Size": (size_text, size, "a whole number of bytes"),
+                "LastModifiedDate": (modified_text, modified, "an ISO 8601 timestamp"),
+                "LastAccessedDate": (accessed_text, accessed, "an ISO 8601 timestamp or empty"),
+            }
+        ),
         pl.when(size < 0).then(pl.format("column Size: expected zero or more bytes, got '{}'", size_text)),
     )
     table = raw.with_columns(
@@ -107,6 +111,14 @@ def is_s3_inventory_manifest(sniff: Sniff) -> bool:
     return sniff.name == "manifest.json" and '"fileSchema"' in sniff.head
 
 
-register(SourceFormat(name=FORMAT, table="storage_inventory", reader="s3_inventory", matches=is_s3_inventory_manifest,
-                      to_table=inventory_to_table, description="storage inventory, S3 Inventory CSV (manifest.json)",
-                      priority=5))
+register(
+    SourceFormat(
+        name=FORMAT,
+        table="storage_inventory",
+        reader="s3_inventory",
+        matches=is_s3_inventory_manifest,
+        to_table=inventory_to_table,
+        description="storage inventory, S3 Inventory CSV (manifest.json)",
+        priority=5,
+    )
+)
