@@ -12,6 +12,7 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.schema import CATEGORIES
+from transforms.tags import TAG_VARIANTS
 
 MATCH_KEYS = (
     "tag_key",
@@ -23,13 +24,6 @@ MATCH_KEYS = (
     "resource_id_regex",
 )
 SET_KEYS = ("category", "team", "project", "model")
-
-# Tag keys that name a team / project / model, in order of preference.
-TAG_VARIANTS: dict[str, tuple[str, ...]] = {
-    "team": ("team", "Team", "TEAM", "user:team", "user_team", "userTeam", "team_name", "owner_team", "cost_team"),
-    "project": ("project", "Project", "PROJECT", "user:project", "user_project", "userProject", "project_name"),
-    "model": ("model", "Model", "MODEL", "user:model", "user_model", "userModel", "model_name"),
-}
 
 
 class RuleError(ValueError):

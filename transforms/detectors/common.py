@@ -244,30 +244,6 @@ def hourly_util(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-TAG_PREFIXES = ("user:", "user_", "tag:", "label:")
-
-
-def parse_tags(text: str | None) -> dict[str, str]:
-    """Billing tags (JSON object text) with the prefixes exports add (user:, user_) removed."""
-    if not text:
-        return {}
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return {}
-    if not isinstance(parsed, dict):
-        return {}
-    tags = {}
-    for key, value in parsed.items():
-        name = str(key)
-        for prefix in TAG_PREFIXES:
-            if name.lower().startswith(prefix):
-                name = name[len(prefix) :]
-                break
-        tags.setdefault(name, "" if value is None else str(value))
-    return tags
-
-
 def _json_default(value):
     if isinstance(value, Decimal):
         return float(value)

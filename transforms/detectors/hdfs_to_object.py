@@ -39,13 +39,13 @@ from transforms.detectors.common import (
     lookup_price,
     money,
     num,
-    parse_tags,
     per_month,
     per_month_text,
     recommendation,
     to_frame,
     to_reporting,
 )
+from transforms.tags import parse_tags
 
 KIND = "hdfs_to_object"
 STRATEGY = "object storage versus HDFS"

@@ -27,13 +27,13 @@ from transforms.detectors.common import (
     money,
     num,
     owners,
-    parse_tags,
     per_month,
     per_month_text,
     rate_evidence,
     recommendation,
     to_frame,
 )
+from transforms.tags import parse_tags
 
 KIND = "scheduling"
 STRATEGY = "dynamic scheduling"
