@@ -19,11 +19,10 @@ import polars as pl
 from transforms.config import DetectorConfig
 from transforms.detectors.common import frame, money, num, recommendation, to_frame
 from transforms.detectors.storage_common import (
-    bucket_regions,
     bucket_storage_cost,
-    class_price,
     gb,
     latest_snapshot,
+    priced_classes,
 )
 
 KIND = "checkpoint_sprawl"
@@ -60,7 +59,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         )
         .sort("provider", "bucket", "storage_class")
     )
-    regions = bucket_regions(frames)
     cur = config.reporting_currency
     bucket_cost = bucket_storage_cost(frames, config)
     rows = []
@@ -68,11 +66,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if gb(classes["bytes"].sum()) < min_gb:
             continue
         total, formulas, evidence = Decimal(0), [], {}
-        for c in classes.iter_rows(named=True):
-            price = class_price(frames, provider, regions.get(bucket), c["storage_class"], "storage_gb_month", config)
-            if price is None:
-                continue
-            size = gb(c["bytes"])
+        for c, size, price in priced_classes(frames, config, provider, bucket, classes):
             saving = size * price.value
             total += saving
             formulas.append(

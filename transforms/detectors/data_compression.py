@@ -19,11 +19,10 @@ import polars as pl
 from transforms.config import DetectorConfig
 from transforms.detectors.common import frame, money, num, recommendation, to_frame
 from transforms.detectors.storage_common import (
-    bucket_regions,
     bucket_storage_cost,
-    class_price,
     gb,
     latest_snapshot,
+    priced_classes,
 )
 
 KIND = "data_compression"
@@ -49,7 +48,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         .agg(pl.len().alias("objects"), pl.col("size_bytes").sum().alias("bytes"))
         .sort("provider", "bucket", "storage_class")
     )
-    regions = bucket_regions(frames)
     cur = config.reporting_currency
     bucket_cost = bucket_storage_cost(frames, config)
     rows = []
@@ -58,11 +56,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if total_gb < min_gb:
             continue
         total, formulas, evidence = Decimal(0), [], {}
-        for c in classes.iter_rows(named=True):
-            price = class_price(frames, provider, regions.get(bucket), c["storage_class"], "storage_gb_month", config)
-            if price is None:
-                continue
-            size = gb(c["bytes"])
+        for c, size, price in priced_classes(frames, config, provider, bucket, classes):
             saving = size * (Decimal(1) - Decimal(1) / ratio) * price.value
             total += saving
             formulas.append(

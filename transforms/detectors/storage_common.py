@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 import polars as pl
@@ -51,12 +51,28 @@ def latest_snapshot(inventory: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def priced_classes(
+    frames: Mapping[str, pl.DataFrame],
+    config,
+    provider: str,
+    bucket: str,
+    classes: pl.DataFrame,
+    size_column: str = "bytes",
+) -> Iterator[tuple[dict, Decimal, Price]]:
+    """Each storage class of one bucket that the price table prices: (its row, its size in GB, the
+    class's storage price per GB-month in the bucket's billed region). Classes with no price are left out."""
+    region = bucket_regions(frames).get(bucket)
+    for row in classes.iter_rows(named=True):
+        price = class_price(frames, provider, region, row["storage_class"], "storage_gb_month", config)
+        if price is not None:
+            yield row, gb(row[size_column]), price
+
+
 def bucket_storage_cost(frames: Mapping[str, pl.DataFrame], config: Mapping) -> dict[str, Decimal]:
     """Bucket -> what storing its latest snapshot costs a month at the class prices (a plan's cost basis)."""
     inventory = frames.get("storage_inventory")
     if inventory is None or inventory.height == 0:
         return {}
-    regions = bucket_regions(frames)
     per_class = (
         latest_snapshot(inventory)
         .group_by("provider", "bucket", "storage_class")
@@ -64,10 +80,7 @@ def bucket_storage_cost(frames: Mapping[str, pl.DataFrame], config: Mapping) -> 
         .sort("provider", "bucket", "storage_class")
     )
     cost: dict[str, Decimal] = {}
-    for row in per_class.iter_rows(named=True):
-        price = class_price(
-            frames, row["provider"], regions.get(row["bucket"]), row["storage_class"], "storage_gb_month", config
-        )
-        if price is not None:
-            cost[row["bucket"]] = cost.get(row["bucket"], Decimal(0)) + gb(row["size_bytes"]) * price.value
+    for (provider, bucket), classes in per_class.group_by("provider", "bucket", maintain_order=True):
+        for _, size, price in priced_classes(frames, config, provider, bucket, classes, "size_bytes"):
+            cost[bucket] = cost.get(bucket, Decimal(0)) + size * price.value
     return cost
