@@ -35,9 +35,9 @@ USAGE = ("gpu", "slurm", "llm", "k8s")
 START_TIMEOUT_S = 90
 
 # A worker preload (test-only, never in the project's code): the worker exits hard while it is
-# executing its N-th task, one second into it (or the next task still running by then).
+# executing its N-th file mapping (`prepare` task), as soon as that task starts.
 EXIT_PRELOAD = """
-import os, threading
+import os
 from distributed import WorkerPlugin
 
 class ExitMidTask(WorkerPlugin):
@@ -47,15 +47,11 @@ class ExitMidTask(WorkerPlugin):
         self.worker, self.started = worker, 0
 
     def transition(self, key, start, finish, **kwargs):
-        if finish != "executing":
+        # the N-th file mapping this worker starts: exit while it runs (deterministic: no timer)
+        if finish != "executing" or not str(key).startswith("prepare"):
             return
         self.started += 1
         if self.started >= int(os.environ["AICOST_TEST_EXIT_ON_TASK"]):
-            threading.Timer(1.0, self.exit_if_running, (key,)).start()
-
-    def exit_if_running(self, key):
-        task = self.worker.state.tasks.get(key)
-        if task is not None and task.state == "executing":
             with open(os.environ["AICOST_TEST_EXIT_MARKER"], "w") as fh:
                 fh.write(str(key))
             os._exit(17)
