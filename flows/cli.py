@@ -314,7 +314,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print()
     print(
         f"AI spend {result['week']}: {result['reporting_currency']} {Decimal(result['total']):,.2f}; "
-        f"{result['recommendations']} recommendations, "
+        f"{result['recommendations']} open recommendations, "
         f"{result['reporting_currency']} {Decimal(result['open_monthly_savings']):,.0f} per month of savings open"
     )
     print(f"Report: {html}")

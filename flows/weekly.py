@@ -173,14 +173,20 @@ def forecast(settings: Settings, week_start: date) -> int:
 @task(task_run_name="find savings", cache_policy=NO_CACHE)
 def recommend(settings: Settings, week_start: date) -> dict:
     """Run every savings detector and track the recommendations against last week (replaces the week)."""
+    import polars as pl
+
     from flows.recommend import recommend_week
     from transforms.recommendations import open_savings
 
     with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
         recs = recommend_week(con, week_start, settings)
     total = open_savings(recs)
-    get_run_logger().info("%d recommendations, %s per month of savings open", recs.height, f"{total:,.2f}")
-    return {"recommendations": recs.height, "open_monthly_savings": str(total)}
+    counted = recs.filter(pl.col("counted") & (pl.col("status") != "resolved")).height
+    resolved = recs.filter(pl.col("status") == "resolved").height
+    get_run_logger().info(
+        "%d open recommendations, %s per month of savings open (%d resolved)", counted, f"{total:,.2f}", resolved
+    )
+    return {"recommendations": counted, "resolved_recommendations": resolved, "open_monthly_savings": str(total)}
 
 
 @task(task_run_name="render report", cache_policy=NO_CACHE)
