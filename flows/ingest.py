@@ -166,6 +166,7 @@ def ingest_files(
             for path, source_format, _ in delivery.members:
                 if str(path) not in prepared:
                     prepared[str(path)] = prepare_file(str(path), source_format.name, staging, column_defaults)
+            delivery.check_row_counts(prepared)  # rows read against the manifest's counts: truncated parts refused
             if delivery.members[0][1].period_policy == "replace":
                 delivery.candidate.holds = _periods_held(prepared[str(p)] for p, _, _ in delivery.members)
                 competing.append(delivery.candidate)
@@ -273,6 +274,7 @@ def _store_group(
                                 "delivery_time": candidate.delivered_at,
                                 "time_source": candidate.time_source,
                                 "decided_at": datetime.now(UTC),
+                                **(delivery.record() if delivery else {}),  # what its export manifest says
                             },
                         )
                     committing = True  # nothing left but the COMMIT

@@ -1,8 +1,8 @@
 """Ingest, step 1: what there is to load.
 
 Expanding the paths given into files (folders walked without leaving them, export metadata and
-S3 Inventory data parts left out), resolving each file's format, reading the AWS CUR manifests
-beside a part, and grouping a run's billing files into deliveries (``transforms/deliveries.py``
+S3 Inventory data parts left out), resolving each file's format, reading the export manifests
+beside a part (AWS CUR, AWS Data Exports, Azure Cost Management exports), and grouping a run's billing files into deliveries (``transforms/deliveries.py``
 documents the layouts). Nothing here writes to the warehouse; ``_gather_deliveries`` only reads
 which parts of a delivery earlier runs stored. The whole story is in ``flows/ingest.py``.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from flows.readers import UnreadableFile, sniff
+from flows.readers import UnreadableFile, read_head, sniff
 from flows.warehouse import sql_text
 from transforms.deliveries import Candidate, delivery_id_for, export_identity
 from transforms.formats import SourceFormat, closest_match, detect, load_all
@@ -260,7 +261,195 @@ def resolve_format(path: Path, fmt: str) -> SourceFormat:
             f"{path}: not a recognised billing export or usage log ({header}, none of them a known format's); "
             f"formats tried: {', '.join(sorted(formats))}{closest}; name the format with --format if it is one of them"
         )
+    if found.read_options.get("names_from") == "aws_cur_manifest":
+        cur_manifest_header(path)  # refused here, by name, when no manifest gives its columns
     return found
+
+
+HIVE_DELIMITER = "\x01"
+
+
+def cur_manifest_header(path: Path) -> list[str]:
+    """The column names of a headerless AWS CUR Hive text part: the ``columns`` of the CUR manifest
+    that lists it (``{"category": "lineItem", "name": "UnblendedCost"}`` in file order), as the
+    ``category/Name`` header the legacy CUR reader knows.
+
+    IngestError naming the file (and the manifest, where there is one) when no CUR manifest beside it
+    lists the file, the manifest has no usable ``columns``, or their number differs from the number of
+    fields in the file's first row.
+    """
+    what = f"{path}: AWS CUR Hive text without a header line (\\x01 between fields)"
+    assembly = aws_assembly(path)
+    if assembly is None:
+        raise IngestError(
+            f"{what}: its column names are in the CUR manifest of its assembly, and no AWS CUR manifest "
+            "(<report>-Manifest.json with assemblyId and reportKeys) beside it or one folder up lists it; "
+            "refused: put the assembly's manifest beside the file"
+        )
+    columns = (_read_json(assembly.manifest) or {}).get("columns")
+    names = [
+        f"{c['category']}/{c['name']}"
+        for c in (columns if isinstance(columns, list) else [])
+        if isinstance(c, dict) and isinstance(c.get("category"), str) and isinstance(c.get("name"), str)
+    ]
+    if not names or len(names) != len(columns):
+        raise IngestError(
+            f"{what}: its manifest {assembly.manifest} has no usable columns list "
+            "([{category, name, type}, ...] in file order); refused"
+        )
+    first = read_head(path).split("\n", 1)[0].rstrip("\r")
+    fields = first.count(HIVE_DELIMITER) + 1
+    if fields != len(names):
+        raise IngestError(
+            f"{what}: its manifest {assembly.manifest} lists {len(names)} columns but the file's first row "
+            f"has {fields} fields; refused: the manifest is not this file's"
+        )
+    return names
+
+
+@dataclass(frozen=True)
+class ExportManifest:
+    """What an export's own manifest says about the delivery a data file belongs to.
+
+    AWS Data Exports (CUR 2.0, FOCUS with AWS columns): ``<prefix>/<export>/metadata/BILLING_PERIOD=YYYY-MM/
+    [<executionId>/]<export>-Manifest.json`` beside ``<prefix>/<export>/data/BILLING_PERIOD=YYYY-MM/...``;
+    fields ``executionId``, ``exportArn``, ``columns``, ``dataFiles`` (full S3 URIs). Azure Cost
+    Management exports: ``manifest.json`` in the run folder ``<export>/<YYYYMMDD-YYYYMMDD>/<runId>/``;
+    fields ``exportConfig`` {exportName, type, dataVersion, resourceId}, ``runInfo`` {runId,
+    startDate, endDate, submittedTime}, ``blobs`` [{blobName, byteCount, dataRowCount}]. (A
+    ``manifest.json`` with ``fileSchema`` is an S3 Inventory manifest, never this.)
+    """
+
+    manifest: Path
+    folder: Path  # where the data files it lists are
+    listed: tuple[str, ...]  # the names of the data files it lists
+    provider: str
+    export_name: str | None = None
+    export_id: str | None = None  # AWS: the export's ARN; Azure: the export's resource id
+    export_type: str | None = None  # Azure: FocusCost, ActualCost, AmortizedCost, ...
+    data_version: str | None = None  # Azure: 1.0r2, 1.2-preview, ...
+    run_id: str | None = None  # AWS executionId, Azure runInfo.runId
+    billing_period: str | None = None  # AWS: YYYY-MM (the partition); Azure: startDate/endDate (YYYY-MM-DD)
+    period_start: datetime | None = None
+    submitted: datetime | None = None  # Azure runInfo.submittedTime: the provider's time of the run
+    row_counts: tuple[tuple[str, int], ...] = ()  # Azure: (file name, dataRowCount) per blob
+
+    def record(self) -> dict:
+        """The delivery record's columns about the export (``delivery_decisions.export_*``)."""
+        return {
+            "export_manifest": str(self.manifest),
+            "export_name": self.export_name,
+            "export_id": self.export_id,
+            "export_type": self.export_type,
+            "data_version": self.data_version,
+            "export_run_id": self.run_id,
+            "export_billing_period": self.billing_period,
+        }
+
+
+NO_EXPORT_RECORD = dict.fromkeys(
+    (
+        "export_manifest",
+        "export_name",
+        "export_id",
+        "export_type",
+        "data_version",
+        "export_run_id",
+        "export_billing_period",
+    )
+)  # the same columns for a delivery without an export manifest
+
+
+def _text(value) -> str | None:
+    return str(value) if isinstance(value, (str, int)) and str(value) else None
+
+
+def _utc(value) -> datetime | None:
+    """An ISO time of an export manifest (7 fractional digits, ``Z``, or none: UTC)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        when = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _data_exports_manifest(path: Path) -> ExportManifest | None:
+    """The AWS Data Exports manifest whose ``dataFiles`` list ``path`` (``.../<export>/data/BILLING_PERIOD=...``)."""
+    parts = path.parent.parts
+    at = next(
+        (i for i in range(len(parts) - 2, 0, -1) if parts[i] == "data" and parts[i + 1].startswith("BILLING_PERIOD=")),
+        None,
+    )
+    if at is None:
+        return None
+    rel = parts[at + 1 :]
+    own = "/" + "/".join(("data", *rel, path.name))
+    inside = "/" + "/".join(("data", *rel)) + "/"
+    for manifest in sorted(Path(*parts[:at], "metadata", *rel).glob("*anifest.json")):
+        data = _read_json(manifest)
+        files = data.get("dataFiles") if data else None
+        if not isinstance(files, list) or not any(str(f).endswith(own) for f in files):
+            continue
+        listed = tuple(Path(str(f)).name for f in files if inside in str(f))
+        period = rel[0].split("=", 1)[1]
+        try:
+            start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
+        except ValueError:
+            start = None
+        return ExportManifest(
+            manifest=manifest,
+            folder=path.parent,
+            listed=listed,
+            provider="aws",
+            export_name=parts[at - 1],
+            export_id=_text(data.get("exportArn")),
+            run_id=_text(data.get("executionId")),
+            billing_period=period,
+            period_start=start,
+        )
+    return None
+
+
+def _azure_export_manifest(path: Path) -> ExportManifest | None:
+    """The Azure Cost Management export ``manifest.json`` in ``path``'s run folder, if its ``blobs`` list it."""
+    manifest = path.parent / "manifest.json"
+    data = _read_json(manifest) if manifest.is_file() else None
+    if not data or "fileSchema" in data or not isinstance(data.get("blobs"), list):
+        return None
+    blobs = [b for b in data["blobs"] if isinstance(b, dict) and _text(b.get("blobName"))]
+    listed = tuple(Path(str(b["blobName"])).name for b in blobs)
+    if path.name not in listed:
+        return None
+    config = data.get("exportConfig") if isinstance(data.get("exportConfig"), dict) else {}
+    run = data.get("runInfo") if isinstance(data.get("runInfo"), dict) else {}
+    start, end = _utc(run.get("startDate")), _utc(run.get("endDate"))
+    counts = tuple(
+        (Path(str(b["blobName"])).name, b["dataRowCount"])
+        for b in blobs
+        if isinstance(b.get("dataRowCount"), int) and not isinstance(b.get("dataRowCount"), bool)
+    )
+    return ExportManifest(
+        manifest=manifest,
+        folder=path.parent,
+        listed=listed,
+        provider="azure",
+        export_name=_text(config.get("exportName")),
+        export_id=_text(config.get("resourceId")),
+        export_type=_text(config.get("type")),
+        data_version=_text(config.get("dataVersion")),
+        run_id=_text(run.get("runId")),
+        billing_period=f"{start:%Y-%m-%d}/{end:%Y-%m-%d}" if start and end else None,
+        period_start=start.replace(day=1, hour=0, minute=0, second=0, microsecond=0) if start else None,
+        submitted=_utc(run.get("submittedTime")),
+        row_counts=counts,
+    )
+
+
+def export_manifest(path: Path) -> ExportManifest | None:
+    """The AWS Data Exports or Azure export manifest that lists ``path``, if any."""
+    return _data_exports_manifest(path) or _azure_export_manifest(path)
 
 
 Member = tuple[Path, SourceFormat, FileResult]
@@ -273,6 +462,27 @@ class _Delivery:
     candidate: Candidate
     members: list[Member]
     hints: dict = field(default_factory=dict)  # provider / account / period read from a manifest
+    manifest: ExportManifest | None = None  # the AWS Data Exports / Azure export manifest that lists its files
+
+    def record(self) -> dict:
+        """The delivery record's export columns: what its export manifest says, else nulls."""
+        return self.manifest.record() if self.manifest else dict(NO_EXPORT_RECORD)
+
+    def check_row_counts(self, staged: dict) -> None:
+        """A file whose rows read (loaded + rejected) differ from its manifest's ``dataRowCount`` is
+        truncated (or not the file the manifest lists): its staged result becomes an error, so the
+        delivery is stored whole or not at all. ``staged``: path -> StagedFile."""
+        counts = dict(self.manifest.row_counts) if self.manifest else {}
+        for path, _, _ in self.members:
+            part = staged.get(str(path))
+            if part is None or part.error or path.name not in counts:
+                continue
+            read = part.loaded + part.rejected
+            if read != counts[path.name]:
+                part.error = (
+                    f"{path}: refused as truncated: its manifest {self.manifest.manifest} lists {counts[path.name]} "
+                    f"data rows for it, {read} were read ({part.loaded} loaded, {part.rejected} rejected)"
+                )
 
 
 def _mtime(path: Path) -> datetime:
@@ -286,6 +496,7 @@ def _gather_deliveries(
     found: dict[str, _Delivery] = {}
     for path, source_format, result in billing:
         assembly = aws_assembly(path) if source_format.name.startswith("aws_cur") else None
+        manifest = None if assembly else export_manifest(path)
         if assembly:
             delivery_id, export, run = assembly.delivery_id, assembly.export, assembly.assembly_id
         else:
@@ -300,6 +511,12 @@ def _gather_deliveries(
                     "billing_account_id": assembly.account,
                     "billing_period_start": assembly.period_start,
                 }
+            elif manifest:
+                hints = {"provider": manifest.provider, "billing_period_start": manifest.period_start}
+                if manifest.submitted:
+                    when, source = manifest.submitted, "the export manifest's submittedTime"
+                else:  # AWS Data Exports manifests carry no time either
+                    when, source = _mtime(manifest.manifest), "the export manifest's file time"
             else:
                 when, source, hints = _mtime(path), "file time", {}
             candidate = Candidate(
@@ -310,12 +527,13 @@ def _gather_deliveries(
                 time_source=source,
                 files=[],
                 current_run=assembly.current_id if assembly else None,
+                cost_type=manifest.export_type if manifest else None,
             )
-            found[delivery_id] = _Delivery(candidate, [], hints)
+            found[delivery_id] = _Delivery(candidate, [], hints, manifest)
         delivery = found[delivery_id]
         delivery.members.append((path, source_format, result))
         delivery.candidate.files.append(str(path))
-        if not assembly:
+        if not assembly and not manifest:
             delivery.candidate.delivered_at = max(delivery.candidate.delivered_at, _mtime(path))
 
     for delivery in found.values():
@@ -323,17 +541,12 @@ def _gather_deliveries(
         stored = con.execute(sql_text("delivery_stored_files"), {"delivery_id": candidate.delivery_id}).fetchall()
         assembly = aws_assembly(delivery.members[0][0]) if candidate.delivery_id.startswith("aws-assembly-") else None
         if assembly:
-            here = {p.name for p, _, _ in delivery.members}
-            stored_names = {Path(f).name for d, f, _, _ in stored if d == candidate.delivery_id}
-            folder = delivery.members[0][0].parent
-            for name in assembly.listed:
-                if name in here or name in stored_names:
-                    continue
-                unreadable = folder / name in failed
-                (candidate.unreadable if unreadable else candidate.missing).append(
-                    f"{name} ({failed[folder / name]})" if unreadable else name
-                )
-        elif stored:
+            listed, folder = assembly.listed, delivery.members[0][0].parent
+        elif delivery.manifest:
+            listed, folder = delivery.manifest.listed, delivery.manifest.folder
+        else:
+            listed, folder = (), None
+        if stored and not assembly:
             # Parts add up across runs; a part name already stored with other content means the
             # export was written again (overwritten in place): a new delivery of the same export.
             current = stored[0][0]
@@ -344,6 +557,16 @@ def _gather_deliveries(
                 candidate.delivery_id = f"{base}~{hashlib.sha256(hashes.encode()).hexdigest()[:8]}"
             else:
                 candidate.delivery_id = current
+        # the parts its manifest lists that are neither here nor stored: the delivery is held back whole
+        here = {p.name for p, _, _ in delivery.members}
+        stored_names = {Path(f).name for d, f, _, _ in stored if d == candidate.delivery_id}
+        for name in listed:
+            if name in here or name in stored_names:
+                continue
+            unreadable = folder / name in failed
+            (candidate.unreadable if unreadable else candidate.missing).append(
+                f"{name} ({failed[folder / name]})" if unreadable else name
+            )
         for _, _, result in delivery.members:
             result.delivery_id = candidate.delivery_id
     return list(found.values())

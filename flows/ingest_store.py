@@ -171,6 +171,7 @@ def _record_decision(
                         "delivery_time": candidate.delivered_at,
                         "time_source": candidate.time_source,
                         "decided_at": now,
+                        **delivery.record(),  # what the export's manifest says, if it has one
                     },
                 )
             if decision == "passed_over":

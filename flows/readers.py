@@ -270,6 +270,10 @@ def _csv_relation(con: duckdb.DuckDBPyConnection, path: Path, options: dict) -> 
         # refuses some real exports outright. Every column is text, named as the header (or
         # ``names``) says. Padding short rows needs the serial reader when fields hold line breaks.
         # (Hive text: ``quote`` "" for none, ``nullstr`` "\\N".)
+        if options.get("names_from") == "aws_cur_manifest":  # headerless CUR Hive text: names in its manifest
+            from flows.ingest_discover import cur_manifest_header
+
+            names = cur_manifest_header(path)
         columns = _explicit_columns(path, args["delim"], args["skip"], header, names)
         args["columns"] = {name: "VARCHAR" for name in columns}
         args["quote"] = args["escape"] = options.get("quote", '"')

@@ -117,6 +117,7 @@ class Candidate:
     unreadable: list[str] = field(default_factory=list)  # listed parts present but not readable
     current_run: str | None = None  # the run the provider's own record names as current (AWS top-level manifest)
     holds: frozenset[tuple] = frozenset()  # (provider, billing_account_id, billing_period_start) of its mapped rows
+    cost_type: str | None = None  # the export type its manifest names (Azure: ActualCost, AmortizedCost, FocusCost)
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,11 @@ def cost_view(c: Candidate) -> str | None:
     """``amortized`` or ``actual`` where the export's own file names say which cost view it is.
 
     Azure Cost Management exports the same charges twice, as actual cost and as amortized cost
-    (``...ActualCost...`` / ``...AmortizedCost...``, the export type in the names it writes).
+    (``...ActualCost...`` / ``...AmortizedCost...``, the export type in the names it writes). The type
+    the export's manifest names (``exportConfig.type``) says it first.
     """
+    if c.cost_type and c.cost_type.lower() in ("actualcost", "amortizedcost"):
+        return c.cost_type.lower().removesuffix("cost")
     names = " ".join(Path(f).name.lower() for f in c.files)
     if "amortized" in names or "amortised" in names:
         return "amortized"

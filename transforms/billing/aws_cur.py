@@ -13,6 +13,8 @@ Formats:
 - ``aws_cur_athena_csv`` / ``aws_cur_hive_text``: the same Athena snake_case columns (one mapping,
   other containers) in a CSV, or in Hive text (``\x01`` between fields, no quoting, ``\N`` for
   null, a header line naming the columns).
+- ``aws_cur_hive_text_headerless``: Hive text without a header line; the names are the ``columns``
+  ({category, name}) of the CUR manifest that lists the file, as ``category/Name``: the legacy mapping.
 - ``aws_cur2_parquet``: CUR 2.0 (Data Exports) Parquet: the columns of
   ``aws_cur2_columns.CUR2_COLUMNS`` (required: ``CUR2_REQUIRED``), product attributes in the
   ``product`` MAP (keys ``CUR2_PRODUCT_KEYS``), tags in the ``resource_tags`` MAP.
@@ -253,6 +255,13 @@ def is_hive_text_cur(sniff: Sniff) -> bool:
     return SNAKE_CASE_NEEDED <= {c.lower() for c in hive_header(sniff)}
 
 
+def is_headerless_hive_text(sniff: Sniff) -> bool:
+    """Hive text (``\x01`` between fields) whose first line is not a header of CUR names: its column
+    names are in the CUR manifest that lists the file (read by ``flows/ingest_discover.py``)."""
+    first = sniff.head.split("\n", 1)[0]
+    return HIVE_DELIMITER in first and not is_hive_text_cur(sniff) and not is_legacy_csv(sniff)
+
+
 def athena_csv_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     """CUR with the Athena snake_case names in a CSV -> canonical rows (the Parquet mapping)."""
     return to_canonical(raw, "athena", "aws_cur_athena_csv")
@@ -261,6 +270,11 @@ def athena_csv_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
 def hive_text_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
     """CUR as Hive text with a header line -> canonical rows (the Athena Parquet mapping)."""
     return to_canonical(raw, "athena", "aws_cur_hive_text")
+
+
+def headerless_hive_text_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """CUR as Hive text without a header, named ``category/Name`` from its manifest -> canonical rows."""
+    return to_canonical(raw, "legacy", "aws_cur_hive_text_headerless")
 
 
 def is_cur2(sniff: Sniff) -> bool:
@@ -309,6 +323,27 @@ AWS_CUR_HIVE_TEXT = register(
         period_policy="replace",
         read_options={"explicit_dialect": True, "delim": HIVE_DELIMITER, "quote": "", "nullstr": "\\N"},
         priority=20,
+    )
+)
+AWS_CUR_HIVE_TEXT_HEADERLESS = register(
+    SourceFormat(
+        name="aws_cur_hive_text_headerless",
+        columns=_required_columns("legacy"),
+        table="billing_line_items",
+        reader="csv",
+        matches=is_headerless_hive_text,
+        to_table=headerless_hive_text_to_canonical,
+        description="AWS Cost and Usage Report as Hive text without a header; column names from its CUR manifest",
+        period_policy="replace",
+        read_options={
+            "explicit_dialect": True,
+            "delim": HIVE_DELIMITER,
+            "quote": "",
+            "nullstr": "\\N",
+            "header": False,
+            "names_from": "aws_cur_manifest",  # flows.ingest_discover.cur_manifest_header
+        },
+        priority=19,
     )
 )
 AWS_CUR_PARQUET = register(
