@@ -23,7 +23,7 @@ import duckdb
 
 from flows.readers import UnreadableFile, read_head, sniff
 from flows.warehouse import sql_text
-from transforms.deliveries import Candidate, delivery_id_for, export_identity
+from transforms.deliveries import Candidate, ExportIdentity, delivery_id_for, export_identity
 from transforms.formats import SourceFormat, closest_match, detect, load_all
 
 SKIPPED_NAMES = ("readme", ".")
@@ -501,6 +501,10 @@ def _gather_deliveries(
             delivery_id, export, run = assembly.delivery_id, assembly.export, assembly.assembly_id
         else:
             identity = export_identity(path.resolve().parts)
+            if manifest and manifest.provider == "aws" and manifest.run_id:
+                # AWS Data Exports: the manifest's executionId is the run, as the assemblyId is for the CUR
+                export = manifest.export_id or manifest.export_name
+                identity = ExportIdentity(f"aws-data-exports|{export}|{manifest.billing_period}", manifest.run_id)
             delivery_id, export, run = delivery_id_for(source_format.name, identity), identity.export, identity.run
         if delivery_id not in found:
             if assembly:
@@ -515,8 +519,10 @@ def _gather_deliveries(
                 hints = {"provider": manifest.provider, "billing_period_start": manifest.period_start}
                 if manifest.submitted:
                     when, source = manifest.submitted, "the export manifest's submittedTime"
-                else:  # AWS Data Exports manifests carry no time either
+                elif manifest.provider == "aws":  # AWS Data Exports manifests carry no time either
                     when, source = _mtime(manifest.manifest), "the export manifest's file time"
+                else:
+                    when, source = _mtime(path), "file time"
             else:
                 when, source, hints = _mtime(path), "file time", {}
             candidate = Candidate(
@@ -533,7 +539,7 @@ def _gather_deliveries(
         delivery = found[delivery_id]
         delivery.members.append((path, source_format, result))
         delivery.candidate.files.append(str(path))
-        if not assembly and not manifest:
+        if not assembly and (not manifest or delivery.candidate.time_source == "file time"):
             delivery.candidate.delivered_at = max(delivery.candidate.delivered_at, _mtime(path))
 
     for delivery in found.values():

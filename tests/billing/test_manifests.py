@@ -274,6 +274,55 @@ def test_data_exports_delivery_whose_manifest_lists_a_missing_file_is_held_back(
     assert loaded_totals(warehouse) == {("2024-09", "USD"): (billed + Decimal("1.5"), effective + Decimal("1.25"))}
 
 
+def _cur2_execution(root: Path, execution: str, rows: int, mtime: float) -> Path:
+    """A CUR 2.0 Parquet export with "create new" versions: each execution in its own folder."""
+    from benchmarks.make_billing import aws_items
+    from sample_data import aws
+
+    data = root / "exports" / "cur2" / "data" / "BILLING_PERIOD=2026-11" / execution
+    data.mkdir(parents=True)
+    part = data / "cur2-00001.snappy.parquet"
+    aws.write_cur2(aws_items(rows), part)
+    os.utime(part, (mtime, mtime))
+    metadata = root / "exports" / "cur2" / "metadata" / "BILLING_PERIOD=2026-11" / execution
+    metadata.mkdir(parents=True)
+    manifest = metadata / "cur2-Manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "executionId": execution,
+                "exportArn": "arn:aws:bcm-data-exports:us-east-1:123456789012:export/cur2-0a1b2c3d",
+                "columns": [{"name": "bill_payer_account_id", "type": "string"}],  # (shortened: not read)
+                "dataFiles": [f"s3://b/exports/cur2/data/BILLING_PERIOD=2026-11/{execution}/{part.name}"],
+            }
+        )
+    )
+    os.utime(manifest, (mtime, mtime))
+    return part
+
+
+def test_cur2_data_export_executions_the_newest_manifest_is_the_delivery(warehouse, tmp_path):
+    # CUR 2.0 Parquet (no real sample has its MAP columns): the project's generated line items, whose
+    # own micro-unit sums for 300 rows are billed 46,685.660067 and amortised 28,724.389559 USD, Nov 2026
+    older = _cur2_execution(tmp_path / "landing", "exec-0001", 200, T0)
+    newer = _cur2_execution(tmp_path / "landing", "exec-0002", 300, T0 + 3600)
+
+    results = {Path(r.path): r for r in ingest_files(warehouse, [tmp_path / "landing"])}
+
+    assert [r.error for r in results.values()] == [None, None]
+    assert results[newer].rows_loaded == 300 and results[newer].source_format == "aws_cur2_parquet"
+    assert results[older].skipped and results[older].message.startswith("passed over")
+    assert loaded_totals(warehouse) == {("2026-11", "USD"): (Decimal("46685.660067"), Decimal("28724.389559"))}
+    by_decision = {d["decision"]: d for d in _decisions(warehouse)}
+    assert by_decision["loaded"]["export_run_id"] == "exec-0002"
+    assert by_decision["passed_over"]["export_run_id"] == "exec-0001"
+    assert by_decision["loaded"]["time_source"] == "the export manifest's file time"
+
+    again = ingest_files(warehouse, [tmp_path / "landing"])
+    assert all(r.skipped for r in again)
+    assert loaded_totals(warehouse) == {("2026-11", "USD"): (Decimal("46685.660067"), Decimal("28724.389559"))}
+
+
 # --- 3. Azure Cost Management export run folder and its manifest.json -------------------------------------
 
 RUN = "5e0f7a9c-3b1d-4c2e-9f80-1a2b3c4d5e6f"
@@ -386,6 +435,37 @@ def test_azure_export_blob_with_fewer_rows_than_its_manifest_says_is_refused_as_
     assert _stored(warehouse) == 0
     assert warehouse.execute("SELECT count(*) FROM ingest_manifest").fetchall()[0][0] == 0
     assert [d["decision"] for d in _decisions(warehouse)] == ["held_back"]
+
+
+def test_azure_actual_and_amortized_exports_are_told_apart_by_their_manifests_type(warehouse, shared_data, tmp_path):
+    # finops-toolkit EA_ActualCost_Small.csv / EA_AmortizedCost_Small.csv (MIT): the same account and month
+    # seen as actual and as amortised cost, each in an export whose file names do not say which
+    from tests.billing.test_azure_cost import ACTUAL, AMORTIZED, _expected_totals
+
+    def export(name: str, sample: str, kind: str, run: str, mtime: float) -> Path:
+        header, rows = _rows(shared_data / sample)
+        folder = tmp_path / "landing" / name / "20230901-20230930" / run
+        part = _write_csv_gz(folder / "part_0_0001.csv.gz", header, rows, mtime=mtime)
+        manifest = {
+            "manifestVersion": "2024-04-01",
+            "exportConfig": {"exportName": name, "type": kind, "dataVersion": "2021-10-01"},
+            "runInfo": {"runId": run, "startDate": "2023-09-01T00:00:00", "endDate": "2023-09-30T00:00:00"},
+            "blobs": [{"blobName": f"{name}/20230901-20230930/{run}/{part.name}", "dataRowCount": len(rows)}],
+        }
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        return part
+
+    amortized = export("daily-b", AMORTIZED, "AmortizedCost", "0d0e0f10-1111-4222-8333-944455556666", T0)
+    actual = export("daily-a", ACTUAL, "ActualCost", "1a1b1c1d-1111-4222-8333-944455556666", T0 + 3600)  # newer
+
+    results = {Path(r.path): r for r in ingest_files(warehouse, [tmp_path / "landing"])}
+
+    assert results[amortized].error is None and results[amortized].rows_loaded == 28
+    assert results[actual].skipped and "amortized cost" in results[actual].message
+    totals = {
+        k: (b.quantize(Decimal("0.01")), e.quantize(Decimal("0.01"))) for k, (b, e) in loaded_totals(warehouse).items()
+    }
+    assert totals == _expected_totals(_rows(shared_data / AMORTIZED)[1])
 
 
 def test_a_manifest_json_with_a_file_schema_is_still_s3_inventory(tmp_path):

@@ -258,8 +258,9 @@ def is_hive_text_cur(sniff: Sniff) -> bool:
 def is_headerless_hive_text(sniff: Sniff) -> bool:
     """Hive text (``\x01`` between fields) whose first line is not a header of CUR names: its column
     names are in the CUR manifest that lists the file (read by ``flows/ingest_discover.py``)."""
-    first = sniff.head.split("\n", 1)[0]
-    return HIVE_DELIMITER in first and not is_hive_text_cur(sniff) and not is_legacy_csv(sniff)
+    names = {c.lower() for c in hive_header(sniff)}
+    known = SNAKE_CASE_NEEDED | {"lineitem/unblendedcost", "lineitem/lineitemtype", "bill/payeraccountid"}
+    return bool(names) and not names & known  # a first line naming CUR columns is a header, not a row
 
 
 def athena_csv_to_canonical(raw: pl.LazyFrame) -> pl.LazyFrame:
