@@ -263,6 +263,16 @@ def resolve_format(path: Path, fmt: str) -> SourceFormat:
         )
     if found.read_options.get("names_from") == "aws_cur_manifest":
         cur_manifest_header(path)  # refused here, by name, when no manifest gives its columns
+    elif found.table == "billing_line_items" and (manifest := _data_exports_manifest(path)) and manifest.columns:
+        present = {c.strip().lower() for c in sniffed.columns}
+        lacking = [c for c in manifest.columns if c.lower() not in present]
+        if lacking:
+            more = f" and {len(lacking) - 10} more" if len(lacking) > 10 else ""
+            raise IngestError(
+                f"{path}: its AWS Data Exports manifest {manifest.manifest} lists {len(manifest.columns)} columns "
+                f"and the file lacks {len(lacking)} of them ({', '.join(lacking[:10])}{more}); refused: not the "
+                "file the manifest describes (a partial or damaged part), and its delivery is held back"
+            )
     return found
 
 
@@ -333,6 +343,7 @@ class ExportManifest:
     period_start: datetime | None = None
     submitted: datetime | None = None  # Azure runInfo.submittedTime: the provider's time of the run
     row_counts: tuple[tuple[str, int], ...] = ()  # Azure: (file name, dataRowCount) per blob
+    columns: tuple[str, ...] = ()  # AWS: the names of the manifest's ``columns``, which every data file has
 
     def record(self) -> dict:
         """The delivery record's columns about the export (``delivery_decisions.export_*``)."""
@@ -394,6 +405,7 @@ def _data_exports_manifest(path: Path) -> ExportManifest | None:
             continue
         listed = tuple(Path(str(f)).name for f in files if inside in str(f))
         period = rel[0].split("=", 1)[1]
+        columns = data.get("columns") if isinstance(data.get("columns"), list) else []
         try:
             start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
         except ValueError:
@@ -408,6 +420,7 @@ def _data_exports_manifest(path: Path) -> ExportManifest | None:
             run_id=_text(data.get("executionId")),
             billing_period=period,
             period_start=start,
+            columns=tuple(c["name"] for c in columns if isinstance(c, dict) and isinstance(c.get("name"), str)),
         )
     return None
 

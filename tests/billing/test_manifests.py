@@ -274,6 +274,25 @@ def test_data_exports_delivery_whose_manifest_lists_a_missing_file_is_held_back(
     assert loaded_totals(warehouse) == {("2024-09", "USD"): (billed + Decimal("1.5"), effective + Decimal("1.25"))}
 
 
+def test_data_exports_part_lacking_a_column_its_manifest_lists_is_refused_and_holds_back_its_delivery(
+    warehouse, shared_data, tmp_path
+):
+    parts, rows, manifest = _data_export(tmp_path / "landing", shared_data)
+    header, _ = _focus_rows(shared_data, "AWS")
+    short = [c for c in header if c != "ChargeFrequency"]
+    _write_csv_gz(parts[1], short, [{c: r[c] for c in short} for r in rows[len(rows) // 2 :]])
+
+    results = ingest_files(warehouse, [tmp_path / "landing"])
+
+    damaged = next(r for r in results if Path(r.path) == parts[1])
+    assert str(parts[1]) in damaged.error and str(manifest) in damaged.error
+    assert f"lists {len(header)} columns and the file lacks 1 of them (ChargeFrequency)" in damaged.error
+    first = next(r for r in results if Path(r.path) == parts[0])
+    assert first.error is None and first.message.startswith("held back")
+    assert "could not be read" in first.message and parts[1].name in first.message
+    assert _stored(warehouse) == 0
+
+
 def _cur2_execution(root: Path, execution: str, rows: int, mtime: float) -> Path:
     """A CUR 2.0 Parquet export with "create new" versions: each execution in its own folder."""
     from benchmarks.make_billing import aws_items
