@@ -2,8 +2,8 @@
 
 Expanding the paths given into files (folders walked without leaving them, export metadata and
 S3 Inventory data parts left out), resolving each file's format, reading the export manifests
-beside a part (AWS CUR, AWS Data Exports, Azure Cost Management exports), and grouping a run's billing files into deliveries (``transforms/deliveries.py``
-documents the layouts). Nothing here writes to the warehouse; ``_gather_deliveries`` only reads
+beside a part (AWS CUR, AWS Data Exports, Azure Cost Management exports), and grouping a run's
+billing files into deliveries (``transforms/deliveries.py`` documents the layouts). Nothing here writes to the warehouse; ``_gather_deliveries`` only reads
 which parts of a delivery earlier runs stored. The whole story is in ``flows/ingest.py``.
 """
 
@@ -23,6 +23,7 @@ import duckdb
 
 from flows.readers import UnreadableFile, read_head, sniff
 from flows.warehouse import sql_text
+from transforms.billing.aws_cur import HIVE_DELIMITER
 from transforms.deliveries import Candidate, ExportIdentity, delivery_id_for, export_identity
 from transforms.formats import SourceFormat, closest_match, detect, load_all
 
@@ -274,9 +275,6 @@ def resolve_format(path: Path, fmt: str) -> SourceFormat:
                 "file the manifest describes (a partial or damaged part), and its delivery is held back"
             )
     return found
-
-
-HIVE_DELIMITER = "\x01"
 
 
 def cur_manifest_header(path: Path) -> list[str]:
