@@ -10,7 +10,13 @@ tags) and carries the slice's own cost: BilledCost, EffectiveCost and ListCost a
 (ListCost falls back to BilledCost where the source had none; ContractedCost is BilledCost, the
 cost at the negotiated rate before amortisation). ChargePeriodStart / End are the source line's
 charge period cut to the slice's UTC day. Quantities are left null: a slice of a line has no
-quantity of its own that the bill states.
+quantity of its own that the bill states, so their units are null too (FOCUS 1.2).
+
+What FOCUS 1.2 requires beyond the source line (checked by focus-validator in a test): one
+ServiceCategory per ServiceName and its ServiceSubcategory (``one_category_per_service``); an
+invoice the provider issued itself named by ProviderName (``PROVIDER_ENTITIES``); a commitment's
+recurring fee as a Purchase at EffectiveCost 0 plus a Usage row for its unused part
+(``split_commitment_purchases``). InvoiceId is the source's: null where the bill has none yet.
 
 The attribution is carried in ``x_`` extension columns (``x_category``, ``x_team``, ``x_project``,
 ``x_model``, ``x_idle_gpu``, ``x_attribution_method``) and, in 1.3, in the split cost allocation
