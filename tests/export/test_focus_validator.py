@@ -10,6 +10,7 @@ Only the 1.2 rule set is bundled with the package (other versions are downloaded
 
 from __future__ import annotations
 
+import csv
 import glob
 import json
 import os
@@ -18,6 +19,7 @@ import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +31,7 @@ from flows.ingest import ingest_files
 from flows.settings import Settings
 from sample_data import generate_sample
 from tests.conftest import PROJECT_ROOT
+from tests.export.test_focus_export import HEADER, JOBS, LINES
 
 pytestmark = pytest.mark.slow
 
@@ -144,6 +147,19 @@ def failed_rules(status: dict[str, str], rules: dict) -> dict[str, str]:
     }
 
 
+def assert_passes(validator: Validator, files: list[Path], tmp_path: Path) -> None:
+    """focus-validator 1.2 fails no rule on any of the files."""
+    rules = validator.rules
+    for data_file in files:
+        status = validate(validator, data_file, tmp_path / f"{data_file.suffix[1:]}-report.xml")
+        # the validator really checked the file: the 1.2 rule set's rules were all reported on, and
+        # the column rules this export exercises passed
+        assert len(status) > 500
+        for rule_id in ("BilledCost-C-000-M", "ServiceSubcategory-C-004-M", "InvoiceId-C-003-C", "PricingUnit-C-004-C"):
+            assert status[rule_id] == "pass", (data_file.name, rule_id)
+        assert failed_rules(status, rules) == {}, data_file.name
+
+
 def test_the_focus_1_2_export_of_a_generated_week_passes_focus_validator(focus_validator, warehouse, tmp_path):
     # a generated week (clearly generated data, in the real formats): AWS CUR 2.0 with a Savings Plan
     # and reserved instances (recurring commitment fees, covered usage), credits and tax; GCP, Azure
@@ -165,13 +181,29 @@ def test_the_focus_1_2_export_of_a_generated_week_passes_focus_validator(focus_v
     ).fetchall()
     totals = frame.group_by("BillingCurrency").agg(pl.col("BilledCost").sum(), pl.col("EffectiveCost").sum())
     assert set(totals.iter_rows()) == set(stored)
+    # the month is not invoiced yet: no bill line has an invoice, so InvoiceId is null (FOCUS 1.2: null
+    # when the charge is not associated with an invoice)
+    assert frame["InvoiceId"].null_count() == frame.height
+    assert_passes(focus_validator, [parquet, csv_path], tmp_path)
 
-    rules = focus_validator.rules
-    for data_file in (parquet, csv_path):
-        status = validate(focus_validator, data_file, tmp_path / f"{data_file.suffix[1:]}-report.xml")
-        # the validator really checked the file: the 1.2 rule set's rules were all reported on, and
-        # the column rules this export exercises passed
-        assert len(status) > 500
-        for rule_id in ("BilledCost-C-000-M", "ServiceSubcategory-C-004-M", "InvoiceId-C-003-C", "PricingUnit-C-004-C"):
-            assert status[rule_id] == "pass", (data_file.name, rule_id)
-        assert failed_rules(status, rules) == {}, data_file.name
+
+def test_an_invoiced_week_passes_focus_validator_with_its_invoice_ids(focus_validator, warehouse, tmp_path):
+    # a FOCUS 1.2 bill whose lines carry their invoice (INV-11): a GPU machine's day, half of it a job's,
+    # and a bucket's day
+    bill, jobs = tmp_path / "focus-acct-1.csv", tmp_path / "jobs.csv"
+    with open(bill, "w", newline="") as fh:
+        csv.writer(fh).writerows([HEADER, *LINES[:2]])
+    jobs.write_text("\n".join(JOBS) + "\n")
+    assert [r.error for r in ingest_files(warehouse, [bill, jobs]) if r.error] == []
+    settings = Settings()
+    attribute_week(warehouse, WEEK, settings)
+    written = export_focus(warehouse, WEEK, settings, tmp_path / "out")
+    parquet, csv_path = map(Path, written["files"]["1.2"])
+    frame = pl.read_parquet(parquet)
+    # the GPU day as the job's part and the idle part, the bucket's day: each with its line's invoice
+    assert frame.select("ResourceId", "InvoiceId", "BilledCost").sort("ResourceId", "BilledCost").rows() == [
+        ("bucket-a", "INV-11", Decimal(10)),
+        ("i-gpu1", "INV-11", Decimal(50)),
+        ("i-gpu1", "INV-11", Decimal(50)),
+    ]
+    assert_passes(focus_validator, [parquet, csv_path], tmp_path)
