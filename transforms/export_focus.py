@@ -125,6 +125,25 @@ def focus_columns(version: str) -> dict[str, pl.DataType]:
     }
 
 
+def invoice_issuer_name(provider_name: pl.Expr) -> pl.Expr:
+    """InvoiceIssuerName: ``provider_name`` where the provider issued the invoice itself (or none is named).
+
+    An issuer that is one of the provider's own billing entities (``PROVIDER_ENTITIES``) is the
+    provider, not a third party; any other (a reseller) is kept as the bill names it.
+    """
+    issuer = pl.col("invoice_issuer")
+    own = (
+        issuer.is_null()
+        | (issuer == provider_name)
+        | pl.any_horizontal(
+            (pl.col("provider") == provider) & issuer.str.starts_with(prefix)
+            for provider, prefixes in PROVIDER_ENTITIES.items()
+            for prefix in prefixes
+        )
+    )
+    return pl.when(own).then(provider_name).otherwise(issuer)
+
+
 def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.DataFrame:
     """FOCUS rows of ``version`` from the week's attributed slices and their source lines.
 
@@ -144,15 +163,6 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
     day_start = pl.col("day").cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     provider_name = pl.col("provider").replace_strict(PROVIDER_NAMES, default=pl.col("provider"))
     idle = pl.col("is_idle").fill_null(False)
-    own_invoice = (
-        pl.col("invoice_issuer").is_null()
-        | (pl.col("invoice_issuer") == provider_name)
-        | pl.any_horizontal(
-            (pl.col("provider") == provider) & pl.col("invoice_issuer").str.starts_with(prefix)
-            for provider, prefixes in PROVIDER_ENTITIES.items()
-            for prefix in prefixes
-        )
-    )
     allocated_to = pl.concat_str([pl.col("team"), pl.col("project"), pl.col("model")], separator="/")
     out = {
         "AvailabilityZone": pl.col("availability_zone"),
@@ -185,7 +195,7 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
         "ContractedUnitPrice": pl.col("contracted_unit_price"),
         "EffectiveCost": pl.col("effective_cost"),
         "InvoiceId": pl.col("invoice_id"),
-        "InvoiceIssuerName": pl.when(own_invoice).then(provider_name).otherwise(pl.col("invoice_issuer")),
+        "InvoiceIssuerName": invoice_issuer_name(provider_name),
         "ListCost": pl.coalesce(pl.col("list_cost"), pl.col("billed_cost")),
         "ListUnitPrice": pl.col("list_unit_price"),
         "PricingCategory": pl.col("pricing_category"),

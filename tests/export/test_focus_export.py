@@ -341,3 +341,32 @@ def test_each_service_name_has_the_category_of_most_of_its_cost_and_its_subcateg
         ("Support", "Other", "Other (Other)"),
     ]
     assert out["BilledCost"].to_list() == rows["BilledCost"].to_list()
+
+
+def test_an_invoice_the_provider_issued_itself_is_named_by_the_provider_name():
+    from transforms.export_focus import invoice_issuer_name
+
+    rows = pl.DataFrame(
+        {
+            "provider": ["aws", "aws", "aws", "gcp", "azure", "azure", "oracle"],
+            "invoice_issuer": [
+                "Amazon Web Services, Inc.",
+                "Amazon Web Services EMEA SARL",
+                "SoftwareOne",  # a reseller invoicing AWS services: a third party, kept
+                "Google",
+                None,
+                "Amazon Web Services, Inc.",  # not Microsoft's own entity: kept
+                "Oracle",
+            ],
+            "ProviderName": ["AWS", "AWS", "AWS", "Google Cloud", "Microsoft", "Microsoft", "Oracle"],
+        }
+    )
+    assert rows.select(invoice_issuer_name(pl.col("ProviderName")).alias("issuer"))["issuer"].to_list() == [
+        "AWS",
+        "AWS",
+        "SoftwareOne",
+        "Google Cloud",
+        "Microsoft",
+        "Amazon Web Services, Inc.",
+        "Oracle",
+    ]
