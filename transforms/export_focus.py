@@ -10,7 +10,13 @@ tags) and carries the slice's own cost: BilledCost, EffectiveCost and ListCost a
 (ListCost falls back to BilledCost where the source had none; ContractedCost is BilledCost, the
 cost at the negotiated rate before amortisation). ChargePeriodStart / End are the source line's
 charge period cut to the slice's UTC day. Quantities are left null: a slice of a line has no
-quantity of its own that the bill states.
+quantity of its own that the bill states, so their units are null too (FOCUS 1.2).
+
+What FOCUS 1.2 requires beyond the source line (checked by focus-validator in a test): one
+ServiceCategory per ServiceName and its ServiceSubcategory (``one_category_per_service``); an
+invoice the provider issued itself named by ProviderName (``PROVIDER_ENTITIES``); a commitment's
+recurring fee as a Purchase at EffectiveCost 0 plus a Usage row for its unused part
+(``split_commitment_purchases``). InvoiceId is the source's: null where the bill has none yet.
 
 The attribution is carried in ``x_`` extension columns (``x_category``, ``x_team``, ``x_project``,
 ``x_model``, ``x_idle_gpu``, ``x_attribution_method``) and, in 1.3, in the split cost allocation
@@ -31,6 +37,17 @@ from transforms.schema import MONEY, UTC_TS
 
 VERSIONS = ("1.2", "1.3")
 PROVIDER_NAMES = {"aws": "AWS", "azure": "Microsoft", "gcp": "Google Cloud", "oracle": "Oracle"}
+# How each provider's own billing entities are named on its bills (CUR ``bill/InvoicingEntity``
+# "Amazon Web Services EMEA SARL", GCP "Google", ...): an invoice issued by one of them is the
+# provider's own, not a third party's, and is named by ProviderName (FOCUS 1.2 BilledCost: a
+# charge whose payment a third party receives has BilledCost 0; focus-validator tells the two
+# apart by InvoiceIssuerName differing from ProviderName).
+PROVIDER_ENTITIES = {
+    "aws": ("Amazon Web Services", "AWS"),
+    "azure": ("Microsoft",),
+    "gcp": ("Google",),
+    "oracle": ("Oracle",),
+}
 EXTENSION_COLUMNS = ("x_category", "x_team", "x_project", "x_model", "x_idle_gpu", "x_attribution_method")
 
 # FOCUS columns in the order written, with their types; 1.3 adds the columns after them.
@@ -75,6 +92,7 @@ FOCUS_1_2_COLUMNS: dict[str, pl.DataType] = {
     "ResourceType": pl.String,
     "ServiceCategory": pl.String,
     "ServiceName": pl.String,
+    "ServiceSubcategory": pl.String,
     "SkuId": pl.String,
     "SkuPriceDetails": pl.String,
     "SkuPriceId": pl.String,
@@ -105,6 +123,25 @@ def focus_columns(version: str) -> dict[str, pl.DataType]:
         "x_idle_gpu": pl.Boolean,
         "x_attribution_method": pl.String,
     }
+
+
+def invoice_issuer_name(provider_name: pl.Expr) -> pl.Expr:
+    """InvoiceIssuerName: ``provider_name`` where the provider issued the invoice itself (or none is named).
+
+    An issuer that is one of the provider's own billing entities (``PROVIDER_ENTITIES``) is the
+    provider, not a third party; any other (a reseller) is kept as the bill names it.
+    """
+    issuer = pl.col("invoice_issuer")
+    own = (
+        issuer.is_null()
+        | (issuer == provider_name)
+        | pl.any_horizontal(
+            (pl.col("provider") == provider) & issuer.str.starts_with(prefix)
+            for provider, prefixes in PROVIDER_ENTITIES.items()
+            for prefix in prefixes
+        )
+    )
+    return pl.when(own).then(provider_name).otherwise(issuer)
 
 
 def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.DataFrame:
@@ -151,17 +188,19 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
         "CommitmentDiscountName": pl.col("commitment_discount_name"),
         "CommitmentDiscountStatus": pl.col("commitment_discount_status"),
         "CommitmentDiscountType": pl.col("commitment_discount_type"),
-        "ConsumedUnit": pl.col("consumed_unit"),
+        # ConsumedUnit / PricingUnit "MUST be null when ConsumedQuantity / PricingQuantity is null"
+        # (FOCUS 1.2): a slice's quantities are null, so are its units
+        "ConsumedUnit": pl.lit(None),
         "ContractedCost": pl.col("billed_cost"),
         "ContractedUnitPrice": pl.col("contracted_unit_price"),
         "EffectiveCost": pl.col("effective_cost"),
         "InvoiceId": pl.col("invoice_id"),
-        "InvoiceIssuerName": pl.coalesce(pl.col("invoice_issuer"), provider_name),
+        "InvoiceIssuerName": invoice_issuer_name(provider_name),
         "ListCost": pl.coalesce(pl.col("list_cost"), pl.col("billed_cost")),
         "ListUnitPrice": pl.col("list_unit_price"),
         "PricingCategory": pl.col("pricing_category"),
         "PricingCurrency": pl.coalesce(pl.col("pricing_currency"), pl.col("billing_currency")),
-        "PricingUnit": pl.col("pricing_unit"),
+        "PricingUnit": pl.lit(None),
         "ProviderName": provider_name,
         "PublisherName": pl.coalesce(pl.col("publisher_name"), provider_name),
         "RegionId": pl.col("region_id"),
@@ -204,9 +243,65 @@ def to_focus(slices: pl.DataFrame, lines: pl.DataFrame, version: str) -> pl.Data
         "x_idle_gpu": idle,
         "x_attribution_method": pl.col("attribution_method"),
     }
-    return joined.select(
+    rows = joined.select(
         [(out[name] if name in out else pl.lit(None)).cast(dtype).alias(name) for name, dtype in columns.items()]
     )
+    return split_commitment_purchases(one_category_per_service(rows)).select(list(columns))
+
+
+def one_category_per_service(rows: pl.DataFrame) -> pl.DataFrame:
+    """One ServiceCategory per ServiceName, and its ServiceSubcategory.
+
+    FOCUS: a ServiceName "MUST have one and only one ServiceCategory that best aligns with its
+    primary purpose". Bills categorise some lines of a service by what the line is (EC2 or S3 data
+    transfer as Networking); the service's primary purpose is taken as the category of most of its
+    cost in the export (absolute BilledCost, ties by name). Nothing finer than the category is
+    known, so the subcategory is the category's "Other (<category>)" (FOCUS 1.2 allowed values).
+    """
+    primary = (
+        rows.group_by("ServiceName", "ServiceCategory")
+        .agg(pl.col("BilledCost").abs().sum().alias("weight"))
+        .sort(["ServiceName", "weight", "ServiceCategory"], descending=[False, True, False])
+        .unique("ServiceName", keep="first", maintain_order=True)
+        .select("ServiceName", pl.col("ServiceCategory").alias("primary_category"))
+    )
+    return (
+        rows.join(primary, on="ServiceName", how="left", maintain_order="left")
+        .with_columns(pl.col("primary_category").alias("ServiceCategory"))
+        .with_columns(ServiceSubcategory=pl.lit("Other (") + pl.col("ServiceCategory") + pl.lit(")"))
+        .drop("primary_category")
+    )
+
+
+def split_commitment_purchases(rows: pl.DataFrame) -> pl.DataFrame:
+    """A commitment's recurring fee as the spec lays it out: the Purchase at EffectiveCost 0, its unused part apart.
+
+    FOCUS 1.2: EffectiveCost "MUST be 0 when ChargeCategory is Purchase and the purchase is intended
+    to cover future eligible charges"; the part of a commitment left unused is a Usage row with
+    CommitmentDiscountStatus "Unused", BilledCost 0 and the unused amount as EffectiveCost (the
+    spec's zero-utilisation worked example). Bills (CUR ``SavingsPlanRecurringFee``, ``RIFee``)
+    carry that unused amount as the fee line's amortised cost; such a row becomes two, so every
+    total is unchanged.
+    """
+    fee = (
+        (pl.col("ChargeCategory") == "Purchase")
+        & pl.col("CommitmentDiscountId").is_not_null()
+        & (pl.col("EffectiveCost") != 0)
+    )
+    zero = pl.lit(0).cast(MONEY)
+    unused = rows.filter(fee).with_columns(
+        ChargeCategory=pl.lit("Usage"),
+        ChargeFrequency=pl.lit("Usage-Based"),
+        CommitmentDiscountStatus=pl.lit("Unused"),
+        BilledCost=zero,
+        ContractedCost=zero,
+        ListCost=zero,
+    )
+    purchases = rows.with_columns(
+        EffectiveCost=pl.when(fee).then(zero).otherwise(pl.col("EffectiveCost")),
+        CommitmentDiscountStatus=pl.when(fee).then(None).otherwise(pl.col("CommitmentDiscountStatus")),
+    )
+    return pl.concat([purchases, unused])
 
 
 def currency_totals(
