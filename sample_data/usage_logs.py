@@ -23,21 +23,9 @@ from sample_data.company import (
 from sample_data.frames import hour_times
 from sample_data.storage import WEIGHTS_PREFIX, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
 from sample_data.workloads import Schedule, Window, rng_for
+from transforms.usage.jobs_csv import COLUMNS as JOBS_HEADER  # the documented jobs CSV it writes
 
 SMI_HEADER = "timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]"
-JOBS_HEADER = (
-    "job_id",
-    "kind",
-    "team",
-    "project",
-    "model",
-    "user",
-    "resource_ids",
-    "start",
-    "end",
-    "gpus_per_node",
-    "pricing_model",
-)
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
