@@ -80,6 +80,33 @@ def metrics(resource_id: str, utils: list[float], gpus: int = 8, start_hour: int
     return conform(pl.DataFrame(rows).lazy(), GPU_METRICS_COLUMNS).collect()
 
 
+def hourly_requests(endpoint, model, resource, requests, batch, tokens=(100, 50), hours=168) -> list[dict]:
+    """Inference rows of one endpoint, one an hour from the week's start: ``requests`` an hour at mean
+    batch size ``batch``, ``tokens`` = (in, out) per request."""
+    return [
+        {
+            "ts": at(h),
+            "interval_s": 3600.0,
+            "endpoint": endpoint,
+            "model": model,
+            "resource_id": resource,
+            "requests": requests,
+            "tokens_in": tokens[0] * requests,
+            "tokens_out": tokens[1] * requests,
+            "batch_size": batch,
+        }
+        for h in range(hours)
+    ]
+
+
+def hourly_flows(hours: int, gb_per_hour: int, **fields) -> list[dict]:
+    """Network flow rows, one an hour from the week's start, each moving ``gb_per_hour`` decimal GB;
+    ``fields``: source, destination, regions, content key."""
+    return [
+        {"interval_start": at(h), "interval_s": 3600.0, **fields, "bytes": gb_per_hour * 10**9} for h in range(hours)
+    ]
+
+
 def machines(*rows: dict) -> pl.DataFrame:
     """Billing facts per machine (as recommend_machines.sql returns them)."""
     defaults = {

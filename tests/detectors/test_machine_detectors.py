@@ -4,7 +4,17 @@ from decimal import Decimal
 
 import polars as pl
 
-from tests.detectors.helpers import at, config, inference, instances_frame, jobs, machines, metrics, prices
+from tests.detectors.helpers import (
+    at,
+    config,
+    hourly_requests,
+    inference,
+    instances_frame,
+    jobs,
+    machines,
+    metrics,
+    prices,
+)
 from transforms.detectors import batching, gpu_to_cpu, scheduling, underused_gpu
 
 C = Decimal("0.01")
@@ -69,27 +79,11 @@ def test_busy_gpu_and_short_observation_do_not_fire_underused():
     assert underused_gpu.detect(frames, config()).height == 0
 
 
-def _endpoint(endpoint, model, resource, requests, batch, tokens=(100, 50), hours=168):
-    return [
-        {
-            "ts": at(h),
-            "interval_s": 3600.0,
-            "endpoint": endpoint,
-            "model": model,
-            "resource_id": resource,
-            "requests": requests,
-            "tokens_in": tokens[0] * requests,
-            "tokens_out": tokens[1] * requests,
-            "batch_size": batch,
-        }
-        for h in range(hours)
-    ]
-
-
 def test_batching_fires_on_unbatched_idle_endpoint_only():
     frames = {
         "inference_requests": inference(
-            *_endpoint("chat-a", "seg-v3", "i-a", 5000, 1.0), *_endpoint("chat-b", "seg-v3", "i-b", 5000, 8.0)
+            *hourly_requests("chat-a", "seg-v3", "i-a", 5000, 1.0),
+            *hourly_requests("chat-b", "seg-v3", "i-b", 5000, 8.0),
         ),
         "gpu_metrics": pl.concat([metrics("i-a", [15.0] * 168, gpus=1), metrics("i-b", [15.0] * 168, gpus=1)]),
         "machines": machines(
@@ -114,7 +108,7 @@ def test_batching_fires_on_unbatched_idle_endpoint_only():
 
 def test_batching_busy_gpu_does_not_fire():
     frames = {
-        "inference_requests": inference(*_endpoint("chat-a", "seg-v3", "i-a", 5000, 1.0)),
+        "inference_requests": inference(*hourly_requests("chat-a", "seg-v3", "i-a", 5000, 1.0)),
         "gpu_metrics": metrics("i-a", [70.0] * 168, gpus=1),
         "machines": machines(
             {
@@ -130,12 +124,12 @@ def test_batching_busy_gpu_does_not_fire():
     assert batching.detect(frames, config()).height == 0
 
 
-def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busy_endpoint():
+def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busyhourly_requests():
     frames = {
         # 1,800 requests/h = 0.5 requests/s on a g5.xlarge; 7,200/h = 2 requests/s on the other
         "inference_requests": inference(
-            *_endpoint("embed", "embed-small", "i-e", 1800, 1.0),
-            *_endpoint("embed-busy", "embed-small", "i-f", 7200, 1.0),
+            *hourly_requests("embed", "embed-small", "i-e", 1800, 1.0),
+            *hourly_requests("embed-busy", "embed-small", "i-f", 7200, 1.0),
         ),
         "gpu_metrics": None,
         "machines": machines(
@@ -161,7 +155,7 @@ def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busy_endpoint():
 
 def test_gpu_to_cpu_large_model_with_long_prompts_does_not_fire():
     frames = {
-        "inference_requests": inference(*_endpoint("chat", "nw-chat-70b", "i-c", 100, 1.0, tokens=(2000, 500))),
+        "inference_requests": inference(*hourly_requests("chat", "nw-chat-70b", "i-c", 100, 1.0, tokens=(2000, 500))),
         "machines": machines(
             {
                 "resource_id": "i-c",

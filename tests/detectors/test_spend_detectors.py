@@ -6,7 +6,19 @@ from decimal import Decimal
 
 import polars as pl
 
-from tests.detectors.helpers import MONEY, T0, at, attributed, config, flows, jobs, machines, metrics, prices
+from tests.detectors.helpers import (
+    MONEY,
+    T0,
+    at,
+    attributed,
+    config,
+    flows,
+    hourly_flows,
+    jobs,
+    machines,
+    metrics,
+    prices,
+)
 from transforms.detectors import commitments, compression, distributed_efficiency, hdfs_to_object, network, spot
 from transforms.detectors.commitments import best_level
 
@@ -175,42 +187,18 @@ def test_spot_fires_on_long_on_demand_training_only():
 
 
 def test_network_cdn_for_repeated_downloads_and_cross_region_transfer():
-    gb = 10**9
+    egress = {"source_resource_id": "bucket-w", "source_region": "us-east-1", "destination": "internet"}
     rows = [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "bucket-w",
-            "source_region": "us-east-1",
-            "destination": "internet",
-            "bytes": 50 * gb,
-            "content_key": "models/weights.safetensors",
-        }
-        for h in range(12)
-    ]
-    rows += [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "bucket-w",
-            "source_region": "us-east-1",
-            "destination": "internet",
-            "bytes": 50 * gb,
-            "content_key": "rare.bin",
-        }
-        for h in range(3)
-    ]
-    rows += [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "bucket-d",
-            "source_region": "us-east-1",
-            "destination": "i-west",
-            "destination_region": "us-west-2",
-            "bytes": 100 * gb,
-        }
-        for h in range(5)
+        *hourly_flows(12, 50, **egress, content_key="models/weights.safetensors"),
+        *hourly_flows(3, 50, **egress, content_key="rare.bin"),
+        *hourly_flows(
+            5,
+            100,
+            source_resource_id="bucket-d",
+            source_region="us-east-1",
+            destination="i-west",
+            destination_region="us-west-2",
+        ),
     ]
     px = prices(
         ("aws", "us-east-1", "internet", "egress_gb", "0.09"),
@@ -224,19 +212,9 @@ def test_network_cdn_for_repeated_downloads_and_cross_region_transfer():
 
 
 def test_network_uses_the_billed_egress_rate():
-    gb = 10**9
-    rows = [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "b",
-            "source_region": "us-east-1",
-            "destination": "internet",
-            "bytes": 100 * gb,
-            "content_key": "k",
-        }
-        for h in range(10)
-    ]
+    rows = hourly_flows(
+        10, 100, source_resource_id="b", source_region="us-east-1", destination="internet", content_key="k"
+    )
     rates = pl.DataFrame(
         {
             "provider": ["aws"],
