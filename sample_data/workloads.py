@@ -167,6 +167,38 @@ def _jobs_on(
         )
 
 
+# Workloads that run back-to-back jobs all window: (job hours (min, max), gap hours (min, max), the
+# jobs' settings for ``_jobs_on`` given the machine).
+BACK_TO_BACK = {
+    "underused": (
+        (10, 14),
+        (0, 1),
+        lambda m: dict(kind="evaluation", level=(21, 2.5), user="carol", prefix="eval", pricing="on_demand"),
+    ),
+    "reserved_training": (
+        (20, 40),
+        (1, 4),
+        lambda m: dict(kind="training", level=(90, 1.5), user="dave", prefix="seg", pricing="reserved"),
+    ),
+    "training": (
+        (16, 22),
+        (1, 3),
+        lambda m: dict(
+            kind="training",
+            level=(89, 1.5),
+            user="erin" if m.team == "research" else "dave",
+            prefix=f"{m.provider}-train",
+            pricing="on_demand",
+        ),
+    ),
+    "evaluation": (
+        (16, 20),
+        (3, 6),
+        lambda m: dict(kind="evaluation", level=(70, 4), user="frank", prefix="oci-eval", pricing="on_demand"),
+    ),
+}
+
+
 def build_schedule(window: Window, seed: int) -> Schedule:
     """The whole company's hour-by-hour truth for the window."""
     sched = Schedule()
@@ -181,54 +213,9 @@ def build_schedule(window: Window, seed: int) -> Schedule:
         if m.workload == "idle":
             blips = rng.random(H) < 0.06
             util[:] = np.where(blips, rng.uniform(5, 12, H), rng.uniform(0, 2.5, H))
-        elif m.workload == "underused":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (10, 14), (0, 1)),
-                rng,
-                kind="evaluation",
-                level=(21, 2.5),
-                user="carol",
-                prefix="eval",
-                pricing="on_demand",
-            )
-        elif m.workload == "reserved_training":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (20, 40), (1, 4)),
-                rng,
-                kind="training",
-                level=(90, 1.5),
-                user="dave",
-                prefix="seg",
-                pricing="reserved",
-            )
-        elif m.workload == "training":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (16, 22), (1, 3)),
-                rng,
-                kind="training",
-                level=(89, 1.5),
-                user="erin" if m.team == "research" else "dave",
-                prefix=f"{m.provider}-train",
-                pricing="on_demand",
-            )
-        elif m.workload == "evaluation":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (16, 20), (3, 6)),
-                rng,
-                kind="evaluation",
-                level=(70, 4),
-                user="frank",
-                prefix="oci-eval",
-                pricing="on_demand",
-            )
+        elif m.workload in BACK_TO_BACK:
+            duration, gap, job = BACK_TO_BACK[m.workload]
+            _jobs_on(sched, m, _fill(0, H, rng, duration, gap), rng, **job(m))
         elif m.workload == "new_training":
             start = window.new_project_start()
             sched.on[m.name][:start] = False
