@@ -139,6 +139,18 @@ def _pairs(weeks_of: dict[date, dict], num: str, den: str, combine=None) -> dict
     return {w: (v[num], v[den]) for w, v in weeks_of.items()}
 
 
+def _with_this_week(series: dict[tuple, dict[date, dict]], weeks: list[date]):
+    """``(key, by_week, this week's values)`` of each series with data in the last of ``weeks``."""
+    for key, by_week in series.items():
+        if weeks[-1] in by_week:
+            yield key, by_week, by_week[weeks[-1]]
+
+
+def _cost_fields(cost, currency: str) -> dict:
+    """A row's cost as shown (``cost``) and as an exact decimal (``cost_exact``)."""
+    return {"cost": format_money(cost, currency), "cost_exact": exact(cost)}
+
+
 def _cost_per(
     by_week: dict[date, tuple],
     weeks: list[date],
@@ -335,10 +347,7 @@ def _endpoint_rows(usage: pl.DataFrame, weeks: list[date], currency: str) -> lis
         usage, ["endpoint", "model"], ["requests", "tokens_in", "tokens_out", "cost", "gpu_hours", "idle_gpu_hours"]
     )
     rows = []
-    for (endpoint, model), by_week in series.items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (endpoint, model), by_week, now in _with_this_week(series, weeks):
         tokens = {w: (v["cost"], (v["tokens_in"] or 0) + (v["tokens_out"] or 0)) for w, v in by_week.items()}
         rows.append(
             {
@@ -347,8 +356,7 @@ def _endpoint_rows(usage: pl.DataFrame, weeks: list[date], currency: str) -> lis
                 "requests": format_number(now["requests"]),
                 "tokens_in": format_number(now["tokens_in"]),
                 "tokens_out": format_number(now["tokens_out"]),
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
+                **_cost_fields(now["cost"], currency),
                 "per_million_tokens": _cost_per(
                     tokens,
                     weeks,
@@ -406,8 +414,7 @@ def _billed_rows(billed: pl.DataFrame, weeks: list[date], currency: str) -> list
                 "service": service,
                 "model": model,
                 "tokens": format_number(total.get(weeks[-1], (None, 0))[1]),
-                "cost": format_money(total[weeks[-1]][0], currency),
-                "cost_exact": exact(total[weeks[-1]][0]),
+                **_cost_fields(total[weeks[-1]][0], currency),
                 "per_million_tokens": _cost_per(
                     total,
                     weeks,
@@ -462,15 +469,11 @@ def _model_rows(usage: pl.DataFrame, billed: pl.DataFrame, weeks: list[date], cu
         )
     combined = _sum_groups(pl.concat(parts), ["week_start", "model"])
     rows = []
-    for (model,), by_week in _series(combined, ["model"], ["cost", "requests", "tokens"]).items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (model,), by_week, now in _with_this_week(_series(combined, ["model"], ["cost", "requests", "tokens"]), weeks):
         rows.append(
             {
                 "model": model,
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
+                **_cost_fields(now["cost"], currency),
                 "requests": format_number(now["requests"]),
                 "tokens": format_number(now["tokens"]),
                 "per_million_tokens": _cost_per(
@@ -520,15 +523,11 @@ def _gpu_rows(usage: pl.DataFrame, key: str, weeks: list[date], currency: str) -
     series = _series(
         usage, [key], ["cost", "idle_cost", "billed_gpu_hours", "used_gpu_hours", "util_weighted", "util_hours"]
     )
-    for (name,), by_week in series.items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (name,), by_week, now in _with_this_week(series, weeks):
         rows.append(
             {
                 "name": name,
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
+                **_cost_fields(now["cost"], currency),
                 "idle_cost": format_money(now["idle_cost"], currency),
                 "idle_cost_exact": exact(now["idle_cost"]),
                 "billed_gpu_hours": format_number(now["billed_gpu_hours"]),
@@ -640,8 +639,7 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
                 "project": r["project"],
                 "model": r["model"],
                 "machines": r["machines"],
-                "cost": format_money(r["cost"], currency),
-                "cost_exact": exact(r["cost"]),
+                **_cost_fields(r["cost"], currency),
                 "gpu_hours": format_number(r["gpu_hours"], 1),
                 "gpu_hours_exact": round(r["gpu_hours"], 6),
                 "cost_to_date": format_money(sum(to_date, ZERO), currency) if to_date else "n/a",
@@ -671,16 +669,12 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
         )
     )
     models = []
-    for (model,), by_week in _series(per_model, ["model"], ["cost", "gpu_hours", "runs"]).items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (model,), by_week, now in _with_this_week(_series(per_model, ["model"], ["cost", "gpu_hours", "runs"]), weeks):
         models.append(
             {
                 "model": model,
                 "runs": now["runs"],
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
+                **_cost_fields(now["cost"], currency),
                 "gpu_hours": format_number(now["gpu_hours"], 1),
                 "per_run": _cost_per(
                     _pairs(by_week, "cost", "runs"),
