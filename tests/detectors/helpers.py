@@ -107,6 +107,36 @@ def hourly_flows(hours: int, gb_per_hour: int, **fields) -> list[dict]:
     ]
 
 
+def tagged_costs(*rows: tuple) -> pl.DataFrame:
+    """The ``tagged_costs`` input: AWS us-east-1 rows billed in USD, each (resource_id, tags JSON,
+    consumed_unit, effective_cost, consumed_quantity), money as text."""
+    return pl.DataFrame(
+        [
+            {
+                "resource_id": resource_id,
+                "provider": "aws",
+                "region_id": "us-east-1",
+                "billing_currency": "USD",
+                "tags": tags,
+                "consumed_unit": unit,
+                "effective_cost": Decimal(cost),
+                "consumed_quantity": Decimal(quantity),
+            }
+            for resource_id, tags, unit, cost, quantity in rows
+        ],
+        schema={
+            "resource_id": pl.String,
+            "provider": pl.String,
+            "region_id": pl.String,
+            "billing_currency": pl.String,
+            "tags": pl.String,
+            "consumed_unit": pl.String,
+            "effective_cost": MONEY,
+            "consumed_quantity": MONEY,
+        },
+    )
+
+
 def machines(*rows: dict) -> pl.DataFrame:
     """Billing facts per machine (as recommend_machines.sql returns them)."""
     defaults = {
