@@ -124,7 +124,7 @@ def test_batching_busy_gpu_does_not_fire():
     assert batching.detect(frames, config()).height == 0
 
 
-def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busyhourly_requests():
+def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busy_endpoint():
     frames = {
         # 1,800 requests/h = 0.5 requests/s on a g5.xlarge; 7,200/h = 2 requests/s on the other
         "inference_requests": inference(
