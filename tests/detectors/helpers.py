@@ -160,6 +160,24 @@ def machines(*rows: dict) -> pl.DataFrame:
     return pl.DataFrame(full, schema=MACHINE_SCHEMA)
 
 
+def g5_xlarge(*resource_ids: str, effective_cost: str = "168.00", **facts) -> pl.DataFrame:
+    """One-GPU g5.xlarge machines in us-east-1, each billed 168 h this week for ``effective_cost``
+    (168.00: 1 USD/h); ``facts`` adds columns (e.g. tags)."""
+    return machines(
+        *(
+            {
+                "resource_id": r,
+                "instance_type": "g5.xlarge",
+                "gpu_count": 1,
+                "hours": 168,
+                "effective_cost": effective_cost,
+                **facts,
+            }
+            for r in resource_ids
+        )
+    )
+
+
 def prices(*rows: tuple) -> pl.DataFrame:
     """Price rows: (provider, region, item, price_type, value)."""
     return pl.DataFrame(

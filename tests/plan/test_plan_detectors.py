@@ -9,7 +9,16 @@ from decimal import Decimal
 import polars as pl
 
 from flows.recommend import detect_all
-from tests.detectors.helpers import T0, attributed, config, hourly_requests, inference, machines, metrics, prices
+from tests.detectors.helpers import (
+    T0,
+    attributed,
+    config,
+    g5_xlarge,
+    hourly_requests,
+    inference,
+    metrics,
+    prices,
+)
 from tests.detectors.test_spend_detectors import LOOKBACK_SCHEMA
 from transforms.plan import plan_violations
 from transforms.recommendations import bill_monthly_costs, finalise
@@ -49,15 +58,7 @@ def test_four_recommendations_on_one_endpoint_machine_add_up_to_less_than_its_co
         # 3,000 requests an hour (0.83 / s), one at a time, 100 tokens in and 50 out: small and quiet
         "inference_requests": inference(*hourly_requests("chat-a", "seg-v3", "i-a", 3000, 1.0)),
         "gpu_metrics": metrics("i-a", [15.0] * 168, gpus=1),
-        "machines": machines(
-            {
-                "resource_id": "i-a",
-                "instance_type": "g5.xlarge",
-                "gpu_count": 1,
-                "hours": 168,
-                "effective_cost": "168.00",
-            }
-        ),
+        "machines": g5_xlarge("i-a"),
         "prices": prices(
             ("aws", "us-east-1", "c7i.2xlarge", "ondemand_hour", "0.17"),
             ("aws", "us-east-1", "g5.xlarge", "ondemand_hour", "1.00"),
