@@ -19,7 +19,6 @@ import polars as pl
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     dec,
-    frame,
     gpu_machines,
     hours_per_month,
     machine_recommendation,
@@ -28,7 +27,7 @@ from transforms.detectors.common import (
     run_machine_rates,
     to_frame,
 )
-from transforms.detectors.endpoints import endpoint_stats
+from transforms.detectors.endpoints import run_endpoints
 
 KIND = "batching"
 STRATEGY = "batching"
@@ -41,14 +40,14 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     max_batch = cfg.max_mean_batch_size
     max_util = cfg.max_gpu_util_pct
     target = cfg.target_util_pct
-    inference = frame(frames, "inference_requests")
-    if inference is None:
+    endpoints = run_endpoints(frames)
+    if not endpoints:
         return to_frame([])
     rates = run_machine_rates(frames, config)
     month = hours_per_month(config)
     cur = config.reporting_currency
     rows = []
-    for e in endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True):
+    for e in endpoints:
         if e["mean_batch"] is None or e["gpu_util"] is None:
             continue
         if e["mean_batch"] > max_batch or e["gpu_util"] >= max_util:

@@ -20,7 +20,6 @@ import polars as pl
 
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    frame,
     gpu_machines,
     hours_per_month,
     lookup_price,
@@ -30,7 +29,7 @@ from transforms.detectors.common import (
     run_machine_rates,
     to_frame,
 )
-from transforms.detectors.endpoints import endpoint_stats
+from transforms.detectors.endpoints import run_endpoints
 
 KIND = "gpu_to_cpu"
 STRATEGY = "GPU versus CPU"
@@ -44,14 +43,14 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     small = set(cfg.small_models)
     max_tokens = cfg.max_tokens_per_request
     cpu_types = cfg.cpu_instance
-    inference = frame(frames, "inference_requests")
-    if inference is None:
+    endpoints = run_endpoints(frames)
+    if not endpoints:
         return to_frame([])
     rates = run_machine_rates(frames, config)
     month = hours_per_month(config)
     cur = config.reporting_currency
     rows = []
-    for e in endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True):
+    for e in endpoints:
         if e["p95_rps"] is None or e["p95_rps"] >= max_rps:
             continue
         tokens = e["tokens_per_request"]
