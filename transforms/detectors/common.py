@@ -221,6 +221,12 @@ def hours_saving(hours: Decimal, what: str, rate: Decimal, config: DetectorConfi
     return savings, formula
 
 
+def rate_confidence(billed: bool, billed_reason: str, list_reason: str) -> dict:
+    """``confidence`` and its reason for a saving priced at a rate: high where the bill shows the rate,
+    medium where it comes from the list prices."""
+    return {"confidence": "high" if billed else "medium", "confidence_reason": billed_reason if billed else list_reason}
+
+
 def rate_evidence(info: dict) -> dict:
     """The machine rate as evidence fields."""
     return {

@@ -24,6 +24,7 @@ from transforms.detectors.common import (
     hourly_util,
     hours_saving,
     machine_recommendation,
+    rate_confidence,
     rate_evidence,
     run_machine_rates,
     run_owners,
@@ -87,7 +88,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if info is None or m["off_low"] < min_off:
             continue
         savings, formula = hours_saving(Decimal(m["off_low"]), "off-hours", info["rate"], config)
-        billed = info["rate_source"] == "bill"
         rows.append(
             machine_recommendation(
                 [m["resource_id"]],
@@ -110,8 +110,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 evidence_text=(
                     f"development machine running {m['off_low']} h outside working hours under {low:g} % GPU use"
                 ),
-                confidence="high" if billed else "medium",
-                confidence_reason="billed hourly rate" if billed else "list price, no billed rate",
+                **rate_confidence(info["rate_source"] == "bill", "billed hourly rate", "list price, no billed rate"),
                 action=(
                     f"Stop {m['resource_id']} outside working hours "
                     f"(Mon-Fri {start_h:02d}:00-{end_h:02d}:00 UTC) with an automatic schedule."
