@@ -323,6 +323,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_week_option(p: argparse.ArgumentParser) -> None:
+    """``--week``: the week a sub-command works on (default: the last complete week)."""
+    p.add_argument(
+        "--week",
+        type=parse_week,
+        default=last_complete_week(),
+        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
+    )
+
+
+def add_send_options(p: argparse.ArgumentParser) -> None:
+    """``--send`` and ``--resend``: email the week's report, once unless resent."""
+    p.add_argument(
+        "--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)"
+    )
+    p.add_argument("--resend", action="store_true", help="with --send: send even if this week's report was sent before")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="aicost",
@@ -355,71 +373,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("attribution", help="attributed cost of a week by category, and how it was attributed")
-    p.add_argument(
-        "--week",
-        type=parse_week,
-        default=last_complete_week(),
-        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
-    )
+    add_week_option(p)
     p.add_argument("--json", action="store_true", help="print the summary as JSON (figures as exact decimals)")
     p.set_defaults(func=cmd_attribution)
 
     p = sub.add_parser("recommendations", help="the week's savings recommendations, ranked by monthly savings")
-    p.add_argument(
-        "--week",
-        type=parse_week,
-        default=last_complete_week(),
-        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
-    )
+    add_week_option(p)
     p.add_argument("--json", action="store_true", help="print every recommendation with all its fields as JSON")
     p.set_defaults(func=cmd_recommendations)
 
     p = sub.add_parser("unit-costs", help="cost per 1M tokens, 1,000 requests, GPU-hour and training run, with trends")
-    p.add_argument(
-        "--week",
-        type=parse_week,
-        default=last_complete_week(),
-        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
-    )
+    add_week_option(p)
     p.add_argument("--json", action="store_true", help="each figure with its numerator, denominator and 8-week trend")
     p.set_defaults(func=cmd_unit_costs)
 
     p = sub.add_parser("report", help="render (and optionally email) the week's report")
-    p.add_argument(
-        "--week",
-        type=parse_week,
-        default=last_complete_week(),
-        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
-    )
-    p.add_argument(
-        "--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)"
-    )
-    p.add_argument("--resend", action="store_true", help="with --send: send even if this week's report was sent before")
+    add_week_option(p)
+    add_send_options(p)
     p.add_argument("--json", action="store_true", help="print the headline, top actions and delivery as JSON")
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("run", help="run the whole weekly flow once for a week (ingest, attribute, recommend, report)")
-    p.add_argument(
-        "--week",
-        type=parse_week,
-        default=last_complete_week(),
-        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
-    )
+    add_week_option(p)
     p.add_argument("--landing", help="folder of new files to ingest (default: $AICOST_LANDING or data/landing)")
-    p.add_argument(
-        "--send", action="store_true", help="email the report to the configured recipients ($AICOST_MAIL_TO)"
-    )
-    p.add_argument("--resend", action="store_true", help="with --send: send even if this week's report was sent before")
+    add_send_options(p)
     p.add_argument("--json", action="store_true", help="print the run's result as JSON, and no progress lines")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("export", help="write the week's attributed cost as FOCUS 1.2 and 1.3 (Parquet and CSV)")
-    p.add_argument(
-        "--week",
-        type=parse_week,
-        default=last_complete_week(),
-        help="any day of the week, or an ISO week (2026-W47); default: the last complete week",
-    )
+    add_week_option(p)
     p.add_argument("--format", default="focus", help="output format (focus)")
     p.add_argument("--out", required=True, help="folder to write into")
     p.add_argument("--json", action="store_true", help="print the files written, row count and totals as JSON")

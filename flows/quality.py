@@ -21,7 +21,7 @@ import polars as pl
 from flows.warehouse import insert_frame, query
 from transforms.parsing import ISO_4217
 from transforms.report.checks import data_check_line
-from transforms.schema import BILLING_REQUIRED, CHARGE_CATEGORIES
+from transforms.schema import BILLING_REQUIRED, CHARGE_CATEGORIES, DQ_RESULTS_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -148,17 +148,7 @@ def validate_billing_week(
             }
             for o in outcomes
         ],
-        schema={
-            "run_id": pl.String,
-            "scope": pl.String,
-            "target_table": pl.String,
-            "expectation": pl.String,
-            "column_name": pl.String,
-            "success": pl.Boolean,
-            "unexpected_count": pl.Int64,
-            "details": pl.String,
-            "validated_at": pl.Datetime("us", "UTC"),
-        },
+        schema=DQ_RESULTS_COLUMNS,
     )
     con.execute("DELETE FROM dq_results WHERE scope LIKE $p", {"p": f"week {week_start.isoformat()}%"})
     insert_frame(con, "dq_results", record)

@@ -71,6 +71,18 @@ PRODUCT_NAMES = {
 }
 
 
+def _on_demand(cost, rate: float) -> dict:
+    """The cost columns of a line billed at the public on-demand rate: the same cost unblended, effective
+    and public, the rate written with six decimals."""
+    return {
+        "unblended_cost": cost,
+        "effective_cost": cost,
+        "public_on_demand_cost": cost,
+        "unblended_rate": f"{rate:.6f}",
+        "public_on_demand_rate": f"{rate:.6f}",
+    }
+
+
 def _tags(d: dict) -> dict:
     return {f"tag_{k}": d.get(k) for k in TAG_KEYS}
 
@@ -195,11 +207,7 @@ def _daily_rows(window: Window, daily_gib: np.ndarray | float, price_per_gib_mon
         usage_start=start,
         usage_end=end,
         usage_amount=gb_month,
-        unblended_cost=cost,
-        effective_cost=cost,
-        public_on_demand_cost=cost,
-        public_on_demand_rate=f"{price_per_gib_month:.6f}",
-        unblended_rate=f"{price_per_gib_month:.6f}",
+        **_on_demand(cost=cost, rate=price_per_gib_month),
         line_item_type="Usage",
         currency="USD",
         term="OnDemand",
@@ -302,11 +310,7 @@ def _sagemaker_rows(sched: Schedule, window: Window) -> list[pl.DataFrame]:
             usage_amount=float(n_inst),
             instance_type=co.SAGEMAKER_HOST_TYPE,
             gpu="1",
-            unblended_rate=f"{co.SAGEMAKER_HOST_RATE:.6f}",
-            unblended_cost=cost,
-            effective_cost=cost,
-            public_on_demand_cost=cost,
-            public_on_demand_rate=f"{co.SAGEMAKER_HOST_RATE:.6f}",
+            **_on_demand(cost=cost, rate=co.SAGEMAKER_HOST_RATE),
             description=f"${co.SAGEMAKER_HOST_RATE} per Hosting {co.SAGEMAKER_HOST_TYPE} hour",
         )
     ]
@@ -326,11 +330,7 @@ def _sagemaker_rows(sched: Schedule, window: Window) -> list[pl.DataFrame]:
                 usage_amount=1.0,
                 instance_type=co.SAGEMAKER_TRAIN_TYPE,
                 gpu="8",
-                unblended_rate=f"{co.SAGEMAKER_TRAIN_RATE:.6f}",
-                unblended_cost=c,
-                effective_cost=c,
-                public_on_demand_cost=c,
-                public_on_demand_rate=f"{co.SAGEMAKER_TRAIN_RATE:.6f}",
+                **_on_demand(cost=c, rate=co.SAGEMAKER_TRAIN_RATE),
                 description=f"${co.SAGEMAKER_TRAIN_RATE} per Training {co.SAGEMAKER_TRAIN_TYPE} hour",
             )
         )
@@ -356,11 +356,7 @@ def _bedrock_rows(window: Window, seed: int) -> list[pl.DataFrame]:
                 usage_type=f"USE1-Claude3.5Sonnet-{kind}-tokens",
                 operation="InvokeModelInference",
                 usage_amount=k_tokens,
-                unblended_cost=cost,
-                effective_cost=cost,
-                public_on_demand_cost=cost,
-                unblended_rate=f"{price:.6f}",
-                public_on_demand_rate=f"{price:.6f}",
+                **_on_demand(cost=cost, rate=price),
                 line_item_type="Usage",
                 currency="USD",
                 region=REGION_NAME["us-east-1"],
@@ -423,11 +419,7 @@ def _data_processing_rows(window: Window, seed: int) -> list[pl.DataFrame]:
                 operation=operation,
                 resource_id=resource,
                 usage_amount=amount,
-                unblended_cost=cost,
-                effective_cost=cost,
-                public_on_demand_cost=cost,
-                unblended_rate=f"{rate:.6f}",
-                public_on_demand_rate=f"{rate:.6f}",
+                **_on_demand(cost=cost, rate=rate),
                 line_item_type="Usage",
                 currency="USD",
                 region=REGION_NAME["us-east-1"],
@@ -496,11 +488,7 @@ def _transfer_rows(window: Window, flows: pl.DataFrame) -> list[pl.DataFrame]:
                 operation="RunInstances" if m else "GetObject",
                 resource_id=src,
                 usage_amount=gib,
-                unblended_cost=cost,
-                effective_cost=cost,
-                public_on_demand_cost=cost,
-                unblended_rate=f"{price:.6f}",
-                public_on_demand_rate=f"{price:.6f}",
+                **_on_demand(cost=cost, rate=price),
                 line_item_type="Usage",
                 currency="USD",
                 region=REGION_NAME[row["source_region"]],

@@ -218,6 +218,15 @@ def planted(sched: Schedule, objects, flows) -> list[dict]:
     ]
 
 
+def _on_machine(kind: str, x: co.Machine, serving: bool = False, **facts) -> dict:
+    """A planted saving on machine ``x``: its provider, id, host name and team (and model where it
+    serves one), then ``facts`` (evidence, formula, monthly_saving_usd)."""
+    found = dict(kind=kind, provider=x.provider, resource_id=x.resource_id, host=x.name, team=x.team)
+    if serving:
+        found["model"] = x.model
+    return found | facts
+
+
 def planted_other_clouds(sched: Schedule, window: Window) -> list[dict]:
     """The GPU savings planted on GCP and Azure machines, as the detectors' formulas give them for the
     window's last week (the demo's week); ``week`` and ``formula`` say so. Azure bills in EUR: its figures
@@ -231,12 +240,9 @@ def planted_other_clouds(sched: Schedule, window: Window) -> list[dict]:
         rate = x.hourly * usd_per("EUR" if x.provider == "azure" else "USD")
         idle = int(np.sum(sched.util[x.name][week] < IDLE_UTIL_PCT))
         found.append(
-            dict(
-                kind="idle_gpu",
-                provider=x.provider,
-                resource_id=x.resource_id,
-                host=x.name,
-                team=x.team,
+            _on_machine(
+                "idle_gpu",
+                x,
                 evidence=f"{x.instance_type} ({x.gpus} GPU): every GPU under 5 % for {idle} of 168 h, no jobs",
                 formula=f"{idle} idle h / 168 h x 730 h x {rate:.6f} USD/h",
                 monthly_saving_usd=r(idle / 168 * MONTH_H * rate),
@@ -247,12 +253,9 @@ def planted_other_clouds(sched: Schedule, window: Window) -> list[dict]:
     p95 = float(np.percentile(sched.util[x.name][week], 95))
     needed = max(1, math.ceil(x.gpus * p95 / RIGHTSIZE_TARGET_PCT))
     found.append(
-        dict(
-            kind="underused_gpu",
-            provider=x.provider,
-            resource_id=x.resource_id,
-            host=x.name,
-            team=x.team,
+        _on_machine(
+            "underused_gpu",
+            x,
             evidence=f"p95 GPU utilisation ~{p95:.0f} %: {needed} of {x.gpus} GPUs needed",
             formula=f"(1 - {needed} / {x.gpus} GPUs) x 730 h x {rate:.6f} USD/h",
             monthly_saving_usd=r((1 - needed / x.gpus) * MONTH_H * rate),
@@ -261,13 +264,10 @@ def planted_other_clouds(sched: Schedule, window: Window) -> list[dict]:
     x = m("nw-ocr-a2-01")
     util = float(np.mean(sched.util[x.name][week]))
     found.append(
-        dict(
-            kind="batching",
-            provider=x.provider,
-            resource_id=x.resource_id,
-            host=x.name,
-            team=x.team,
-            model=x.model,
+        _on_machine(
+            "batching",
+            x,
+            serving=True,
             evidence=f"endpoint {x.endpoint}: avg_batch_size ~1.02, GPU utilisation ~{util:.0f} %",
             formula=f"{x.hourly} USD/h x 730 h x (1 - {util:.2f} % / {BATCHING_TARGET_PCT:g} %)",
             monthly_saving_usd=r(x.hourly * MONTH_H * (1 - util / BATCHING_TARGET_PCT)),
@@ -275,13 +275,10 @@ def planted_other_clouds(sched: Schedule, window: Window) -> list[dict]:
     )
     x = m("nw-rerank-a2-01")
     found.append(
-        dict(
-            kind="gpu_to_cpu",
-            provider=x.provider,
-            resource_id=x.resource_id,
-            host=x.name,
-            team=x.team,
-            model=x.model,
+        _on_machine(
+            "gpu_to_cpu",
+            x,
+            serving=True,
             evidence=f"endpoint {x.endpoint}: ~0.3 requests/s, ~180 tokens a request on an A100",
             formula=f"({x.hourly} - {GCP_CPU_ALTERNATIVE_HOURLY}) USD/h x 730 h (n2-standard-8)",
             monthly_saving_usd=r((x.hourly - GCP_CPU_ALTERNATIVE_HOURLY) * MONTH_H),

@@ -32,7 +32,6 @@ def gcp_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     s, e = hour_times(window, hours)
     total = micro(m.hourly)
     gpu, core = micro(m.hourly * 0.85), micro(m.hourly * 0.10)
-    labels = m.all_tags()
     parts = []
     for sku_id, desc, cost, amount, unit in (
         ("A3H1-GPU0-H100", "Nvidia H100 80GB GPU running in Americas", gpu, 8 * 3600.0, "seconds"),
@@ -46,26 +45,7 @@ def gcp_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
         ),
     ):
         parts.append(
-            frame(
-                len(hours),
-                start=s,
-                end=e,
-                service="Compute Engine",
-                service_id="6F81-5844-456A",
-                sku_id=sku_id,
-                sku=desc,
-                cost=cost,
-                credit=0,
-                credit_type=None,
-                usage_amount=amount,
-                usage_unit=unit,
-                region=m.region,
-                zone=m.zone,
-                resource=m.name,
-                global_name=m.resource_id,
-                machine_spec=m.instance_type,
-                **{f"label_{k}": v for k, v in labels.items()},
-            )
+            _compute_engine_frame(m, len(hours), s, e, sku_id, desc, cost, usage_amount=amount, usage_unit=unit)
         )
     parts += [
         p for x in co.MACHINES if x.provider == "gcp" and x.name != m.name for p in _gcp_vm_rows(x, sched, window)
@@ -191,13 +171,38 @@ def gcp_rows(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     return pl.concat(parts, how="diagonal_relaxed").sort("start", "sku_id", "resource", nulls_last=True)
 
 
+def _compute_engine_frame(
+    m: co.Machine, n: int, start, end, sku_id: str, sku: str, cost, *, disk: str | None = None, **usage
+) -> pl.DataFrame:
+    """``n`` hourly Compute Engine rows of one SKU for machine ``m`` (or its data ``disk``), with the
+    machine's labels; ``usage``: the usage (and pricing) amount and unit columns, in that order."""
+    return frame(
+        n,
+        start=start,
+        end=end,
+        service="Compute Engine",
+        service_id="6F81-5844-456A",
+        sku_id=sku_id,
+        sku=sku,
+        cost=cost,
+        credit=0,
+        credit_type=None,
+        **usage,
+        region=m.region,
+        zone=m.zone,
+        resource=disk or m.name,
+        global_name=m.resource_id.replace(f"/instances/{m.name}", f"/disks/{disk}") if disk else m.resource_id,
+        machine_spec=None if disk else m.instance_type,
+        **{f"label_{k}": v for k, v in m.all_tags().items()},
+    )
+
+
 def _gcp_vm_rows(m: co.Machine, sched: Schedule, window: Window) -> list[pl.DataFrame]:
     """A VM's hours as GCP bills them: a core, a RAM and (with GPUs) a GPU line per hour; HDFS nodes' data disks."""
     hours = np.flatnonzero(sched.on[m.name])
     s, e = hour_times(window, hours)
     core, ram, gpu = co.GCP_SKUS[m.instance_type.split("-")[0]]
     vcpu, gib = co.GCP_SHAPES[m.instance_type]
-    labels = {f"label_{k}": v for k, v in m.all_tags().items()}
     lines = [
         (core, vcpu, vcpu * 3600.0, "seconds", "hour"),
         (ram, gib, gib * GIB * 3600.0, "byte-seconds", "gibibyte hour"),
@@ -205,27 +210,18 @@ def _gcp_vm_rows(m: co.Machine, sched: Schedule, window: Window) -> list[pl.Data
     if gpu:
         lines.append((gpu, m.gpus, m.gpus * 3600.0, "seconds", "hour"))
     parts = [
-        frame(
+        _compute_engine_frame(
+            m,
             len(hours),
-            start=s,
-            end=e,
-            service="Compute Engine",
-            service_id="6F81-5844-456A",
-            sku_id=sku_id,
-            sku=desc,
-            cost=micro(qty * price),
-            credit=0,
-            credit_type=None,
+            s,
+            e,
+            sku_id,
+            desc,
+            micro(qty * price),
             usage_amount=amount,
             usage_unit=unit,
             pricing_amount=float(qty),
             pricing_unit=punit,
-            region=m.region,
-            zone=m.zone,
-            resource=m.name,
-            global_name=m.resource_id,
-            machine_spec=m.instance_type,
-            **labels,
         )
         for (sku_id, desc, price), qty, amount, unit, punit in lines
     ]
@@ -235,27 +231,19 @@ def _gcp_vm_rows(m: co.Machine, sched: Schedule, window: Window) -> list[pl.Data
         month_h = np.array([hours_in_month(window.at(h)) for h in hours], dtype=np.float64)
         gib_months = np.round(co.HDFS_GCP_DISK_GIB / month_h, 9)
         parts.append(
-            frame(
+            _compute_engine_frame(
+                m,
                 len(hours),
-                start=s,
-                end=e,
-                service="Compute Engine",
-                service_id="6F81-5844-456A",
-                sku_id=sku_id,
-                sku=desc,
-                cost=micro(gib_months * price),
-                credit=0,
-                credit_type=None,
+                s,
+                e,
+                sku_id,
+                desc,
+                micro(gib_months * price),
+                disk=disk,
                 usage_amount=co.HDFS_GCP_DISK_GIB * GIB * 3600.0,
                 usage_unit="byte-seconds",
                 pricing_amount=gib_months,
                 pricing_unit="gibibyte month",
-                region=m.region,
-                zone=m.zone,
-                resource=disk,
-                global_name=m.resource_id.replace(f"/instances/{m.name}", f"/disks/{disk}"),
-                machine_spec=None,
-                **labels,
             )
         )
     return parts

@@ -23,21 +23,9 @@ from sample_data.company import (
 from sample_data.frames import hour_times
 from sample_data.storage import WEIGHTS_PREFIX, WEIGHTS_SHARD_BYTES, WEIGHTS_SHARDS
 from sample_data.workloads import Schedule, Window, rng_for
+from transforms.usage.jobs_csv import COLUMNS as JOBS_HEADER  # the documented jobs CSV it writes
 
 SMI_HEADER = "timestamp, index, uuid, name, utilization.gpu [%], memory.used [MiB], memory.total [MiB], power.draw [W]"
-JOBS_HEADER = (
-    "job_id",
-    "kind",
-    "team",
-    "project",
-    "model",
-    "user",
-    "resource_ids",
-    "start",
-    "end",
-    "gpus_per_node",
-    "pricing_model",
-)
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -322,67 +310,51 @@ def network_frame(sched: Schedule, window: Window, seed: int) -> pl.DataFrame:
     downloads = rng.poisson(0.3, H)
     burst = egress_burst_hours(window)  # the anomaly: the weights link went viral for an afternoon
     downloads[burst] += rng.poisson(EGRESS_BURST_DOWNLOADS_PER_HOUR, len(burst))
-    parts = [
-        pl.DataFrame(
+
+    def hourly(source, source_region, destination, destination_region, moved, content_key) -> pl.DataFrame:
+        """One flow row an hour of the window, ``moved`` bytes each hour."""
+        return pl.DataFrame(
             {
                 "interval_start": start,
                 "interval_seconds": 3600,
-                "source_resource_id": "nw-model-weights",
-                "source_region": "us-west-2",
-                "destination": "internet",
-                "destination_region": "",
-                "bytes": downloads * weights_bytes,
-                "content_key": WEIGHTS_PREFIX,
+                "source_resource_id": source,
+                "source_region": source_region,
+                "destination": destination,
+                "destination_region": destination_region,
+                "bytes": moved,
+                "content_key": content_key,
             }
-        ),
+        )
+
+    parts = [
+        hourly("nw-model-weights", "us-west-2", "internet", "", downloads * weights_bytes, WEIGHTS_PREFIX),
     ]
     for m in (m for m in MACHINES if m.workload == "cluster"):
         util = sched.util[m.name]
         job_start = np.r_[util[0] > 0, (util[1:] > 0) & (util[:-1] == 0)]
         parts.append(
-            pl.DataFrame(
-                {
-                    "interval_start": start,
-                    "interval_seconds": 3600,
-                    "source_resource_id": "nw-model-weights",
-                    "source_region": "us-west-2",
-                    "destination": m.resource_id,
-                    "destination_region": "us-east-1",
-                    "bytes": job_start.astype(np.int64) * weights_bytes,
-                    "content_key": WEIGHTS_PREFIX,
-                }
+            hourly(
+                "nw-model-weights",
+                "us-west-2",
+                m.resource_id,
+                "us-east-1",
+                job_start.astype(np.int64) * weights_bytes,
+                WEIGHTS_PREFIX,
             )
         )
         parts.append(
-            pl.DataFrame(
-                {
-                    "interval_start": start,
-                    "interval_seconds": 3600,
-                    "source_resource_id": "nw-model-weights",
-                    "source_region": "us-west-2",
-                    "destination": m.resource_id,
-                    "destination_region": "us-east-1",
-                    "bytes": (util > 0) * rng.integers(15 * 10**9, 25 * 10**9, H),
-                    "content_key": "eval/chat-bench/",
-                }
+            hourly(
+                "nw-model-weights",
+                "us-west-2",
+                m.resource_id,
+                "us-east-1",
+                (util > 0) * rng.integers(15 * 10**9, 25 * 10**9, H),
+                "eval/chat-bench/",
             )
         )
     for name in ("chat-g6e-1", "chat-g6e-2"):
         m = machine(name)
-        parts.append(
-            pl.DataFrame(
-                {
-                    "interval_start": start,
-                    "interval_seconds": 3600,
-                    "source_resource_id": m.resource_id,
-                    "source_region": "us-east-1",
-                    "destination": "internet",
-                    "destination_region": "",
-                    "bytes": rng.integers(1 * 10**9, 3 * 10**9, H),
-                    "content_key": "",
-                }
-            )
-        )
+        parts.append(hourly(m.resource_id, "us-east-1", "internet", "", rng.integers(1 * 10**9, 3 * 10**9, H), ""))
     flows = pl.concat(parts, how="vertical_relaxed").filter(pl.col("bytes") > 0)
     return flows.with_columns(pl.col("interval_seconds").cast(pl.Int64), pl.col("bytes").cast(pl.Int64)).sort(
         "interval_start", "source_resource_id", "destination", "content_key"

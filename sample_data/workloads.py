@@ -84,6 +84,38 @@ class Job:
     log: str = "jobs"  # the log it is written to: jobs (jobs.csv) | slurm (sacct --parsable2)
 
 
+def machine_job(
+    nodes: list[Machine],
+    job_id: str,
+    kind: str,
+    user: str,
+    start_h: int,
+    end_h: int | None,
+    pricing: str,
+    *,
+    model: str | None = None,
+    gpus: int | None = None,
+    log: str = "jobs",
+) -> Job:
+    """A job on these machines, owned as the first one is (its team, project and model, unless ``model``
+    says otherwise) and using as many GPUs per node as it has (unless ``gpus`` says otherwise)."""
+    first = nodes[0]
+    return Job(
+        job_id,
+        kind,
+        first.team,
+        first.project,
+        first.model if model is None else model,
+        user,
+        tuple(n.name for n in nodes),
+        start_h,
+        end_h,
+        first.gpus if gpus is None else gpus,
+        pricing,
+        log=log,
+    )
+
+
 @dataclass
 class Schedule:
     """Per machine: billed hours, mean GPU utilisation per hour (0-100), and the jobs."""
@@ -123,20 +155,48 @@ def _jobs_on(
     for start, end in slots:
         util[start:end] = np.clip(rng.normal(level[0], level[1], end - start), 0, 100)
         sched.jobs.append(
-            Job(
+            machine_job(
+                [m],
                 f"{prefix}-{len(sched.jobs) + 1:05d}",
                 kind,
-                m.team,
-                m.project,
-                m.model,
                 user,
-                (m.name,),
                 start,
                 end,
-                m.gpus,
                 pricing,
             )
         )
+
+
+# Workloads that run back-to-back jobs all window: (job hours (min, max), gap hours (min, max), the
+# jobs' settings for ``_jobs_on`` given the machine).
+BACK_TO_BACK = {
+    "underused": (
+        (10, 14),
+        (0, 1),
+        lambda m: dict(kind="evaluation", level=(21, 2.5), user="carol", prefix="eval", pricing="on_demand"),
+    ),
+    "reserved_training": (
+        (20, 40),
+        (1, 4),
+        lambda m: dict(kind="training", level=(90, 1.5), user="dave", prefix="seg", pricing="reserved"),
+    ),
+    "training": (
+        (16, 22),
+        (1, 3),
+        lambda m: dict(
+            kind="training",
+            level=(89, 1.5),
+            user="erin" if m.team == "research" else "dave",
+            prefix=f"{m.provider}-train",
+            pricing="on_demand",
+        ),
+    ),
+    "evaluation": (
+        (16, 20),
+        (3, 6),
+        lambda m: dict(kind="evaluation", level=(70, 4), user="frank", prefix="oci-eval", pricing="on_demand"),
+    ),
+}
 
 
 def build_schedule(window: Window, seed: int) -> Schedule:
@@ -153,54 +213,9 @@ def build_schedule(window: Window, seed: int) -> Schedule:
         if m.workload == "idle":
             blips = rng.random(H) < 0.06
             util[:] = np.where(blips, rng.uniform(5, 12, H), rng.uniform(0, 2.5, H))
-        elif m.workload == "underused":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (10, 14), (0, 1)),
-                rng,
-                kind="evaluation",
-                level=(21, 2.5),
-                user="carol",
-                prefix="eval",
-                pricing="on_demand",
-            )
-        elif m.workload == "reserved_training":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (20, 40), (1, 4)),
-                rng,
-                kind="training",
-                level=(90, 1.5),
-                user="dave",
-                prefix="seg",
-                pricing="reserved",
-            )
-        elif m.workload == "training":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (16, 22), (1, 3)),
-                rng,
-                kind="training",
-                level=(89, 1.5),
-                user="erin" if m.team == "research" else "dave",
-                prefix=f"{m.provider}-train",
-                pricing="on_demand",
-            )
-        elif m.workload == "evaluation":
-            _jobs_on(
-                sched,
-                m,
-                _fill(0, H, rng, (16, 20), (3, 6)),
-                rng,
-                kind="evaluation",
-                level=(70, 4),
-                user="frank",
-                prefix="oci-eval",
-                pricing="on_demand",
-            )
+        elif m.workload in BACK_TO_BACK:
+            duration, gap, job = BACK_TO_BACK[m.workload]
+            _jobs_on(sched, m, _fill(0, H, rng, duration, gap), rng, **job(m))
         elif m.workload == "new_training":
             start = window.new_project_start()
             sched.on[m.name][:start] = False
@@ -221,17 +236,13 @@ def build_schedule(window: Window, seed: int) -> Schedule:
             load = window.growth() if m.model == "nw-chat-70b" else 1.0  # the busy endpoint follows the traffic
             util[:] = np.clip((base[0] + base[1] * diurnal) * load + rng.normal(0, base[1] / 4, H), 0, 100)
             sched.jobs.append(
-                Job(
+                machine_job(
+                    [m],
                     f"serve-{m.name}",
                     "inference",
-                    m.team,
-                    m.project,
-                    m.model,
                     "svc-serving",
-                    (m.name,),
                     -24 * 21,
                     None,
-                    m.gpus,
                     "on_demand",
                 )
             )
@@ -244,17 +255,13 @@ def build_schedule(window: Window, seed: int) -> Schedule:
             )  # switched off outside work hours in the last week
             for w in range(window.weeks - 1 if scheduled else window.weeks):
                 sched.jobs.append(
-                    Job(
+                    machine_job(
+                        [m],
                         f"nb-{user}-w{w + 1}",
                         "development",
-                        m.team,
-                        m.project,
-                        m.model,
                         user,
-                        (m.name,),
                         w * 168,
                         (w + 1) * 168 if w + 1 < window.weeks else None,
-                        m.gpus,
                         "on_demand",
                     )
                 )
@@ -266,17 +273,13 @@ def build_schedule(window: Window, seed: int) -> Schedule:
                 for d in range(5):
                     start = last + d * 24 + 8
                     sched.jobs.append(
-                        Job(
+                        machine_job(
+                            [m],
                             f"nb-{user}-w{window.weeks}-d{d + 1}",
                             "development",
-                            m.team,
-                            m.project,
-                            m.model,
                             user,
-                            (m.name,),
                             start,
                             start + 12,
-                            m.gpus,
                             "on_demand",
                         )
                     )
@@ -286,35 +289,29 @@ def build_schedule(window: Window, seed: int) -> Schedule:
             util[:] = np.where(on, rng.normal(82, 4, H), 0).clip(0, 100)
             for d in range(H // 24):
                 sched.jobs.append(
-                    Job(
+                    machine_job(
+                        [m],
                         f"spot-eval-{m.name}-d{d + 1:03d}",
                         "evaluation",
-                        m.team,
-                        m.project,
-                        m.model,
                         "dave",
-                        (m.name,),
                         d * 24 + 1,
                         d * 24 + 7,
-                        m.gpus,
                         "spot",
                     )
                 )
         elif m.workload == "hdfs":
             for d in range(H // 24):
                 sched.jobs.append(
-                    Job(
+                    machine_job(
+                        [m],
                         f"etl-{m.name}-d{d + 1:03d}",
                         "preprocessing",
-                        m.team,
-                        m.project,
-                        "",
                         "svc-etl",
-                        (m.name,),
                         d * 24 + 2,
                         d * 24 + 8,
-                        0,
                         "on_demand",
+                        model="",
+                        gpus=0,
                     )
                 )
     _cluster(sched, [m for m in MACHINES if m.workload == "cluster"], window, seed)
@@ -350,17 +347,13 @@ def _other_clouds(sched: Schedule, window: Window, seed: int) -> None:
             base = {"ocr-v2": (14, 2), "rerank-small": (9, 1)}[m.model]
             util[:] = np.clip(base[0] + base[1] * diurnal + rng.normal(0, base[1] / 4, H), 0, 100)
             sched.jobs.append(
-                Job(
+                machine_job(
+                    [m],
                     f"serve-{m.name}",
                     "inference",
-                    m.team,
-                    m.project,
-                    m.model,
                     "svc-serving",
-                    (m.name,),
                     -24 * 30,
                     None,
-                    m.gpus,
                     "on_demand",
                 )
             )
@@ -374,22 +367,17 @@ def _slurm(sched: Schedule, nodes: list[Machine], window: Window, seed: int) -> 
     if not nodes:
         return
     rng = rng_for(seed, "slurm-cluster")
-    first = nodes[0]
     for n, (start, end) in enumerate(_fill(0, window.hours, rng, (30, 60), (1, 3))):
         for node in nodes:
             sched.util[node.name][start:end] = np.clip(rng.normal(88, 1.5, end - start), 0, 100)
         sched.jobs.append(
-            Job(
+            machine_job(
+                nodes,
                 f"{81000 + n}",
                 "training",
-                first.team,
-                first.project,
-                first.model,
                 "grace",
-                tuple(x.name for x in nodes),
                 start,
                 end,
-                first.gpus,
                 "on_demand",
                 log="slurm",
             )
@@ -448,19 +436,14 @@ def _cluster(sched: Schedule, nodes: list[Machine], window: Window, seed: int) -
     for start, end in multi:
         for node in nodes:
             sched.util[node.name][start:end] = np.clip(rng.normal(42, 2.5, end - start), 0, 100)
-        first = nodes[0]
         sched.jobs.append(
-            Job(
+            machine_job(
+                nodes,
                 f"llm-dist-{start // 168 + 1:02d}",
                 "training",
-                first.team,
-                first.project,
-                first.model,
                 "grace",
-                tuple(n.name for n in nodes),
                 start,
                 end,
-                first.gpus,
                 "on_demand",
             )
         )

@@ -12,7 +12,7 @@ import pytest
 
 from flows.cli import build_parser, main
 from flows.warehouse import connect, insert_frame
-from tests.attribution.frames import billing
+from tests.attribution.frames import GPU_AND_STORAGE_ROWS, billing
 
 WEEK = date(2026, 11, 16)  # 2026-W47
 
@@ -50,25 +50,7 @@ def unattributed_db(tmp_path):
     insert_frame(
         con,
         "billing_line_items",
-        billing(
-            {
-                "resource_id": "i-gpu",
-                "x_gpu_count": 8,
-                "service_name": "Amazon Elastic Compute Cloud",
-                "charge_period_start": "2026-11-16T00:00",
-                "charge_period_end": "2026-11-17T00:00",
-                "effective_cost": "96",
-                "region_id": "us-east-1",
-            },
-            {
-                "resource_id": "bucket-a",
-                "service_name": "Amazon Simple Storage Service",
-                "x_storage_class": "STANDARD",
-                "charge_period_start": "2026-11-17T00:00",
-                "charge_period_end": "2026-11-18T00:00",
-                "effective_cost": "12.5",
-            },
-        ),
+        billing(*GPU_AND_STORAGE_ROWS),
     )
     con.close()
     return db

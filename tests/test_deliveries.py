@@ -374,20 +374,12 @@ def test_the_data_quality_section_lists_the_weeks_delivery_decisions(warehouse, 
 
 
 def _no_dq():
+    """No data-quality results (the columns sql/report_dq_latest.sql reads)."""
     import polars as pl
 
-    return pl.DataFrame(
-        schema={
-            "scope": pl.String,
-            "target_table": pl.String,
-            "expectation": pl.String,
-            "column_name": pl.String,
-            "success": pl.Boolean,
-            "unexpected_count": pl.Int64,
-            "details": pl.String,
-            "validated_at": pl.Datetime("us", "UTC"),
-        }
-    )
+    from transforms.schema import DQ_RESULTS_COLUMNS
+
+    return pl.DataFrame(schema={k: v for k, v in DQ_RESULTS_COLUMNS.items() if k != "run_id"})
 
 
 def _no_freshness():

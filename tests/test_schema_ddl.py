@@ -14,6 +14,7 @@ from transforms.gpu_rollup import HOURLY_COLUMNS
 from transforms.schema import (
     ATTRIBUTED_COST_COLUMNS,
     BILLING_COLUMNS,
+    DQ_RESULTS_COLUMNS,
     RECOMMENDATION_COLUMNS,
     USAGE_TABLES,
 )
@@ -24,13 +25,13 @@ PYTHON_SCHEMAS = {
     "attributed_cost": ATTRIBUTED_COST_COLUMNS,
     "recommendations": RECOMMENDATION_COLUMNS,
     "gpu_hourly": HOURLY_COLUMNS,
+    "dq_results": DQ_RESULTS_COLUMNS,
 }
 # Bookkeeping tables the flows write with SQL or small frames of their own: no Python schema to agree with.
 BOOKKEEPING = {
     "billing_deliveries",
     "cost_forecasts",
     "delivery_decisions",
-    "dq_results",
     "ingest_manifest",
     "ingest_refusals",
     "passed_over_files",

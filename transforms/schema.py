@@ -308,6 +308,21 @@ RECOMMENDATION_COLUMNS: dict[str, pl.DataType] = {
     "realised_savings": MONEY,  # for resolved ones: the drop in that scope's cost, monthly
 }
 
+# ---------------------------------------------------------------------------------------------
+# Data quality results, one row per expectation evaluated on one ingest or week (sql/schema/dq_results.sql).
+# ---------------------------------------------------------------------------------------------
+DQ_RESULTS_COLUMNS: dict[str, pl.DataType] = {
+    "run_id": pl.String,
+    "scope": pl.String,  # the file or the week validated
+    "target_table": pl.String,
+    "expectation": pl.String,
+    "column_name": pl.String,
+    "success": pl.Boolean,
+    "unexpected_count": pl.Int64,
+    "details": pl.String,
+    "validated_at": UTC_TS,
+}
+
 
 def empty_frame(columns: dict[str, pl.DataType]) -> pl.DataFrame:
     """An empty frame with exactly these columns and types."""

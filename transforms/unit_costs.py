@@ -139,6 +139,59 @@ def _pairs(weeks_of: dict[date, dict], num: str, den: str, combine=None) -> dict
     return {w: (v[num], v[den]) for w, v in weeks_of.items()}
 
 
+def _with_this_week(series: dict[tuple, dict[date, dict]], weeks: list[date]):
+    """``(key, by_week, this week's values)`` of each series with data in the last of ``weeks``."""
+    for key, by_week in series.items():
+        if weeks[-1] in by_week:
+            yield key, by_week, by_week[weeks[-1]]
+
+
+def _cost_fields(cost, currency: str) -> dict:
+    """A row's cost as shown (``cost``) and as an exact decimal (``cost_exact``)."""
+    return {"cost": format_money(cost, currency), "cost_exact": exact(cost)}
+
+
+def _cost_per(
+    by_week: dict[date, tuple],
+    weeks: list[date],
+    currency: str,
+    *,
+    label: str,
+    denominator: str,
+    missing: str,
+    scale: int = 1,
+) -> dict:
+    """A cost-per-unit figure: ``cost (currency) × scale / denominator`` (see ``figure``)."""
+    return figure(
+        by_week,
+        weeks,
+        label=label,
+        currency=currency,
+        numerator=f"cost ({currency})",
+        denominator=denominator,
+        scale=scale,
+        missing=missing,
+    )
+
+
+def _per_thousand_requests(by_week: dict[date, tuple], weeks: list[date], currency: str, missing: str) -> dict:
+    """Cost per 1,000 requests (``by_week``: week -> (cost, requests))."""
+    return _cost_per(
+        by_week,
+        weeks,
+        currency,
+        label="cost per 1,000 requests",
+        denominator="requests",
+        scale=THOUSAND,
+        missing=missing,
+    )
+
+
+def _most_costly_first(rows: list[dict], name: str) -> list[dict]:
+    """Rows by this week's exact cost, highest first (no cost last), then by ``name``."""
+    return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), str(r[name])))
+
+
 # --------------------------------------------------------------------------------------------
 # Inference
 # --------------------------------------------------------------------------------------------
@@ -294,10 +347,7 @@ def _endpoint_rows(usage: pl.DataFrame, weeks: list[date], currency: str) -> lis
         usage, ["endpoint", "model"], ["requests", "tokens_in", "tokens_out", "cost", "gpu_hours", "idle_gpu_hours"]
     )
     rows = []
-    for (endpoint, model), by_week in series.items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (endpoint, model), by_week, now in _with_this_week(series, weeks):
         tokens = {w: (v["cost"], (v["tokens_in"] or 0) + (v["tokens_out"] or 0)) for w, v in by_week.items()}
         rows.append(
             {
@@ -306,27 +356,21 @@ def _endpoint_rows(usage: pl.DataFrame, weeks: list[date], currency: str) -> lis
                 "requests": format_number(now["requests"]),
                 "tokens_in": format_number(now["tokens_in"]),
                 "tokens_out": format_number(now["tokens_out"]),
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
-                "per_million_tokens": figure(
+                **_cost_fields(now["cost"], currency),
+                "per_million_tokens": _cost_per(
                     tokens,
                     weeks,
+                    currency,
                     label="cost per 1M tokens (in + out)",
-                    currency=currency,
-                    numerator=f"cost ({currency})",
                     denominator="tokens in + out",
                     scale=MILLION,
                     missing="the logs record no tokens for this endpoint",
                 ),
-                "per_thousand_requests": figure(
+                "per_thousand_requests": _per_thousand_requests(
                     _pairs(by_week, "cost", "requests"),
                     weeks,
-                    currency=currency,
-                    label="cost per 1,000 requests",
-                    numerator=f"cost ({currency})",
-                    denominator="requests",
-                    scale=THOUSAND,
-                    missing="the logs record no requests for this endpoint",
+                    currency,
+                    "the logs record no requests for this endpoint",
                 ),
                 "idle_share": figure(
                     _pairs(by_week, "idle_gpu_hours", "gpu_hours"),
@@ -339,7 +383,7 @@ def _endpoint_rows(usage: pl.DataFrame, weeks: list[date], currency: str) -> lis
                 ),
             }
         )
-    return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["endpoint"]))
+    return _most_costly_first(rows, "endpoint")
 
 
 def _billed_rows(billed: pl.DataFrame, weeks: list[date], currency: str) -> list[dict]:
@@ -370,14 +414,12 @@ def _billed_rows(billed: pl.DataFrame, weeks: list[date], currency: str) -> list
                 "service": service,
                 "model": model,
                 "tokens": format_number(total.get(weeks[-1], (None, 0))[1]),
-                "cost": format_money(total[weeks[-1]][0], currency),
-                "cost_exact": exact(total[weeks[-1]][0]),
-                "per_million_tokens": figure(
+                **_cost_fields(total[weeks[-1]][0], currency),
+                "per_million_tokens": _cost_per(
                     total,
                     weeks,
+                    currency,
                     label="cost per 1M tokens",
-                    currency=currency,
-                    numerator=f"cost ({currency})",
                     denominator="tokens",
                     scale=MILLION,
                     missing="the bill records no tokens",
@@ -402,19 +444,12 @@ def _billed_rows(billed: pl.DataFrame, weeks: list[date], currency: str) -> list
                     scale=MILLION,
                     missing="the bill does not split output tokens" if not split else "no output tokens billed",
                 ),
-                "per_thousand_requests": figure(
-                    {},
-                    weeks,
-                    label="cost per 1,000 requests",
-                    currency=currency,
-                    numerator=f"cost ({currency})",
-                    denominator="requests",
-                    scale=THOUSAND,
-                    missing="the bill counts tokens, not requests",
+                "per_thousand_requests": _per_thousand_requests(
+                    {}, weeks, currency, "the bill counts tokens, not requests"
                 ),
             }
         )
-    return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["service"]))
+    return _most_costly_first(rows, "service")
 
 
 def _model_rows(usage: pl.DataFrame, billed: pl.DataFrame, weeks: list[date], currency: str) -> list[dict]:
@@ -434,40 +469,31 @@ def _model_rows(usage: pl.DataFrame, billed: pl.DataFrame, weeks: list[date], cu
         )
     combined = _sum_groups(pl.concat(parts), ["week_start", "model"])
     rows = []
-    for (model,), by_week in _series(combined, ["model"], ["cost", "requests", "tokens"]).items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (model,), by_week, now in _with_this_week(_series(combined, ["model"], ["cost", "requests", "tokens"]), weeks):
         rows.append(
             {
                 "model": model,
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
+                **_cost_fields(now["cost"], currency),
                 "requests": format_number(now["requests"]),
                 "tokens": format_number(now["tokens"]),
-                "per_million_tokens": figure(
+                "per_million_tokens": _cost_per(
                     _pairs(by_week, "cost", "tokens"),
                     weeks,
+                    currency,
                     label="cost per 1M tokens",
-                    currency=currency,
-                    numerator=f"cost ({currency})",
                     denominator="tokens",
                     scale=MILLION,
                     missing="no tokens recorded for this model",
                 ),
-                "per_thousand_requests": figure(
+                "per_thousand_requests": _per_thousand_requests(
                     _pairs(by_week, "cost", "requests"),
                     weeks,
-                    currency=currency,
-                    label="cost per 1,000 requests",
-                    numerator=f"cost ({currency})",
-                    denominator="requests",
-                    scale=THOUSAND,
-                    missing="no requests recorded for this model (billed by token only)",
+                    currency,
+                    "no requests recorded for this model (billed by token only)",
                 ),
             }
         )
-    return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["model"]))
+    return _most_costly_first(rows, "model")
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,34 +523,28 @@ def _gpu_rows(usage: pl.DataFrame, key: str, weeks: list[date], currency: str) -
     series = _series(
         usage, [key], ["cost", "idle_cost", "billed_gpu_hours", "used_gpu_hours", "util_weighted", "util_hours"]
     )
-    for (name,), by_week in series.items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (name,), by_week, now in _with_this_week(series, weeks):
         rows.append(
             {
                 "name": name,
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
+                **_cost_fields(now["cost"], currency),
                 "idle_cost": format_money(now["idle_cost"], currency),
                 "idle_cost_exact": exact(now["idle_cost"]),
                 "billed_gpu_hours": format_number(now["billed_gpu_hours"]),
                 "used_gpu_hours": format_number(now["used_gpu_hours"]),
-                "per_billed_hour": figure(
+                "per_billed_hour": _cost_per(
                     _pairs(by_week, "cost", "billed_gpu_hours"),
                     weeks,
-                    currency=currency,
+                    currency,
                     label="cost per billed GPU-hour",
-                    numerator=f"cost ({currency})",
                     denominator="billed GPU-hours",
                     missing="no GPU-hours billed",
                 ),
-                "per_used_hour": figure(
+                "per_used_hour": _cost_per(
                     _pairs(by_week, "cost", "used_gpu_hours"),
                     weeks,
-                    currency=currency,
+                    currency,
                     label="cost per used GPU-hour",
-                    numerator=f"cost ({currency})",
                     denominator="GPU-hours used by jobs",
                     missing="no GPU-hours used by jobs (all idle or no job logs)",
                 ),
@@ -540,7 +560,7 @@ def _gpu_rows(usage: pl.DataFrame, key: str, weeks: list[date], currency: str) -
                 ),
             }
         )
-    return sorted(rows, key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), str(r["name"])))
+    return _most_costly_first(rows, "name")
 
 
 # --------------------------------------------------------------------------------------------
@@ -619,26 +639,24 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
                 "project": r["project"],
                 "model": r["model"],
                 "machines": r["machines"],
-                "cost": format_money(r["cost"], currency),
-                "cost_exact": exact(r["cost"]),
+                **_cost_fields(r["cost"], currency),
                 "gpu_hours": format_number(r["gpu_hours"], 1),
                 "gpu_hours_exact": round(r["gpu_hours"], 6),
                 "cost_to_date": format_money(sum(to_date, ZERO), currency) if to_date else "n/a",
                 "cost_to_date_exact": exact(sum(to_date, ZERO)) if to_date else None,
                 "weeks": weeks_ran,
                 "spans_weeks": weeks_ran > 1,
-                "per_gpu_hour": figure(
+                "per_gpu_hour": _cost_per(
                     by_week,
                     weeks,
+                    currency,
                     label="cost per GPU-hour",
-                    currency=currency,
-                    numerator=f"cost ({currency})",
                     denominator="GPU-hours",
                     missing="no attributed cost or GPU-hours on its machines",
                 ),
             }
         )
-    runs.sort(key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["job_id"]))
+    runs = _most_costly_first(runs, "job_id")
     runs_per_model = costs.group_by("week_start", "model").agg(runs=pl.col("job_id").n_unique())
     per_model = _sum_groups(costs.select("week_start", "model", "cost", "gpu_hours"), ["week_start", "model"])
     per_model = per_model.with_columns(
@@ -651,23 +669,18 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
         )
     )
     models = []
-    for (model,), by_week in _series(per_model, ["model"], ["cost", "gpu_hours", "runs"]).items():
-        if weeks[-1] not in by_week:
-            continue
-        now = by_week[weeks[-1]]
+    for (model,), by_week, now in _with_this_week(_series(per_model, ["model"], ["cost", "gpu_hours", "runs"]), weeks):
         models.append(
             {
                 "model": model,
                 "runs": now["runs"],
-                "cost": format_money(now["cost"], currency),
-                "cost_exact": exact(now["cost"]),
+                **_cost_fields(now["cost"], currency),
                 "gpu_hours": format_number(now["gpu_hours"], 1),
-                "per_run": figure(
+                "per_run": _cost_per(
                     _pairs(by_week, "cost", "runs"),
                     weeks,
+                    currency,
                     label="cost per run",
-                    currency=currency,
-                    numerator=f"cost ({currency})",
                     denominator="runs",
                     missing="no runs",
                 ),
@@ -682,7 +695,7 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
                 ),
             }
         )
-    models.sort(key=lambda r: (-(Decimal(r["cost_exact"]) if r["cost_exact"] else ZERO), r["model"]))
+    models = _most_costly_first(models, "model")
     return {"runs": runs, "models": models, "top": runs[:TOP_RUNS], "run_count": len(runs)}
 
 

@@ -39,6 +39,28 @@ def billing(*rows: dict) -> pl.DataFrame:
     return conform(frame.lazy(), BILLING_COLUMNS).collect()
 
 
+# Two billing rows of 2026-W47: 96.00 of 8-GPU compute on Monday, 12.50 of STANDARD storage on Tuesday.
+GPU_AND_STORAGE_ROWS = (
+    {
+        "resource_id": "i-gpu",
+        "x_gpu_count": 8,
+        "service_name": "Amazon Elastic Compute Cloud",
+        "charge_period_start": "2026-11-16T00:00",
+        "charge_period_end": "2026-11-17T00:00",
+        "effective_cost": "96",
+        "region_id": "us-east-1",
+    },
+    {
+        "resource_id": "bucket-a",
+        "service_name": "Amazon Simple Storage Service",
+        "x_storage_class": "STANDARD",
+        "charge_period_start": "2026-11-17T00:00",
+        "charge_period_end": "2026-11-18T00:00",
+        "effective_cost": "12.5",
+    },
+)
+
+
 def jobs(*rows: dict) -> pl.DataFrame:
     records = [
         {**row, "start_ts": ts(row["start_ts"]), "end_ts": ts(row["end_ts"]) if row.get("end_ts") else None}

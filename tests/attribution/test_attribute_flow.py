@@ -10,30 +10,14 @@ import polars as pl
 from flows.attribute import attribute_week, attribution_summary
 from flows.settings import Settings
 from flows.warehouse import insert_frame
-from tests.attribution.frames import billing, jobs
+from tests.attribution.frames import GPU_AND_STORAGE_ROWS, billing, jobs
 
 WEEK = date(2026, 11, 16)
 
 
 def seed(con) -> pl.DataFrame:
     rows = billing(
-        {
-            "resource_id": "i-gpu",
-            "x_gpu_count": 8,
-            "service_name": "Amazon Elastic Compute Cloud",
-            "charge_period_start": "2026-11-16T00:00",
-            "charge_period_end": "2026-11-17T00:00",
-            "effective_cost": "96",
-            "region_id": "us-east-1",
-        },
-        {
-            "resource_id": "bucket-a",
-            "service_name": "Amazon Simple Storage Service",
-            "x_storage_class": "STANDARD",
-            "charge_period_start": "2026-11-17T00:00",
-            "charge_period_end": "2026-11-18T00:00",
-            "effective_cost": "12.5",
-        },
+        *GPU_AND_STORAGE_ROWS,
         # a monthly fee over 30 days: 7 of them are in the week (Nov 16-22)
         {
             "service_name": "Support",

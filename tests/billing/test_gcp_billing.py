@@ -176,28 +176,24 @@ def _check_nested(con) -> None:
     assert set(out["billing_period_start"]) == {datetime(2026, 11, 1, tzinfo=UTC)}
 
 
-def test_nested_jsonl_export(tmp_path, warehouse):
-    path = tmp_path / "gcp_export.jsonl"
-    pl.DataFrame(_nested_rows(), schema=GCP_EXPORT_SCHEMA).write_ndjson(path)
+def _ingest_nested_export(warehouse, path, write, source_format: str) -> None:
+    """The nested export's five rows written by ``write`` to ``path`` load whole as ``source_format``."""
+    write(pl.DataFrame(_nested_rows(), schema=GCP_EXPORT_SCHEMA), path)
 
     [result] = ingest_files(warehouse, [path])
 
     assert result.error is None, result.error
-    assert result.source_format == "gcp_billing_jsonl"
+    assert result.source_format == source_format
     assert (result.rows_loaded, result.rows_rejected) == (5, 0)
     _check_nested(warehouse)
+
+
+def test_nested_jsonl_export(tmp_path, warehouse):
+    _ingest_nested_export(warehouse, tmp_path / "gcp_export.jsonl", pl.DataFrame.write_ndjson, "gcp_billing_jsonl")
 
 
 def test_nested_parquet_export(tmp_path, warehouse):
-    path = tmp_path / "gcp_export.parquet"
-    pl.DataFrame(_nested_rows(), schema=GCP_EXPORT_SCHEMA).write_parquet(path)
-
-    [result] = ingest_files(warehouse, [path])
-
-    assert result.error is None, result.error
-    assert result.source_format == "gcp_billing_parquet"
-    assert (result.rows_loaded, result.rows_rejected) == (5, 0)
-    _check_nested(warehouse)
+    _ingest_nested_export(warehouse, tmp_path / "gcp_export.parquet", pl.DataFrame.write_parquet, "gcp_billing_parquet")
 
 
 def test_jsonl_money_as_json_numbers_is_read_exactly():

@@ -80,6 +80,63 @@ def metrics(resource_id: str, utils: list[float], gpus: int = 8, start_hour: int
     return conform(pl.DataFrame(rows).lazy(), GPU_METRICS_COLUMNS).collect()
 
 
+def hourly_requests(endpoint, model, resource, requests, batch, tokens=(100, 50), hours=168) -> list[dict]:
+    """Inference rows of one endpoint, one an hour from the week's start: ``requests`` an hour at mean
+    batch size ``batch``, ``tokens`` = (in, out) per request."""
+    return [
+        {
+            "ts": at(h),
+            "interval_s": 3600.0,
+            "endpoint": endpoint,
+            "model": model,
+            "resource_id": resource,
+            "requests": requests,
+            "tokens_in": tokens[0] * requests,
+            "tokens_out": tokens[1] * requests,
+            "batch_size": batch,
+        }
+        for h in range(hours)
+    ]
+
+
+def hourly_flows(hours: int, gb_per_hour: int, **fields) -> list[dict]:
+    """Network flow rows, one an hour from the week's start, each moving ``gb_per_hour`` decimal GB;
+    ``fields``: source, destination, regions, content key."""
+    return [
+        {"interval_start": at(h), "interval_s": 3600.0, **fields, "bytes": gb_per_hour * 10**9} for h in range(hours)
+    ]
+
+
+def tagged_costs(*rows: tuple) -> pl.DataFrame:
+    """The ``tagged_costs`` input: AWS us-east-1 rows billed in USD, each (resource_id, tags JSON,
+    consumed_unit, effective_cost, consumed_quantity), money as text."""
+    return pl.DataFrame(
+        [
+            {
+                "resource_id": resource_id,
+                "provider": "aws",
+                "region_id": "us-east-1",
+                "billing_currency": "USD",
+                "tags": tags,
+                "consumed_unit": unit,
+                "effective_cost": Decimal(cost),
+                "consumed_quantity": Decimal(quantity),
+            }
+            for resource_id, tags, unit, cost, quantity in rows
+        ],
+        schema={
+            "resource_id": pl.String,
+            "provider": pl.String,
+            "region_id": pl.String,
+            "billing_currency": pl.String,
+            "tags": pl.String,
+            "consumed_unit": pl.String,
+            "effective_cost": MONEY,
+            "consumed_quantity": MONEY,
+        },
+    )
+
+
 def machines(*rows: dict) -> pl.DataFrame:
     """Billing facts per machine (as recommend_machines.sql returns them)."""
     defaults = {
@@ -101,6 +158,24 @@ def machines(*rows: dict) -> pl.DataFrame:
         for row in rows
     ]
     return pl.DataFrame(full, schema=MACHINE_SCHEMA)
+
+
+def g5_xlarge(*resource_ids: str, effective_cost: str = "168.00", **facts) -> pl.DataFrame:
+    """One-GPU g5.xlarge machines in us-east-1, each billed 168 h this week for ``effective_cost``
+    (168.00: 1 USD/h); ``facts`` adds columns (e.g. tags)."""
+    return machines(
+        *(
+            {
+                "resource_id": r,
+                "instance_type": "g5.xlarge",
+                "gpu_count": 1,
+                "hours": 168,
+                "effective_cost": effective_cost,
+                **facts,
+            }
+            for r in resource_ids
+        )
+    )
 
 
 def prices(*rows: tuple) -> pl.DataFrame:

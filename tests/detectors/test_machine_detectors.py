@@ -4,7 +4,18 @@ from decimal import Decimal
 
 import polars as pl
 
-from tests.detectors.helpers import at, config, inference, instances_frame, jobs, machines, metrics, prices
+from tests.detectors.helpers import (
+    at,
+    config,
+    g5_xlarge,
+    hourly_requests,
+    inference,
+    instances_frame,
+    jobs,
+    machines,
+    metrics,
+    prices,
+)
 from transforms.detectors import batching, gpu_to_cpu, scheduling, underused_gpu
 
 C = Decimal("0.01")
@@ -69,41 +80,14 @@ def test_busy_gpu_and_short_observation_do_not_fire_underused():
     assert underused_gpu.detect(frames, config()).height == 0
 
 
-def _endpoint(endpoint, model, resource, requests, batch, tokens=(100, 50), hours=168):
-    return [
-        {
-            "ts": at(h),
-            "interval_s": 3600.0,
-            "endpoint": endpoint,
-            "model": model,
-            "resource_id": resource,
-            "requests": requests,
-            "tokens_in": tokens[0] * requests,
-            "tokens_out": tokens[1] * requests,
-            "batch_size": batch,
-        }
-        for h in range(hours)
-    ]
-
-
 def test_batching_fires_on_unbatched_idle_endpoint_only():
     frames = {
         "inference_requests": inference(
-            *_endpoint("chat-a", "seg-v3", "i-a", 5000, 1.0), *_endpoint("chat-b", "seg-v3", "i-b", 5000, 8.0)
+            *hourly_requests("chat-a", "seg-v3", "i-a", 5000, 1.0),
+            *hourly_requests("chat-b", "seg-v3", "i-b", 5000, 8.0),
         ),
         "gpu_metrics": pl.concat([metrics("i-a", [15.0] * 168, gpus=1), metrics("i-b", [15.0] * 168, gpus=1)]),
-        "machines": machines(
-            *[
-                {
-                    "resource_id": r,
-                    "instance_type": "g5.xlarge",
-                    "gpu_count": 1,
-                    "hours": 168,
-                    "effective_cost": "168.00",
-                }
-                for r in ("i-a", "i-b")
-            ]
-        ),
+        "machines": g5_xlarge("i-a", "i-b"),
         "prices": prices(),
     }
     out = batching.detect(frames, config())
@@ -114,17 +98,9 @@ def test_batching_fires_on_unbatched_idle_endpoint_only():
 
 def test_batching_busy_gpu_does_not_fire():
     frames = {
-        "inference_requests": inference(*_endpoint("chat-a", "seg-v3", "i-a", 5000, 1.0)),
+        "inference_requests": inference(*hourly_requests("chat-a", "seg-v3", "i-a", 5000, 1.0)),
         "gpu_metrics": metrics("i-a", [70.0] * 168, gpus=1),
-        "machines": machines(
-            {
-                "resource_id": "i-a",
-                "instance_type": "g5.xlarge",
-                "gpu_count": 1,
-                "hours": 168,
-                "effective_cost": "168.00",
-            }
-        ),
+        "machines": g5_xlarge("i-a"),
         "prices": prices(),
     }
     assert batching.detect(frames, config()).height == 0
@@ -134,22 +110,11 @@ def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busy_endpoint():
     frames = {
         # 1,800 requests/h = 0.5 requests/s on a g5.xlarge; 7,200/h = 2 requests/s on the other
         "inference_requests": inference(
-            *_endpoint("embed", "embed-small", "i-e", 1800, 1.0),
-            *_endpoint("embed-busy", "embed-small", "i-f", 7200, 1.0),
+            *hourly_requests("embed", "embed-small", "i-e", 1800, 1.0),
+            *hourly_requests("embed-busy", "embed-small", "i-f", 7200, 1.0),
         ),
         "gpu_metrics": None,
-        "machines": machines(
-            *[
-                {
-                    "resource_id": r,
-                    "instance_type": "g5.xlarge",
-                    "gpu_count": 1,
-                    "hours": 168,
-                    "effective_cost": "169.008",
-                }
-                for r in ("i-e", "i-f")
-            ]
-        ),  # 1.006 USD/h
+        "machines": g5_xlarge("i-e", "i-f", effective_cost="169.008"),  # 1.006 USD/h
         "prices": prices(("aws", "us-east-1", "c7i.2xlarge", "ondemand_hour", "0.357")),
     }
     out = gpu_to_cpu.detect(frames, config())
@@ -161,16 +126,8 @@ def test_gpu_to_cpu_for_a_quiet_small_model_but_not_a_busy_endpoint():
 
 def test_gpu_to_cpu_large_model_with_long_prompts_does_not_fire():
     frames = {
-        "inference_requests": inference(*_endpoint("chat", "nw-chat-70b", "i-c", 100, 1.0, tokens=(2000, 500))),
-        "machines": machines(
-            {
-                "resource_id": "i-c",
-                "instance_type": "g5.xlarge",
-                "gpu_count": 1,
-                "hours": 168,
-                "effective_cost": "169.008",
-            }
-        ),
+        "inference_requests": inference(*hourly_requests("chat", "nw-chat-70b", "i-c", 100, 1.0, tokens=(2000, 500))),
+        "machines": g5_xlarge("i-c", effective_cost="169.008"),
         "prices": prices(("aws", "us-east-1", "c7i.2xlarge", "ondemand_hour", "0.357")),
     }
     assert gpu_to_cpu.detect(frames, config()).height == 0
@@ -200,12 +157,7 @@ def test_scheduling_counts_low_use_off_hours_of_development_machines():
                 "gpus": 1,
             },
         ),
-        "machines": machines(
-            *[
-                {"resource_id": r, "instance_type": "g5.xlarge", "gpu_count": 1, "hours": 168, "effective_cost": "168"}
-                for r in ("i-dev", "i-train")
-            ]
-        ),
+        "machines": g5_xlarge("i-dev", "i-train", effective_cost="168"),
         "prices": prices(),
     }
     out = scheduling.detect(frames, config())
@@ -227,15 +179,7 @@ def test_scheduling_ignores_a_dev_machine_busy_at_night():
                 "gpus": 1,
             }
         ),
-        "machines": machines(
-            {
-                "resource_id": "i-dev",
-                "instance_type": "g5.xlarge",
-                "gpu_count": 1,
-                "hours": 168,
-                "effective_cost": "168",
-            }
-        ),
+        "machines": g5_xlarge("i-dev", effective_cost="168"),
         "prices": prices(),
     }
     assert scheduling.detect(frames, config()).height == 0
@@ -244,16 +188,7 @@ def test_scheduling_ignores_a_dev_machine_busy_at_night():
 def test_scheduling_finds_notebooks_by_tag():
     frames = {
         "gpu_metrics": metrics("i-nb", [1.0] * 168, gpus=1),
-        "machines": machines(
-            {
-                "resource_id": "i-nb",
-                "instance_type": "g5.xlarge",
-                "gpu_count": 1,
-                "hours": 168,
-                "effective_cost": "168",
-                "tags": '{"user:purpose": "notebook"}',
-            }
-        ),
+        "machines": g5_xlarge("i-nb", effective_cost="168", tags='{"user:purpose": "notebook"}'),
         "prices": prices(),
     }
     assert scheduling.detect(frames, config()).height == 1

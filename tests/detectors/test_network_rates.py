@@ -21,10 +21,9 @@ from flows.recommend import load_config, load_prices, read_inputs
 from flows.settings import CONFIG_DIR, Settings
 from tests.billing.test_aws_cur import BASE as CUR_BASE
 from tests.billing.test_transfer_classification import GCP_SAMPLE, write_focus, write_gcp
-from tests.detectors.helpers import WEEK, at, flows
+from tests.detectors.helpers import WEEK, flows, hourly_flows
 from transforms.detectors import network
 
-GB = 10**9
 C = Decimal("0.01")
 # Origin (MIT): microsoft/finops-toolkit src/powershell/Tests/assets/EA_AmortizedCost_Small.csv
 # (commit 04d370f322f6052b02893ba567c3b75195a19f99): its header and Bandwidth row are the template.
@@ -32,18 +31,14 @@ AZURE_TEMPLATE = "azure/finops-toolkit_EA_AmortizedCost_Small.csv"
 
 
 def _transfers(source: str, destination: str, gb_per_hour: int, hours: int) -> list[dict]:
-    return [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": None,
-            "source_region": source,
-            "destination": f"vm-{destination}",
-            "destination_region": destination,
-            "bytes": gb_per_hour * GB,
-        }
-        for h in range(hours)
-    ]
+    return hourly_flows(
+        hours,
+        gb_per_hour,
+        source_resource_id=None,
+        source_region=source,
+        destination=f"vm-{destination}",
+        destination_region=destination,
+    )
 
 
 def _detect(warehouse, moved: list[dict]) -> tuple[dict, dict]:

@@ -6,7 +6,20 @@ from decimal import Decimal
 
 import polars as pl
 
-from tests.detectors.helpers import MONEY, T0, at, attributed, config, flows, jobs, machines, metrics, prices
+from tests.detectors.helpers import (
+    MONEY,
+    T0,
+    at,
+    attributed,
+    config,
+    flows,
+    hourly_flows,
+    jobs,
+    machines,
+    metrics,
+    prices,
+    tagged_costs,
+)
 from transforms.detectors import commitments, compression, distributed_efficiency, hdfs_to_object, network, spot
 from transforms.detectors.commitments import best_level
 
@@ -175,42 +188,18 @@ def test_spot_fires_on_long_on_demand_training_only():
 
 
 def test_network_cdn_for_repeated_downloads_and_cross_region_transfer():
-    gb = 10**9
+    egress = {"source_resource_id": "bucket-w", "source_region": "us-east-1", "destination": "internet"}
     rows = [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "bucket-w",
-            "source_region": "us-east-1",
-            "destination": "internet",
-            "bytes": 50 * gb,
-            "content_key": "models/weights.safetensors",
-        }
-        for h in range(12)
-    ]
-    rows += [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "bucket-w",
-            "source_region": "us-east-1",
-            "destination": "internet",
-            "bytes": 50 * gb,
-            "content_key": "rare.bin",
-        }
-        for h in range(3)
-    ]
-    rows += [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "bucket-d",
-            "source_region": "us-east-1",
-            "destination": "i-west",
-            "destination_region": "us-west-2",
-            "bytes": 100 * gb,
-        }
-        for h in range(5)
+        *hourly_flows(12, 50, **egress, content_key="models/weights.safetensors"),
+        *hourly_flows(3, 50, **egress, content_key="rare.bin"),
+        *hourly_flows(
+            5,
+            100,
+            source_resource_id="bucket-d",
+            source_region="us-east-1",
+            destination="i-west",
+            destination_region="us-west-2",
+        ),
     ]
     px = prices(
         ("aws", "us-east-1", "internet", "egress_gb", "0.09"),
@@ -224,19 +213,9 @@ def test_network_cdn_for_repeated_downloads_and_cross_region_transfer():
 
 
 def test_network_uses_the_billed_egress_rate():
-    gb = 10**9
-    rows = [
-        {
-            "interval_start": at(h),
-            "interval_s": 3600.0,
-            "source_resource_id": "b",
-            "source_region": "us-east-1",
-            "destination": "internet",
-            "bytes": 100 * gb,
-            "content_key": "k",
-        }
-        for h in range(10)
-    ]
+    rows = hourly_flows(
+        10, 100, source_resource_id="b", source_region="us-east-1", destination="internet", content_key="k"
+    )
     rates = pl.DataFrame(
         {
             "provider": ["aws"],
@@ -261,50 +240,10 @@ def test_network_uses_the_billed_egress_rate():
 
 def test_hdfs_cluster_versus_object_storage():
     tags = '{"user:role": "hdfs-datanode", "user:cluster": "lake", "user:replication": "3"}'
-    schema = {
-        "resource_id": pl.String,
-        "provider": pl.String,
-        "region_id": pl.String,
-        "billing_currency": pl.String,
-        "tags": pl.String,
-        "consumed_unit": pl.String,
-        "effective_cost": MONEY,
-        "consumed_quantity": MONEY,
-    }
-    rows = pl.DataFrame(
-        [
-            {
-                "resource_id": "i-dn1",
-                "provider": "aws",
-                "region_id": "us-east-1",
-                "billing_currency": "USD",
-                "tags": tags,
-                "consumed_unit": "Hrs",
-                "effective_cost": Decimal("500"),
-                "consumed_quantity": Decimal("168"),
-            },
-            {
-                "resource_id": "vol-1",
-                "provider": "aws",
-                "region_id": "us-east-1",
-                "billing_currency": "USD",
-                "tags": tags,
-                "consumed_unit": "GB-Mo",
-                "effective_cost": Decimal("300"),
-                "consumed_quantity": Decimal("6904.10958904"),
-            },
-            {
-                "resource_id": "i-web",
-                "provider": "aws",
-                "region_id": "us-east-1",
-                "billing_currency": "USD",
-                "tags": '{"user:role": "web"}',
-                "consumed_unit": "Hrs",
-                "effective_cost": Decimal("900"),
-                "consumed_quantity": Decimal("168"),
-            },
-        ],
-        schema=schema,
+    rows = tagged_costs(
+        ("i-dn1", tags, "Hrs", "500", "168"),
+        ("vol-1", tags, "GB-Mo", "300", "6904.10958904"),
+        ("i-web", '{"user:role": "web"}', "Hrs", "900", "168"),
     )
     px = prices(("aws", "us-east-1", "STANDARD", "storage_gb_month", "0.023"))
     out = hdfs_to_object.detect({"tagged_costs": rows, "prices": px}, config())
@@ -394,40 +333,9 @@ def test_distributed_efficiency_compares_with_fewer_node_runs():
 
 def test_hdfs_tags_with_cur2_prefixes_and_a_replication_tag():
     tags = '{"user_role": "hdfs-datanode", "user_hdfs_replication": "2"}'
-    schema = {
-        "resource_id": pl.String,
-        "provider": pl.String,
-        "region_id": pl.String,
-        "billing_currency": pl.String,
-        "tags": pl.String,
-        "consumed_unit": pl.String,
-        "effective_cost": MONEY,
-        "consumed_quantity": MONEY,
-    }
-    rows = pl.DataFrame(
-        [
-            {
-                "resource_id": "i-dn",
-                "provider": "aws",
-                "region_id": "us-east-1",
-                "billing_currency": "USD",
-                "tags": tags,
-                "consumed_unit": "Hrs",
-                "effective_cost": Decimal("168"),
-                "consumed_quantity": Decimal("168"),
-            },
-            {
-                "resource_id": "vol-dn",
-                "provider": "aws",
-                "region_id": "us-east-1",
-                "billing_currency": "USD",
-                "tags": tags,
-                "consumed_unit": "GB-Mo",
-                "effective_cost": Decimal("100"),
-                "consumed_quantity": Decimal("2301.36986301"),
-            },
-        ],
-        schema=schema,
+    rows = tagged_costs(
+        ("i-dn", tags, "Hrs", "168", "168"),
+        ("vol-dn", tags, "GB-Mo", "100", "2301.36986301"),
     )
     px = prices(("aws", "us-east-1", "STANDARD", "storage_gb_month", "0.023"))
     out = hdfs_to_object.detect({"tagged_costs": rows, "prices": px}, config())

@@ -9,30 +9,21 @@ from decimal import Decimal
 import polars as pl
 
 from flows.recommend import detect_all
-from tests.detectors.helpers import T0, at, attributed, config, inference, machines, metrics, prices
+from tests.detectors.helpers import (
+    T0,
+    attributed,
+    config,
+    g5_xlarge,
+    hourly_requests,
+    inference,
+    metrics,
+    prices,
+)
 from tests.detectors.test_spend_detectors import LOOKBACK_SCHEMA
 from transforms.plan import plan_violations
 from transforms.recommendations import bill_monthly_costs, finalise
 
 D = Decimal
-
-
-def _requests(hours: int = 168) -> list[dict]:
-    # 3,000 requests an hour (0.83 / s), one at a time, 100 tokens in and 50 out: small and quiet
-    return [
-        {
-            "ts": at(h),
-            "interval_s": 3600.0,
-            "endpoint": "chat-a",
-            "model": "seg-v3",
-            "resource_id": "i-a",
-            "requests": 3000,
-            "tokens_in": 300_000,
-            "tokens_out": 150_000,
-            "batch_size": 1.0,
-        }
-        for h in range(hours)
-    ]
 
 
 def _lookback() -> pl.DataFrame:
@@ -64,17 +55,10 @@ def _lookback() -> pl.DataFrame:
 def test_four_recommendations_on_one_endpoint_machine_add_up_to_less_than_its_cost():
     # i-a: one g5.xlarge GPU billed 1 USD/h for the whole week: 730 USD a month
     frames = {
-        "inference_requests": inference(*_requests()),
+        # 3,000 requests an hour (0.83 / s), one at a time, 100 tokens in and 50 out: small and quiet
+        "inference_requests": inference(*hourly_requests("chat-a", "seg-v3", "i-a", 3000, 1.0)),
         "gpu_metrics": metrics("i-a", [15.0] * 168, gpus=1),
-        "machines": machines(
-            {
-                "resource_id": "i-a",
-                "instance_type": "g5.xlarge",
-                "gpu_count": 1,
-                "hours": 168,
-                "effective_cost": "168.00",
-            }
-        ),
+        "machines": g5_xlarge("i-a"),
         "prices": prices(
             ("aws", "us-east-1", "c7i.2xlarge", "ondemand_hour", "0.17"),
             ("aws", "us-east-1", "g5.xlarge", "ondemand_hour", "1.00"),

@@ -17,6 +17,17 @@ from transforms.forecast import accuracy, fit_forecast, forecast_context, foreca
 from transforms.schema import ATTRIBUTED_COST_COLUMNS
 
 WEEK = date(2026, 11, 16)  # ends Sunday Nov 22: November has 8 days left (23–30)
+# no forecast of an earlier week to score yet (the accuracy rows forecast_context reads)
+NO_PAST_FORECASTS = pl.DataFrame(
+    schema={
+        "target_week": pl.Date,
+        "made_week": pl.Date,
+        "mean": pl.Float64,
+        "lower": pl.Float64,
+        "upper": pl.Float64,
+        "actual": pl.Float64,
+    }
+)
 
 
 def history(amounts: list[str], *, category="training", recurring="0") -> pl.DataFrame:
@@ -65,16 +76,7 @@ def test_less_than_eight_weeks_says_so():
         {},
         WEEK,
         "USD",
-        pl.DataFrame(
-            schema={
-                "target_week": pl.Date,
-                "made_week": pl.Date,
-                "mean": pl.Float64,
-                "lower": pl.Float64,
-                "upper": pl.Float64,
-                "actual": pl.Float64,
-            }
-        ),
+        NO_PAST_FORECASTS,
     )
     assert context["note"] == "Not enough history to forecast: 5 weeks of spend, 8 needed."
     assert not context["enough"]
@@ -88,16 +90,7 @@ def test_month_end_counts_the_days_left_in_the_month():
         {"total": Decimal("2000"), "training": Decimal("2000")},
         WEEK,
         "USD",
-        pl.DataFrame(
-            schema={
-                "target_week": pl.Date,
-                "made_week": pl.Date,
-                "mean": pl.Float64,
-                "lower": pl.Float64,
-                "upper": pl.Float64,
-                "actual": pl.Float64,
-            }
-        ),
+        NO_PAST_FORECASTS,
     )
     total = next(r for r in context["rows"] if r["key"] == "total")
     assert total["month_end_exact"] == "2800.00"  # 2,000 + 700 × (1 + 1/7)

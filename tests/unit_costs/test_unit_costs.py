@@ -9,6 +9,7 @@ import polars as pl
 
 from flows.unit_costs import load_unit_cost_frames
 from flows.warehouse import insert_frame
+from tests.report.conftest import cost_row as attributed_row
 from transforms.schema import ATTRIBUTED_COST_COLUMNS
 from transforms.unit_costs import token_direction, token_multiplier, unit_costs
 
@@ -293,32 +294,20 @@ def test_training_job_spanning_two_weeks():
 
 
 def cost_row(week, day, resource, cost, gpu_hours, *, idle=False, category="inference", team="nlp", model="llm"):
-    value = Decimal(cost)
-    return {
-        "week_start": week,
-        "day": day,
-        "category": category,
-        "team": team,
-        "project": "p",
-        "model": model,
-        "resource_id": resource,
-        "provider": "aws",
-        "billing_account_id": "1",
-        "service_name": "EC2",
-        "billing_currency": "USD",
-        "is_idle": idle,
-        "is_unused_commitment": False,
-        "attribution_method": "usage",
-        "charge_category": "Usage",
-        "effective_cost": value,
-        "billed_cost": value,
-        "list_cost": value,
-        "reporting_currency": "USD",
-        "effective_cost_reporting": value,
-        "gpu_hours": gpu_hours,
-        "energy_kwh": 0.0,
-        "co2e_kg": 0.0,
-    }
+    """An attributed_cost row of ``resource`` on ``day`` (project p, EC2 in AWS account 1, USD)."""
+    row = attributed_row(
+        week,
+        (day - week).days,
+        cost,
+        category=category,
+        team=team,
+        project="p",
+        model=model,
+        service="EC2",
+        idle=idle,
+        gpu_hours=gpu_hours,
+    )
+    return row | {"resource_id": resource, "billing_account_id": "1"}
 
 
 def test_queries_read_the_warehouse(warehouse):

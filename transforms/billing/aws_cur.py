@@ -283,93 +283,94 @@ def is_cur2(sniff: Sniff) -> bool:
     return is_snake_case_cur(sniff) and bool({"product", "resource_tags"} & _lower(sniff))
 
 
-AWS_CUR_CSV = register(
-    SourceFormat(
-        name="aws_cur_csv",
-        columns=_required_columns("legacy"),
-        table="billing_line_items",
-        reader="csv",
-        matches=is_legacy_csv,
-        to_table=legacy_csv_to_canonical,
-        description="AWS Cost and Usage Report, legacy CSV (plain or gzip), amortised",
-        period_policy="replace",
-        # rows shorter than the header (a trailing empty column left out) read as nulls there
-        read_options={"null_padding": True},
-        priority=20,
+def _register_cur(
+    name: str,
+    layout: str,
+    reader: str,
+    matches,
+    to_table,
+    description: str,
+    *,
+    read_options: dict | None = None,
+    priority: int = 20,
+) -> SourceFormat:
+    """Register an AWS CUR format: billing rows, recognised by ``layout``'s required columns, a newer
+    delivery of a period replacing the older one."""
+    return register(
+        SourceFormat(
+            name=name,
+            columns=_required_columns(layout),
+            table="billing_line_items",
+            reader=reader,
+            matches=matches,
+            to_table=to_table,
+            description=description,
+            period_policy="replace",
+            read_options=read_options or {},
+            priority=priority,
+        )
     )
+
+
+AWS_CUR_CSV = _register_cur(
+    "aws_cur_csv",
+    "legacy",
+    "csv",
+    is_legacy_csv,
+    legacy_csv_to_canonical,
+    "AWS Cost and Usage Report, legacy CSV (plain or gzip), amortised",
+    # rows shorter than the header (a trailing empty column left out) read as nulls there
+    read_options={"null_padding": True},
 )
-AWS_CUR_ATHENA_CSV = register(
-    SourceFormat(
-        name="aws_cur_athena_csv",
-        columns=_required_columns("athena"),
-        table="billing_line_items",
-        reader="csv",
-        matches=is_snake_case_csv,
-        to_table=athena_csv_to_canonical,
-        description="AWS Cost and Usage Report with the Athena snake_case column names, in a CSV, amortised",
-        period_policy="replace",
-        read_options={"explicit_dialect": True, "null_padding": True},
-        priority=20,
-    )
+AWS_CUR_ATHENA_CSV = _register_cur(
+    "aws_cur_athena_csv",
+    "athena",
+    "csv",
+    is_snake_case_csv,
+    athena_csv_to_canonical,
+    "AWS Cost and Usage Report with the Athena snake_case column names, in a CSV, amortised",
+    read_options={"explicit_dialect": True, "null_padding": True},
 )
-AWS_CUR_HIVE_TEXT = register(
-    SourceFormat(
-        name="aws_cur_hive_text",
-        columns=_required_columns("athena"),
-        table="billing_line_items",
-        reader="csv",
-        matches=is_hive_text_cur,
-        to_table=hive_text_to_canonical,
-        description="AWS Cost and Usage Report as Hive text (\\x01-delimited, \\N for null) with a header line",
-        period_policy="replace",
-        read_options={"explicit_dialect": True, "delim": HIVE_DELIMITER, "quote": "", "nullstr": "\\N"},
-        priority=20,
-    )
+AWS_CUR_HIVE_TEXT = _register_cur(
+    "aws_cur_hive_text",
+    "athena",
+    "csv",
+    is_hive_text_cur,
+    hive_text_to_canonical,
+    "AWS Cost and Usage Report as Hive text (\\x01-delimited, \\N for null) with a header line",
+    read_options={"explicit_dialect": True, "delim": HIVE_DELIMITER, "quote": "", "nullstr": "\\N"},
 )
-AWS_CUR_HIVE_TEXT_HEADERLESS = register(
-    SourceFormat(
-        name="aws_cur_hive_text_headerless",
-        columns=_required_columns("legacy"),
-        table="billing_line_items",
-        reader="csv",
-        matches=is_headerless_hive_text,
-        to_table=headerless_hive_text_to_canonical,
-        description="AWS Cost and Usage Report as Hive text without a header; column names from its CUR manifest",
-        period_policy="replace",
-        read_options={
-            "explicit_dialect": True,
-            "delim": HIVE_DELIMITER,
-            "quote": "",
-            "nullstr": "\\N",
-            "header": False,
-            "names_from": "aws_cur_manifest",  # flows.ingest_discover.cur_manifest_header
-        },
-        priority=19,
-    )
+AWS_CUR_HIVE_TEXT_HEADERLESS = _register_cur(
+    "aws_cur_hive_text_headerless",
+    "legacy",
+    "csv",
+    is_headerless_hive_text,
+    headerless_hive_text_to_canonical,
+    "AWS Cost and Usage Report as Hive text without a header; column names from its CUR manifest",
+    read_options={
+        "explicit_dialect": True,
+        "delim": HIVE_DELIMITER,
+        "quote": "",
+        "nullstr": "\\N",
+        "header": False,
+        "names_from": "aws_cur_manifest",  # flows.ingest_discover.cur_manifest_header
+    },
+    priority=19,
 )
-AWS_CUR_PARQUET = register(
-    SourceFormat(
-        name="aws_cur_parquet",
-        columns=_required_columns("athena"),
-        table="billing_line_items",
-        reader="parquet",
-        matches=lambda s: is_snake_case_cur(s) and not is_cur2(s),
-        to_table=athena_parquet_to_canonical,
-        description="AWS Cost and Usage Report, Athena-style Parquet (flattened snake_case), amortised",
-        period_policy="replace",
-        priority=20,
-    )
+AWS_CUR_PARQUET = _register_cur(
+    "aws_cur_parquet",
+    "athena",
+    "parquet",
+    lambda s: is_snake_case_cur(s) and not is_cur2(s),
+    athena_parquet_to_canonical,
+    "AWS Cost and Usage Report, Athena-style Parquet (flattened snake_case), amortised",
 )
-AWS_CUR2_PARQUET = register(
-    SourceFormat(
-        name="aws_cur2_parquet",
-        columns=_required_columns("cur2"),
-        table="billing_line_items",
-        reader="parquet",
-        matches=is_cur2,
-        to_table=cur2_parquet_to_canonical,
-        description="AWS CUR 2.0 (Data Exports) Parquet with product / resource_tags MAPs, amortised",
-        period_policy="replace",
-        priority=21,
-    )
+AWS_CUR2_PARQUET = _register_cur(
+    "aws_cur2_parquet",
+    "cur2",
+    "parquet",
+    is_cur2,
+    cur2_parquet_to_canonical,
+    "AWS CUR 2.0 (Data Exports) Parquet with product / resource_tags MAPs, amortised",
+    priority=21,
 )

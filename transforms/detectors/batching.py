@@ -19,16 +19,15 @@ import polars as pl
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     dec,
-    frame,
+    gpu_machines,
     hours_per_month,
-    machine_basis,
-    machine_rates,
+    machine_recommendation,
     money,
     num,
-    recommendation,
+    run_machine_rates,
     to_frame,
 )
-from transforms.detectors.endpoints import endpoint_stats
+from transforms.detectors.endpoints import run_endpoints
 
 KIND = "batching"
 STRATEGY = "batching"
@@ -41,33 +40,33 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     max_batch = cfg.max_mean_batch_size
     max_util = cfg.max_gpu_util_pct
     target = cfg.target_util_pct
-    inference = frame(frames, "inference_requests")
-    if inference is None:
+    endpoints = run_endpoints(frames)
+    if not endpoints:
         return to_frame([])
-    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
+    rates = run_machine_rates(frames, config)
     month = hours_per_month(config)
     cur = config.reporting_currency
     rows = []
-    for e in endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True):
+    for e in endpoints:
         if e["mean_batch"] is None or e["gpu_util"] is None:
             continue
         if e["mean_batch"] > max_batch or e["gpu_util"] >= max_util:
             continue
-        known = [r for r in e["resource_ids"] if r in rates and (rates[r].get("gpu_count") or 0) > 0]
+        known = gpu_machines(e["resource_ids"], rates)
         if not known:
             continue
         cost = sum((rates[r]["rate"] * month for r in known), Decimal(0))
         achieved = dec(e["gpu_util"], 2)
         savings = cost * (Decimal(1) - achieved / target)
-        resource = ";".join(known)
         rows.append(
-            recommendation(
+            machine_recommendation(
+                known,
+                rates,
+                config,
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=resource,
                 model=e["model"],
                 monthly_savings=savings,
-                config=config,
                 formula=(
                     f"{num(money(cost))} {cur}/month x (1 - {num(achieved)} % / {num(target)} %) = {num(money(savings))}"
                 ),
@@ -89,8 +88,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 confidence="medium",
                 confidence_reason="reachable utilisation depends on the endpoint's latency budget",
                 action=(f"Enable dynamic batching on endpoint {e['endpoint']} and consolidate it onto fewer GPUs."),
-                cost_basis=machine_basis(known, rates, config),
-                overlap_group=f"machine:{resource}",
             )
         )
     return to_frame(rows, config)

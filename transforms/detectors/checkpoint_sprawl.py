@@ -17,12 +17,13 @@ from decimal import Decimal
 import polars as pl
 
 from transforms.config import DetectorConfig
-from transforms.detectors.common import frame, money, num, recommendation, to_frame
+from transforms.detectors.common import Price, frame, money, num, to_frame
 from transforms.detectors.storage_common import (
+    bucket_recommendation,
     bucket_storage_cost,
+    class_savings,
     gb,
     latest_snapshot,
-    priced_classes,
 )
 
 KIND = "checkpoint_sprawl"
@@ -65,38 +66,39 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     for (provider, bucket), classes in per_class.group_by("provider", "bucket", maintain_order=True):
         if gb(classes["bytes"].sum()) < min_gb:
             continue
-        total, formulas, evidence = Decimal(0), [], {}
-        for c, size, price in priced_classes(frames, config, provider, bucket, classes):
+
+        def deleted(c: dict, size: Decimal, price: Price) -> tuple[Decimal, str, dict]:
             saving = size * price.value
-            total += saving
-            formulas.append(
-                f"{num(size.quantize(Decimal('0.01')))} GB x {num(price.value)} {cur}/GB-month = {num(money(saving))}"
+            return (
+                saving,
+                f"{num(size.quantize(Decimal('0.01')))} GB x {num(price.value)} {cur}/GB-month = {num(money(saving))}",
+                {
+                    "objects": c["objects"],
+                    "runs": c["runs"],
+                    "gb": size.quantize(Decimal("0.001")),
+                    **price.evidence("price"),
+                },
             )
-            evidence[c["storage_class"]] = {
-                "objects": c["objects"],
-                "runs": c["runs"],
-                "gb": size.quantize(Decimal("0.001")),
-                **price.evidence("price"),
-            }
+
+        total, formulas, evidence = class_savings(frames, config, provider, bucket, classes, deleted)
         if total <= 0:
             continue
         objects = sum(v["objects"] for v in evidence.values())
         runs = int(surplus.filter(pl.col("bucket") == bucket)["run"].n_unique())
         rows.append(
-            recommendation(
+            bucket_recommendation(
+                bucket,
+                total,
+                bucket_cost,
+                config,
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=bucket,
-                monthly_savings=total,
-                config=config,
                 formula="; ".join(formulas),
                 evidence={"bucket": bucket, "keep_last": keep, "pattern": pattern, "runs": runs, "classes": evidence},
                 evidence_text=f"{objects} checkpoints beyond the newest {keep} of {runs} run(s) in {bucket}",
                 confidence="medium",
                 confidence_reason="older checkpoints may be kept on purpose (evaluation, rollback)",
                 action=f"Keep only the last {keep} checkpoints per run in {bucket} (lifecycle rule or training-script retention).",
-                cost_basis={bucket: bucket_cost.get(bucket, total)},
-                overlap_group=f"storage:{bucket}",
             )
         )
     return to_frame(rows, config)

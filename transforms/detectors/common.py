@@ -86,6 +86,21 @@ def week_bounds(config: Mapping) -> tuple[datetime, datetime]:
     return weeks.week_bounds(config.week_start)
 
 
+def hours_in_week(begin: datetime, end: datetime, until: str = "_end") -> pl.Expr:
+    """Hours of each row's run (``start_ts`` to the column ``until``) inside the week ``begin``-``end``."""
+    return (
+        pl.min_horizontal(pl.col(until), pl.lit(end)) - pl.max_horizontal(pl.col("start_ts"), pl.lit(begin))
+    ).dt.total_seconds().clip(lower_bound=0) / 3600.0
+
+
+def job_week_cost(job: Mapping, info: Mapping) -> Decimal:
+    """What a job row cost on its machine this week: its hours in the week x the machine's hourly rate x
+    the share of the machine's GPUs it held (``job GPUs / machine GPUs``, at most the whole machine)."""
+    gpus = info.get("gpu_count") or job["gpus"] or 1
+    share = Decimal(min(job["gpus"] or gpus, gpus)) / Decimal(gpus)
+    return dec(job["week_hours"], 4) * info["rate"] * share
+
+
 def to_reporting(amount: Decimal | None, currency: str | None, config: DetectorConfig) -> Decimal | None:
     """``amount`` in the reporting currency, or None where no exchange rate is known."""
     if amount is None or currency is None:
@@ -178,6 +193,38 @@ def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: Detector
             continue
         rates[row["resource_id"]] = info
     return rates
+
+
+def run_machine_rates(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> dict[str, dict]:
+    """``machine_rates`` of the run's ``machines`` and ``prices`` frames."""
+    return machine_rates(frames.get("machines"), frames.get("prices"), config)
+
+
+def run_owners(frames: Mapping[str, pl.DataFrame]) -> dict[str, dict]:
+    """``owners`` of the run's ``attributed_cost`` and ``jobs`` frames."""
+    return owners(frames.get("attributed_cost"), frames.get("jobs"))
+
+
+def gpu_machines(resource_ids, rates: Mapping[str, dict]) -> list[str]:
+    """Those of ``resource_ids`` with a known rate and at least one GPU, in their order."""
+    return [r for r in resource_ids if r in rates and (rates[r].get("gpu_count") or 0) > 0]
+
+
+def hours_saving(hours: Decimal, what: str, rate: Decimal, config: DetectorConfig) -> tuple[Decimal, str]:
+    """The monthly saving of switching a machine off for ``hours`` of the week, and its formula:
+    ``hours / 168 h x 730 h x hourly_rate`` (``what`` names the hours in the formula, e.g. ``idle h``)."""
+    savings = per_month(hours, config) * rate
+    formula = (
+        f"{num(hours)} {what} {per_month_text(config)} x {num(money(rate))} {config.reporting_currency}/h"
+        f" = {num(money(savings))}"
+    )
+    return savings, formula
+
+
+def rate_confidence(billed: bool, billed_reason: str, list_reason: str) -> dict:
+    """``confidence`` and its reason for a saving priced at a rate: high where the bill shows the rate,
+    medium where it comes from the list prices."""
+    return {"confidence": "high" if billed else "medium", "confidence_reason": billed_reason if billed else list_reason}
 
 
 def rate_evidence(info: dict) -> dict:
@@ -298,6 +345,26 @@ def recommendation(
         "overlap_group": overlap_group,
         "cost_basis": basis_json({k: v for k, v in cost_basis.items() if v is not None and v > 0}),
     }
+
+
+def machine_recommendation(
+    machines: list[str],
+    rates: Mapping[str, dict],
+    config: DetectorConfig,
+    owner: Mapping[str, str | None] | None = None,
+    **fields,
+) -> dict:
+    """A ``recommendation`` acting on these machines: resource id ``a;b``, the owner's team / project /
+    model, the machines' monthly cost as its basis and ``machine:<resource id>`` as its overlap group."""
+    resource = ";".join(machines)
+    return recommendation(
+        resource_id=resource,
+        **(owner or {}),
+        config=config,
+        cost_basis=machine_basis(machines, rates, config),
+        overlap_group=f"machine:{resource}",
+        **fields,
+    )
 
 
 def to_frame(rows: list[dict], config: DetectorConfig | None = None) -> pl.DataFrame:

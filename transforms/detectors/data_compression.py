@@ -17,12 +17,13 @@ from decimal import Decimal
 import polars as pl
 
 from transforms.config import DetectorConfig
-from transforms.detectors.common import frame, money, num, recommendation, to_frame
+from transforms.detectors.common import Price, frame, money, num, to_frame
 from transforms.detectors.storage_common import (
+    bucket_recommendation,
     bucket_storage_cost,
+    class_savings,
     gb,
     latest_snapshot,
-    priced_classes,
 )
 
 KIND = "data_compression"
@@ -55,28 +56,27 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         total_gb = gb(classes["bytes"].sum())
         if total_gb < min_gb:
             continue
-        total, formulas, evidence = Decimal(0), [], {}
-        for c, size, price in priced_classes(frames, config, provider, bucket, classes):
+
+        def compressed(c: dict, size: Decimal, price: Price) -> tuple[Decimal, str, dict]:
             saving = size * (Decimal(1) - Decimal(1) / ratio) * price.value
-            total += saving
-            formulas.append(
+            return (
+                saving,
                 f"{num(size.quantize(Decimal('0.01')))} GB x (1 - 1 / {num(ratio)}) x {num(price.value)} {cur}/GB-month"
-                f" = {num(money(saving))}"
+                f" = {num(money(saving))}",
+                {"objects": c["objects"], "gb": size.quantize(Decimal("0.001")), **price.evidence("price")},
             )
-            evidence[c["storage_class"]] = {
-                "objects": c["objects"],
-                "gb": size.quantize(Decimal("0.001")),
-                **price.evidence("price"),
-            }
+
+        total, formulas, evidence = class_savings(frames, config, provider, bucket, classes, compressed)
         if total <= 0:
             continue
         rows.append(
-            recommendation(
+            bucket_recommendation(
+                bucket,
+                total,
+                bucket_cost,
+                config,
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=bucket,
-                monthly_savings=total,
-                config=config,
                 formula="; ".join(formulas),
                 evidence={"bucket": bucket, "suffixes": suffixes, "assumed_ratio": float(ratio), "classes": evidence},
                 evidence_text=(
@@ -86,8 +86,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 confidence="medium",
                 confidence_reason=f"the compression ratio {num(ratio)} is assumed; text usually compresses 3-10x",
                 action=f"Compress the text objects in {bucket} (gzip / zstd) or rewrite them as Parquet.",
-                cost_basis={bucket: bucket_cost.get(bucket, total)},
-                overlap_group=f"storage:{bucket}",
             )
         )
     return to_frame(rows, config)

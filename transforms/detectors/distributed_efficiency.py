@@ -23,12 +23,14 @@ from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     dec,
     frame,
-    machine_rates,
+    hours_in_week,
+    job_week_cost,
     money,
     num,
     per_month,
     per_month_text,
     recommendation,
+    run_machine_rates,
     to_frame,
     week_bounds,
 )
@@ -47,14 +49,7 @@ def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: DetectorC
             pl.col("end_ts").fill_null(pl.lit(end)).alias("_end"),
             pl.col("nodes").fill_null(1).alias("nodes"),
         )
-        .with_columns(
-            (
-                (pl.min_horizontal(pl.col("_end"), pl.lit(end)) - pl.max_horizontal(pl.col("start_ts"), pl.lit(begin)))
-                .dt.total_seconds()
-                .clip(lower_bound=0)
-                / 3600.0
-            ).alias("week_hours")
-        )
+        .with_columns(hours_in_week(begin, end).alias("week_hours"))
         .filter(pl.col("week_hours") > 0)
     )
     util = (
@@ -74,7 +69,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     jobs, metrics = frame(frames, "jobs"), frame(frames, "gpu_metrics")
     if jobs is None or metrics is None:
         return to_frame([])
-    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
+    rates = run_machine_rates(frames, config)
     per_job = job_utilisation(jobs, metrics, config)
     cur = config.reporting_currency
     rows = []
@@ -94,8 +89,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             info = rates.get(j["resource_id"])
             if info is None:
                 continue
-            gpus = info.get("gpu_count") or j["gpus"] or 1
-            job_cost = dec(j["week_hours"], 4) * info["rate"] * Decimal(min(j["gpus"] or gpus, gpus)) / Decimal(gpus)
+            job_cost = job_week_cost(j, info)
             cost += job_cost
             basis[j["resource_id"]] = basis.get(j["resource_id"], Decimal(0)) + per_month(job_cost, config)
         if cost == 0:

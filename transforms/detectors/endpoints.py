@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
+
+
+def run_endpoints(frames: Mapping[str, pl.DataFrame]) -> list[dict]:
+    """``endpoint_stats`` of the run's ``inference_requests`` and ``gpu_metrics``, as rows (none without
+    inference logs)."""
+    inference = frames.get("inference_requests")
+    if inference is None or inference.height == 0:
+        return []
+    return list(endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True))
 
 
 def endpoint_stats(inference: pl.DataFrame, gpu_metrics: pl.DataFrame | None) -> pl.DataFrame:

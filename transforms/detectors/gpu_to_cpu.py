@@ -20,17 +20,16 @@ import polars as pl
 
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
-    frame,
+    gpu_machines,
     hours_per_month,
     lookup_price,
-    machine_basis,
-    machine_rates,
+    machine_recommendation,
     money,
     num,
-    recommendation,
+    run_machine_rates,
     to_frame,
 )
-from transforms.detectors.endpoints import endpoint_stats
+from transforms.detectors.endpoints import run_endpoints
 
 KIND = "gpu_to_cpu"
 STRATEGY = "GPU versus CPU"
@@ -44,44 +43,44 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     small = set(cfg.small_models)
     max_tokens = cfg.max_tokens_per_request
     cpu_types = cfg.cpu_instance
-    inference = frame(frames, "inference_requests")
-    if inference is None:
+    endpoints = run_endpoints(frames)
+    if not endpoints:
         return to_frame([])
-    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
+    rates = run_machine_rates(frames, config)
     month = hours_per_month(config)
     cur = config.reporting_currency
     rows = []
-    for e in endpoint_stats(inference, frames.get("gpu_metrics")).iter_rows(named=True):
+    for e in endpoints:
         if e["p95_rps"] is None or e["p95_rps"] >= max_rps:
             continue
         tokens = e["tokens_per_request"]
         is_small = e["model"] in small or (tokens is not None and tokens <= max_tokens)
         if not is_small:
             continue
-        gpu_machines = [r for r in e["resource_ids"] if r in rates and (rates[r].get("gpu_count") or 0) > 0]
-        if not gpu_machines:
+        on_gpu = gpu_machines(e["resource_ids"], rates)
+        if not on_gpu:
             continue
-        provider = rates[gpu_machines[0]]["provider"]
+        provider = rates[on_gpu[0]]["provider"]
         cpu_type = cpu_types.get(provider)
         cpu = lookup_price(
-            frames.get("prices"), provider, rates[gpu_machines[0]].get("region_id"), cpu_type, "ondemand_hour", config
+            frames.get("prices"), provider, rates[on_gpu[0]].get("region_id"), cpu_type, "ondemand_hour", config
         )
         if cpu is None:
             continue
-        gpu_rate = sum((rates[r]["rate"] for r in gpu_machines), Decimal(0))
-        cpu_rate = cpu.value * len(gpu_machines)
+        gpu_rate = sum((rates[r]["rate"] for r in on_gpu), Decimal(0))
+        cpu_rate = cpu.value * len(on_gpu)
         savings = (gpu_rate - cpu_rate) * month
-        resource = ";".join(gpu_machines)
         rows.append(
-            recommendation(
+            machine_recommendation(
+                on_gpu,
+                rates,
+                config,
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=resource,
                 model=e["model"],
                 monthly_savings=savings,
-                config=config,
                 formula=(
-                    f"({num(money(gpu_rate))} - {len(gpu_machines)} x {num(cpu.value)}) {cur}/h x {num(month)} h"
+                    f"({num(money(gpu_rate))} - {len(on_gpu)} x {num(cpu.value)}) {cur}/h x {num(month)} h"
                     f" = {num(money(savings))}"
                 ),
                 evidence={
@@ -90,13 +89,13 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     "tokens_per_request": round(tokens, 1) if tokens is not None else None,
                     "requests": e["requests"],
                     "gpu_hourly_rate": money(gpu_rate),
-                    "gpu_hourly_rate_sources": {r: rates[r]["rate_source"] for r in gpu_machines},
+                    "gpu_hourly_rate_sources": {r: rates[r]["rate_source"] for r in on_gpu},
                     "cpu_instance": cpu_type,
                     **cpu.evidence("cpu_price"),
                 },
                 evidence_text=(
                     f"endpoint {e['endpoint']} ({e['model']}): p95 {e['p95_rps']:.2f} requests/s on "
-                    f"{len(gpu_machines)} GPU machine(s)"
+                    f"{len(on_gpu)} GPU machine(s)"
                 ),
                 confidence="medium",
                 confidence_reason="traffic is low and the model small, but CPU latency is not measured",
@@ -104,8 +103,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     f"Serve {e['model']} from a {cpu_type} CPU instance after checking that the slower CPU "
                     f"latency fits the endpoint's budget."
                 ),
-                cost_basis=machine_basis(gpu_machines, rates, config),
-                overlap_group=f"machine:{resource}",
             )
         )
     return to_frame(rows, config)

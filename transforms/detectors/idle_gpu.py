@@ -23,15 +23,11 @@ from transforms.detectors.common import (
     HOURS_PER_WEEK,
     frame,
     hourly_util,
-    machine_basis,
-    machine_rates,
-    money,
-    num,
-    owners,
-    per_month,
-    per_month_text,
+    hours_saving,
+    machine_recommendation,
     rate_evidence,
-    recommendation,
+    run_machine_rates,
+    run_owners,
     to_frame,
 )
 
@@ -48,8 +44,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     metrics = frame(frames, "gpu_metrics")
     if metrics is None:
         return to_frame([])
-    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
-    who = owners(frames.get("attributed_cost"), frames.get("jobs"))
+    rates = run_machine_rates(frames, config)
+    who = run_owners(frames)
     per_machine = (
         hourly_util(metrics)
         .group_by("resource_id")
@@ -67,22 +63,18 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         if idle / HOURS_PER_WEEK < min_share or m["resource_id"] not in rates:
             continue
         info = rates[m["resource_id"]]
-        rate = info["rate"]
-        savings = per_month(idle, config) * rate
+        savings, formula = hours_saving(idle, "idle h", info["rate"], config)
         high = info["rate_source"] == "bill" and m["observed_hours"] >= 0.9 * 168
-        owner = who.get(m["resource_id"], {})
         rows.append(
-            recommendation(
+            machine_recommendation(
+                [m["resource_id"]],
+                rates,
+                config,
+                who.get(m["resource_id"]),
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=m["resource_id"],
-                **owner,
                 monthly_savings=savings,
-                config=config,
-                formula=(
-                    f"{num(idle)} idle h {per_month_text(config)} x {num(money(rate))} {config.reporting_currency}/h"
-                    f" = {num(money(savings))}"
-                ),
+                formula=formula,
                 evidence={
                     "idle_hours": m["idle_hours"],
                     "observed_hours": m["observed_hours"],
@@ -102,8 +94,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     else "list price or partial GPU metrics"
                 ),
                 action=f"Power down {m['resource_id']} or schedule it off while it sits idle.",
-                cost_basis=machine_basis([m["resource_id"]], rates, config),
-                overlap_group=f"machine:{m['resource_id']}",
             )
         )
     return to_frame(rows, config)

@@ -22,15 +22,12 @@ from transforms.config import DetectorConfig, Scheduling
 from transforms.detectors.common import (
     frame,
     hourly_util,
-    machine_basis,
-    machine_rates,
-    money,
-    num,
-    owners,
-    per_month,
-    per_month_text,
+    hours_saving,
+    machine_recommendation,
+    rate_confidence,
     rate_evidence,
-    recommendation,
+    run_machine_rates,
+    run_owners,
     to_frame,
 )
 from transforms.tags import parse_tags
@@ -69,8 +66,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     candidates = dev_machines(frames.get("jobs"), frames.get("machines"), cfg)
     if metrics is None or not candidates:
         return to_frame([])
-    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
-    who = owners(frames.get("attributed_cost"), frames.get("jobs"))
+    rates = run_machine_rates(frames, config)
+    who = run_owners(frames)
     weekday = pl.col("hour").dt.weekday() - 1  # polars: Monday = 1
     working = weekday.is_in(days) & (pl.col("hour").dt.hour() >= start_h) & (pl.col("hour").dt.hour() < end_h)
     per_machine = (
@@ -90,21 +87,17 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         info = rates.get(m["resource_id"])
         if info is None or m["off_low"] < min_off:
             continue
-        hours = Decimal(m["off_low"])
-        savings = per_month(hours, config) * info["rate"]
-        billed = info["rate_source"] == "bill"
+        savings, formula = hours_saving(Decimal(m["off_low"]), "off-hours", info["rate"], config)
         rows.append(
-            recommendation(
+            machine_recommendation(
+                [m["resource_id"]],
+                rates,
+                config,
+                who.get(m["resource_id"]),
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=m["resource_id"],
-                **who.get(m["resource_id"], {}),
                 monthly_savings=savings,
-                config=config,
-                formula=(
-                    f"{num(hours)} off-hours {per_month_text(config)} x {num(money(info['rate']))} "
-                    f"{config.reporting_currency}/h = {num(money(savings))}"
-                ),
+                formula=formula,
                 evidence={
                     "off_hours_low_use": m["off_low"],
                     "off_hours_running": m["off_running"],
@@ -117,14 +110,11 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                 evidence_text=(
                     f"development machine running {m['off_low']} h outside working hours under {low:g} % GPU use"
                 ),
-                confidence="high" if billed else "medium",
-                confidence_reason="billed hourly rate" if billed else "list price, no billed rate",
+                **rate_confidence(info["rate_source"] == "bill", "billed hourly rate", "list price, no billed rate"),
                 action=(
                     f"Stop {m['resource_id']} outside working hours "
                     f"(Mon-Fri {start_h:02d}:00-{end_h:02d}:00 UTC) with an automatic schedule."
                 ),
-                cost_basis=machine_basis([m["resource_id"]], rates, config),
-                overlap_group=f"machine:{m['resource_id']}",
             )
         )
     return to_frame(rows, config)

@@ -24,13 +24,15 @@ from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     dec,
     frame,
+    hours_in_week,
+    job_week_cost,
     lookup_price,
-    machine_rates,
     money,
     num,
     per_month,
     per_month_text,
     recommendation,
+    run_machine_rates,
     to_frame,
     week_bounds,
 )
@@ -48,12 +50,7 @@ def long_on_demand_jobs(jobs: pl.DataFrame, config: DetectorConfig, min_hours: f
         .with_columns(pl.col("end_ts").fill_null(pl.lit(end)).alias("_end"))
         .with_columns(
             ((pl.col("_end") - pl.col("start_ts")).dt.total_seconds() / 3600.0).alias("job_hours"),
-            (
-                (pl.min_horizontal(pl.col("_end"), pl.lit(end)) - pl.max_horizontal(pl.col("start_ts"), pl.lit(begin)))
-                .dt.total_seconds()
-                .clip(lower_bound=0)
-                / 3600.0
-            ).alias("week_hours"),
+            hours_in_week(begin, end).alias("week_hours"),
         )
         .filter((pl.col("job_hours") >= min_hours) & (pl.col("week_hours") > 0))
         .filter(pl.col("pricing_model").is_null() | (pl.col("pricing_model") == "on_demand"))
@@ -68,7 +65,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     jobs = frame(frames, "jobs")
     if jobs is None:
         return to_frame([])
-    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
+    rates = run_machine_rates(frames, config)
     prices = frames.get("prices")
     groups: dict[tuple, dict] = {}
     for j in long_on_demand_jobs(jobs, config, min_hours).sort("job_id", "resource_id").iter_rows(named=True):
@@ -83,9 +80,7 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         )
         if od is None or sp is None or od.value <= 0:
             continue
-        gpus = info.get("gpu_count") or j["gpus"] or 1
-        share = Decimal(min(j["gpus"] or gpus, gpus)) / Decimal(gpus)
-        cost = dec(j["week_hours"], 4) * info["rate"] * share
+        cost = job_week_cost(j, info)
         discount = Decimal(1) - sp.value / od.value
         key = (j["team"], j["project"], j["model"])
         g = groups.setdefault(

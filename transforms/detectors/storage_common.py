@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 
 import polars as pl
 
-from transforms.detectors.common import Price, lookup_price
+from transforms.detectors.common import Price, lookup_price, recommendation
 
 BYTES_PER_GB = Decimal(1024**3)  # providers bill storage per GiB and call it GB
 
@@ -66,6 +66,39 @@ def priced_classes(
         price = class_price(frames, provider, region, row["storage_class"], "storage_gb_month", config)
         if price is not None:
             yield row, gb(row[size_column]), price
+
+
+def class_savings(
+    frames: Mapping[str, pl.DataFrame],
+    config,
+    provider: str,
+    bucket: str,
+    classes: pl.DataFrame,
+    term: Callable[[dict, Decimal, Price], tuple[Decimal, str, dict]],
+) -> tuple[Decimal, list[str], dict[str, dict]]:
+    """A bucket's saving added up over its priced storage classes (``priced_classes``): ``term(row, gb,
+    price)`` gives one class's (saving, formula, evidence); returns the total, the formulas and the
+    evidence per class."""
+    total, formulas, evidence = Decimal(0), [], {}
+    for row, size, price in priced_classes(frames, config, provider, bucket, classes):
+        saving, formula, found = term(row, size, price)
+        total += saving
+        formulas.append(formula)
+        evidence[row["storage_class"]] = found
+    return total, formulas, evidence
+
+
+def bucket_recommendation(bucket: str, total: Decimal, bucket_cost: Mapping[str, Decimal], config, **fields) -> dict:
+    """A ``recommendation`` saving ``total`` a month on one bucket: its basis is what storing the bucket
+    costs (``bucket_storage_cost``, else the saving itself), its overlap group ``storage:<bucket>``."""
+    return recommendation(
+        resource_id=bucket,
+        monthly_savings=total,
+        config=config,
+        cost_basis={bucket: bucket_cost.get(bucket, total)},
+        overlap_group=f"storage:{bucket}",
+        **fields,
+    )
 
 
 def bucket_storage_cost(frames: Mapping[str, pl.DataFrame], config: Mapping) -> dict[str, Decimal]:

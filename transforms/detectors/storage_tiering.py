@@ -28,8 +28,9 @@ from decimal import Decimal
 import polars as pl
 
 from transforms.config import DetectorConfig, StorageTiering
-from transforms.detectors.common import frame, money, num, recommendation, to_frame
+from transforms.detectors.common import frame, money, num, to_frame
 from transforms.detectors.storage_common import (
+    bucket_recommendation,
     bucket_regions,
     bucket_storage_cost,
     class_price,
@@ -180,12 +181,13 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             continue
         moved_gb = sum((v["gb"] for v in evidence.values()), Decimal(0))
         rows.append(
-            recommendation(
+            bucket_recommendation(
+                bucket,
+                total,
+                bucket_cost,
+                config,
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=bucket,
-                monthly_savings=total,
-                config=config,
                 formula="; ".join(formulas) + f"; total = {num(money(total))} {cur}/month",
                 evidence={
                     "bucket": bucket,
@@ -208,8 +210,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     else "every counted object has a last-access date"
                 ),
                 action=f"Add a lifecycle rule on {bucket} moving objects unread for 30 / 90 days to {', '.join(evidence)}.",
-                cost_basis={bucket: bucket_cost.get(bucket, total)},
-                overlap_group=f"storage:{bucket}",
             )
         )
     return to_frame(rows, config)

@@ -28,13 +28,12 @@ from transforms.detectors.common import (
     frame,
     hours_per_month,
     lookup_price,
-    machine_basis,
-    machine_rates,
+    machine_recommendation,
     money,
     num,
-    owners,
     rate_evidence,
-    recommendation,
+    run_machine_rates,
+    run_owners,
     to_frame,
 )
 
@@ -77,8 +76,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     metrics = frame(frames, "gpu_metrics")
     if metrics is None:
         return to_frame([])
-    rates = machine_rates(frames.get("machines"), frames.get("prices"), config)
-    who = owners(frames.get("attributed_cost"), frames.get("jobs"))
+    rates = run_machine_rates(frames, config)
+    who = run_owners(frames)
     per_machine = (
         metrics.filter(pl.col("utilization_pct").is_not_null())
         .group_by("resource_id")
@@ -148,13 +147,14 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
             )
         short = m["observed_hours"] < 84
         rows.append(
-            recommendation(
+            machine_recommendation(
+                [m["resource_id"]],
+                rates,
+                config,
+                who.get(m["resource_id"]),
                 kind=KIND,
                 strategy=STRATEGY,
-                resource_id=m["resource_id"],
-                **who.get(m["resource_id"], {}),
                 monthly_savings=savings,
-                config=config,
                 formula=formula,
                 evidence=evidence,
                 evidence_text=f"p95 GPU utilisation {float(p95):.0f} % on {gpus} GPUs; {needed} would do at {float(target):.0f} %",
@@ -165,8 +165,6 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     else "p95 over a full week; peaks outside the week may need the headroom"
                 ),
                 action=action,
-                cost_basis=machine_basis([m["resource_id"]], rates, config),
-                overlap_group=f"machine:{m['resource_id']}",
             )
         )
     return to_frame(rows, config)

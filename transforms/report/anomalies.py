@@ -19,6 +19,24 @@ SERVICE_RATIO = Decimal("1.5")
 ANOMALY_MIN_AMOUNT = Decimal("100")
 
 
+def _anomaly(
+    kind: str, subject: str, spend: Decimal, baseline: Decimal, currency: str, *, size: str, rule: str
+) -> dict:
+    """One anomaly as the report lists it: the spend, its baseline and the jump between them (``sort``: the
+    jump, for ranking), with how large it is and the rule it broke."""
+    jump = spend - baseline
+    return {
+        "kind": kind,
+        "subject": subject,
+        "spend": format_money(spend, currency),
+        "baseline": format_money(baseline, currency),
+        "jump": format_signed_money(jump, currency),
+        "size": size,
+        "rule": rule,
+        "sort": jump,
+    }
+
+
 def daily_anomalies(
     cost: pl.DataFrame,
     week_start: date,
@@ -44,16 +62,15 @@ def daily_anomalies(
         jump = value - Decimal(str(mean))
         if float(value) > threshold and jump >= min_amount:
             found.append(
-                {
-                    "kind": "day",
-                    "subject": f"{day:%a %b} {day.day}",
-                    "spend": format_money(value, currency),
-                    "baseline": format_money(Decimal(str(mean)), currency),
-                    "jump": format_signed_money(jump, currency),
-                    "size": f"{float(value) / mean:.1f}× the 28-day mean" if mean > 0 else "from nothing",
-                    "rule": f"above mean + {sigmas:g}σ ({format_money(Decimal(str(threshold)), currency)})",
-                    "sort": jump,
-                }
+                _anomaly(
+                    "day",
+                    f"{day:%a %b} {day.day}",
+                    value,
+                    Decimal(str(mean)),
+                    currency,
+                    size=f"{float(value) / mean:.1f}× the 28-day mean" if mean > 0 else "from nothing",
+                    rule=f"above mean + {sigmas:g}σ ({format_money(Decimal(str(threshold)), currency)})",
+                )
             )
     return found
 
@@ -85,16 +102,15 @@ def service_anomalies(
         if spend <= min_amount or spend <= average * ratio:
             continue
         found.append(
-            {
-                "kind": "service",
-                "subject": f"{service} ({provider})",
-                "spend": format_money(spend, currency),
-                "baseline": format_money(average, currency),
-                "jump": format_signed_money(spend - average, currency),
-                "size": f"{spend / average:.1f}× the {len(prior)}-week average" if average > 0 else "new this week",
-                "rule": f"above {ratio}× the average and {format_money(min_amount, currency)}",
-                "sort": spend - average,
-            }
+            _anomaly(
+                "service",
+                f"{service} ({provider})",
+                spend,
+                average,
+                currency,
+                size=f"{spend / average:.1f}× the {len(prior)}-week average" if average > 0 else "new this week",
+                rule=f"above {ratio}× the average and {format_money(min_amount, currency)}",
+            )
         )
     return found
 

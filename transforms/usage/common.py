@@ -25,6 +25,16 @@ def col_or_null(frame: pl.LazyFrame, name: str) -> pl.Expr:
     return text(name) if name in present(frame) else pl.lit(None, dtype=pl.String)
 
 
+def typed_columns(
+    raw: pl.LazyFrame, columns: tuple[str, ...], kinds: dict[str, str], required: tuple[str, ...]
+) -> tuple[dict[str, pl.Expr], dict[str, pl.Expr], pl.Expr]:
+    """The raw text of ``columns`` (null where the file lacks one), their values parsed by ``kinds``
+    (text where not named; see ``typed``) and the reject reason (``required`` must be filled)."""
+    texts = {c: col_or_null(raw, c) for c in columns}
+    values, reason = typed(texts, {c: "str" for c in columns} | kinds, required)
+    return texts, values, reason
+
+
 def typed(
     raw: dict[str, pl.Expr], kinds: dict[str, str], required: tuple[str, ...]
 ) -> tuple[dict[str, pl.Expr], pl.Expr]:

@@ -13,7 +13,7 @@ import polars as pl
 
 from transforms.formats import SourceFormat, register
 from transforms.schema import INFERENCE_COLUMNS, conform
-from transforms.usage.common import col_or_null, require, typed
+from transforms.usage.common import require, typed_columns
 
 HOURLY = (
     "hour",
@@ -39,8 +39,7 @@ def _negative(values: dict[str, pl.Expr], names: tuple[str, ...]) -> pl.Expr:
 def hourly_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Hourly aggregate rows → ``inference_requests``."""
     require(raw, ("hour", "endpoint", "requests"), "inference_hourly")
-    texts = {c: col_or_null(raw, c) for c in HOURLY}
-    kinds = {c: "str" for c in HOURLY} | {
+    kinds = {
         "hour": "ts",
         "requests": "int",
         "tokens_in": "int",
@@ -48,7 +47,7 @@ def hourly_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
         "avg_batch_size": "float",
         "avg_latency_ms": "float",
     }
-    values, reason = typed(texts, kinds, ("hour", "endpoint", "requests"))
+    texts, values, reason = typed_columns(raw, HOURLY, kinds, ("hour", "endpoint", "requests"))
     return conform(
         raw.with_columns(
             ts=values["hour"],
@@ -71,15 +70,14 @@ def trace_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Per-request trace rows → ``inference_requests`` (one request each)."""
     require(raw, TRACE, "inference_trace")
     names = (*TRACE, "endpoint", "model", "resource_id", "batch_size", "latency_ms")
-    texts = {c: col_or_null(raw, c) for c in names}
-    kinds = {c: "str" for c in names} | {
+    kinds = {
         "TIMESTAMP": "ts",
         "ContextTokens": "int",
         "GeneratedTokens": "int",
         "batch_size": "float",
         "latency_ms": "float",
     }
-    values, reason = typed(texts, kinds, TRACE)
+    texts, values, reason = typed_columns(raw, names, kinds, TRACE)
     stem = pl.col("_file_stem") if "_file_stem" in raw.collect_schema().names() else pl.lit(None, dtype=pl.String)
     return conform(
         raw.with_columns(

@@ -14,7 +14,7 @@ import polars as pl
 
 from transforms.formats import SourceFormat, register
 from transforms.schema import JOBS_COLUMNS, conform
-from transforms.usage.common import col_or_null, require, typed
+from transforms.usage.common import require, typed_columns
 
 COLUMNS = (
     "job_id",
@@ -37,9 +37,7 @@ PRICING_MODELS = ("on_demand", "spot", "reserved")
 def jobs_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Documented jobs rows → one ``jobs`` row per job and machine, with reject reasons."""
     require(raw, REQUIRED, "jobs")
-    texts = {c: col_or_null(raw, c) for c in COLUMNS}
-    kinds = {c: "str" for c in COLUMNS} | {"start": "ts", "end": "ts", "gpus_per_node": "int"}
-    values, reason = typed(texts, kinds, REQUIRED)
+    texts, values, reason = typed_columns(raw, COLUMNS, {"start": "ts", "end": "ts", "gpus_per_node": "int"}, REQUIRED)
     kind = texts["kind"].str.to_lowercase()
     pricing = texts["pricing_model"].str.to_lowercase()
     reason = pl.coalesce(

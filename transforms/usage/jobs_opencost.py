@@ -13,7 +13,7 @@ import polars as pl
 
 from transforms.formats import SourceFormat, register
 from transforms.schema import JOBS_COLUMNS, conform
-from transforms.usage.common import col_or_null, require, typed
+from transforms.usage.common import require, typed_columns
 
 REQUIRED = ("Date", "Namespace", "Pod", "GPUs")
 
@@ -22,10 +22,7 @@ def opencost_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """OpenCost allocation rows → ``jobs``."""
     require(raw, REQUIRED, "opencost_allocation_csv")
     names = ("Date", "Namespace", "Pod", "Container", "GPUs", "Label_team", "Labels", "Node")
-    texts = {c: col_or_null(raw, c) for c in names}
-    values, reason = typed(
-        texts, {c: "str" for c in names} | {"Date": "ts", "GPUs": "float"}, ("Date", "Namespace", "Pod")
-    )
+    texts, values, reason = typed_columns(raw, names, {"Date": "ts", "GPUs": "float"}, ("Date", "Namespace", "Pod"))
     team = pl.coalesce(texts["Label_team"], texts["Labels"].str.json_path_match("$.team"))
     return conform(
         raw.with_columns(

@@ -22,11 +22,14 @@ from transforms.formats import SourceFormat, register
 from transforms.parsing import parse_timestamp
 from transforms.schema import JOBS_COLUMNS, conform
 
-OLD = (
+# Open XDMoD's two headerless layouts: one list of fields, the older without ``qos``, the newer
+# without ``reqgres``.
+XDMOD_FIELDS = (
     "jobid",
     "jobidraw",
     "cluster",
     "partition",
+    "qos",
     "account",
     "group",
     "gid",
@@ -50,34 +53,8 @@ OLD = (
     "nodelist",
     "jobname",
 )
-NEW = (
-    "jobid",
-    "jobidraw",
-    "cluster",
-    "partition",
-    "qos",
-    "account",
-    "group",
-    "gid",
-    "user",
-    "uid",
-    "submit",
-    "eligible",
-    "start",
-    "end",
-    "elapsed",
-    "exitcode",
-    "state",
-    "nnodes",
-    "ncpus",
-    "reqcpus",
-    "reqmem",
-    "reqtres",
-    "alloctres",
-    "timelimit",
-    "nodelist",
-    "jobname",
-)
+OLD = tuple(f for f in XDMOD_FIELDS if f != "qos")
+NEW = tuple(f for f in XDMOD_FIELDS if f != "reqgres")
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 KIND_HINTS = (
     ("inference", r"infer|serv"),

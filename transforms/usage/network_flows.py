@@ -12,7 +12,7 @@ import polars as pl
 
 from transforms.formats import SourceFormat, register
 from transforms.schema import NETWORK_FLOWS_COLUMNS, conform
-from transforms.usage.common import col_or_null, require, typed
+from transforms.usage.common import require, typed_columns
 
 COLUMNS = (
     "interval_start",
@@ -30,9 +30,9 @@ REQUIRED = ("interval_start", "source_resource_id", "destination", "bytes")
 def flows_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     """Flow summary rows → ``network_flows``."""
     require(raw, REQUIRED, "network_flows")
-    texts = {c: col_or_null(raw, c) for c in COLUMNS}
-    kinds = {c: "str" for c in COLUMNS} | {"interval_start": "ts", "interval_seconds": "float", "bytes": "int"}
-    values, reason = typed(texts, kinds, REQUIRED)
+    texts, values, reason = typed_columns(
+        raw, COLUMNS, {"interval_start": "ts", "interval_seconds": "float", "bytes": "int"}, REQUIRED
+    )
     return conform(
         raw.with_columns(
             interval_start=values["interval_start"],
