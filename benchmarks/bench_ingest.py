@@ -12,6 +12,7 @@ from its own virtual environment (``benchmarks/scratch/fc-venv``, see README).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,15 @@ n = con.execute("SELECT count(*) FROM t").fetchone()[0]
 con.close()
 print('BENCH-RESULT {"rows": %d, "load_s": %.3f}' % (n, time.perf_counter() - started))
 """
+
+
+def cpu_s(m: Measured) -> float:
+    """User + system CPU seconds of the measured process and its threads (from ``/usr/bin/time -v``).
+
+    The machine is shared: wall times are disturbed by the others' load, CPU time much less.
+    """
+    found = {k: float(v) for k, v in re.findall(r"(User|System) time \(seconds\): ([\d.]+)", m.stderr_tail)}
+    return found.get("User", float("nan")) + found.get("System", float("nan"))
 
 
 def aicost_argv(db: Path, path: Path) -> list[str]:
@@ -96,6 +106,7 @@ def row(rows: int, fmt: str, path: Path, tool: str, m: Measured, floor: Measured
     ok = m.returncode == 0
     rate = f"{rows / m.wall_s:,.0f}" if ok else "failed"
     vs = f"{m.wall_s / floor.wall_s:.2f}x" if ok and floor else ""
+    vs_cpu = f"{cpu_s(m) / cpu_s(floor):.2f}x" if ok and floor else ""
     size = f"{path.stat().st_size / 2**20:,.0f}"
     return [
         f"{rows:,}",
@@ -103,20 +114,53 @@ def row(rows: int, fmt: str, path: Path, tool: str, m: Measured, floor: Measured
         size,
         tool,
         f"{m.wall_s:.1f}" if ok else f"failed ({m.returncode})",
+        f"{cpu_s(m):.1f}",
         rate,
         f"{m.peak_mib:,.0f}",
         vs,
+        vs_cpu,
         f"{m.load_1m:.2f}",
     ]
 
 
-def bench_size(rows: int, formats: tuple[str, ...], notes: list[str], fc_max_rows: int) -> list[list]:
+def fixed_costs(formats: tuple[str, ...]) -> list[list]:
+    """``aicost ingest`` of a one-row file per format: start-up, imports and warehouse set-up."""
+    from make_billing import write_all
+
+    folder = WORK / "ingest-1"
+    table = []
+    try:
+        for fmt, path in write_all(1, folder, formats).items():
+            table.append(row(1, fmt, Path(path), "aicost ingest, 1 row (fixed cost)", measure_aicost(Path(path)), None))
+            print(table[-1], flush=True)
+    finally:
+        remove(folder)
+    return table
+
+
+def bench_size(
+    rows: int, formats: tuple[str, ...], notes: list[str], fc_max_rows: int, keep: bool = False
+) -> list[list]:
     from make_billing import write_all
 
     folder = WORK / f"ingest-{rows}"
     started = time.perf_counter()
-    paths = {k: Path(v) for k, v in write_all(rows, folder, formats).items()}
-    notes.append(f"{rows:,} rows: inputs written in {time.perf_counter() - started:.0f} s")
+    kinds = set(formats)
+    if keep and folder.is_dir():  # inputs kept by an earlier --keep run: reused as they are
+        names = {
+            "aws_cur_csv": f"bench-cur-legacy-{rows}.csv",
+            "aws_cur_parquet": f"bench-cur-athena-{rows}.snappy.parquet",
+            "aws_cur2_parquet": f"bench-cur2-{rows}.snappy.parquet",
+            "focus": f"bench-focus-{rows}.csv",
+        }
+        paths = {k: folder / names[k] for k in formats if (folder / names[k]).exists()}
+        kinds -= set(paths)
+    else:
+        paths = {}
+    if kinds:
+        paths |= {k: Path(v) for k, v in write_all(rows, folder, tuple(sorted(kinds))).items()}
+        notes.append(f"{rows:,} rows: inputs written in {time.perf_counter() - started:.0f} s")
+    paths = {k: paths[k] for k in formats}
     table = []
     try:
         for fmt, path in paths.items():
@@ -145,7 +189,8 @@ def bench_size(rows: int, formats: tuple[str, ...], notes: list[str], fc_max_row
                         )
             print(table[-1], flush=True)
     finally:
-        remove(folder)
+        if not keep:
+            remove(folder)
     return table
 
 
@@ -159,19 +204,23 @@ def main() -> None:
         default=1_000_000,
         help="run focus-converter only up to this many rows (it needs > 14 GiB at 5M)",
     )
+    parser.add_argument("--keep", action="store_true", help="keep the inputs under benchmarks/scratch and reuse them")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    rows = [r for n in args.rows for r in bench_size(n, tuple(args.formats), notes, args.fc_max_rows)]
+    rows = fixed_costs(tuple(args.formats))
+    rows += [r for n in args.rows for r in bench_size(n, tuple(args.formats), notes, args.fc_max_rows, args.keep)]
     header = [
         "rows",
         "format",
         "file MiB",
         "tool",
         "wall s",
+        "CPU s (user+sys)",
         "rows/s",
         "peak RSS MiB",
-        "vs DuckDB load",
+        "vs DuckDB load (wall)",
+        "vs DuckDB load (CPU)",
         "load (1 min)",
     ]
     body = markdown_table(header, rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)

@@ -92,7 +92,7 @@ def cmd_sample_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from flows.ingest_flow import run_ingest
+    from flows.ingest import run_ingest  # no Prefect import unless Dask is configured
 
     settings = _settings(args)
     defaults = dict(item.split("=", 1) for item in args.set or [])

@@ -31,6 +31,8 @@ module runs them in order (``ingest_files``) and opens each delivery's transacti
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
 import tempfile
 import uuid
 from datetime import UTC, datetime
@@ -63,11 +65,24 @@ from flows.ingest_store import (
     _store_file,
 )
 from flows.readers import failure_message
-from flows.warehouse import current_staging, sql_text, transaction
+from flows.warehouse import (
+    clean_stale_staging,
+    current_staging,
+    insert_frame,
+    run_staging,
+    sql_text,
+    staging_root,
+    transaction,
+)
 from transforms.deliveries import compete, decide
 
 __all__ = [
     "FileResult",
+    "begin_staging",
+    "ingest_into",
+    "ingest_paths",
+    "record_refusals",
+    "run_ingest",
     "IngestError",
     "RefusedLink",
     "StagedFile",
@@ -323,3 +338,114 @@ def pending_files(con: duckdb.DuckDBPyConnection, paths: list[Path], fmt: str = 
         if known is None and con.execute(sql_text("passed_over_entry"), {"h": digest}).fetchone() is None:
             pending.append((path, source_format.name))
     return pending
+
+
+# ------------------------------------------------------------------ the one ingest code path
+# Prefect is imported only when a Dask runner is configured or a flow run is current: an in-process
+# ``aicost ingest`` never pays its import (about 3 s of CPU here, more than reading a 6 MiB file).
+
+
+def record_refusals(con, refusals: list[tuple[str, str | None, str]]) -> int:
+    """Store the files an ingest refused whole: (file, sha256 or None, reason), for the report."""
+    from datetime import UTC, datetime
+
+    import polars as pl
+
+    now = datetime.now(UTC)
+    frame = pl.DataFrame(
+        [{"source_file": f, "file_sha256": h or None, "reason": r, "refused_at": now} for f, h, r in refusals],
+        schema={
+            "source_file": pl.String,
+            "file_sha256": pl.String,
+            "reason": pl.String,
+            "refused_at": pl.Datetime("us", "UTC"),
+        },
+    )
+    return insert_frame(con, "ingest_refusals", frame)
+
+
+def begin_staging(db: Path | str, configured: Path | str | None = None) -> Path:
+    """Call at the start of an ingest: remove staging left by runs no longer alive, make this run's.
+
+    A run killed hard (kill -9, power loss) cannot remove its staged Parquet parts; the next run on
+    the same staging root does. Returns this run's staging folder.
+    """
+    root = staging_root(db, configured)
+    for folder in clean_stale_staging(root):
+        log.warning("removed staging folder %s left by a run that is no longer alive", folder)
+    return run_staging(root)
+
+
+def _flow_on_dask() -> bool:
+    """Whether the current Prefect flow run submits tasks to Dask (False without Prefect loaded: no run)."""
+    if "prefect" not in sys.modules:
+        return False
+    from flows.ingest_flow import on_dask
+
+    return on_dask()
+
+
+def ingest_paths(
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path | str],
+    settings,
+    fmt: str = "auto",
+    column_defaults: dict[str, str] | None = None,
+) -> list[FileResult]:
+    """Load the files under ``paths`` into the warehouse ``con`` holds: the one ingest code path.
+
+    Inside a flow run on Dask, every pending file is first read and mapped on the workers
+    (``flows.ingest_flow.prepare``, into the shared staging folder); the writes to DuckDB then happen
+    here, serially, in the same delivery transactions as an in-process ingest (which maps each file as
+    it stores it), so the tables come out the same. Refused files are recorded in ``ingest_refusals``.
+    """
+    paths = [Path(p) for p in paths]
+    run_dir = begin_staging(settings.db, settings.staging)
+    staged: dict[str, StagedFile] = {}
+    staging: Path | None = None
+    try:
+        if _flow_on_dask():
+            from prefect import get_run_logger
+
+            from flows.ingest_flow import prepare
+
+            pending = pending_files(con, paths, fmt)
+            staging = run_dir / uuid.uuid4().hex
+            staging.mkdir(parents=True, exist_ok=True)
+            futures = [prepare.submit(str(path), name, str(staging), column_defaults) for path, name in pending]
+            staged = {s.path: s for s in (f.result() for f in futures)}
+            get_run_logger().info("prepared %d files on Dask", len(staged))
+        results = ingest_files(con, paths, fmt, column_defaults=column_defaults, staged=staged)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    record_refusals(con, [(r.path, r.file_sha256, r.error) for r in results if r.error])
+    return results
+
+
+def ingest_into(
+    settings, paths: list[str], fmt: str = "auto", column_defaults: dict[str, str] | None = None
+) -> list[FileResult]:
+    """The ``ingest-files`` flow's body: open the settings' warehouse and ``ingest_paths`` into it."""
+    from flows.warehouse import opened
+
+    with opened(settings.db, lock_timeout_s=settings.lock_timeout_s) as con:
+        return ingest_paths(con, paths, settings, fmt, column_defaults)
+
+
+def run_ingest(
+    paths: list[str], settings, fmt: str = "auto", column_defaults: dict[str, str] | None = None
+) -> list[FileResult]:
+    """``aicost ingest``: the ``ingest-files`` flow on Dask when configured, else its body in-process.
+
+    In-process needs no Prefect API (no ~10 s ephemeral start for a command that gains nothing from
+    it) and does not import Prefect at all.
+    """
+    paths = [str(p) for p in paths]
+    if not settings.dask_address and settings.dask_local_workers <= 0:
+        return ingest_into(settings, paths, fmt, column_defaults)
+    from flows.ingest_flow import dask_task_runner, ingest_flow
+
+    return ingest_flow.with_options(task_runner=dask_task_runner(settings))(
+        paths=paths, db=str(settings.db), fmt=fmt, column_defaults=column_defaults
+    )
