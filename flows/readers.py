@@ -446,6 +446,12 @@ def _line_frames(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
 
 def read_text_batches(path: Path, options: dict, batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
     """A text file as frames of ``line`` + lineage, ``batch_rows`` lines at a time (see the module doc)."""
+    if options.get("whole_file"):  # one frame of every line, read by DuckDB (GPU telemetry: flows/telemetry.py)
+        from flows.telemetry import read_lines
+
+        check_expansion(path)
+        yield _with_lineage(read_lines(path), 0, path)
+        return
     group_key = options.get("group_key")
     if group_key is None:
         for frame in _with_carried_line(_line_frames(path, batch_rows), options.get("carry_line")):
