@@ -11,7 +11,8 @@ Every reader is bounded:
   next batch) or ``group_key`` (a function giving each line's group, e.g. its GPU: every batch then
   holds whole groups, lines in file order, with the header each of its lines follows; see
   ``_grouped``). Mapping the batches one by one gives the rows
-  mapping the whole file at once would give.
+  mapping the whole file at once would give. ``whole_file`` (GPU telemetry) reads every line into
+  one frame with DuckDB instead (``flows.telemetry.read_lines``).
 - ``document`` files (one JSON document) are read whole, up to ``max_document_bytes``.
 - A gzip file that expands to more than ``max_decompression_ratio`` times its compressed size is
   refused, whichever reader reads it.

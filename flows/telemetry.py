@@ -28,7 +28,7 @@ MERGED = "gpu_hourly_merged"
 def read_lines(path: Path) -> pl.DataFrame:
     """Every line of a text file (plain or gzip) in file order, as column ``line``, read by DuckDB's CSV
     reader (``sql/telemetry_lines.sql``): a file's GPU samples are mapped together (intervals and
-    scrapes need every line of a GPU), and this reads some 10x faster than a Python line loop."""
+    scrapes need every line of a GPU) without regrouping the lines, in half the CPU of a Python line loop."""
     con = duckdb.connect(config={"memory_limit": LINE_READER_MEMORY})
     try:
         return con.sql(sql_text("telemetry_lines"), params={"path": str(path)}).pl()
