@@ -200,11 +200,11 @@ def build_fleet(path: Path) -> int:
 
 def child_read(db: str) -> None:
     """The weekly run's two reads of GPU telemetry, on the fleet's rollup."""
-    from flows.attribute import _week_params
     from flows.warehouse import connect, query
+    from transforms.weeks import week_params
 
     con = connect(db, read_only=True)
-    params = _week_params(START.date())
+    params = week_params(START.date())
     out = {}
     for name in ("attribution_gpu_metrics", "recommend_gpu_metrics"):
         started = time.perf_counter()
