@@ -104,6 +104,7 @@ def split_lines(raw: pl.LazyFrame) -> pl.LazyFrame:
             _ts=pl.col("_fields").struct.field("field_1"),
             _extra=pl.col("_fields").struct.field("field_2"),
         )
+        .drop("_line", "_tail", "_fields")
     )
 
 
@@ -169,8 +170,11 @@ def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
             value_text=pl.when(well_formed).then(text(pl.col("_value"))),
             ts_ms=pl.when(well_formed).then(pl.col("_ts").cast(pl.Int64, strict=False)),
         )
-        .with_columns(value=parse_float("value_text"))
-        .drop("_line", "_tail", "_fields", "_value", "_ts", "_extra")
+        .with_columns(
+            value=parse_float("value_text"),
+            line=pl.when(pl.col("metric").is_null()).then("line"),  # kept for the message of a malformed line only
+        )
+        .drop("_series", "_value", "_ts", "_extra")
     )
     reason = (
         pl.when(pl.col("metric").is_null())
