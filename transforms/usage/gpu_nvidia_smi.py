@@ -8,6 +8,8 @@ capture files are read too: every block that starts with such a header line). Va
 (``87 %``, ``40212 MiB``, ``512.30 W``); ``[N/A]`` is null. ``interval_s`` is the gap to the next
 sample of the same GPU; the last sample takes the median gap; a lone sample has none.
 Rejected rows: a field count that differs from the header, a timestamp or number that does not parse.
+A file is mapped at once (reader option ``whole_file``: a GPU's interval needs its next sample),
+vectorised: fields split on commas, each block read by the header that starts it.
 """
 
 from __future__ import annotations

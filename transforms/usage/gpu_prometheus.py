@@ -26,7 +26,9 @@ scrape interval) unless the raw frame carries ``interval_s`` (ingest with
 ``column_defaults={"interval_s": "15"}``). Model and index are per GPU, found on any of its
 series. Other metrics are ignored; a repeated series keeps its first sample. Rejected: a sample of
 a read metric whose line does not parse, whose value is not a number or that names no GPU; a GPU
-without an index. ``source_row`` is the line of the row's first sample.
+without an index. ``source_row`` is the line of the row's first sample. A file is mapped at once
+(reader option ``whole_file``: a scrape's lines of a GPU are combined); a series' labels are read once
+per distinct series text, not once per line.
 """
 
 from __future__ import annotations
