@@ -21,6 +21,8 @@ for the week, each timed in a fresh process.
 from __future__ import annotations
 
 import argparse
+import gzip
+import resource
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -59,6 +61,14 @@ def _samples(machine: int, day: int, hours: int, interval: int):
     )
 
 
+def write_gzip(path: Path, text: str) -> Path:
+    """``text`` gzip-compressed (level 1: the exporters' logs are rotated and gzipped; the readers read .gz)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(path, "wb", compresslevel=1) as fh:
+        fh.write(text.encode())
+    return path
+
+
 def write_smi(folder: Path, machine: int, day: int, hours: int, interval: int) -> Path:
     """``node-NNNN.csv``: nvidia-smi query-gpu CSV, every GPU at every step, units as nvidia-smi prints them."""
     import polars as pl
@@ -77,12 +87,8 @@ def write_smi(folder: Path, machine: int, day: int, hours: int, interval: int) -
             pl.col("power").round(2),
         )
     )
-    path = folder / f"day{day}" / f"{host}.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fh.write(SMI_HEADER)
-        frame.write_csv(fh, include_header=False, quote_style="never")
-    return path
+    path = folder / f"day{day}" / f"{host}.csv.gz"
+    return write_gzip(path, SMI_HEADER + frame.write_csv(include_header=False, quote_style="never"))
 
 
 def write_dcgm(folder: Path, machine: int, day: int, hours: int, interval: int) -> Path:
@@ -123,12 +129,15 @@ def write_dcgm(folder: Path, machine: int, day: int, hours: int, interval: int) 
             for i, (metric, value) in enumerate(values.items())
         ]
     ).sort("n", "k")
-    path = folder / f"day{day}" / f"{host}.prom"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fh.write("".join(f"# TYPE {m} gauge\n" for m in DCGM_METRICS))
-        lines.select("line").write_csv(fh, include_header=False, quote_style="never")
-    return path
+    path = folder / f"day{day}" / f"{host}.prom.gz"
+    head = "".join(f"# TYPE {m} gauge\n" for m in DCGM_METRICS)
+    return write_gzip(path, head + lines.select("line").write_csv(include_header=False, quote_style="never"))
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process (DuckDB's and polars' threads included)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def child_ingest(db: str, folder: str, interval: int) -> None:
@@ -137,9 +146,9 @@ def child_ingest(db: str, folder: str, interval: int) -> None:
     from flows.warehouse import connect
 
     con = connect(db)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     results = ingest_files(con, [Path(folder)], column_defaults={"interval_s": str(interval)})
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
     errors = [r.error for r in results if r.error]
     if errors:
         raise SystemExit("; ".join(errors[:3]))
@@ -148,6 +157,7 @@ def child_ingest(db: str, folder: str, interval: int) -> None:
     report(
         {
             "seconds": elapsed,
+            "cpu_seconds": cpu,
             "files": len(results),
             "samples": samples,
             "hourly_rows": hourly[0],
@@ -190,11 +200,11 @@ def build_fleet(path: Path) -> int:
 
 def child_read(db: str) -> None:
     """The weekly run's two reads of GPU telemetry, on the fleet's rollup."""
-    from flows.attribute import _week_params
     from flows.warehouse import connect, query
+    from transforms.weeks import week_params
 
     con = connect(db, read_only=True)
-    params = _week_params(START.date())
+    params = week_params(START.date())
     out = {}
     for name in ("attribution_gpu_metrics", "recommend_gpu_metrics"):
         started = time.perf_counter()
@@ -209,6 +219,8 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=24, help="hours per machine (one file per machine and day)")
     parser.add_argument("--interval", type=int, default=15, help="seconds between samples")
     parser.add_argument("--formats", nargs="+", default=["nvidia_smi_csv", "prometheus_gpu"])
+    parser.add_argument("--reuse", action="store_true", help="ingest the files a --write-only run left")
+    parser.add_argument("--write-only", action="store_true", help="write the files, print their sizes, stop")
     parser.add_argument("--child", choices=["ingest", "read"])
     parser.add_argument("--db")
     parser.add_argument("--folder")
@@ -225,16 +237,27 @@ def main() -> None:
     writers = {"nvidia_smi_csv": write_smi, "prometheus_gpu": write_dcgm}
     table, notes = [], []
     for fmt in args.formats:
-        folder, db = WORK / f"telemetry-{fmt}", WORK / f"telemetry-{fmt}.duckdb"
-        remove(folder, db)
+        run = f"telemetry-{fmt}-{args.machines}x{args.hours}h"
+        folder, db = WORK / run, WORK / f"{run}.duckdb"
+        remove(db)
         started = time.perf_counter()
-        paths = [
-            writers[fmt](folder, m, d, min(24, args.hours - 24 * d), args.interval)
-            for m in range(args.machines)
-            for d in range(days)
-        ]
+        if args.reuse and folder.exists():  # the files a --write-only run left
+            paths = sorted(folder.rglob("*.gz"))
+        else:
+            remove(folder)
+            paths = [
+                writers[fmt](folder, m, d, min(24, args.hours - 24 * d), args.interval)
+                for m in range(args.machines)
+                for d in range(days)
+            ]
         size_mb = sum(p.stat().st_size for p in paths) / 1e6
-        notes.append(f"{fmt}: {len(paths)} files, {size_mb:,.0f} MB written in {time.perf_counter() - started:.0f} s")
+        written = len(paths) * GPUS * min(24, args.hours) * 3600 // args.interval
+        notes.append(
+            f"{fmt}: {len(paths)} files, {size_mb:,.0f} MB gzip written in {time.perf_counter() - started:.0f} s;"
+            f" at this size per sample the fleet's week is {size_mb / written * WEEK_SAMPLES_AT_FLEET / 1e3:,.1f} GB"
+        )
+        if args.write_only:
+            continue
         got = run_measured(
             [
                 PYTHON,
@@ -250,7 +273,7 @@ def main() -> None:
             ]
         )
         r = got.reported
-        per_sample = r["seconds"] / r["samples"]
+        per_sample, cpu_per_sample = r["seconds"] / r["samples"], r["cpu_seconds"] / r["samples"]
         table.append(
             [
                 fmt,
@@ -258,16 +281,21 @@ def main() -> None:
                 f"{r['samples']:,}",
                 f"{size_mb:,.0f}",
                 f"{r['seconds']:.1f}",
+                f"{r['cpu_seconds']:.1f}",
                 f"{r['samples'] / r['seconds']:,.0f}",
+                f"{r['samples'] / r['cpu_seconds']:,.0f}",
                 f"{got.peak_mib:,.0f}",
                 f"{r['hourly_rows']:,}",
-                f"{per_sample * WEEK_SAMPLES_AT_FLEET / 3600:,.1f} h",
+                f"{per_sample * WEEK_SAMPLES_AT_FLEET / 60:,.0f} min wall / {cpu_per_sample * WEEK_SAMPLES_AT_FLEET / 60:,.0f} min CPU",
                 f"{got.load_1m:.2f}",
             ]
         )
         print(table[-1], flush=True)
         assert r["rolled_up_samples"] == r["samples"], r
         remove(folder, db)
+    if args.write_only:
+        print("\n".join(notes))
+        return
     fleet_db = WORK / "telemetry-fleet.duckdb"
     rows = build_fleet(fleet_db)
     read = run_measured([PYTHON, me, "--child", "read", "--db", str(fleet_db)])
@@ -276,9 +304,11 @@ def main() -> None:
         "format",
         "fleet measured",
         "samples",
-        "files MB",
-        "ingest s",
-        "samples / s",
+        "files MB (gzip)",
+        "ingest wall s",
+        "CPU s (user+sys)",
+        "samples / wall s",
+        "samples / CPU s",
         "peak RSS MiB",
         "gpu_hourly rows",
         "extrapolated: 322.56M samples (1,000 x 8 GPUs x 1 week at 15 s), one process",
@@ -292,10 +322,11 @@ def main() -> None:
         markdown_table(header, table)
         + "\n\n"
         + "\n".join(f"- {n}" for n in notes)
-        + "\n- Extrapolated figures are the measured seconds per sample times 322,560,000 samples: clearly an"
+        + "\n- Extrapolated figures are the measured wall (and CPU) seconds per sample times 322,560,000 samples: clearly an"
         " extrapolation, on this shared 2-core machine, for one ingest process; files are independent, so"
         " several processes (or Dask workers) divide it. Peak memory does not grow with the fleet: a file is"
-        " mapped and rolled up on its own (one machine and day per file here).\n\n"
+        " mapped at once and rolled up on its own (one machine and day per file here), so it grows with the"
+        " largest file.\n\n"
         f"The weekly run's reads of a fleet's week from `gpu_hourly` ({rows:,} rows = {FLEET:,} machines x {GPUS} GPUs"
         " x 168 h, what 322.56M samples roll up to), fresh process each:\n\n"
         + markdown_table(["query", "rows out", "seconds", "process peak RSS MiB", "load 1m"], read_rows)

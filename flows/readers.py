@@ -11,7 +11,8 @@ Every reader is bounded:
   next batch) or ``group_key`` (a function giving each line's group, e.g. its GPU: every batch then
   holds whole groups, lines in file order, with the header each of its lines follows; see
   ``_grouped``). Mapping the batches one by one gives the rows
-  mapping the whole file at once would give.
+  mapping the whole file at once would give. ``whole_file`` (GPU telemetry) reads every line into
+  one frame with DuckDB instead (``flows.telemetry.read_lines``).
 - ``document`` files (one JSON document) are read whole, up to ``max_document_bytes``.
 - A gzip file that expands to more than ``max_decompression_ratio`` times its compressed size is
   refused, whichever reader reads it.
@@ -450,6 +451,12 @@ def _line_frames(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
 
 def read_text_batches(path: Path, options: dict, batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
     """A text file as frames of ``line`` + lineage, ``batch_rows`` lines at a time (see the module doc)."""
+    if options.get("whole_file"):  # one frame of every line, read by DuckDB (GPU telemetry: flows/telemetry.py)
+        from flows.telemetry import read_lines
+
+        check_expansion(path)
+        yield _with_lineage(read_lines(path), 0, path)
+        return
     group_key = options.get("group_key")
     if group_key is None:
         for frame in _with_carried_line(_line_frames(path, batch_rows), options.get("carry_line")):

@@ -171,7 +171,7 @@ def insert_parquet(
     if table == "gpu_metrics":  # the hourly rollup, in the same transaction (flows/telemetry.py)
         from flows.telemetry import roll_up
 
-        roll_up(con, pl.scan_parquet(parts))
+        roll_up(con, parts)
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:

@@ -1,4 +1,4 @@
--- gpu_hourly_delete: removes the stored gpu_hourly rows of the machines, GPUs and hours of the registered frame gpu_hourly_incoming (hours in [$first_hour, $last_hour]), before their merged rows are inserted.
+-- gpu_hourly_delete: removes the stored gpu_hourly rows of the machines, GPUs and hours of the table gpu_hourly_incoming (hours in [$first_hour, $last_hour]), before their merged rows are inserted.
 DELETE FROM gpu_hourly AS h
 USING gpu_hourly_incoming AS i
 WHERE h.hour >= $first_hour AND h.hour <= $last_hour

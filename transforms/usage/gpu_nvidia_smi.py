@@ -8,17 +8,16 @@ capture files are read too: every block that starts with such a header line). Va
 (``87 %``, ``40212 MiB``, ``512.30 W``); ``[N/A]`` is null. ``interval_s`` is the gap to the next
 sample of the same GPU; the last sample takes the median gap; a lone sample has none.
 Rejected rows: a field count that differs from the header, a timestamp or number that does not parse.
+A file is mapped at once (reader option ``whole_file``: a GPU's interval needs its next sample),
+vectorised: fields split on commas, each block read by the header that starts it.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-
 import polars as pl
 
 from transforms.formats import FormatError, SourceFormat, register
+from transforms.parsing import parse_timestamp, reject_if_missing, reject_if_unparsed
 from transforms.schema import GPU_METRICS_COLUMNS, conform
 from transforms.usage.common import typed
 
@@ -36,67 +35,53 @@ FIELDS = {
 REQUIRED = ("timestamp", "index", "utilization.gpu [%]")
 
 
-def _classified(lines: list[str]) -> Iterator[tuple[str, list[str] | None, list[str]]]:
-    """Each line as ("reset" | "header" | "data" | "outside", the header in force, its fields).
+HEADER_START = ("timestamp", "host")  # the first field of a query-gpu header line
 
-    A blank or ``#`` line ends a block; a header line starts one; data lines outside a block are
-    not read.
+
+def _blocks(frame: pl.DataFrame) -> pl.DataFrame:
+    """Data lines of every query-gpu block, with each FIELDS column as text (null on a bad line).
+
+    A header line (first field ``timestamp`` or ``host``, with ``utilization.gpu [%]``) starts a block;
+    a blank or ``#`` line ends one; data lines outside a block are not read. Fields are split on
+    commas and trimmed (nvidia-smi never quotes them).
     """
-    header: list[str] | None = None
-    for line in lines:
-        if not line.strip() or line.lstrip().startswith("#"):
-            header = None
-            yield "reset", None, []
-            continue
-        fields = [f.strip() for f in next(csv.reader(io.StringIO(line), skipinitialspace=True))]
-        if fields and fields[0] in ("timestamp", "host") and "utilization.gpu [%]" in fields:
-            header = fields
-            yield "header", header, fields
-            continue
-        yield ("outside" if header is None else "data"), header, fields
-
-
-def _blocks(lines: list[str], rows: list[int]) -> dict[str, list]:
-    """Rows of every query-gpu block, as text columns keyed by FIELDS names."""
-    out: dict[str, list] = {k: [] for k in (*FIELDS.values(), "source_row", "_reject_reason")}
-    for (kind, header, fields), row in zip(_classified(lines), rows):
-        if kind != "data" or header is None:
-            continue
-        bad = len(fields) != len(header)
-        values = dict(zip(header, fields))
-        for source, target in FIELDS.items():
-            out[target].append(None if bad else values.get(source))
-        out["source_row"].append(row)
-        out["_reject_reason"].append(
-            f"expected {len(header)} comma-separated fields as in the header, got {len(fields)}" if bad else None
-        )
-    return out
-
-
-def _gpu_of(header: list[str], fields: list[str], stem: str | None) -> str | None:
-    """The machine and GPU index of a data line, as ``with_intervals`` groups them (None: a bad line)."""
-    if len(fields) != len(header):
-        return None
-    values = dict(zip(header, fields))
-    index = (values.get("index") or "").strip()
-    try:
-        index = str(int(index))
-    except ValueError:
-        index = "?"  # not a number: every such line is in one (rejected) group
-    return f"{values.get('host') or stem}\x1f{index}"
-
-
-def gpu_line_key(lines: pl.DataFrame) -> pl.DataFrame:
-    """Per line: its GPU (``key``; the reader keeps each GPU's lines in one batch), ``anchor`` (a data
-    line naming a GPU) and ``context`` (a header, blank or ``#`` line: it decides how later lines read)."""
-    stem = lines["_file_stem"][0] if lines.height else None
-    keys: list[str | None] = []
-    context: list[bool] = []
-    for kind, header, fields in _classified(lines["line"].to_list()):
-        keys.append(_gpu_of(header, fields, stem) if kind == "data" and header is not None else None)
-        context.append(kind in ("reset", "header"))
-    key = pl.Series("key", keys, dtype=pl.String)
-    return pl.DataFrame({"key": key, "anchor": key.is_not_null(), "context": pl.Series(context, dtype=pl.Boolean)})
+    stripped = pl.col("line").str.strip_chars()
+    fields = pl.col("line").str.split(",").list.eval(pl.element().str.strip_chars())
+    lines = frame.select(
+        "line",
+        "source_row",
+        _reset=(stripped == "") | stripped.str.starts_with("#"),
+        _fields=fields,
+    ).with_columns(
+        _header=~pl.col("_reset")
+        & pl.col("_fields").list.first().is_in(HEADER_START)
+        & pl.col("_fields").list.contains("utilization.gpu [%]")
+    )
+    lines = lines.with_columns(_block=(pl.col("_reset") | pl.col("_header")).cum_sum())
+    headers = lines.filter("_header").select(
+        "_block",
+        _width=pl.col("_fields").list.len(),
+        **{
+            f"_at_{target}": pl.when(pl.col("_fields").list.contains(source)).then(
+                pl.col("_fields").list.eval(pl.element() == source).list.arg_max()
+            )
+            for source, target in FIELDS.items()
+        },
+    )
+    data = lines.filter(~pl.col("_reset") & ~pl.col("_header")).join(headers, on="_block", how="inner")
+    bad = pl.col("_fields").list.len() != pl.col("_width")
+    return data.select(
+        "source_row",
+        *[
+            pl.when(~bad).then(pl.col("_fields").list.get(pl.col(f"_at_{target}"), null_on_oob=True)).alias(target)
+            for target in FIELDS.values()
+        ],
+        _reject_reason=pl.when(bad).then(
+            pl.format(
+                "expected {} comma-separated fields as in the header, got {}", "_width", pl.col("_fields").list.len()
+            )
+        ),
+    )
 
 
 def nvidia_smi_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -104,11 +89,10 @@ def nvidia_smi_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     frame = raw.collect()
     if "line" not in frame.columns:
         raise FormatError("nvidia_smi_csv: expected a text file (column line)")
-    blocks = _blocks(frame["line"].to_list(), frame["source_row"].to_list())
-    if not blocks["source_row"] and frame.height:
+    parsed = _blocks(frame)
+    if parsed.is_empty() and frame.height:
         raise FormatError(f"nvidia_smi_csv: no header line with {', '.join(REQUIRED)} found")
     stem = frame["_file_stem"][0] if "_file_stem" in frame.columns and frame.height else None
-    parsed = pl.DataFrame(blocks, schema={k: pl.String for k in blocks} | {"source_row": pl.Int64})
     number = lambda c: pl.col(c).str.replace(r"\s*(%|MiB|W|\[N/A\]|N/A)$", "")  # noqa: E731
     raw_values = {
         "timestamp": pl.col("timestamp"),
@@ -120,18 +104,21 @@ def nvidia_smi_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     }
     raw_values = {k: pl.when(v.str.strip_chars() != "").then(v.str.strip_chars()) for k, v in raw_values.items()}
     kinds = {
-        "timestamp": "ts",
+        "timestamp": "str",  # parsed below: nvidia-smi's own format first, the others only where it fails
         "index": "int",
         "utilization.gpu [%]": "float",
         "memory.used [MiB]": "float",
         "memory.total [MiB]": "float",
         "power.draw [W]": "float",
     }
+    parsed = with_timestamps(parsed, raw_values["timestamp"])
     values, reason = typed(raw_values, kinds, ("timestamp", "index"))
+    unparsed_ts = reject_if_unparsed({"timestamp": (raw_values["timestamp"], pl.col("_ts"), "an ISO 8601 timestamp")})
+    reason = pl.coalesce(reject_if_missing({"timestamp": raw_values["timestamp"]}), unparsed_ts, reason)
     table = (
         parsed.lazy()
         .with_columns(
-            ts=values["timestamp"],
+            ts=pl.col("_ts"),
             gpu_index=values["index"].cast(pl.Int32),
             utilization_pct=values["utilization.gpu [%]"],
             memory_used_mib=values["memory.used [MiB]"],
@@ -143,6 +130,20 @@ def nvidia_smi_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(gpu_uuid=pl.col("gpu_uuid"), gpu_model=pl.col("gpu_model"))
     )
     return conform(with_intervals(table), {**GPU_METRICS_COLUMNS, "_reject_reason": pl.String})
+
+
+SMI_TS_FORMATS = ("%Y/%m/%d %H:%M:%S%.f", "%Y/%m/%d %H:%M:%S")  # as nvidia-smi prints them
+
+
+def with_timestamps(parsed: pl.DataFrame, raw_ts: pl.Expr) -> pl.DataFrame:
+    """``_ts``: the sample time, parsed as nvidia-smi prints it, else by every format
+    ``transforms.parsing.parse_timestamp`` reads (tried only on the rows the first did not read)."""
+    parsed = parsed.with_columns(_ts=parse_timestamp(raw_ts, SMI_TS_FORMATS), _raw_ts=raw_ts)
+    other = parsed.filter(pl.col("_ts").is_null() & pl.col("_raw_ts").is_not_null())
+    if other.height:
+        other = other.with_columns(_ts=parse_timestamp("_raw_ts"))
+        parsed = pl.concat([parsed.filter(pl.col("_ts").is_not_null() | pl.col("_raw_ts").is_null()), other])
+    return parsed.drop("_raw_ts")
 
 
 def with_intervals(table: pl.LazyFrame) -> pl.LazyFrame:
@@ -171,6 +172,6 @@ register(
         to_table=nvidia_smi_to_table,
         description="GPU metrics, nvidia-smi --query-gpu CSV",
         priority=5,
-        read_options={"group_key": gpu_line_key},
+        read_options={"whole_file": True},  # a GPU's interval needs its next sample: the file is mapped at once
     )
 )

@@ -26,7 +26,9 @@ scrape interval) unless the raw frame carries ``interval_s`` (ingest with
 ``column_defaults={"interval_s": "15"}``). Model and index are per GPU, found on any of its
 series. Other metrics are ignored; a repeated series keeps its first sample. Rejected: a sample of
 a read metric whose line does not parse, whose value is not a number or that names no GPU; a GPU
-without an index. ``source_row`` is the line of the row's first sample.
+without an index. ``source_row`` is the line of the row's first sample. A file is mapped at once
+(reader option ``whole_file``: a scrape's lines of a GPU are combined); a series' labels are read once
+per distinct series text, not once per line.
 """
 
 from __future__ import annotations
@@ -63,36 +65,60 @@ ENGINE_FIELD = "_engine_active_pct"
 MIG_SLICES = 7  # compute slices of a full GPU (A100, H100, H200, B200)
 MIG_SLICES_BY_MODEL = {"A30": 4}  # model name contains -> slices
 
-SAMPLE = r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?\s+(\S+)(?:\s+(-?\d+))?\s*$"
-LABEL_PAIR = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\]|\\.)*"'
 SNIFF = re.compile(r"(?m)^(?:DCGM_FI_DEV_\w+|nvidia_smi_\w+)(?:\{[^\n]*\})?[ \t]+[-+]?(?:\d|\.\d|NaN|Inf)")
 
 
 def label(name: str) -> pl.Expr:
     """The value of one label of the sample (escapes undone), null where the series lacks it."""
-    prefix = f'{name}="'
-    pair = pl.col("_pairs").list.eval(pl.element().filter(pl.element().str.starts_with(prefix))).list.first()
-    value = pair.str.slice(len(prefix)).str.strip_suffix('"')
+    value = pl.col("_labels").str.extract(rf'(?:^|,)\s*{name}="((?:[^"\\]|\\.)*)"', 1)
     return value.str.replace_all(r"\"", '"', literal=True).str.replace_all(r"\\", "\\", literal=True)
 
 
-def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per line naming a read metric: metric, labels, value, timestamp, and why it is bad."""
-    parts = pl.col("line").str.extract_groups(SAMPLE)
-    named = pl.col("line").str.extract(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)", 1)
-    read = sorted({*MEASURES, *ATTRIBUTES})
-    frame = (
-        raw.filter(~pl.col("line").str.strip_chars_start().str.starts_with("#"))
-        .with_columns(_named=named, _parts=parts)
-        .filter(pl.col("_named").is_in(read))
+SERIES = r"^([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?$"  # a line's name and labels, after split_lines
+
+
+def split_lines(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Each sample line (not a comment, not blank) named (``_named``) and cut without regular expressions into its series
+    (name and labels: up to the last ``}``, else up to the first space) and its value and timestamp;
+    ``_extra``: anything after the timestamp (the line is then not a sample)."""
+    line = pl.col("line").str.replace_all("\t", " ", literal=True).str.strip_chars()
+    braced = pl.col("_line").str.split("}").list.last()
+    plain = pl.col("_line").str.splitn(" ", 2).struct.field("field_1")
+    tail = pl.when(pl.col("_line").str.contains("}", literal=True)).then(braced).otherwise(plain)
+    return (
+        raw.with_columns(_line=line)
+        .filter((pl.col("_line") != "") & ~pl.col("_line").str.starts_with("#"))
         .with_columns(
-            metric=pl.col("_parts").struct.field("1"),
-            _pairs=pl.col("_parts").struct.field("2").fill_null("").str.extract_all(LABEL_PAIR),
-            value_text=text(pl.col("_parts").struct.field("3")),
-            ts_ms=pl.col("_parts").struct.field("4").cast(pl.Int64, strict=False),
+            _tail=tail.fill_null(""),
+            _named=pl.col("_line")
+            .str.splitn("{", 2)
+            .struct.field("field_0")
+            .str.splitn(" ", 2)
+            .struct.field("field_0"),
         )
         .with_columns(
-            value=parse_float("value_text"),
+            _series=pl.col("_line").str.head(pl.col("_line").str.len_chars() - pl.col("_tail").str.len_chars()),
+            _fields=pl.col("_tail").str.strip_chars().str.replace_all(r" +", " ").str.splitn(" ", 3),
+        )
+        .with_columns(
+            _series=pl.col("_series").str.strip_chars(),
+            _value=pl.col("_fields").struct.field("field_0"),
+            _ts=pl.col("_fields").struct.field("field_1"),
+            _extra=pl.col("_fields").struct.field("field_2"),
+        )
+        .drop("_line", "_tail", "_fields")
+    )
+
+
+def series_labels(series: pl.DataFrame) -> pl.DataFrame:
+    """Per distinct series text (``_series``): its metric and the labels read (few per file: parsed once)."""
+    parts = pl.col("_series").str.extract_groups(SERIES)
+    return (
+        series.with_columns(
+            metric=parts.struct.field("1"),
+            _labels=parts.struct.field("2").fill_null(""),
+        )
+        .with_columns(
             host=label("Hostname"),
             uuid=pl.coalesce(label("UUID"), label("uuid")),
             gpu_label=label("gpu"),
@@ -105,6 +131,52 @@ def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
             instance=label("GPU_I_ID"),
             profile=label("GPU_I_PROFILE"),
         )
+        .drop("_labels")
+    )
+
+
+def series_keys(labels: pl.DataFrame, stem: str | None) -> pl.DataFrame:
+    """The per-series columns every sample of the series shares: machine, GPU, field, unit factor and
+    MIG share; text columns as Categorical (a file has a few distinct series, repeated on every line)."""
+    keyed = labels.with_columns(
+        gpu_key=pl.coalesce("uuid", pl.concat_str(pl.lit("gpu "), "gpu_label")),
+        resource_id=pl.coalesce("host", pl.lit(stem, dtype=pl.String)),
+        field=pl.col("metric").replace_strict(
+            {m: f for m, (f, _) in MEASURES.items()}, default=None, return_dtype=pl.String
+        ),
+        _factor=pl.col("metric").replace_strict(
+            {m: k for m, (_, k) in MEASURES.items()}, default=None, return_dtype=pl.Float64
+        ),
+        _share=instance_share(),
+        _index_label=pl.col("index_label").cast(pl.Float64, strict=False),
+    )
+    text_columns = [c for c, t in keyed.schema.items() if t == pl.String and c != "_series"]
+    return keyed.with_columns(pl.col(text_columns).cast(pl.Categorical))
+
+
+def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per line naming a read metric: metric, labels, value, timestamp, and why it is bad.
+
+    A line is cut by ``split_lines``; its series' labels are read once per distinct series."""
+    read = sorted({*MEASURES, *ATTRIBUTES})
+    lines = split_lines(raw).filter(pl.col("_named").is_in(read)).collect()
+    stem = lines["_file_stem"][0] if lines.height else None
+    labels = series_keys(series_labels(lines.select(pl.col("_series").unique())), stem)
+    ts_ok = pl.col("_ts").is_null() | pl.col("_ts").str.contains(r"^-?\d+$")
+    well_formed = pl.col("metric").is_not_null() & (pl.col("_value") != "") & pl.col("_extra").is_null() & ts_ok
+    frame = (
+        lines.lazy()
+        .join(labels.lazy(), on="_series", how="left", maintain_order="left")
+        .with_columns(
+            metric=pl.when(well_formed).then(pl.col("metric")),
+            value_text=pl.when(well_formed).then(text(pl.col("_value"))),
+            ts_ms=pl.when(well_formed).then(pl.col("_ts").cast(pl.Int64, strict=False)),
+        )
+        .with_columns(
+            value=parse_float("value_text"),
+            line=pl.when(pl.col("metric").is_null()).then("line"),  # kept for the message of a malformed line only
+        )
+        .drop("_series", "_value", "_ts", "_extra")
     )
     reason = (
         pl.when(pl.col("metric").is_null())
@@ -122,11 +194,7 @@ def samples(raw: pl.LazyFrame) -> pl.LazyFrame:
             pl.format("line {}: metric {}: expected a UUID, uuid or gpu label naming the GPU", "source_row", "metric")
         )
     )
-    return frame.with_columns(
-        _reject_reason=reason,
-        gpu_key=pl.coalesce("uuid", pl.concat_str(pl.lit("gpu "), "gpu_label")),
-        resource_id=pl.coalesce("host", "_file_stem"),
-    )
+    return frame.with_columns(_reject_reason=reason)
 
 
 def gpu_attributes(good: pl.LazyFrame) -> pl.LazyFrame:
@@ -135,7 +203,7 @@ def gpu_attributes(good: pl.LazyFrame) -> pl.LazyFrame:
     return good.group_by("resource_id", "gpu_key").agg(
         gpu_uuid=pl.col("uuid").drop_nulls().first(),
         gpu_model=pl.col("model_label").drop_nulls().first(),
-        _index=pl.coalesce(pl.col("index_label").cast(pl.Float64, strict=False), index_value).drop_nulls().first(),
+        _index=pl.coalesce("_index_label", index_value).drop_nulls().first(),
     )
 
 
@@ -155,14 +223,9 @@ def scrapes(good: pl.LazyFrame, interval_s: pl.Expr) -> pl.LazyFrame:
     size-weighted sum over its instances, other measures the device's value, else the instances' sum.
     """
     sample_time = pl.from_epoch("ts_ms", time_unit="ms").dt.replace_time_zone("UTC").cast(UTC_TS)
-    measures = good.filter(pl.col("metric").is_in(list(MEASURES))).with_columns(
-        field=pl.col("metric").replace_strict({m: f for m, (f, _) in MEASURES.items()}, return_dtype=pl.String),
-        value=(
-            pl.col("value")
-            * pl.col("metric").replace_strict({m: k for m, (_, k) in MEASURES.items()}, return_dtype=pl.Float64)
-        ).round(9),
+    measures = good.filter(pl.col("field").is_not_null()).with_columns(
+        value=(pl.col("value") * pl.col("_factor")).round(9),
         ts=pl.coalesce(sample_time, pl.col("_file_mtime").cast(UTC_TS)),
-        _share=instance_share(),
     )
     series = measures.group_by("resource_id", "gpu_key", "ts", "field", "instance").agg(
         pl.col("source_row").min(),
@@ -233,30 +296,6 @@ def prometheus_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([conform(table, columns), conform(rejected, columns)]).sort("source_row")
 
 
-def gpu_series_key(lines: pl.DataFrame) -> pl.DataFrame:
-    """Per line, the GPU its sample belongs to (the reader keeps each GPU's lines in one batch).
-
-    ``key``: machine and GPU as the mapping groups them (null for a line that names no read metric
-    or no GPU: such a line is mapped on its own); ``anchor``: a sample of a measure, so that no batch
-    is mapped without one unless the file has none; ``context``: never (every line reads alone).
-    """
-    read = sorted({*MEASURES, *ATTRIBUTES})
-    parts = pl.col("line").str.extract_groups(SAMPLE)
-    parsed = lines.select(
-        _metric=parts.struct.field("1"),
-        _named=pl.col("line").str.extract(r"^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)", 1),
-        _pairs=parts.struct.field("2").fill_null("").str.extract_all(LABEL_PAIR),
-        _file_stem=pl.col("_file_stem"),
-    )
-    gpu = pl.coalesce(label("UUID"), label("uuid"), pl.concat_str(pl.lit("gpu "), label("gpu")))
-    machine = pl.coalesce(label("Hostname"), "_file_stem")
-    return parsed.select(
-        key=pl.when(pl.col("_named").is_in(read)).then(pl.concat_str(machine, pl.lit("\x1f"), gpu)),
-        anchor=pl.col("_metric").is_in(list(MEASURES)).fill_null(False),
-        context=pl.lit(False),
-    )
-
-
 def is_gpu_exposition(sniff: Sniff) -> bool:
     """Prometheus text with a DCGM_FI_DEV_* or nvidia_smi_* sample line."""
     return bool(SNIFF.search(sniff.head))
@@ -270,7 +309,7 @@ register(
         matches=is_gpu_exposition,
         to_table=prometheus_to_table,
         priority=6,
-        read_options={"group_key": gpu_series_key},
+        read_options={"whole_file": True},  # a scrape's samples of a GPU are mapped together
         description="GPU metrics, Prometheus text from DCGM exporter or nvidia_gpu_exporter",
     )
 )
