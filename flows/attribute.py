@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 
 from flows.config import load_attribution_rules, load_energy, load_fx_rates, load_instances
@@ -77,12 +78,16 @@ def compute_week(
     parts = max(1, -(-line_items // rows_per_part))
     jobs = query(con, "attribution_jobs", params)
     telemetry = query(con, "attribution_gpu_metrics", params)
-    from flows.ingest_flow import on_dask
+    # identical line items grouped in DuckDB (attribution multiplies one), unless each source line is kept
+    reader = "attribution_billing" if keep_source else "attribution_billing_groups"
+    dispatch = attribute_part.fn
+    if parts > 1 and FlowRunContext.get() is not None:  # only a flow run can submit to Dask (no import of it else)
+        from flows.ingest_flow import on_dask
 
-    dispatch = attribute_part.submit if parts > 1 and on_dask() else attribute_part.fn
+        dispatch = attribute_part.submit if on_dask() else attribute_part.fn
     results, earlier = [], pl.Series("resource_id", [], dtype=pl.String)
     for part in range(parts):  # DuckDB is read here, in order; the partitions are attributed by `dispatch`
-        billing = query(con, "attribution_billing", {**params, "parts": parts, "part": part})
+        billing = query(con, reader, {**params, "parts": parts, "part": part})
         resources = billing["resource_id"].drop_nulls().unique()
         if part < parts - 1:
             mine = pl.col("resource_id").is_in(resources).fill_null(False)
