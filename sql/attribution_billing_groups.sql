@@ -1,4 +1,4 @@
--- attribution_billing_groups: one row per group of identical line items of the week [$week_start, $week_end) in partition $part of $parts (hash of resource_id, as attribution_billing.sql): identical in every column attribution reads, amounts included, and in their charge period's UTC day and length (a period longer than a day: the period itself).
+-- attribution_billing_groups: one row per group of identical line items of the week [$week_start, $week_end): identical in every column attribution reads, amounts included, and in their charge period's UTC day and length (a period longer than a day: the period itself).
 -- The columns are attribution_billing.sql's, money being ONE line item's amounts; line_items counts the
 -- group's rows (attribution cuts one line item exactly and multiplies the parts by it), periods lists their
 -- charge period starts (a machine's billed hours; repeats kept, attribution counts each once),
@@ -12,7 +12,6 @@ WITH week_rows AS (
         epoch_us(charge_period_end) - epoch_us(charge_period_start) AS period_us,
         coalesce(epoch_us(charge_period_end) - epoch_us(charge_period_start) > 86400000000, false) AS spread
     FROM billing_week($week_start, $week_end)
-    WHERE $parts = 1 OR hash(coalesce(resource_id, '')) % $parts = $part
 )
 SELECT
     provider, billing_account_id, sub_account_id,

@@ -74,7 +74,7 @@ def lines(frame: pl.DataFrame) -> dict[tuple, tuple]:
 
 def test_grouped_line_items_attribute_to_the_row_by_row_figures(warehouse):
     seed(warehouse)
-    groups = query(warehouse, "attribution_billing_groups", {**week_params(WEEK), "parts": 1, "part": 0})
+    groups = query(warehouse, "attribution_billing_groups", week_params(WEEK))
     assert (groups.height, groups["line_items"].sum()) == (6, 53)
     machine = groups.filter(pl.col("resource_id") == "i-gpu", pl.col("charge_category") == "Usage")
     assert machine["periods"].list.len().item() == 12 and machine["source_row"].item() == 2
