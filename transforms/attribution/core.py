@@ -330,7 +330,9 @@ def attribute_costs(
     """The week's attributed cost rows (ATTRIBUTED_COST_COLUMNS) and the anomaly counts.
 
     ``billing``: the week's billing rows (at least the columns sql/attribution_billing.sql reads, in
-    any order: they are put in source order here so ties break the same way every run).
+    any order: they are put in source order here so ties break the same way every run), one per line
+    item, or groups of identical line items as sql/attribution_billing_groups.sql reads them
+    (``line_items``, ``periods``: see ``slices.as_line_item_groups``); both give the same result.
     ``telemetry``: GPU_TELEMETRY_COLUMNS, one row per GPU machine and day of the week.
     ``keep_source``: also group by the billing row (``source_file``, ``source_row``, kept in the frame):
     one row per source line, week slice and attribution part (the FOCUS export's grain).
