@@ -67,11 +67,12 @@ def compute_week(
     items (sql/attribution_billing_groups.sql: 1M hourly line items become 41,763 rows, in one scan of
     the week) and aggregates the GPU samples per machine and day, so neither the week's line items nor
     its samples reach Python one by one. With ``keep_source`` (the FOCUS export's grain) every line
-    item is read as it is. The rows are attributed in partitions of whole resources (about
-    ``rows_per_part`` rows each: of the groups, else of line items, read from DuckDB partition by
-    partition), each with the jobs and telemetry of its resources; everything attribution does is per
-    resource, so the combined result equals one pass over the week (the last partition also takes the
-    jobs and telemetry of resources the week's bill does not know, for the anomaly counts).
+    item is read as it is. The rows are attributed in partitions of whole resources of about
+    ``rows_per_part`` line items each (the groups cut in polars; the export's line items read from
+    DuckDB partition by partition), each with the jobs and telemetry of its resources; everything
+    attribution does is per resource, so the combined result equals one pass over the week (the last
+    partition also takes the jobs and telemetry of resources the week's bill does not know, for the
+    anomaly counts).
     """
     params = week_params(week_start)  # refuses a day that is not a Monday
     if rows_per_part < 1:
@@ -86,7 +87,7 @@ def compute_week(
 
     else:  # one scan: partitioning in DuckDB would scan the week once per partition
         groups = query(con, "attribution_billing_groups", params)
-        parts = max(1, -(-groups.height // rows_per_part))
+        parts = max(1, -(-groups["line_items"].sum() // rows_per_part))
 
         def read_part(part: int) -> pl.DataFrame:
             by_resource = pl.col("resource_id").fill_null("").hash() % parts == part

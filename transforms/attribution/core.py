@@ -385,7 +385,7 @@ def attribute_costs(
         _sum_or_null("co2e_kg"),
     )
     columns = {**ATTRIBUTED_COST_COLUMNS, **({"source_file": pl.String, "source_row": pl.Int64} if keep_source else {})}
-    frame = conform(grouped, columns).collect().sort(GRAIN[:12] + source, nulls_last=True)
+    frame = conform(grouped, columns).collect().sort(GRAIN + source, nulls_last=True)  # unique keys: one order
     unknown_metrics = sorted(set(week_metrics["resource_id"].drop_nulls().unique().to_list()) - billed_resources)
     anomalies = {
         **split.anomalies,
@@ -399,10 +399,12 @@ def attribute_costs(
 
 def combine_results(results: list[AttributionResult]) -> AttributionResult:
     """One week's result from the results of partitions of whole resources (``resource_id`` is in the
-    grain, so their rows never share a grain): rows concatenated, counts added, resource lists merged."""
+    grain, so their rows never share a grain): rows concatenated in the grain's order (each row's own:
+    the same order for any partitioning), counts added, resource lists merged."""
     if not results:
         raise ValueError("combine_results needs at least one partition's result")
-    frame = pl.concat([r.frame for r in results]).sort(GRAIN[:12], nulls_last=True)
+    frame = pl.concat([r.frame for r in results])
+    frame = frame.sort(GRAIN + [c for c in SOURCE_ORDER if c in frame.columns], nulls_last=True)
     anomalies: dict = {}
     for key, value in results[0].anomalies.items():
         values = [r.anomalies[key] for r in results]
