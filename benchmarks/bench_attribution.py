@@ -14,6 +14,7 @@ once in its own fresh process.
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import sys
 import time
@@ -184,6 +185,16 @@ def add_billing_and_jobs(path: Path, rows: int) -> dict:
     return counts
 
 
+def count_inputs(path: Path) -> dict:
+    """The billing rows and jobs of a kept scratch warehouse."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("billing_line_items", "jobs")}
+    con.close()
+    return counts
+
+
 def child_attribute(db: str) -> None:
     """Run attribute_week once in this process and report its time and output size."""
     from flows.attribute import attribute_week
@@ -191,15 +202,20 @@ def child_attribute(db: str) -> None:
     from flows.warehouse import connect, query
 
     con = connect(db)
+    settings = get_settings(db=Path(db))
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    summary = attribute_week(con, WEEK, get_settings(db=Path(db)))
+    summary = attribute_week(con, WEEK, settings)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process: DuckDB's and polars' too
+    cpu_s = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
     out = con.execute("SELECT count(*) FROM attributed_cost").fetchall()[0][0]
     started = time.perf_counter()
     telemetry = query(con, "attribution_gpu_metrics", week_params()).height  # the GPU read alone, warm
     report(
         {
             "seconds": elapsed,
+            "cpu_seconds": cpu_s,
             "attributed_rows": out,
             "total": summary["total"],
             "gpu_machines": summary["anomalies"].get("gpu_machines"),
@@ -228,27 +244,38 @@ def main() -> None:
     parser.add_argument("--child", choices=["attribute", "scan"])
     parser.add_argument("--db")
     parser.add_argument("--gpu-machines", type=int, default=GPU_MACHINES, help="fewer for a quick smoke run")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the scratch warehouses, and reuse those a previous --keep run left (building them takes minutes)",
+    )
     args = parser.parse_args()
     globals()["GPU_MACHINES"] = args.gpu_machines
     if args.child:
         {"attribute": child_attribute, "scan": child_scan}[args.child](args.db)
         return
     WORK.mkdir(parents=True, exist_ok=True)
-    base = WORK / "bench-attr-base.duckdb"
+    base = WORK / f"bench-attr-base-{args.gpu_machines}.duckdb"
     started = time.perf_counter()
-    base_counts = build_base(base)
-    notes = [
-        f"GPU metrics: {base_counts['gpu_metrics']:,} samples built in {time.perf_counter() - started:.0f} s, "
-        f"rolled up to {base_counts['gpu_hourly']:,} gpu_hourly rows in {base_counts['rollup_s']:.0f} s"
-    ]
+    if args.keep and base.exists():
+        notes = [f"GPU metrics: reused the scratch warehouse {base.name} a previous --keep run built"]
+    else:
+        base_counts = build_base(base)
+        notes = [
+            f"GPU metrics: {base_counts['gpu_metrics']:,} samples built in {time.perf_counter() - started:.0f} s, "
+            f"rolled up to {base_counts['gpu_hourly']:,} gpu_hourly rows in {base_counts['rollup_s']:.0f} s"
+        ]
     me = str(Path(__file__).resolve())
     table, results = [], {}
     try:
         for rows in args.rows:
-            db = WORK / f"bench-attr-{rows}.duckdb"
-            remove(db)
-            shutil.copy(base, db)
-            counts = add_billing_and_jobs(db, rows)
+            db = WORK / f"bench-attr-{args.gpu_machines}-{rows}.duckdb"
+            if args.keep and db.exists():
+                counts = count_inputs(db)
+            else:
+                remove(db)
+                shutil.copy(base, db)
+                counts = add_billing_and_jobs(db, rows)
             notes.append(f"{rows:,} line items: {counts['billing_line_items']:,} billing rows, {counts['jobs']:,} jobs")
             scan = run_measured([PYTHON, me, "--child", "scan", "--db", str(db)])
             attr = run_measured([PYTHON, me, "--child", "attribute", "--db", str(db)], check=False)
@@ -257,6 +284,7 @@ def main() -> None:
                     [
                         f"{rows:,}",
                         f"failed ({attr.returncode})",
+                        "",
                         f"{attr.wall_s:.1f}",
                         f"{attr.peak_mib:,.0f}",
                         "",
@@ -267,7 +295,8 @@ def main() -> None:
                     ]
                 )
                 notes.append(f"{rows:,} line items: attribute_week did not finish: {attr.stderr_tail[-300:]}")
-                remove(db)
+                if not args.keep:
+                    remove(db)
                 continue
             results[rows] = (attr, scan)
             ratio = attr.reported["seconds"] / scan.reported["seconds"]
@@ -276,6 +305,7 @@ def main() -> None:
                 [
                     f"{rows:,}",
                     f"{attr.reported['seconds']:.1f}",
+                    f"{attr.reported['cpu_seconds']:.1f}",
                     f"{attr.wall_s:.1f}",
                     f"{attr.peak_mib:,.0f}",
                     f"{attr.reported['attributed_rows']:,}",
@@ -290,9 +320,11 @@ def main() -> None:
                 f"{attr.reported['gpu_read_s']:.2f} s, {attr.reported['gpu_read_rows']:,} rows"
             )
             print(table[-1], flush=True)
-            remove(db)
+            if not args.keep:
+                remove(db)
     finally:
-        remove(base)
+        if not args.keep:
+            remove(base)
     if len(results) >= 2:
         (r0, (a0, _)), (r1, (a1, _)) = list(results.items())[0], list(results.items())[-1]
         notes.append(
@@ -302,6 +334,7 @@ def main() -> None:
     header = [
         "line items",
         "attribute_week s",
+        "attribute_week CPU s (user+sys)",
         "process wall s",
         "peak RSS MiB",
         "attributed rows",

@@ -10,6 +10,7 @@ import duckdb
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 
 from flows.config import load_attribution_rules, load_energy, load_fx_rates, load_instances
@@ -62,27 +63,46 @@ def compute_week(
 ) -> AttributionResult:
     """Read the week's inputs with the sql/attribution_*.sql queries and attribute them (no writes).
 
-    DuckDB filters the week, reads only the billing columns attribution uses and aggregates the GPU
-    samples per machine and day, so the week's samples never reach Python. The billing is attributed
-    in partitions of whole resources (about ``rows_per_part`` rows each), each with the jobs and
-    telemetry of its resources; everything attribution does is per resource, so the combined result
-    equals one pass over the week (the last partition also takes the jobs and telemetry of resources
-    the week's bill does not know, for the anomaly counts).
+    DuckDB filters the week, reads only the billing columns attribution uses, groups identical line
+    items (sql/attribution_billing_groups.sql: 1M hourly line items become 41,763 rows, in one scan of
+    the week) and aggregates the GPU samples per machine and day, so neither the week's line items nor
+    its samples reach Python one by one. With ``keep_source`` (the FOCUS export's grain) every line
+    item is read as it is. The rows are attributed in partitions of whole resources of about
+    ``rows_per_part`` line items each (the groups cut in polars; the export's line items read from
+    DuckDB partition by partition), each with the jobs and telemetry of its resources; everything
+    attribution does is per resource, so the combined result equals one pass over the week (the last
+    partition also takes the jobs and telemetry of resources the week's bill does not know, for the
+    anomaly counts).
     """
     params = week_params(week_start)  # refuses a day that is not a Monday
     if rows_per_part < 1:
         raise ValueError(f"rows_per_part must be at least 1, got {rows_per_part}")
     config = load_config(settings)
-    line_items = query(con, "attribution_billing_rows", params)["line_items"].item()
-    parts = max(1, -(-line_items // rows_per_part))
+    if keep_source:
+        line_items = query(con, "attribution_billing_rows", params)["line_items"].item()
+        parts = max(1, -(-line_items // rows_per_part))
+
+        def read_part(part: int) -> pl.DataFrame:
+            return query(con, "attribution_billing", {**params, "parts": parts, "part": part})
+
+    else:  # one scan: partitioning in DuckDB would scan the week once per partition
+        groups = query(con, "attribution_billing_groups", params)
+        parts = max(1, -(-groups["line_items"].sum() // rows_per_part))
+
+        def read_part(part: int) -> pl.DataFrame:
+            by_resource = pl.col("resource_id").fill_null("").hash() % parts == part
+            return groups if parts == 1 else groups.filter(by_resource)
+
     jobs = query(con, "attribution_jobs", params)
     telemetry = query(con, "attribution_gpu_metrics", params)
-    from flows.ingest_flow import on_dask
+    dispatch = attribute_part.fn
+    if parts > 1 and FlowRunContext.get() is not None:  # only a flow run can submit to Dask (no import of it else)
+        from flows.ingest_flow import on_dask
 
-    dispatch = attribute_part.submit if parts > 1 and on_dask() else attribute_part.fn
+        dispatch = attribute_part.submit if on_dask() else attribute_part.fn
     results, earlier = [], pl.Series("resource_id", [], dtype=pl.String)
     for part in range(parts):  # DuckDB is read here, in order; the partitions are attributed by `dispatch`
-        billing = query(con, "attribution_billing", {**params, "parts": parts, "part": part})
+        billing = read_part(part)
         resources = billing["resource_id"].drop_nulls().unique()
         if part < parts - 1:
             mine = pl.col("resource_id").is_in(resources).fill_null(False)

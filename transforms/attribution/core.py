@@ -18,10 +18,10 @@ import polars as pl
 from transforms.attribution.gpu import MONEY_COLUMNS, split_gpu_costs
 from transforms.attribution.rules import apply_rules, tag_dimension
 from transforms.attribution.services import apply_service_rules
-from transforms.attribution.slices import DAY_S, is_spread, week_slices
+from transforms.attribution.slices import DAY_S, as_line_item_groups, billed_periods, is_spread, week_slices
 from transforms.energy import add_carbon, machine_day_energy, telemetry_kwh
 from transforms.fx import convert, money_text, unconverted
-from transforms.schema import ATTRIBUTED_COST_COLUMNS, ATTRIBUTION_METHODS, CATEGORIES, conform
+from transforms.schema import ATTRIBUTED_COST_COLUMNS, ATTRIBUTION_METHODS, CATEGORIES, MONEY, conform
 from transforms.weeks import week_bounds
 
 UNATTRIBUTED = "unattributed"
@@ -217,7 +217,7 @@ def undivided(classified: pl.DataFrame, machines: pl.DataFrame) -> pl.DataFrame:
         .agg(_primary=pl.col("slice_id").first(), _gpus=pl.col("gpus").first())
     )
     billed = (
-        classified.join(machines.select("resource_id"), on="resource_id", how="inner")
+        billed_periods(classified.join(machines.select("resource_id"), on="resource_id", how="inner"))
         .unique(["resource_id", "day", "charge_period_start", "charge_period_end"])
         .group_by(["resource_id", "day"])
         .agg(_billed_s=pl.col("overlap_s").sum().clip(0, DAY_S))
@@ -330,7 +330,9 @@ def attribute_costs(
     """The week's attributed cost rows (ATTRIBUTED_COST_COLUMNS) and the anomaly counts.
 
     ``billing``: the week's billing rows (at least the columns sql/attribution_billing.sql reads, in
-    any order: they are put in source order here so ties break the same way every run).
+    any order: they are put in source order here so ties break the same way every run), one per line
+    item, or groups of identical line items as sql/attribution_billing_groups.sql reads them
+    (``line_items``, ``periods``: see ``slices.as_line_item_groups``); both give the same result.
     ``telemetry``: GPU_TELEMETRY_COLUMNS, one row per GPU machine and day of the week.
     ``keep_source``: also group by the billing row (``source_file``, ``source_row``, kept in the frame):
     one row per source line, week slice and attribution part (the FOCUS export's grain).
@@ -338,7 +340,7 @@ def attribute_costs(
     start, end = week_bounds(week_start)
     source = SOURCE_ORDER if keep_source else []
     rows = (
-        classify(billing.lazy(), config.rules)
+        classify(as_line_item_groups(billing.lazy()), config.rules)
         .with_columns(row_id=order_rank(*SOURCE_ORDER))
         .drop(*(c for c in SOURCE_ORDER if c not in source))
     )
@@ -356,7 +358,7 @@ def attribute_costs(
     split = split_gpu_costs(eligible, machines, jobs, week_start, config.kind_categories)
     split_ids = eligible.filter(pl.col("resource_id").is_in(sorted(split.split_resources)))["slice_id"]
     del eligible
-    context = classified.drop(*MONEY_COLUMNS)
+    context = classified.drop(*MONEY_COLUMNS, "periods")
     by_usage = split.parts.join(context, on="slice_id", how="left").with_columns(attribution_method=pl.lit("usage"))
     del context
     others = undivided(classified.filter(~pl.col("slice_id").is_in(split_ids)), machines)
@@ -369,7 +371,11 @@ def attribute_costs(
         week_start=pl.lit(week_start, dtype=pl.Date),
     )
     del others, by_usage
-    converted = convert(with_energy(rows, week_metrics, machines, config), config.fx_rates, config.reporting_currency)
+    converted = convert(
+        with_energy(rows, week_metrics, machines, config), config.fx_rates, config.reporting_currency
+    ).with_columns(  # one line item's money, cut and converted, times the identical line items the row stands for
+        (pl.col(c) * pl.col("line_items")).cast(MONEY) for c in (*MONEY_COLUMNS, "effective_cost_reporting")
+    )
     grouped = converted.group_by(GRAIN + source).agg(
         *[pl.col(c).sum() for c in ("effective_cost", "billed_cost")],
         _sum_or_null("list_cost"),
@@ -379,7 +385,7 @@ def attribute_costs(
         _sum_or_null("co2e_kg"),
     )
     columns = {**ATTRIBUTED_COST_COLUMNS, **({"source_file": pl.String, "source_row": pl.Int64} if keep_source else {})}
-    frame = conform(grouped, columns).collect().sort(GRAIN[:12] + source, nulls_last=True)
+    frame = conform(grouped, columns).collect().sort(GRAIN + source, nulls_last=True)  # unique keys: one order
     unknown_metrics = sorted(set(week_metrics["resource_id"].drop_nulls().unique().to_list()) - billed_resources)
     anomalies = {
         **split.anomalies,
@@ -393,10 +399,12 @@ def attribute_costs(
 
 def combine_results(results: list[AttributionResult]) -> AttributionResult:
     """One week's result from the results of partitions of whole resources (``resource_id`` is in the
-    grain, so their rows never share a grain): rows concatenated, counts added, resource lists merged."""
+    grain, so their rows never share a grain): rows concatenated in the grain's order (each row's own:
+    the same order for any partitioning), counts added, resource lists merged."""
     if not results:
         raise ValueError("combine_results needs at least one partition's result")
-    frame = pl.concat([r.frame for r in results]).sort(GRAIN[:12], nulls_last=True)
+    frame = pl.concat([r.frame for r in results])
+    frame = frame.sort(GRAIN + [c for c in SOURCE_ORDER if c in frame.columns], nulls_last=True)
     anomalies: dict = {}
     for key, value in results[0].anomalies.items():
         values = [r.anomalies[key] for r in results]

@@ -16,7 +16,7 @@ from datetime import date
 
 import polars as pl
 
-from transforms.attribution.slices import DAY_S, from_units, share_up_to, to_units
+from transforms.attribution.slices import DAY_S, billed_periods, from_units, share_up_to, to_units
 from transforms.weeks import week_bounds
 
 KIND_CATEGORIES = {
@@ -69,7 +69,7 @@ def job_days(jobs: pl.LazyFrame, week_start: date, kind_categories: dict[str, st
 def machine_days(slices: pl.LazyFrame, machines: pl.DataFrame) -> pl.LazyFrame:
     """``resource_id, day, billed_s, gpus, cap_s`` for every GPU machine billed that day."""
     return (
-        slices.join(machines.lazy(), on="resource_id", how="inner")
+        billed_periods(slices.join(machines.lazy(), on="resource_id", how="inner"))
         .unique(["resource_id", "day", "charge_period_start", "charge_period_end"])
         .group_by(KEYS)
         .agg(billed_s=pl.col("overlap_s").sum().clip(0, DAY_S), gpus=pl.col("gpus").first())

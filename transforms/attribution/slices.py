@@ -36,6 +36,30 @@ def share_up_to(units: pl.Expr, weight_so_far: pl.Expr, weight_total: pl.Expr) -
     return (units * weight_so_far.cast(pl.Int128)) // weight_total.cast(pl.Int128)
 
 
+def as_line_item_groups(billing: pl.LazyFrame) -> pl.LazyFrame:
+    """Billing rows as groups of identical line items (sql/attribution_billing_groups.sql reads them so):
+    ``line_items`` counts the line items a row stands for (its money columns are ONE line item's, every cut
+    is made on one line item and multiplied by it), ``periods`` lists their distinct charge period starts.
+    A frame without them (one row per line item) gets ``line_items`` 1 and its own period."""
+    names = billing.collect_schema().names()
+    return billing.with_columns(
+        *([] if "line_items" in names else [pl.lit(1, dtype=pl.Int64).alias("line_items")]),
+        *([] if "periods" in names else [pl.concat_list("charge_period_start").alias("periods")]),
+    )
+
+
+def billed_periods(slices: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame | pl.DataFrame:
+    """One row per slice and distinct charge period of the line items it stands for (``periods``, all of
+    the slice's length): what a machine's billed time is the union of."""
+    length = pl.col("charge_period_end") - pl.col("charge_period_start")
+    return (
+        slices.with_columns(_length=length)
+        .explode("periods")
+        .with_columns(charge_period_start=pl.col("periods"), charge_period_end=pl.col("periods") + pl.col("_length"))
+        .drop("_length")
+    )
+
+
 def is_spread() -> pl.Expr:
     """True for a row spread over the days it covers (a charge period longer than a day)."""
     cps, cpe = pl.col("charge_period_start"), pl.col("charge_period_end")
