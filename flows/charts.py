@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import io
 
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter
-
 # Okabe-Ito: distinguishable with colour-blindness and, with hatching for idle, in grey.
 CATEGORY_COLOURS = {
     "training": "#0072B2",
@@ -24,6 +20,8 @@ DPI = 200  # drawn at twice the display size for sharp phone screens
 
 def _money_axis(currency: str):
     """Tick labels like ``$12k`` or ``NOK 1.2M``."""
+    from matplotlib.ticker import FuncFormatter  # matplotlib is imported when a chart is drawn
+
     prefix = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, f"{currency} ")
 
     def label(value: float, _pos: int) -> str:
@@ -39,6 +37,9 @@ def _money_axis(currency: str):
 
 def weekly_spend_chart(series: dict, currency: str, title: str) -> bytes:
     """An eight-week stacked bar chart by category, idle GPU cost hatched; PNG bytes."""
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
     fig = Figure(figsize=(WIDTH_PX / 100, 3.8), dpi=DPI, layout="constrained")
     ax = fig.add_subplot()
     positions = list(range(len(series["labels"])))

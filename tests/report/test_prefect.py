@@ -7,7 +7,6 @@ import re
 import pytest
 from prefect import flow
 from prefect.artifacts import Artifact
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.deliver import artifact_key, artifact_markdown, deliver_report, publish_artifact
 from flows.report import render_report
@@ -41,6 +40,8 @@ def test_user_text_is_inert_in_the_markdown(warehouse, report_settings):
 
 @pytest.fixture(scope="module")
 def prefect_api():
+    from prefect.testing.utilities import prefect_test_harness  # imports Prefect's server: only when used
+
     with prefect_test_harness(server_startup_timeout=120):
         yield
 
