@@ -106,6 +106,8 @@ def machine_partitions(frames: dict[str, pl.DataFrame], parts: int) -> list[dict
     go to the last one. Frames without a machine (prices, instances) go whole to every partition.
     """
     names = _inputs(PER_MACHINE)
+    if parts <= 1:  # one partition: every row, as the frames are
+        return [{n: frames.get(n) for n in names}]
     keys = sorted(
         set().union(
             *(
@@ -136,7 +138,7 @@ def endpoint_partitions(frames: dict[str, pl.DataFrame], parts: int) -> list[dic
     endpoints of different partitions is in both: the detectors only read it)."""
     names = _inputs(PER_ENDPOINT)
     inference = frames.get("inference_requests")
-    if inference is None or inference.height == 0:
+    if parts <= 1 or inference is None or inference.height == 0:  # one partition: the frames as they are
         return [{n: frames.get(n) for n in names}]
     inference = inference.filter(pl.col("endpoint").is_not_null())  # what endpoint_stats reads
     out = []

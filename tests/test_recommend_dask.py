@@ -78,7 +78,7 @@ def test_the_sample_week_has_findings_of_every_partitioned_detector(week_inputs)
     assert frames["inference_requests"]["endpoint"].n_unique() >= 2
 
 
-@pytest.mark.parametrize("parts", [2, 3, 7, 1000])
+@pytest.mark.parametrize("parts", [1, 2, 3, 7, 1000])
 def test_machine_partitions_give_the_one_pass_findings(week_inputs, parts):
     frames, config = week_inputs
     cut = machine_partitions(frames, parts)
@@ -90,7 +90,7 @@ def test_machine_partitions_give_the_one_pass_findings(week_inputs, parts):
     assert same(in_parts(frames, config, PER_MACHINE, machine_partitions, parts), one_pass(frames, config, PER_MACHINE))
 
 
-@pytest.mark.parametrize("parts", [2, 3, 1000])
+@pytest.mark.parametrize("parts", [1, 2, 3, 1000])
 def test_endpoint_partitions_give_the_one_pass_findings(week_inputs, parts):
     frames, config = week_inputs
     endpoints = frames["inference_requests"]["endpoint"].drop_nulls().n_unique()
