@@ -7,12 +7,21 @@ landing folder, RUNS times (the first run pays Prefect's warm-up). Last, the who
 (``backfill_cost_reports``) runs in its own fresh process on the 52-week warehouse.
 
     python benchmarks/bench_weekly.py --weeks 4 52
+
+At scale (``--rows``): the sample generator writes 52 weeks with the CPU fleet grown to ``--rows``
+billing rows (``generate_sample(rows=...)``: monthly CUR 2.0 Parquet files, about 1M line items a
+week at 52M), ``aicost ingest`` loads them in a fresh process (timed: wall, peak RSS, load), then the
+52-week backfill runs in a fresh process; each week's time is read from its flow run in Prefect's API.
+Results go to results/weekly-backfill.md.
+
+    python benchmarks/bench_weekly.py --weeks 52 --rows 52000000
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -56,6 +65,55 @@ def prepare(weeks: int) -> tuple[Path, dict]:
     }
 
 
+def generate(weeks: int, rows: int) -> tuple[Path, dict]:
+    """Write ``weeks`` weeks of the sample with ``rows`` billing rows (the fleet grown to fit); not measured."""
+    from sample_data import generate_sample
+
+    landing = WORK / f"backfill-src-{weeks}"
+    remove(landing)
+    started = time.perf_counter()
+    summary = generate_sample(landing, weeks=weeks, end_week=END_WEEK, rows=rows, seed=7)
+    return landing, {"generate_s": time.perf_counter() - started, "billing_rows": summary["billing_rows"]}
+
+
+def child_ingest(db: str, landing: str) -> None:
+    """``ingest_files`` of the whole landing folder into ``db``; report the time, rows and files."""
+    from flows.ingest import ingest_files
+    from flows.warehouse import opened
+
+    started = time.perf_counter()
+    with opened(db) as con:
+        results = ingest_files(con, [Path(landing)])
+        rows = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
+    errors = [r.error for r in results if r.error]
+    if errors:
+        raise RuntimeError(f"ingest failed: {errors[:3]}")
+    report(
+        {
+            "seconds": time.perf_counter() - started,
+            "billing_rows": rows,
+            "files": len(results),
+            "load_end": os.getloadavg()[0],
+        }
+    )
+
+
+def week_run_times() -> list[tuple[str, float]]:
+    """(week, seconds) of every weekly-cost-report flow run in the current Prefect API, in week order."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["weekly-cost-report"])), limit=200
+        )
+    return sorted(
+        (str(r.parameters.get("week_start")), (r.end_time - r.start_time).total_seconds())
+        for r in runs
+        if r.start_time and r.end_time
+    )
+
+
 def child_weekly(db: str, runs: int) -> None:
     """Run the weekly flow for END_WEEK ``runs`` times under one Prefect test harness; report each time."""
     from prefect.testing.utilities import prefect_test_harness
@@ -87,7 +145,56 @@ def child_backfill(db: str, weeks: int) -> None:
         results = backfill_cost_reports(
             start=first.isoformat(), end=END_WEEK.isoformat(), send=False, db=db, landing=str(empty)
         )
-        report({"seconds": time.perf_counter() - started, "weeks": len(results)})
+        seconds = time.perf_counter() - started
+        report(
+            {"seconds": seconds, "weeks": len(results), "per_week": week_run_times(), "load_end": os.getloadavg()[0]}
+        )
+
+
+def backfill_at_scale(weeks: int, rows: int) -> None:
+    """Generate ``rows`` billing rows over ``weeks`` weeks, ingest them, backfill every week; write the results."""
+    me = str(Path(__file__).resolve())
+    db = WORK / f"bench-backfill-{weeks}.duckdb"
+    remove(db)
+    landing, info = generate(weeks, rows)
+    print(f"generated {info['billing_rows']:,} billing rows in {info['generate_s']:.0f} s", flush=True)
+    try:
+        ing = run_measured(
+            [PYTHON, me, "--child", "ingest", "--db", str(db), "--landing", str(landing)], env=child_env()
+        )
+        remove(landing)
+        i = ing.reported
+        print(f"ingested {i['billing_rows']:,} rows from {i['files']} files in {i['seconds']:.0f} s", flush=True)
+        bf = run_measured([PYTHON, me, "--child", "backfill", "--db", str(db), "--weeks", str(weeks)], env=child_env())
+        db_mib = db.stat().st_size / 2**20
+    finally:
+        remove(db, landing, WORK / "reports", WORK / "empty-landing")
+    b = bf.reported
+    per_week = [(w, s) for w, s in b["per_week"]]
+    times = [s for _, s in per_week]
+    table = [[w, f"{s:.1f}"] for w, s in per_week]
+    summary = [
+        f"{i['billing_rows']:,} billing rows over {weeks} weeks ({i['billing_rows'] / weeks:,.0f} a week) in "
+        f"{i['files']} files, written by `generate_sample(weeks={weeks}, rows={rows})` in {info['generate_s']:.0f} s "
+        f"(not part of the figures); warehouse {db_mib:,.0f} MiB",
+        f"ingest (`ingest_files` of the folder, fresh process): {i['seconds']:.0f} s "
+        f"({i['seconds'] / weeks:.1f} s per week of data, {i['billing_rows'] / i['seconds']:,.0f} rows/s), "
+        f"peak RSS {ing.peak_mib:,.0f} MiB, load {ing.load_1m:.2f} at start, {i['load_end']:.2f} at end",
+        f"backfill of {b['weeks']} weeks (`backfill_cost_reports`, fresh process, Prefect test harness): "
+        f"{b['seconds']:.0f} s ({b['seconds'] / b['weeks']:.1f} s per week), peak RSS {bf.peak_mib:,.0f} MiB, "
+        f"load {bf.load_1m:.2f} at start, {b['load_end']:.2f} at end",
+    ]
+    if times:
+        summary.append(
+            f"weekly flow runs: median {statistics.median(times):.1f} s, min {min(times):.1f} s, "
+            f"max {max(times):.1f} s (the first pays Prefect's warm-up)"
+        )
+    body = (
+        "\n".join(f"- {n}" for n in summary)
+        + "\n\nTime of each week's run:\n\n"
+        + markdown_table(["week", "seconds"], table)
+    )
+    write_results("weekly-backfill", f"The {weeks}-week backfill of a year of {i['billing_rows']:,} billing rows", body)
 
 
 def child_env() -> dict:
@@ -99,14 +206,22 @@ def main() -> None:
     parser.add_argument("--weeks", type=int, nargs="+", default=[4, 52])
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--no-backfill", action="store_true")
-    parser.add_argument("--child", choices=["weekly", "backfill"])
+    parser.add_argument(
+        "--rows", type=int, help="backfill at scale: billing rows of the year (results/weekly-backfill.md)"
+    )
+    parser.add_argument("--child", choices=["weekly", "backfill", "ingest"])
     parser.add_argument("--db")
+    parser.add_argument("--landing")
     args = parser.parse_args()
     if args.child == "weekly":
         return child_weekly(args.db, args.runs)
     if args.child == "backfill":
         return child_backfill(args.db, args.weeks[0])
+    if args.child == "ingest":
+        return child_ingest(args.db, args.landing)
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.rows:
+        return backfill_at_scale(max(args.weeks), args.rows)
     me = str(Path(__file__).resolve())
     table, notes, steady = [], [], {}
     dbs = {}

@@ -299,3 +299,55 @@ def test_attribution_partitions_run_on_the_workers_with_the_one_pass_result(tmp_
     assert result.anomalies == whole.anomalies
     logs = "".join((tmp_path / "cluster" / f"worker-{w}.log").read_text() for w in "ab")
     assert logs.count("attribute partition") >= 4  # the 4+ partitions ran on the workers
+
+
+@flow(name="recommend-on-dask")
+def recommend_in_parts(db: str, week_start: str, rows_per_part: int):
+    """recommend_week inside a flow run (module level: the flow is sent to the workers by reference)."""
+    from datetime import date
+
+    from flows.recommend import recommend_week
+
+    with opened(db) as con:
+        return recommend_week(con, date.fromisoformat(week_start), get_settings(db=db), rows_per_part=rows_per_part)
+
+
+def test_per_resource_detectors_run_on_the_workers_with_the_in_process_recommendations(tmp_path, prefect_harness):
+    import shutil
+    from datetime import date
+
+    from prefect_dask import DaskTaskRunner
+
+    from flows.attribute import attribute_week
+    from flows.ingest import ingest_files
+    from flows.recommend import PER_ENDPOINT, PER_MACHINE, recommend_week
+    from flows.warehouse import query
+    from sample_data import generate_sample
+    from transforms.weeks import week_params
+
+    week, db = date(2026, 11, 16), tmp_path / "w.duckdb"
+    generate_sample(tmp_path / "landing", weeks=2, end_week=week, seed=5)
+    with opened(db) as con:
+        assert [r.error for r in ingest_files(con, [tmp_path / "landing"]) if r.error] == []
+        for monday in (date(2026, 11, 9), week):
+            attribute_week(con, monday, get_settings(db=db))
+        recommend_week(con, date(2026, 11, 9), get_settings(db=db))  # last week's, to track against
+        gpu_hours = query(con, "recommend_gpu_metrics", week_params(week)).height  # the detectors' GPU-hour rows
+    shutil.copy(db, tmp_path / "cluster.duckdb")
+    with opened(db) as con:  # the in-process run: one partition
+        whole = recommend_week(con, week, get_settings(db=db))
+
+    cluster = start_cluster(tmp_path / "cluster")
+    try:
+        result = recommend_in_parts.with_options(task_runner=DaskTaskRunner(address=cluster.address))(
+            db=str(tmp_path / "cluster.duckdb"), week_start=week.isoformat(), rows_per_part=max(1, gpu_hours // 4)
+        )
+    finally:
+        cluster.stop()
+    kinds = {m.KIND for m in (*PER_MACHINE, *PER_ENDPOINT)}
+    assert kinds <= set(whole["kind"])  # every partitioned detector has findings this week
+    # the same rows, the same figures (ids, savings, plan, status): compared in one full order
+    assert whole.height > 0 and result.columns == whole.columns
+    assert result.sort(whole.columns, nulls_last=True).equals(whole.sort(whole.columns, nulls_last=True))
+    logs = "".join((tmp_path / "cluster" / f"worker-{w}.log").read_text() for w in "ab")
+    assert logs.count("detect partition") >= 8  # 4+ partitions of machines and of endpoints ran on the workers

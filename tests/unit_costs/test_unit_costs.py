@@ -10,7 +10,7 @@ import polars as pl
 from flows.unit_costs import load_unit_cost_frames
 from flows.warehouse import insert_frame
 from tests.report.conftest import cost_row as attributed_row
-from transforms.schema import ATTRIBUTED_COST_COLUMNS
+from transforms.schema import ATTRIBUTED_COST_COLUMNS, GPU_METRICS_COLUMNS, conform
 from transforms.unit_costs import token_direction, token_multiplier, unit_costs
 
 WEEK = date(2026, 11, 16)
@@ -310,6 +310,26 @@ def cost_row(week, day, resource, cost, gpu_hours, *, idle=False, category="infe
     return row | {"resource_id": resource, "billing_account_id": "1"}
 
 
+UTC = timezone.utc
+
+
+def insert_gpu_samples(con, rows: list[tuple]) -> None:
+    """GPU samples (ts, interval_s, resource_id, gpu_index, utilization_pct) through ``insert_frame``,
+    which rolls them up into gpu_hourly in the same transaction, as the ingest does."""
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "ts": GPU_METRICS_COLUMNS["ts"],
+            "interval_s": pl.Float64,
+            "resource_id": pl.String,
+            "gpu_index": pl.Int32,
+            "utilization_pct": pl.Float64,
+        },
+        orient="row",
+    )
+    insert_frame(con, "gpu_metrics", conform(frame.lazy(), GPU_METRICS_COLUMNS).collect())
+
+
 def test_queries_read_the_warehouse(warehouse):
     """The SQL side: attributed rows, inference logs by UTC week, GPU telemetry weighted by sample length."""
     insert_frame(
@@ -329,9 +349,12 @@ def test_queries_read_the_warehouse(warehouse):
         "('2026-11-22 23:00:00+00', 'chat', 'llm', 'r1', 500, 0, 1000000), "
         "('2026-11-23 00:00:00+00', 'chat', 'llm', 'r1', 999, 999, 999)"
     )  # the next week: not counted
-    warehouse.execute(
-        "INSERT INTO gpu_metrics (ts, interval_s, resource_id, gpu_index, utilization_pct) VALUES "
-        "('2026-11-16 01:00:00+00', 3600, 'r1', 0, 90), ('2026-11-16 01:00:00+00', 10800, 'r1', 1, 50)"
+    insert_gpu_samples(  # stored as ingest stores them: raw samples plus their hourly rollup
+        warehouse,
+        [
+            (datetime(2026, 11, 16, 1, tzinfo=UTC), 3600.0, "r1", 0, 90.0),
+            (datetime(2026, 11, 16, 1, tzinfo=UTC), 10800.0, "r1", 1, 50.0),
+        ],
     )
     frames = load_unit_cost_frames(warehouse, WEEK)
     result = unit_costs(frames, WEEK, "USD")
@@ -340,3 +363,40 @@ def test_queries_read_the_warehouse(warehouse):
     assert chat["per_million_tokens"]["value"] == "100"  # 400.00 / 4M × 1M
     # (90 × 1 h + 50 × 3 h) / 4 h = 60 %
     assert result["gpu_by_team"][0]["utilisation"]["value"] == "0.6"
+
+
+def test_gpu_figures_and_freshness_come_from_the_rollup_after_the_raw_samples_are_pruned(warehouse):
+    """Retention pruned the raw samples of an old file: utilisation, GPU-hours and the telemetry's
+    freshness still come out, from gpu_hourly."""
+    from flows.telemetry import prune_raw_samples
+    from flows.warehouse import query
+
+    at = lambda d, h, m=0: datetime(2026, 11, d, h, m, tzinfo=UTC)  # noqa: E731
+    samples = pl.DataFrame(
+        {
+            "ts": [at(16, 1), at(16, 1), at(18, 5, 30), at(23, 0)],  # the last is the next week's
+            "interval_s": [3600.0, 10800.0, 1800.0, 60.0],
+            "resource_id": ["r1", "r1", "r1", "r1"],
+            "gpu_index": [0, 1, 0, 0],
+            "utilization_pct": [90.0, 50.0, None, 10.0],
+            "source_format": ["nvidia_smi_csv"] * 4,
+            "file_sha256": ["h-old"] * 4,
+        }
+    )
+    insert_frame(warehouse, "gpu_metrics", conform(samples.lazy(), GPU_METRICS_COLUMNS).collect())
+    warehouse.execute(
+        "INSERT INTO ingest_manifest VALUES "
+        "('h-old', 'gpu.csv', 'nvidia_smi_csv', 'gpu_metrics', NULL, 'i1', 4, 4, 0, $t)",
+        {"t": datetime(2026, 11, 24, 6, tzinfo=UTC)},
+    ).fetchall()
+    prune_raw_samples(warehouse, weeks=4, now=datetime(2027, 1, 4, tzinfo=UTC))
+    assert warehouse.execute("SELECT count(*) FROM gpu_metrics").fetchall() == [(0,)]  # pruned
+    assert warehouse.execute("SELECT count(*) FROM gpu_hourly").fetchall() == [(4,)]  # the hours stay
+
+    gpu = load_unit_cost_frames(warehouse, WEEK, weeks=1)["gpu_utilisation"]
+    # 3600 + 10800 + 1800 s = 4.5 GPU-hours; utilisation over the samples with one: (90 x 1 h + 50 x 3 h) / 4 h
+    assert gpu.rows() == [(WEEK, "r1", 4.5, 60.0)]
+    fresh = query(warehouse, "report_source_freshness", {"week_end": at(23, 0)})
+    assert fresh.filter(pl.col("target_table") == "gpu_metrics").rows() == [
+        ("gpu_metrics", "nvidia_smi_csv", at(18, 5, 30))
+    ]
