@@ -12,7 +12,8 @@ Every reader is bounded:
   holds whole groups, lines in file order, with the header each of its lines follows; see
   ``_grouped``). Mapping the batches one by one gives the rows
   mapping the whole file at once would give. ``whole_file`` (GPU telemetry) reads every line into
-  one frame with DuckDB instead (``flows.telemetry.read_lines``).
+  one frame with DuckDB instead (``flows.telemetry.read_lines``) when the file expands to at most
+  ``max_whole_text_bytes``; a larger one is read in batches by its ``group_key``.
 - ``document`` files (one JSON document) are read whole, up to ``max_document_bytes``.
 - A gzip file that expands to more than ``max_decompression_ratio`` times its compressed size is
   refused, whichever reader reads it.
@@ -128,16 +129,19 @@ def open_binary(path: Path):
     return open(path, "rb")
 
 
-def check_expansion(path: Path) -> None:
-    """Refuse a gzip file that expands past the ratio limit, by streaming through it once (no-op otherwise).
+def check_expansion(path: Path) -> int:
+    """Refuse a gzip file that expands past the ratio limit, by streaming through it once; the file's
+    size once expanded (a plain file's size on disk).
 
     For readers that decompress by themselves (DuckDB's CSV and JSON readers).
     """
     if not is_gzip(path):
-        return
+        return path.stat().st_size
+    size = 0
     with open_binary(path) as fh:
-        while fh.read(1 << 20):
-            pass
+        while chunk := fh.read(1 << 20):
+            size += len(chunk)
+    return size
 
 
 def read_head(path: Path, size: int = HEAD_BYTES) -> str:
@@ -451,13 +455,15 @@ def _line_frames(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
 
 def read_text_batches(path: Path, options: dict, batch_rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
     """A text file as frames of ``line`` + lineage, ``batch_rows`` lines at a time (see the module doc)."""
-    if options.get("whole_file"):  # one frame of every line, read by DuckDB (GPU telemetry: flows/telemetry.py)
-        from flows.telemetry import read_lines
-
-        check_expansion(path)
-        yield _with_lineage(read_lines(path), 0, path)
-        return
     group_key = options.get("group_key")
+    if options.get("whole_file"):  # one frame of every line, read by DuckDB (GPU telemetry: flows/telemetry.py)
+        size = check_expansion(path)
+        if group_key is None or size <= _settings().max_whole_text_bytes:
+            from flows.telemetry import read_lines
+
+            yield _with_lineage(read_lines(path), 0, path)
+            return
+        # larger: memory would grow with the file; read in batches of whole groups (GPUs) instead
     if group_key is None:
         for frame in _with_carried_line(_line_frames(path, batch_rows), options.get("carry_line")):
             yield frame.drop("_carried")

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         64 * 2**20, description="Largest whole JSON document (e.g. an OpenCost API response) read, in bytes."
     )
+    max_whole_text_bytes: int = Field(
+        128 * 2**20,
+        description="GPU telemetry files up to this size (expanded) are mapped whole, larger ones GPU by GPU "
+        "in batches (a 190 MB DCGM file mapped whole peaks at ~1.1 GB).",
+    )
 
     smtp_host: str | None = None
     smtp_port: int = 587

@@ -168,11 +168,13 @@ GENERATED = {
 
 @pytest.mark.parametrize("case", list(GENERATED))
 @pytest.mark.parametrize("batch_rows", [1, 2, 5])
-def test_text_formats_map_the_same_in_tiny_batches(tmp_path, case, batch_rows):
+def test_text_formats_map_the_same_in_tiny_batches(tmp_path, monkeypatch, case, batch_rows):
     name, write, fmt = GENERATED[case]
     path = write(tmp_path / name)
     whole = mapped(path, fmt, 10**9)
     assert whole.height > 4
+    # GPU telemetry is mapped whole up to AICOST_MAX_WHOLE_TEXT_BYTES; above it, in batches of whole GPUs
+    monkeypatch.setenv("AICOST_MAX_WHOLE_TEXT_BYTES", "0")
     assert mapped(path, fmt, batch_rows).equals(whole)
 
 
@@ -185,9 +187,10 @@ def test_text_formats_map_the_same_in_tiny_batches(tmp_path, case, batch_rows):
         ("slurm/xdmod_sacct_accounting-logs-with-gpu-gres_old-format.log", "slurm_sacct"),
     ],
 )
-def test_shared_samples_map_the_same_in_small_batches(shared_data, sample, fmt):
+def test_shared_samples_map_the_same_in_small_batches(shared_data, monkeypatch, sample, fmt):
     whole = mapped(shared_data / sample, fmt, 10**9)
     assert whole.height >= 1 and whole["_reject_reason"].null_count() == whole.height
+    monkeypatch.setenv("AICOST_MAX_WHOLE_TEXT_BYTES", "0")  # telemetry too large to map whole: batches
     assert mapped(shared_data / sample, fmt, 37).equals(whole)
 
 

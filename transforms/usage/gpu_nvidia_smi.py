@@ -8,8 +8,8 @@ capture files are read too: every block that starts with such a header line). Va
 (``87 %``, ``40212 MiB``, ``512.30 W``); ``[N/A]`` is null. ``interval_s`` is the gap to the next
 sample of the same GPU; the last sample takes the median gap; a lone sample has none.
 Rejected rows: a field count that differs from the header, a timestamp or number that does not parse.
-A file is mapped at once (reader option ``whole_file``: a GPU's interval needs its next sample),
-vectorised: fields split on commas, each block read by the header that starts it.
+A file is mapped at once (reader option ``whole_file``: a GPU's interval needs its next sample), or,
+above the reader's whole-file bound, in batches of whole GPUs (``gpu_line_key``); vectorised: fields split on commas, each block read by the header that starts it.
 """
 
 from __future__ import annotations
@@ -38,13 +38,9 @@ REQUIRED = ("timestamp", "index", "utilization.gpu [%]")
 HEADER_START = ("timestamp", "host")  # the first field of a query-gpu header line
 
 
-def _blocks(frame: pl.DataFrame) -> pl.DataFrame:
-    """Data lines of every query-gpu block, with each FIELDS column as text (null on a bad line).
-
-    A header line (first field ``timestamp`` or ``host``, with ``utilization.gpu [%]``) starts a block;
-    a blank or ``#`` line ends one; data lines outside a block are not read. Fields are split on
-    commas and trimmed (nvidia-smi never quotes them).
-    """
+def _classified(frame: pl.DataFrame) -> pl.DataFrame:
+    """Each line's fields, whether it ends a block (``_reset``: blank or ``#``), starts one (``_header``)
+    and the block it is in (``_block``)."""
     stripped = pl.col("line").str.strip_chars()
     fields = pl.col("line").str.split(",").list.eval(pl.element().str.strip_chars())
     lines = frame.select(
@@ -57,7 +53,17 @@ def _blocks(frame: pl.DataFrame) -> pl.DataFrame:
         & pl.col("_fields").list.first().is_in(HEADER_START)
         & pl.col("_fields").list.contains("utilization.gpu [%]")
     )
-    lines = lines.with_columns(_block=(pl.col("_reset") | pl.col("_header")).cum_sum())
+    return lines.with_columns(_block=(pl.col("_reset") | pl.col("_header")).cum_sum())
+
+
+def _blocks(frame: pl.DataFrame) -> pl.DataFrame:
+    """Data lines of every query-gpu block, with each FIELDS column as text (null on a bad line).
+
+    A header line (first field ``timestamp`` or ``host``, with ``utilization.gpu [%]``) starts a block;
+    a blank or ``#`` line ends one; data lines outside a block are not read. Fields are split on
+    commas and trimmed (nvidia-smi never quotes them).
+    """
+    lines = _classified(frame)
     headers = lines.filter("_header").select(
         "_block",
         _width=pl.col("_fields").list.len(),
@@ -82,6 +88,25 @@ def _blocks(frame: pl.DataFrame) -> pl.DataFrame:
             )
         ),
     )
+
+
+def gpu_line_key(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per line of a file too large to map whole (the reader then keeps each GPU's lines in one batch):
+    its GPU (``key``: machine and index as ``with_intervals`` groups them; null for a line outside a block
+    or with the wrong field count), ``anchor`` (a data line naming a GPU) and ``context`` (a header,
+    blank or ``#`` line: it decides how later lines read)."""
+    stem = lines["_file_stem"][0] if lines.height and "_file_stem" in lines.columns else None
+    index = pl.col("gpu_index").str.strip_chars().cast(pl.Int64, strict=False).cast(pl.String).fill_null("?")
+    machine = pl.when(pl.col("host").is_not_null() & (pl.col("host") != "")).then("host").otherwise(pl.lit(stem))
+    keys = (
+        _blocks(lines)
+        .filter(pl.col("_reject_reason").is_null())
+        .select("source_row", key=pl.concat_str(machine, pl.lit("\x1f"), index))
+    )
+    classified = _classified(lines).select("source_row", context=pl.col("_reset") | pl.col("_header"))
+    out = lines.select("source_row").join(classified, on="source_row", how="left", maintain_order="left")
+    out = out.join(keys, on="source_row", how="left", maintain_order="left")
+    return out.select("key", anchor=pl.col("key").is_not_null(), context=pl.col("context").fill_null(False))
 
 
 def nvidia_smi_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
@@ -172,6 +197,7 @@ register(
         to_table=nvidia_smi_to_table,
         description="GPU metrics, nvidia-smi --query-gpu CSV",
         priority=5,
-        read_options={"whole_file": True},  # a GPU's interval needs its next sample: the file is mapped at once
+        # a GPU's interval needs its next sample: the file is mapped at once, or GPU by GPU when large
+        read_options={"whole_file": True, "group_key": gpu_line_key},
     )
 )

@@ -296,6 +296,28 @@ def prometheus_to_table(raw: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([conform(table, columns), conform(rejected, columns)]).sort("source_row")
 
 
+def gpu_series_key(lines: pl.DataFrame) -> pl.DataFrame:
+    """Per line of a file too large to map whole (the reader then keeps each GPU's lines in one batch):
+    ``key``, the machine and GPU as ``series_keys`` names them (null for a line that names no read metric
+    or no GPU: such a line is mapped on its own); ``anchor``: a sample of a measure, so that no batch is
+    mapped without one unless the file has none; ``context``: never (every line reads alone)."""
+    read = sorted({*MEASURES, *ATTRIBUTES})
+    cut = split_lines(lines.lazy()).filter(pl.col("_named").is_in(read)).collect()
+    stem = lines["_file_stem"][0] if lines.height and "_file_stem" in lines.columns else None
+    keyed = series_keys(series_labels(cut.select(pl.col("_series").unique())), stem).select(
+        "_series",
+        "metric",
+        key=pl.concat_str(pl.col("resource_id").cast(pl.String), pl.lit("\x1f"), pl.col("gpu_key").cast(pl.String)),
+    )
+    keys = (
+        cut.select("source_row", "_series")
+        .join(keyed, on="_series", how="left")
+        .select("source_row", "key", anchor=pl.col("metric").is_in(list(MEASURES)).fill_null(False))
+    )
+    out = lines.select("source_row").join(keys, on="source_row", how="left", maintain_order="left")
+    return out.select("key", anchor=pl.col("anchor").fill_null(False), context=pl.lit(False))
+
+
 def is_gpu_exposition(sniff: Sniff) -> bool:
     """Prometheus text with a DCGM_FI_DEV_* or nvidia_smi_* sample line."""
     return bool(SNIFF.search(sniff.head))
@@ -309,7 +331,8 @@ register(
         matches=is_gpu_exposition,
         to_table=prometheus_to_table,
         priority=6,
-        read_options={"whole_file": True},  # a scrape's samples of a GPU are mapped together
+        # a scrape's samples of a GPU are mapped together: the whole file, or GPU by GPU when large
+        read_options={"whole_file": True, "group_key": gpu_series_key},
         description="GPU metrics, Prometheus text from DCGM exporter or nvidia_gpu_exporter",
     )
 )
