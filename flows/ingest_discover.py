@@ -345,28 +345,27 @@ class ExportManifest:
 
     def record(self) -> dict:
         """The delivery record's columns about the export (``delivery_decisions.export_*``)."""
-        return {
-            "export_manifest": str(self.manifest),
-            "export_name": self.export_name,
-            "export_id": self.export_id,
-            "export_type": self.export_type,
-            "data_version": self.data_version,
-            "export_run_id": self.run_id,
-            "export_billing_period": self.billing_period,
-        }
+        values = (
+            str(self.manifest),
+            self.export_name,
+            self.export_id,
+            self.export_type,
+            self.data_version,
+            self.run_id,
+            self.billing_period,
+        )
+        return dict(zip(EXPORT_RECORD_COLUMNS, values, strict=True))
 
 
-NO_EXPORT_RECORD = dict.fromkeys(
-    (
-        "export_manifest",
-        "export_name",
-        "export_id",
-        "export_type",
-        "data_version",
-        "export_run_id",
-        "export_billing_period",
-    )
-)  # the same columns for a delivery without an export manifest
+EXPORT_RECORD_COLUMNS = (
+    "export_manifest",
+    "export_name",
+    "export_id",
+    "export_type",
+    "data_version",
+    "export_run_id",
+    "export_billing_period",
+)
 
 
 def _text(value) -> str | None:
@@ -477,7 +476,7 @@ class _Delivery:
 
     def record(self) -> dict:
         """The delivery record's export columns: what its export manifest says, else nulls."""
-        return self.manifest.record() if self.manifest else dict(NO_EXPORT_RECORD)
+        return self.manifest.record() if self.manifest else dict.fromkeys(EXPORT_RECORD_COLUMNS)
 
     def check_row_counts(self, staged: dict) -> None:
         """A file whose rows read (loaded + rejected) differ from its manifest's ``dataRowCount`` is

@@ -20,16 +20,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 import flows  # noqa: F401  (offline Prefect defaults)
-from flows.ingest import (  # noqa: F401  (begin_staging, record_refusals, run_ingest: imported from here too)
-    FileResult,
-    StagedFile,
-    begin_staging,
-    ingest_into,
-    ingest_paths,
-    prepare_file,
-    record_refusals,
-    run_ingest,
-)
+from flows.ingest import FileResult, StagedFile, ingest_into, prepare_file
 from flows.settings import Settings, get_settings
 
 

@@ -56,7 +56,7 @@ def ingest_landing(settings: Settings) -> dict:
     """
     import duckdb
 
-    from flows.ingest_flow import ingest_paths, record_refusals
+    from flows.ingest import ingest_paths, record_refusals
 
     logger = get_run_logger()
     if not settings.landing.exists():

@@ -22,7 +22,7 @@ import pytest
 from prefect import flow
 
 from flows.cli import main as cli
-from flows.ingest_flow import run_ingest
+from flows.ingest import run_ingest
 from flows.settings import get_settings
 from flows.warehouse import opened
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.ingest_flow import run_ingest
+from flows.ingest import run_ingest
 from flows.settings import get_settings
 from flows.warehouse import opened
 

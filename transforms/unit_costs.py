@@ -659,13 +659,10 @@ def _training(costs: pl.DataFrame, weeks: list[date], currency: str) -> dict:
     runs = _most_costly_first(runs, "job_id")
     runs_per_model = costs.group_by("week_start", "model").agg(runs=pl.col("job_id").n_unique())
     per_model = _sum_groups(costs.select("week_start", "model", "cost", "gpu_hours"), ["week_start", "model"])
+    run_counts = {(r["week_start"], r["model"]): r["runs"] for r in runs_per_model.iter_rows(named=True)}
     per_model = per_model.with_columns(
         runs=pl.Series(
-            [
-                dict(((r["week_start"], r["model"]), r["runs"]) for r in runs_per_model.iter_rows(named=True))[(w, m)]
-                for w, m in zip(per_model["week_start"], per_model["model"])
-            ],
-            dtype=pl.Int64,
+            [run_counts[(w, m)] for w, m in zip(per_model["week_start"], per_model["model"])], dtype=pl.Int64
         )
     )
     models = []
