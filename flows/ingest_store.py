@@ -18,6 +18,8 @@ import polars as pl
 
 from flows.ingest_discover import FileResult, IngestError, _Delivery
 from flows.ingest_stage import StagedFile
+from flows.settings import get_settings
+from flows.telemetry import roll_up
 from flows.warehouse import insert_parquet, sql_text, transaction
 from transforms.deliveries import Candidate, with_row_keys
 from transforms.formats import SourceFormat
@@ -69,7 +71,10 @@ def _store_file(
             totals = fresh.group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum())
             billed = {c: b for c, b, _ in totals.iter_rows()}
             effective = {c: e for c, _, e in totals.iter_rows()}
-    insert_parquet(con, fmt.table, good_parts, lineage)
+    if fmt.table == "gpu_metrics" and not get_settings().gpu_raw_retention_weeks:
+        roll_up(con, good_parts)  # raw samples not kept (retention 0): their hours only
+    else:
+        insert_parquet(con, fmt.table, good_parts, lineage)
     insert_parquet(
         con,
         "rejected_rows",

@@ -84,8 +84,9 @@ class Settings(BaseSettings):
     )
     gpu_raw_retention_weeks: int = Field(
         8,
-        gt=0,
-        description="Raw GPU samples are deleted this many weeks after their file was ingested; their hours stay in gpu_hourly.",
+        ge=0,
+        description="Raw GPU samples are deleted this many weeks after their file was ingested; their hours stay in"
+        " gpu_hourly. 0 keeps none: samples are only rolled up (a fleet's raw samples take ~14 bytes each).",
     )
 
     @field_validator("mail_to", mode="before")

@@ -130,11 +130,36 @@ def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(wareho
     ]
 
 
+def test_a_retention_of_zero_keeps_no_raw_sample_and_rolls_up_the_same_hours_once(
+    warehouse, tmp_path, monkeypatch
+):
+    from flows.warehouse import connect
+
+    first = smi(tmp_path / "day1", [("09:59:30", 0, 10, 100), ("10:00:00", 0, 20, 100), ("10:00:30", 0, 30, 100)])
+    second = smi(tmp_path / "day2", [("10:59:30", 0, 90, 200), ("11:00:00", 0, 0, 200), ("10:15:00", 1, 50, 300)])
+    kept = connect(tmp_path / "kept.duckdb")  # the default retention: raw samples stored
+    for path in (first, second):
+        (result,) = ingest_files(kept, [path])
+        assert result.error is None, result.error
+    monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "0")
+    for path in (first, second, first):  # the first file again: known to the manifest, rolled up once
+        (result,) = ingest_files(warehouse, [path])
+        assert result.error is None, result.error
+    assert result.skipped
+    assert warehouse.sql("SELECT count(*) FROM gpu_metrics").fetchall() == [(0,)]
+    assert warehouse.sql(ROLLUP).fetchall() == kept.sql(ROLLUP).fetchall()
+    assert warehouse.sql("SELECT sum(samples) FROM gpu_hourly").fetchall() == [(6,)]
+    assert warehouse.sql(
+        "SELECT rows_loaded FROM ingest_manifest WHERE target_table = 'gpu_metrics' ORDER BY source_file"
+    ).fetchall() == [(3,), (3,)]
+    kept.close()
+
+
 def test_the_retention_is_a_setting_of_whole_weeks(monkeypatch):
     from flows.settings import SettingsInvalid, get_settings
 
     assert get_settings().gpu_raw_retention_weeks == 8
-    monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "0")
+    monkeypatch.setenv("AICOST_GPU_RAW_RETENTION_WEEKS", "-1")
     with pytest.raises(SettingsInvalid, match="GPU_RAW_RETENTION_WEEKS"):
         get_settings()
 
