@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -133,8 +135,24 @@ def get_settings(**overrides) -> Settings:
     """Settings from the environment, with explicit overrides (CLI flags) on top.
 
     A malformed value raises ``SettingsInvalid`` naming the variable and what was expected.
+    Read again whenever an ``AICOST_*`` variable, the working directory or its ``.env`` file
+    changes, and only then (building them costs ~10 ms: ingest asks for them several times a file).
     """
+    given = tuple(sorted((k, v) for k, v in overrides.items() if v is not None))
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.upper().startswith(ENV_PREFIX)))
+    dotenv = Path(".env").absolute()
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        stat = dotenv.stat()
+        dotenv_state = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        dotenv_state = None
+    return _settings_for(given, environment, str(dotenv), dotenv_state)
+
+
+@lru_cache(maxsize=16)
+def _settings_for(given: tuple, environment: tuple, dotenv: str, dotenv_state: tuple | None) -> Settings:
+    """The settings for one state of the overrides, the environment and the ``.env`` file (cached)."""
+    try:
+        return Settings(**dict(given))
     except ValidationError as exc:
         raise SettingsInvalid(_explain(exc)) from None
