@@ -130,9 +130,7 @@ def test_raw_samples_are_kept_for_the_retention_only_and_their_hours_stay(wareho
     ]
 
 
-def test_a_retention_of_zero_keeps_no_raw_sample_and_rolls_up_the_same_hours_once(
-    warehouse, tmp_path, monkeypatch
-):
+def test_a_retention_of_zero_keeps_no_raw_sample_and_rolls_up_the_same_hours_once(warehouse, tmp_path, monkeypatch):
     from flows.warehouse import connect
 
     first = smi(tmp_path / "day1", [("09:59:30", 0, 10, 100), ("10:00:00", 0, 20, 100), ("10:00:30", 0, 30, 100)])
