@@ -5,11 +5,12 @@ into the sample company's warehouse, and the weekly run before and after it.
    2026-11-16), ingested once into ``base`` (not measured).
 2. ``bench_telemetry``'s generator writes the fleet's week (one gzip file per machine and day, 7,000 files
    per format) with ``--jobs`` processes (not measured).
-3. The weekly flow for 2026-11-16 runs ``--runs`` times on ``base`` in a fresh process (Prefect test
-   harness; the first run pays Prefect's warm-up, the median of the others is compared).
-4. ``base`` is copied; ``ingest_files`` of the fleet's folder into the copy runs in a fresh process under
-   ``/usr/bin/time -v``: wall, CPU (user+sys, every thread), peak RSS, samples and hourly rows stored.
-5. The weekly flow runs on the copy as in 3: the weekly run after a fleet's telemetry against the run without.
+3. ``base`` is copied; ``ingest_files`` of the fleet's folder into the copy runs in a fresh process under
+   ``/usr/bin/time -v``: wall, CPU (user+sys, every thread), peak RSS, samples and hourly rows stored
+   (``--retention`` sets ``AICOST_GPU_RAW_RETENTION_WEEKS``: 0 keeps no raw sample).
+4. The weekly flow for 2026-11-16 runs without (``base``) and with the fleet's telemetry (the copy), in
+   alternate fresh processes (``--pairs`` each, Prefect test harness, ``--runs`` runs per process: the
+   first pays Prefect's warm-up, the median of the others counts), so the machine's load falls on both.
 
     python benchmarks/bench_fleet.py --machines 1000 --formats nvidia_smi_csv      # results/fleet.md
     python benchmarks/bench_fleet.py --machines 4 --days 1 --runs 2                # a smoke run
@@ -85,6 +86,7 @@ def child_ingest(db: str, folder: str, interval: int) -> None:
             "cpu_seconds": used,
             "files": len(results),
             "samples": after[0] - before[0],
+            "raw_after": after[0],
             "hourly_rows": after[1] - before[1],
             "rolled_up_samples": int(after[2] or 0) - int(before[2] or 0),
             "load_end": os.getloadavg()[0],
@@ -100,6 +102,26 @@ def weekly(db: Path, runs: int, me: str) -> tuple[list[float], float, dict]:
     return m.reported["seconds"], m.peak_mib, m.reported
 
 
+def steady(times: list[float]) -> float:
+    """The median of a process's weekly runs after the first (which pays Prefect's warm-up)."""
+    return statistics.median(times[1:]) if len(times) > 1 else times[0]
+
+
+def compare_weekly(base: Path, fleet: Path, pairs: int, runs: int, me: str) -> dict:
+    """Weekly runs without and with the fleet's telemetry, alternated (``pairs`` processes each, so the
+    machine's load falls on both alike): every process's steady median, the medians of those, peaks."""
+    out = {"base": [], "fleet": [], "base_peak": 0.0, "fleet_peak": 0.0, "loads": []}
+    for _ in range(pairs):
+        for name, db in (("base", base), ("fleet", fleet)):
+            started_load = os.getloadavg()[0]
+            times, peak, _ = weekly(db, runs, me)
+            out[name].append(steady(times))
+            out[f"{name}_peak"] = max(out[f"{name}_peak"], peak)
+            out["loads"].append(started_load)
+            print(name, [f"{t:.1f}" for t in times], flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="a GPU fleet's week ingested, and the weekly run before and after")
     parser.add_argument("--machines", type=int, default=1000)
@@ -107,7 +129,11 @@ def main() -> None:
     parser.add_argument("--interval", type=int, default=15)
     parser.add_argument("--formats", nargs="+", default=["nvidia_smi_csv"])
     parser.add_argument("--jobs", type=int, default=2, help="processes writing the files")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="weekly runs per process")
+    parser.add_argument("--pairs", type=int, default=2, help="weekly processes without / with telemetry, alternated")
+    parser.add_argument("--retention", type=int, help="AICOST_GPU_RAW_RETENTION_WEEKS for the ingest (default: 8)")
+    parser.add_argument("--reuse", action="store_true", help="ingest the files an earlier run left (--keep)")
+    parser.add_argument("--keep", action="store_true", help="keep the files and warehouses")
     parser.add_argument("--child", choices=["ingest", "weekly"])
     parser.add_argument("--db")
     parser.add_argument("--folder")
@@ -128,78 +154,77 @@ def main() -> None:
         f"(generated and ingested in {info['generate_s'] + info['ingest_s']:.0f} s, not measured)"
     ]
     print(notes[-1], flush=True)
-    times, peak, result = weekly(base, args.runs, me)
-    steady = statistics.median(times[1:]) if len(times) > 1 else times[0]
-    rows = [
-        ["none", "", "", "", "", "", "", f"{peak:,.0f}", ", ".join(f"{t:.1f}" for t in times), f"{steady:.1f}", "1.00x"]
-    ]
-    print(rows[-1], flush=True)
+    rows = []
+    env = {} if args.retention is None else {"AICOST_GPU_RAW_RETENTION_WEEKS": str(args.retention)}
+    retention = 8 if args.retention is None else args.retention
     for fmt in args.formats:
-        folder, db = WORK / f"fleet-{fmt}", WORK / f"fleet-{fmt}.duckdb"
-        files, size, seconds = write_fleet(fmt, folder, args.machines, args.days, args.interval, args.jobs)
-        notes.append(
-            f"{fmt}: {files:,} files, {size / 1e9:,.2f} GB gzip, written in {seconds:.0f} s by {args.jobs} processes"
-        )
+        folder, db = WORK / f"fleet-{fmt}", WORK / f"fleet-{fmt}-r{retention}.duckdb"
+        expected = args.machines * args.days
+        if args.reuse and folder.exists() and len(list(folder.rglob("*.gz"))) == expected:
+            files, size = expected, sum(p.stat().st_size for p in folder.rglob("*.gz"))
+            notes.append(f"{fmt}: {files:,} files, {size / 1e9:,.2f} GB gzip, written by an earlier run")
+        else:
+            files, size, seconds = write_fleet(fmt, folder, args.machines, args.days, args.interval, args.jobs)
+            notes.append(
+                f"{fmt}: {files:,} files, {size / 1e9:,.2f} GB gzip, written in {seconds:.0f} s by {args.jobs} processes"
+            )
         print(notes[-1], flush=True)
         remove(db)
         shutil.copyfile(base, db)
         try:
-            got = run_measured(
-                [
-                    PYTHON,
-                    me,
-                    "--child",
-                    "ingest",
-                    "--db",
-                    str(db),
-                    "--folder",
-                    str(folder),
-                    "--interval",
-                    str(args.interval),
-                ]
-            )
+            ingest = [PYTHON, me, "--child", "ingest", "--db", str(db), "--folder", str(folder)]
+            got = run_measured([*ingest, "--interval", str(args.interval)], env=env)
             r = got.reported
-            assert r["rolled_up_samples"] == r["samples"], r
+            assert r["rolled_up_samples"] == r["samples"] or retention == 0, r
+            samples = r["rolled_up_samples"]
             notes.append(
-                f"{fmt}: ingest load {got.load_1m:.2f} at start, {r['load_end']:.2f} at end; warehouse "
-                f"{db.stat().st_size / 2**30:.2f} GiB after it"
+                f"{fmt}, retention {retention}: ingest load {got.load_1m:.2f} at start, {r['load_end']:.2f} at end;"
+                f" {r['raw_after']:,} raw samples in gpu_metrics after it; warehouse {db.stat().st_size / 2**30:.2f} GiB after it"
             )
-            times, wpeak, _ = weekly(db, args.runs, me)
+            print(notes[-1], flush=True)
+            w = compare_weekly(base, db, args.pairs, args.runs, me)
         finally:
-            remove(folder, db)
-        median = statistics.median(times[1:]) if len(times) > 1 else times[0]
+            if not args.keep:
+                remove(folder, db)
+        without, with_ = statistics.median(w["base"]), statistics.median(w["fleet"])
+        notes.append(
+            f"{fmt}: weekly steady medians per process without telemetry {', '.join(f'{t:.1f}' for t in w['base'])} s,"
+            f" with {', '.join(f'{t:.1f}' for t in w['fleet'])} s; load at each start"
+            f" {', '.join(f'{x:.1f}' for x in w['loads'])}"
+        )
         rows.append(
             [
                 f"{fmt}: {args.machines:,} x {GPUS} GPUs x {args.days} d at {args.interval} s",
-                f"{r['samples']:,}",
+                str(retention),
+                f"{samples:,}",
                 f"{r['seconds']:.0f}",
                 f"{r['cpu_seconds']:.0f}",
-                f"{r['samples'] / r['cpu_seconds']:,.0f}",
+                f"{samples / r['cpu_seconds']:,.0f}",
                 f"{got.peak_mib:,.0f}",
                 f"{r['hourly_rows']:,}",
-                f"{wpeak:,.0f}",
-                ", ".join(f"{t:.1f}" for t in times),
-                f"{median:.1f}",
-                f"{median / steady:.2f}x",
+                f"{without:.1f} / {with_:.1f}",
+                f"{w['base_peak']:,.0f} / {w['fleet_peak']:,.0f}",
+                f"{with_ / without:.2f}x",
             ]
         )
         print(rows[-1], flush=True)
     header = [
         "telemetry ingested",
+        "raw retention (weeks)",
         "samples",
         "ingest wall s",
         "ingest CPU s",
         "samples / CPU s",
         "ingest peak RSS MiB",
         "gpu_hourly rows",
-        "weekly peak RSS MiB",
-        "weekly runs s",
-        "weekly median (runs 2+) s",
-        "vs no telemetry",
+        "weekly run s without / with (median)",
+        "weekly peak RSS MiB without / with",
+        "with / without",
     ]
     body = markdown_table(header, rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
     write_results("fleet", "A GPU fleet's week ingested, and the weekly run before and after it", body)
-    remove(base)
+    if not args.keep:
+        remove(base)
 
 
 if __name__ == "__main__":
