@@ -5,6 +5,7 @@ anything the user has set), so a first run on a fresh machine never times out.
 """
 
 import os
+import sys
 from pathlib import Path
 
 _CHECKOUT = Path(__file__).resolve().parent.parent
@@ -23,3 +24,21 @@ _PREFECT_DEFAULTS = {
 }
 for _key, _value in _PREFECT_DEFAULTS.items():
     os.environ.setdefault(_key, _value)
+
+
+def on_dask() -> bool:
+    """Whether the current Prefect flow run submits its tasks to a Dask cluster.
+
+    False without a flow run, and without importing Prefect when nothing has loaded it (an in-process
+    ``aicost ingest`` never pays Prefect's import).
+    """
+    if "prefect" not in sys.modules:
+        return False
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    if context is None or context.task_runner is None:
+        return False
+    from prefect_dask import DaskTaskRunner
+
+    return isinstance(context.task_runner, DaskTaskRunner)

@@ -10,9 +10,9 @@ import duckdb
 import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture
 
+from flows import on_dask
 from flows.config import load_attribution_rules, load_energy, load_fx_rates, load_instances
 from flows.settings import CONFIG_DIR, Settings
 from flows.warehouse import insert_frame, query, transaction
@@ -95,11 +95,7 @@ def compute_week(
 
     jobs = query(con, "attribution_jobs", params)
     telemetry = query(con, "attribution_gpu_metrics", params)
-    dispatch = attribute_part.fn
-    if parts > 1 and FlowRunContext.get() is not None:  # only a flow run can submit to Dask (no import of it else)
-        from flows.ingest_flow import on_dask
-
-        dispatch = attribute_part.submit if on_dask() else attribute_part.fn
+    dispatch = attribute_part.submit if parts > 1 and on_dask() else attribute_part.fn
     results, earlier = [], pl.Series("resource_id", [], dtype=pl.String)
     for part in range(parts):  # DuckDB is read here, in order; the partitions are attributed by `dispatch`
         billing = read_part(part)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import tempfile
 import uuid
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from pathlib import Path
 
 import duckdb
 
+from flows import on_dask
 from flows.ingest_discover import (
     FileResult,
     IngestError,
@@ -376,15 +376,6 @@ def begin_staging(db: Path | str, configured: Path | str | None = None) -> Path:
     return run_staging(root)
 
 
-def _flow_on_dask() -> bool:
-    """Whether the current Prefect flow run submits tasks to Dask (False without Prefect loaded: no run)."""
-    if "prefect" not in sys.modules:
-        return False
-    from flows.ingest_flow import on_dask
-
-    return on_dask()
-
-
 def ingest_paths(
     con: duckdb.DuckDBPyConnection,
     paths: list[Path | str],
@@ -404,7 +395,7 @@ def ingest_paths(
     staged: dict[str, StagedFile] = {}
     staging: Path | None = None
     try:
-        if _flow_on_dask():
+        if on_dask():
             from prefect import get_run_logger
 
             from flows.ingest_flow import prepare

@@ -55,18 +55,6 @@ def configured_task_runner():
         return None
 
 
-def on_dask() -> bool:
-    """Whether the current flow run submits its tasks to a Dask cluster."""
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    if context is None or context.task_runner is None:
-        return False
-    from prefect_dask import DaskTaskRunner
-
-    return isinstance(context.task_runner, DaskTaskRunner)
-
-
 @task(retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE, task_run_name="prepare {path}")
 def prepare(path: str, fmt_name: str, staging_dir: str, column_defaults: dict[str, str] | None) -> StagedFile:
     """Read and map one file into Parquet parts (runs on a Dask worker).

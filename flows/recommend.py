@@ -17,6 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 
+from flows import on_dask
 from flows.config import ConfigError, load_detector_config, load_instances, load_prices
 from flows.settings import Settings
 from flows.warehouse import insert_frame, query, sql_text, transaction
@@ -173,8 +174,6 @@ def detect_all(
     """
     if rows_per_part < 1:
         raise ValueError(f"rows_per_part must be at least 1, got {rows_per_part}")
-    from flows.ingest_flow import on_dask
-
     dask = on_dask()
     metrics = frames.get("gpu_metrics")
     parts = max(1, -(-(metrics.height if metrics is not None else 0) // rows_per_part)) if dask else 1
