@@ -80,8 +80,9 @@ PER_MACHINE = (idle_gpu, underused_gpu, scheduling)
 PER_ENDPOINT = (batching, gpu_to_cpu)
 # The frames with a resource_id column that those detectors read; the others (prices, instances) go whole.
 MACHINE_FRAMES = ("gpu_metrics", "machines", "jobs", "attributed_cost")
-# GPU-hour rows (recommend_gpu_metrics.sql) per partition on Dask; in-process the week is one partition.
-ROWS_PER_PART = 250_000
+# Machine-hour rows (recommend_gpu_metrics.sql) per partition on Dask; in-process the week is one partition.
+# 30,000 is about 180 machines of 8 GPUs a week: the 250,000 GPU-hours a partition held before.
+ROWS_PER_PART = 30_000
 
 
 def _inputs(modules) -> set[str]:
@@ -169,7 +170,7 @@ def detect_all(
     """Every detector's findings in one frame, in detector order.
 
     Inside a flow run on Dask the per-machine and per-endpoint detectors run on the workers, on
-    partitions of about ``rows_per_part`` GPU-hour rows; otherwise the week is one partition, run
+    partitions of about ``rows_per_part`` machine-hour rows; otherwise the week is one partition, run
     here. Either way each detector's findings are the one-pass findings, in the same order.
     """
     if rows_per_part < 1:

@@ -3,19 +3,11 @@
 -- gpu_model (of the machine's earliest sample that names one), mean_utilization_pct (over the week's
 -- samples) and power_joules (the day's sum of power_w * interval_s; null if no sample carries both).
 -- Read from the hourly rollup gpu_hourly (sums and counts per GPU and hour, maintained at ingest), never
--- from the raw samples. resource_id is the bill's id of the machine the log names (machine_aliases:
+-- from the raw samples. resource_id is the bill's id of the machine the log names (gpu_hourly_machines:
 -- GCP host names, Azure VM names).
-WITH aliases AS (SELECT * FROM machine_aliases($week_start, $week_end)),
-hours AS (
-    SELECT h.* REPLACE (coalesce(a.resource_id, s.resource_id, h.resource_id) AS resource_id)
-    FROM gpu_hourly AS h
-    LEFT JOIN aliases AS a ON a.alias = lower(h.resource_id)
-    LEFT JOIN aliases AS s ON s.alias = lower(split_part(h.resource_id, '.', 1))
-    WHERE h.hour >= $week_start AND h.hour < $week_end
-),
-per_gpu_day AS (
+WITH per_name_day AS (  -- gpu_hourly holds one row per name, GPU and hour: grouped by the stored name first (fast)
     SELECT
-        resource_id,
+        resource_id AS log_id,
         (hour AT TIME ZONE 'UTC')::DATE AS day,
         gpu_index,
         arg_min(gpu_model, model_ts) FILTER (WHERE gpu_model IS NOT NULL) AS gpu_model,
@@ -23,8 +15,23 @@ per_gpu_day AS (
         sum(util_sum) AS utilization_sum,
         sum(util_samples) AS utilization_samples,
         sum(energy_j) AS power_joules
-    FROM hours
+    FROM gpu_hourly
+    WHERE hour >= $week_start AND hour < $week_end
     GROUP BY resource_id, day, gpu_index
+),
+per_gpu_day AS (  -- the names of one machine combined
+    SELECT
+        coalesce(m.resource_id, n.log_id) AS resource_id,
+        n.day,
+        n.gpu_index,
+        arg_min(n.gpu_model, n.model_ts) FILTER (WHERE n.gpu_model IS NOT NULL) AS gpu_model,
+        min(n.model_ts) FILTER (WHERE n.gpu_model IS NOT NULL) AS model_ts,
+        sum(n.utilization_sum) AS utilization_sum,
+        sum(n.utilization_samples) AS utilization_samples,
+        sum(n.power_joules) AS power_joules
+    FROM per_name_day AS n
+    LEFT JOIN gpu_hourly_machines($week_start, $week_end) AS m USING (log_id)
+    GROUP BY 1, n.day, n.gpu_index
 ),
 per_machine AS (
     SELECT

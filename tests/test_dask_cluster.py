@@ -332,7 +332,7 @@ def test_per_resource_detectors_run_on_the_workers_with_the_in_process_recommend
         for monday in (date(2026, 11, 9), week):
             attribute_week(con, monday, get_settings(db=db))
         recommend_week(con, date(2026, 11, 9), get_settings(db=db))  # last week's, to track against
-        gpu_hours = query(con, "recommend_gpu_metrics", week_params(week)).height  # the detectors' GPU-hour rows
+        gpu_hours = query(con, "recommend_gpu_metrics", week_params(week)).height  # the detectors' machine-hour rows
     shutil.copy(db, tmp_path / "cluster.duckdb")
     with opened(db) as con:  # the in-process run: one partition
         whole = recommend_week(con, week, get_settings(db=db))

@@ -85,3 +85,25 @@ def test_gcp_host_name_means_the_vm_not_its_boot_disk_and_a_fqdn_is_its_short_na
     )
     assert aliases["gpu-node-1"] == gcp_instance_id("gpu-node-1")
     assert aliases[gcp_instance_id("gpu-node-1")] == gcp_instance_id("gpu-node-1")  # the id itself
+
+
+def test_a_machine_two_logs_name_in_one_hour_is_one_machine_with_its_gpus_combined(warehouse, tmp_path):
+    # The same GCP VM in one hour from two exporters: by its host name (GPUs 0 and 1 at 50 %) and by its
+    # FQDN (GPU 0 at 10 %). The rollup keeps one row per name; the readers combine them per GPU.
+    bill = gcp_a2_hour(T0, "gpu-node-1")
+    _ingest(
+        warehouse,
+        [
+            write_gcp(tmp_path / "gcp_billing_export.csv", bill),
+            write_nvidia_smi(tmp_path / "gpu-node-1.csv", T0, [50.0], gpus=2),
+            write_nvidia_smi(tmp_path / "gpu-node-1.us-central1-a.c.ml-prod-4711.internal.csv", T0, [10.0], gpus=1),
+        ],
+    )
+    assert warehouse.sql("SELECT count(DISTINCT resource_id), count(*) FROM gpu_hourly").fetchall() == [(2, 3)]
+    hours = query(warehouse, "recommend_gpu_metrics", PARAMS)
+    assert hours.select("resource_id", "util_sum", "util_samples", "gpu_indexes", "gpu_utils").rows() == [
+        (gcp_instance_id("gpu-node-1"), 110.0, 3, [0, 1], [30.0, 50.0])  # GPU 0: (50 + 10) / 2 samples
+    ]
+    days = query(warehouse, "attribution_gpu_metrics", PARAMS)
+    assert days.select("resource_id", "gpus_seen").rows() == [(gcp_instance_id("gpu-node-1"), 2)]
+    assert days["mean_utilization_pct"].to_list() == [110.0 / 3]

@@ -163,8 +163,9 @@ def test_the_retention_is_a_setting_of_whole_weeks(monkeypatch):
 
 
 def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehouse):
-    """recommend_gpu_metrics.sql gives one row per GPU and hour; hourly_util and endpoint_stats give on
-    them what they give on the raw samples (several samples per hour, of unequal counts per GPU)."""
+    """recommend_gpu_metrics.sql gives one row per machine and hour, as machine_hours does from the raw
+    samples; hourly_util and endpoint_stats give on them what they give on the raw samples (several
+    samples per hour, of unequal counts per GPU)."""
     import polars as pl
 
     from flows.warehouse import insert_frame, query
@@ -184,7 +185,16 @@ def test_the_detectors_read_hourly_rows_with_the_figures_of_the_samples(warehous
     )
     insert_frame(warehouse, "gpu_metrics", raw)
     rows = query(warehouse, "recommend_gpu_metrics", week_params(datetime(2026, 11, 16).date()))
-    assert rows.height == 5  # GPU-hours, not samples
+    assert rows.height == 3  # machine-hours (of 5 GPU-hours), not samples
+    # the SQL's rows are machine_hours of the samples: per GPU with a utilisation its hourly mean
+    from transforms.detectors.common import machine_hours
+
+    mine = machine_hours(raw).sort("resource_id", "ts")
+    assert (
+        rows.select("resource_id", "ts", "gpu_indexes", "util_samples").rows()
+        == mine.select("resource_id", "ts", "gpu_indexes", "util_samples").rows()
+    )
+    assert rows["gpu_utils"].to_list() == mine["gpu_utils"].to_list() == [[40.0, 0.0], [40.0], [70.0]]
     key = ["resource_id", "hour"]
     got, want = hourly_util(rows).sort(key), hourly_util(raw).sort(key)
     assert got.select(key, "gpus_seen").rows() == want.select(key, "gpus_seen").rows()

@@ -266,27 +266,53 @@ def owners(attributed: pl.DataFrame | None, jobs: pl.DataFrame | None = None) ->
     return result
 
 
-def hourly_util(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
-    """Per resource and hour: mean and max GPU utilisation (%) and the GPUs seen.
+def machine_hours(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
+    """GPU telemetry at one row per machine and hour, the grain of sql/recommend_gpu_metrics.sql.
 
-    ``gpu_metrics``: GPU samples (``ts``, ``utilization_pct``), or the hourly rows of
-    sql/recommend_gpu_metrics.sql (one per GPU and hour, with ``util_sum``, ``util_samples`` and
-    ``util_max``): their sums combine to the mean over the hour's samples, as from the samples.
+    Columns: ``resource_id``, ``ts`` (the hour), ``util_sum`` / ``util_samples`` / ``util_max`` over the
+    samples of all the machine's GPUs in the hour, and per GPU with a utilisation sample in the hour its
+    index (``gpu_indexes``, a missing index being one GPU) and its mean over the hour (``gpu_utils``).
+    Rows at that grain are returned as they are. GPU samples (``ts``, ``gpu_index``,
+    ``utilization_pct``) or GPU-hour rows (with ``util_sum``, ``util_samples``, ``util_max``) are rolled
+    up to it as the rollup and the SQL do: each GPU's hour, then the machine's.
     """
+    if "gpu_utils" in gpu_metrics.columns:
+        return gpu_metrics
     if "util_samples" not in gpu_metrics.columns:  # samples: each is one value
         gpu_metrics = gpu_metrics.with_columns(
             util_sum=pl.col("utilization_pct"),
             util_samples=pl.col("utilization_pct").is_not_null().cast(pl.Int64),
             util_max=pl.col("utilization_pct"),
         )
+    sampled = pl.col("util_samples") > 0
     return (
-        gpu_metrics.filter(pl.col("util_samples") > 0)
-        .with_columns(pl.col("ts").dt.truncate("1h").alias("hour"))
-        .group_by("resource_id", "hour")
+        gpu_metrics.with_columns(pl.col("ts").dt.truncate("1h"))
+        .group_by("resource_id", "ts", "gpu_index")
+        .agg(pl.col("util_sum").sum(), pl.col("util_samples").sum(), pl.col("util_max").max())
+        .sort("resource_id", "ts", "gpu_index", nulls_last=True)
+        .group_by("resource_id", "ts", maintain_order=True)
         .agg(
-            (pl.col("util_sum").sum() / pl.col("util_samples").sum()).alias("util_mean"),
-            pl.col("util_max").max().alias("util_max"),
-            pl.col("gpu_index").n_unique().alias("gpus_seen"),
+            pl.col("util_sum").sum(),
+            pl.col("util_samples").sum(),
+            pl.col("util_max").max(),
+            pl.col("gpu_index").filter(sampled).alias("gpu_indexes"),
+            (pl.col("util_sum") / pl.col("util_samples")).filter(sampled).alias("gpu_utils"),
+        )
+    )
+
+
+def hourly_util(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
+    """Per resource and hour with a utilisation sample: mean and max GPU utilisation (%) over the hour's
+    samples of all its GPUs, and the GPUs seen. ``gpu_metrics``: any grain ``machine_hours`` reads."""
+    return (
+        machine_hours(gpu_metrics)
+        .filter(pl.col("util_samples") > 0)
+        .select(
+            "resource_id",
+            pl.col("ts").alias("hour"),
+            (pl.col("util_sum") / pl.col("util_samples")).alias("util_mean"),
+            "util_max",
+            pl.col("gpu_indexes").list.len().alias("gpus_seen"),
         )
     )
 

@@ -1,9 +1,9 @@
 """Multi-node training that scales poorly: use fewer nodes.
 
 For each model, compares the per-GPU utilisation of its multi-node training jobs this week with
-that of its jobs on the fewest nodes (the baseline). A job's utilisation is the mean GPU
-utilisation of its machines while it ran. Fires when the multi-node jobs reach less than
-``max_util_ratio`` (default 0.75) of the baseline.
+that of its jobs on the fewest nodes (the baseline). A job's utilisation is the mean of its
+machines' GPU-hours while it ran (each GPU's mean utilisation in the hour). Fires when the
+multi-node jobs reach less than ``max_util_ratio`` (default 0.75) of the baseline.
 
     job_week_cost   = hours of the job inside the week x hourly_rate x job GPUs / machine GPUs
     idle_share      = 1 - multi_node_util / baseline_util
@@ -25,6 +25,7 @@ from transforms.detectors.common import (
     frame,
     hours_in_week,
     job_week_cost,
+    machine_hours,
     money,
     num,
     per_month,
@@ -54,10 +55,12 @@ def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: DetectorC
     )
     util = (
         rows.select("job_id", "resource_id", "start_ts", "_end")
-        .join(metrics.select("resource_id", "ts", "utilization_pct"), on="resource_id", how="inner")
+        .join(machine_hours(metrics).select("resource_id", "ts", "gpu_utils"), on="resource_id", how="inner")
         .filter((pl.col("ts") >= pl.col("start_ts")) & (pl.col("ts") < pl.col("_end")))
         .group_by("job_id", "resource_id")
-        .agg(pl.col("utilization_pct").mean().alias("util"))
+        .agg(
+            pl.col("gpu_utils").list.explode(keep_nulls=False, empty_as_null=False).mean().alias("util")
+        )  # over the GPU-hours it ran
     )
     return rows.join(util, on=["job_id", "resource_id"], how="inner")
 

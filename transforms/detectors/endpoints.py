@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from transforms.detectors.common import machine_hours
+
 
 def run_endpoints(frames: Mapping[str, pl.DataFrame]) -> list[dict]:
     """``endpoint_stats`` of the run's ``inference_requests`` and ``gpu_metrics``, as rows (none without
@@ -22,7 +24,7 @@ def endpoint_stats(inference: pl.DataFrame, gpu_metrics: pl.DataFrame | None) ->
     Columns: endpoint, model (most requests), resource_ids (sorted list), requests, mean_batch
     (request-weighted), tokens_per_request, p95_rps (95th percentile of hourly requests / 3600 over
     the hours with traffic), hours, gpu_util (mean GPU utilisation % of its machines' samples; null
-    without metrics). ``gpu_metrics``: samples, or hourly rows with ``util_sum`` / ``util_samples``.
+    without metrics). ``gpu_metrics``: any grain ``machine_hours`` reads.
     """
     rows = inference.filter(pl.col("endpoint").is_not_null()).with_columns(
         pl.col("requests").fill_null(0),
@@ -58,12 +60,11 @@ def endpoint_stats(inference: pl.DataFrame, gpu_metrics: pl.DataFrame | None) ->
     stats = totals.join(hourly, on="endpoint", how="left").join(main_model, on="endpoint", how="left")
     if gpu_metrics is None or gpu_metrics.height == 0:
         return stats.with_columns(pl.lit(None, dtype=pl.Float64).alias("gpu_util")).sort("endpoint")
-    if "util_samples" in gpu_metrics.columns:  # hourly rows (sql/recommend_gpu_metrics.sql): their sums
-        util = gpu_metrics.group_by("resource_id").agg(
-            (pl.col("util_sum").sum() / pl.col("util_samples").sum()).alias("_u")
-        )
-    else:
-        util = gpu_metrics.group_by("resource_id").agg(pl.col("utilization_pct").mean().alias("_u"))
+    util = (  # the sums of the machine's hours: its mean over every sample, not a mean of hourly means
+        machine_hours(gpu_metrics)
+        .group_by("resource_id")
+        .agg((pl.col("util_sum").sum() / pl.col("util_samples").sum()).alias("_u"))
+    )
     per_endpoint = (
         stats.select("endpoint", "resource_ids")
         .explode("resource_ids")

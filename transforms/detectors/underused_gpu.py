@@ -28,6 +28,7 @@ from transforms.detectors.common import (
     frame,
     hours_per_month,
     lookup_price,
+    machine_hours,
     machine_recommendation,
     money,
     num,
@@ -78,14 +79,18 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         return to_frame([])
     rates = run_machine_rates(frames, config)
     who = run_owners(frames)
-    per_machine = (
-        metrics.filter(pl.col("utilization_pct").is_not_null())
+    per_machine = (  # over the week's GPU-hours: each GPU's mean utilisation in each hour
+        machine_hours(metrics)
+        .filter(pl.col("gpu_utils").list.len() > 0)
         .group_by("resource_id")
         .agg(
-            pl.col("utilization_pct").quantile(0.95, interpolation="linear").alias("p95"),
-            pl.col("utilization_pct").mean().alias("mean"),
-            pl.col("gpu_index").n_unique().alias("gpus_seen"),
-            (pl.col("ts").dt.truncate("1h").n_unique()).alias("observed_hours"),
+            pl.col("gpu_utils")
+            .list.explode(keep_nulls=False, empty_as_null=False)
+            .quantile(0.95, interpolation="linear")
+            .alias("p95"),
+            pl.col("gpu_utils").list.explode(keep_nulls=False, empty_as_null=False).mean().alias("mean"),
+            pl.col("gpu_indexes").list.explode(keep_nulls=False, empty_as_null=False).n_unique().alias("gpus_seen"),
+            pl.len().alias("observed_hours"),
         )
         .sort("resource_id")
     )
