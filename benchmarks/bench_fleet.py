@@ -14,6 +14,12 @@ into the sample company's warehouse, and the weekly run before and after it.
 
     python benchmarks/bench_fleet.py --machines 1000 --formats nvidia_smi_csv      # results/fleet.md
     python benchmarks/bench_fleet.py --machines 4 --days 1 --runs 2                # a smoke run
+    python benchmarks/bench_fleet.py --machines 1000 --replicate 100 --pairs 3     # results/fleet-weekly.md
+
+``--replicate K`` writes and ingests only ``machines / K`` machines' files, then copies their
+``gpu_hourly`` rows K times under new machine names (``node-NNNN``), so the weekly run reads a whole
+fleet's rollup (all it reads) in minutes instead of the ~75 min of the full ingest; the ingest figures of
+such a run are those of the machines written, not of the fleet.
 """
 
 from __future__ import annotations
@@ -94,6 +100,25 @@ def child_ingest(db: str, folder: str, interval: int) -> None:
     )
 
 
+def replicate_fleet(db: Path, written: int, times: int) -> int:
+    """Copy the ``gpu_hourly`` rows of the ``written`` machines (node-0000 ...) ``times`` times in all, as
+    node-NNNN for the other machines; returns the fleet's ``gpu_hourly`` rows after it."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    try:
+        columns = [r[0] for r in con.execute("DESCRIBE gpu_hourly").fetchall()]
+        name = f"'node-' || lpad((k * {written} + CAST(substr(resource_id, 6) AS INTEGER))::VARCHAR, 4, '0')"
+        select = ", ".join(name if c == "resource_id" else c for c in columns)
+        con.execute(
+            f"INSERT INTO gpu_hourly SELECT {select} FROM gpu_hourly, range(1, {times}) AS t(k) "
+            "WHERE resource_id LIKE 'node-%'"
+        )
+        return con.execute("SELECT count(*) FROM gpu_hourly WHERE resource_id LIKE 'node-%'").fetchone()[0]
+    finally:
+        con.close()
+
+
 def weekly(db: Path, runs: int, me: str) -> tuple[list[float], float, dict]:
     """``runs`` weekly runs on ``db`` in a fresh process (bench_weekly's child): times, peak MiB, result."""
     from bench_weekly import child_env
@@ -131,6 +156,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="processes writing the files")
     parser.add_argument("--runs", type=int, default=3, help="weekly runs per process")
     parser.add_argument("--pairs", type=int, default=2, help="weekly processes without / with telemetry, alternated")
+    parser.add_argument(
+        "--replicate", type=int, default=1, help="ingest machines/K machines, copy their rollup K times"
+    )
     parser.add_argument("--retention", type=int, help="AICOST_GPU_RAW_RETENTION_WEEKS for the ingest (default: 8)")
     parser.add_argument("--reuse", action="store_true", help="ingest the files an earlier run left (--keep)")
     parser.add_argument("--keep", action="store_true", help="keep the files and warehouses")
@@ -159,12 +187,15 @@ def main() -> None:
     retention = 8 if args.retention is None else args.retention
     for fmt in args.formats:
         folder, db = WORK / f"fleet-{fmt}", WORK / f"fleet-{fmt}-r{retention}.duckdb"
-        expected = args.machines * args.days
+        written = args.machines // args.replicate
+        if written * args.replicate != args.machines:
+            raise SystemExit(f"--machines {args.machines} is not a multiple of --replicate {args.replicate}")
+        expected = written * args.days
         if args.reuse and folder.exists() and len(list(folder.rglob("*.gz"))) == expected:
             files, size = expected, sum(p.stat().st_size for p in folder.rglob("*.gz"))
             notes.append(f"{fmt}: {files:,} files, {size / 1e9:,.2f} GB gzip, written by an earlier run")
         else:
-            files, size, seconds = write_fleet(fmt, folder, args.machines, args.days, args.interval, args.jobs)
+            files, size, seconds = write_fleet(fmt, folder, written, args.days, args.interval, args.jobs)
             notes.append(
                 f"{fmt}: {files:,} files, {size / 1e9:,.2f} GB gzip, written in {seconds:.0f} s by {args.jobs} processes"
             )
@@ -182,6 +213,13 @@ def main() -> None:
                 f" {r['raw_after']:,} raw samples in gpu_metrics after it; warehouse {db.stat().st_size / 2**30:.2f} GiB after it"
             )
             print(notes[-1], flush=True)
+            if args.replicate > 1:
+                fleet_rows = replicate_fleet(db, written, args.replicate)
+                notes.append(
+                    f"{fmt}: the {written:,} machines' {r['hourly_rows']:,} gpu_hourly rows copied to {args.machines:,}"
+                    f" machines: {fleet_rows:,} rows (the ingest columns are the {written:,} machines')"
+                )
+                print(notes[-1], flush=True)
             w = compare_weekly(base, db, args.pairs, args.runs, me)
         finally:
             if not args.keep:
@@ -194,7 +232,8 @@ def main() -> None:
         )
         rows.append(
             [
-                f"{fmt}: {args.machines:,} x {GPUS} GPUs x {args.days} d at {args.interval} s",
+                f"{fmt}: {args.machines:,} x {GPUS} GPUs x {args.days} d at {args.interval} s"
+                + (f" (rollup of {written:,} copied {args.replicate}x)" if args.replicate > 1 else ""),
                 str(retention),
                 f"{samples:,}",
                 f"{r['seconds']:.0f}",
@@ -222,7 +261,10 @@ def main() -> None:
         "with / without",
     ]
     body = markdown_table(header, rows) + "\n\n" + "\n".join(f"- {n}" for n in notes)
-    write_results("fleet", "A GPU fleet's week ingested, and the weekly run before and after it", body)
+    if args.replicate > 1:  # the full run's results (results/fleet.md) stay
+        write_results("fleet-weekly", "The weekly run before and after a GPU fleet's week (rollup copied)", body)
+    else:
+        write_results("fleet", "A GPU fleet's week ingested, and the weekly run before and after it", body)
     if not args.keep:
         remove(base)
 
