@@ -76,6 +76,24 @@ def _details_text(details) -> str:
     return text if isinstance(details, dict) and "examples" in details else text[:500]
 
 
+def for_gx(frame: pl.DataFrame):
+    """The frame as the pandas batch GX validates: Arrow-backed, but timestamps as numpy datetime64 and
+    money as float64.
+
+    GX fingerprints every batch under 1 GB by hashing it (``pandas.util.hash_pandas_object``), and Arrow
+    timestamps and decimals hash element by element in Python: 7.8 s of a 917,000-row week, 2.0 s with
+    numpy timestamps, ~0.2 s with float64 money too. The checks on money are null and range checks
+    (``MAX_ABS_COST``), which float64 answers; the warehouse keeps the DECIMAL.
+    """
+    temporal = [name for name, dtype in frame.schema.items() if dtype.is_temporal()]
+    batch = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64)).to_pandas(use_pyarrow_extension_array=True)
+    if temporal:
+        numpy_times = frame.select(temporal).to_pandas()
+        for name in temporal:
+            batch[name] = numpy_times[name]
+    return batch
+
+
 def validate_frame(frame: pl.DataFrame, expectations: list) -> list[Outcome]:
     """Run the expectations over a polars frame with an ephemeral GX context."""
     import great_expectations as gx
@@ -88,7 +106,7 @@ def validate_frame(frame: pl.DataFrame, expectations: list) -> list[Outcome]:
         context.data_sources.add_pandas(name)
         .add_dataframe_asset(name)
         .add_batch_definition_whole_dataframe(name)
-        .get_batch(batch_parameters={"dataframe": frame.to_pandas(use_pyarrow_extension_array=True)})
+        .get_batch(batch_parameters={"dataframe": for_gx(frame)})
     )
     suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=expectations))
     result_format = {"result_format": "SUMMARY", "partial_unexpected_count": EXAMPLE_ROWS}

@@ -65,6 +65,7 @@ def test_an_ingest_killed_part_way_leaves_the_warehouse_as_it_was(tmp_path, shar
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # a library call stages in the temp folder: the test's
     )
     assert died.returncode == 9, died.stderr
     assert counts(db) == before
