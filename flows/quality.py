@@ -80,10 +80,11 @@ def for_gx(frame: pl.DataFrame):
     """The frame as the pandas batch GX validates: Arrow-backed, but timestamps as numpy datetime64 and
     money as float64.
 
-    GX fingerprints every batch under 1 GB by hashing it (``pandas.util.hash_pandas_object``), and Arrow
-    timestamps and decimals hash element by element in Python: 7.8 s of a 917,000-row week, 2.0 s with
-    numpy timestamps, ~0.2 s with float64 money too. The checks on money are null and range checks
-    (``MAX_ABS_COST``), which float64 answers; the warehouse keeps the DECIMAL.
+    GX fingerprints every batch under 1 GB by hashing it (``pandas.util.hash_pandas_object``), and its
+    metrics, like that hash, take Arrow timestamps and decimals one value at a time in Python. On a week
+    of 1,019,115 billing rows the hash took 8.1 s (0.14 s on this batch) and the whole validation 27.6 s
+    (1.3 s). The checks on money are null and range checks (``MAX_ABS_COST``), which float64 answers;
+    the warehouse keeps the DECIMAL.
     """
     temporal = [name for name, dtype in frame.schema.items() if dtype.is_temporal()]
     batch = frame.with_columns(pl.col(pl.Decimal).cast(pl.Float64)).to_pandas(use_pyarrow_extension_array=True)
