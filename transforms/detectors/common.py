@@ -173,12 +173,15 @@ def machine_rates(machines: pl.DataFrame, prices: pl.DataFrame, config: Detector
     rates: dict[str, dict] = {}
     if machines is None:
         return rates
+    listed_by_type: dict[tuple, Price | None] = {}  # a fleet has thousands of machines of a few types
     for row in machines.iter_rows(named=True):
         if row["resource_id"] in rates:  # one currency per machine: the first (largest) row wins
             continue
         info = dict(row)
-        listed = lookup_price(prices, row["provider"], row["region_id"], row["instance_type"], "ondemand_hour", config)
-        info["list_rate"] = listed
+        key = (row["provider"], row["region_id"], row["instance_type"])
+        if key not in listed_by_type:
+            listed_by_type[key] = lookup_price(prices, *key, "ondemand_hour", config)
+        listed = info["list_rate"] = listed_by_type[key]
         hours = row.get("hours")
         cost = to_reporting(row.get("effective_cost"), row.get("billing_currency"), config)
         if hours and hours > 0 and cost is not None and cost > 0:
