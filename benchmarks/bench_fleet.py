@@ -10,7 +10,9 @@ into the sample company's warehouse, and the weekly run before and after it.
    (``--retention`` sets ``AICOST_GPU_RAW_RETENTION_WEEKS``: 0 keeps no raw sample).
 4. The weekly flow for 2026-11-16 runs without (``base``) and with the fleet's telemetry (the copy), in
    alternate fresh processes (``--pairs`` each, Prefect test harness, ``--runs`` runs per process: the
-   first pays Prefect's warm-up, the median of the others counts), so the machine's load falls on both.
+   first pays Prefect's warm-up, the median of the others counts), so the machine's load falls on both;
+   Prefect's flow-run heartbeats are off there (``bench_weekly.child_weekly``: they round each run up to
+   about a whole second).
 
     python benchmarks/bench_fleet.py --machines 1000 --formats nvidia_smi_csv      # results/fleet.md
     python benchmarks/bench_fleet.py --machines 4 --days 1 --runs 2                # a smoke run
@@ -171,7 +173,7 @@ def main() -> None:
     if args.child == "weekly":
         from bench_weekly import child_weekly
 
-        return child_weekly(args.db, args.runs)
+        return child_weekly(args.db, args.runs, heartbeats=False)  # the ratio, without the 1 s rounding
     me = str(Path(__file__).resolve())
     WORK.mkdir(parents=True, exist_ok=True)
     from bench_weekly import prepare

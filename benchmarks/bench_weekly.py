@@ -114,8 +114,16 @@ def week_run_times() -> list[tuple[str, float]]:
     )
 
 
-def child_weekly(db: str, runs: int) -> None:
-    """Run the weekly flow for END_WEEK ``runs`` times under one Prefect test harness; report each time."""
+def child_weekly(db: str, runs: int, heartbeats: bool = True) -> None:
+    """Run the weekly flow for END_WEEK ``runs`` times under one Prefect test harness; report each time.
+
+    ``heartbeats=False`` turns Prefect's flow-run heartbeats off: their thread sleeps in steps of 1 s and
+    the end of a flow run joins it, so every run's time is rounded up to about a whole second (0-1 s of
+    waiting, the same with or without telemetry) - noise when two small figures are compared.
+    """
+    from contextlib import nullcontext
+
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.weekly import weekly_cost_report
@@ -123,7 +131,8 @@ def child_weekly(db: str, runs: int) -> None:
     empty = WORK / "empty-landing"
     empty.mkdir(parents=True, exist_ok=True)
     times = []
-    with prefect_test_harness(server_startup_timeout=120):
+    quiet = nullcontext() if heartbeats else temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+    with prefect_test_harness(server_startup_timeout=120), quiet:
         for _ in range(runs):
             started = time.perf_counter()
             result = weekly_cost_report(week_start=END_WEEK.isoformat(), send=False, db=db, landing=str(empty))
