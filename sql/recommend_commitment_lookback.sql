@@ -1,4 +1,4 @@
--- recommend_commitment_lookback: one row per usage or commitment line item charged in [$lookback_start, $week_end) that is on-demand instance usage or carries a commitment.
+-- recommend_commitment_lookback: one row per usage or commitment line item charged in [$lookback_start, $week_end) that is on-demand instance usage or carries a commitment, in no order (a 4-week lookback of a large fleet is millions of lines: sorting them all took more time and memory than reading them; the detector sorts the few commitment lines it takes names from).
 SELECT
     provider, billing_currency, resource_id, charge_period_start, charge_period_end, charge_category, pricing_category,
     effective_cost, x_instance_type, region_id, commitment_discount_id, commitment_discount_name,
@@ -9,4 +9,3 @@ WHERE starts_in_week
       commitment_discount_id IS NOT NULL
       OR (charge_category = 'Usage' AND pricing_category = 'Standard' AND x_instance_type IS NOT NULL)
   )
-ORDER BY charge_period_start

@@ -169,7 +169,8 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     month = hours_per_month(config)
     cur = config.reporting_currency
     series = hourly_on_demand(rows_in, start, end)
-    committed = rows_in.filter(pl.col("commitment_discount_id").is_not_null())
+    # in charge order: a commitment's type and name are those of its first line that has one
+    committed = rows_in.filter(pl.col("commitment_discount_id").is_not_null()).sort("charge_period_start")
     covered = committed.filter(pl.col("commitment_discount_status") == "Used")
     data_days = rows_in.select(
         (pl.col("charge_period_start").max() - pl.col("charge_period_start").min()).dt.total_days()
