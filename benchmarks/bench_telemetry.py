@@ -12,7 +12,7 @@ not on the fleet; its time grows with the samples: the extrapolation to 1,000 ma
 one week at 15 s (322,560,000 samples) is the measured seconds per sample times that count.
 
 The read: ``gpu_hourly`` filled for FLEET machines x 8 GPUs x 168 hours (what 322M samples roll up
-to: 1,344,000 rows), then ``sql/attribution_gpu_metrics.sql`` and ``sql/recommend_gpu_metrics.sql``
+to: 1,344,000 rows), then ``sql/attribution_gpu_metrics.sql`` and ``sql/recommend_gpu_metrics.sql`` (machine-hour rows)
 for the week, each timed in a fresh process.
 
     python benchmarks/bench_telemetry.py --machines 10 --hours 24 --interval 15
