@@ -1,8 +1,8 @@
 -- recommend_gpu_metrics: one row per machine and UTC hour with GPU samples in [$week_start, $week_end), from the hourly rollup gpu_hourly (never the raw samples); resource_id is the bill's id of the machine the log names (gpu_hourly_machines). The grain of transforms.detectors.common.machine_hours:
 -- ts = the hour; util_sum / util_samples / util_max over every sample of the machine's GPUs in the hour (they
 -- combine hours exactly); gpu_indexes and gpu_utils = each GPU with a utilisation sample in the hour, by
--- index (a missing index is one GPU), and its mean over the hour's samples; interval_s = the mean sampling
--- interval; samples = every sample. A fleet's week is 8x fewer rows than its GPU-hours.
+-- index (a missing index is one GPU), and its mean over the hour's samples. A fleet's week is 8x fewer rows
+-- than its GPU-hours.
 WITH per_name AS (  -- gpu_hourly holds one row per name, GPU and hour: grouped by the stored name first (fast)
     SELECT
         resource_id AS log_id,
@@ -10,9 +10,6 @@ WITH per_name AS (  -- gpu_hourly holds one row per name, GPU and hour: grouped 
         sum(util_sum) AS util_sum,
         sum(util_samples) AS util_samples,
         max(util_max) AS util_max,
-        sum(interval_s_sum) AS interval_s_sum,
-        sum(interval_samples) AS interval_samples,
-        sum(samples) AS samples,
         list({'gpu_index': gpu_index, 'util_sum': util_sum, 'util_samples': util_samples}) AS gpus
     FROM gpu_hourly
     WHERE hour >= $week_start AND hour < $week_end AND resource_id IS NOT NULL
@@ -25,9 +22,6 @@ per_machine AS (
         sum(p.util_sum) AS util_sum,
         sum(p.util_samples) AS util_samples,
         max(p.util_max) AS util_max,
-        sum(p.interval_s_sum) AS interval_s_sum,
-        sum(p.interval_samples) AS interval_samples,
-        sum(p.samples) AS samples,
         flatten(list(p.gpus)) AS gpus,
         count(*) AS names
     FROM per_name AS p
@@ -60,8 +54,6 @@ SELECT
     util_samples::BIGINT AS util_samples,
     util_max,
     list_transform(sampled, lambda g: g.gpu_index) AS gpu_indexes,
-    list_transform(sampled, lambda g: g.util_sum / g.util_samples) AS gpu_utils,
-    interval_s_sum / nullif(interval_samples, 0) AS interval_s,
-    samples::BIGINT AS samples
+    list_transform(sampled, lambda g: g.util_sum / g.util_samples) AS gpu_utils
 FROM sampled
 ORDER BY resource_id, ts

@@ -93,7 +93,7 @@ def hourly_on_demand(rows: pl.DataFrame, start, end) -> pl.DataFrame:
         .filter(pl.col("_to") > pl.col("_from"))
     )
     one_hour = pl.col("_to") <= pl.col("_from").dt.offset_by("1h")
-    hourly = pl.concat(
+    return pl.concat(
         [
             spans.filter(one_hour).select(*keys, pl.col("_from").alias("hour"), "cost"),
             spans.filter(~one_hour)
@@ -102,7 +102,6 @@ def hourly_on_demand(rows: pl.DataFrame, start, end) -> pl.DataFrame:
             .select(*keys, "hour", "cost"),
         ]
     )
-    return hourly
 
 
 def best_level(series: list[Decimal], hours: int, discount: Decimal) -> tuple[Decimal, Decimal]:

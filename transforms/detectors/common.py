@@ -275,21 +275,19 @@ def machine_hours(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
     Columns: ``resource_id``, ``ts`` (the hour), ``util_sum`` / ``util_samples`` / ``util_max`` over the
     samples of all the machine's GPUs in the hour, and per GPU with a utilisation sample in the hour its
     index (``gpu_indexes``, a missing index being one GPU) and its mean over the hour (``gpu_utils``).
-    Rows at that grain are returned as they are. GPU samples (``ts``, ``gpu_index``,
-    ``utilization_pct``) or GPU-hour rows (with ``util_sum``, ``util_samples``, ``util_max``) are rolled
-    up to it as the rollup and the SQL do: each GPU's hour, then the machine's.
+    Rows at that grain are returned as they are; GPU samples (``ts``, ``gpu_index``, ``utilization_pct``)
+    are rolled up to it as the rollup and the SQL do: each GPU's hour, then the machine's.
     """
     if "gpu_utils" in gpu_metrics.columns:
         return gpu_metrics
-    if "util_samples" not in gpu_metrics.columns:  # samples: each is one value
-        gpu_metrics = gpu_metrics.with_columns(
+    sampled = pl.col("util_samples") > 0
+    return (
+        gpu_metrics.with_columns(
+            pl.col("ts").dt.truncate("1h"),
             util_sum=pl.col("utilization_pct"),
             util_samples=pl.col("utilization_pct").is_not_null().cast(pl.Int64),
             util_max=pl.col("utilization_pct"),
         )
-    sampled = pl.col("util_samples") > 0
-    return (
-        gpu_metrics.with_columns(pl.col("ts").dt.truncate("1h"))
         .group_by("resource_id", "ts", "gpu_index")
         .agg(pl.col("util_sum").sum(), pl.col("util_samples").sum(), pl.col("util_max").max())
         .sort("resource_id", "ts", "gpu_index", nulls_last=True)
@@ -302,6 +300,12 @@ def machine_hours(gpu_metrics: pl.DataFrame) -> pl.DataFrame:
             (pl.col("util_sum") / pl.col("util_samples")).filter(sampled).alias("gpu_utils"),
         )
     )
+
+
+def each_gpu_hour(column: str) -> pl.Expr:
+    """In an aggregation of ``machine_hours`` rows: the elements of their list ``column`` (``gpu_utils`` or
+    ``gpu_indexes``), one per GPU-hour."""
+    return pl.col(column).list.explode(keep_nulls=False, empty_as_null=False)
 
 
 def hourly_util(gpu_metrics: pl.DataFrame) -> pl.DataFrame:

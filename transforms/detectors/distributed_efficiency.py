@@ -22,6 +22,7 @@ import polars as pl
 from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     dec,
+    each_gpu_hour,
     frame,
     hours_in_week,
     job_week_cost,
@@ -58,9 +59,7 @@ def job_utilisation(jobs: pl.DataFrame, metrics: pl.DataFrame, config: DetectorC
         .join(machine_hours(metrics).select("resource_id", "ts", "gpu_utils"), on="resource_id", how="inner")
         .filter((pl.col("ts") >= pl.col("start_ts")) & (pl.col("ts") < pl.col("_end")))
         .group_by("job_id", "resource_id")
-        .agg(
-            pl.col("gpu_utils").list.explode(keep_nulls=False, empty_as_null=False).mean().alias("util")
-        )  # over the GPU-hours it ran
+        .agg(each_gpu_hour("gpu_utils").mean().alias("util"))  # over the GPU-hours it ran
     )
     return rows.join(util, on=["job_id", "resource_id"], how="inner")
 

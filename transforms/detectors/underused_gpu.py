@@ -25,6 +25,7 @@ from transforms.config import DetectorConfig
 from transforms.detectors.common import (
     ceil_int,
     dec,
+    each_gpu_hour,
     frame,
     hours_per_month,
     lookup_price,
@@ -84,12 +85,9 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
         .filter(pl.col("gpu_utils").list.len() > 0)
         .group_by("resource_id")
         .agg(
-            pl.col("gpu_utils")
-            .list.explode(keep_nulls=False, empty_as_null=False)
-            .quantile(0.95, interpolation="linear")
-            .alias("p95"),
-            pl.col("gpu_utils").list.explode(keep_nulls=False, empty_as_null=False).mean().alias("mean"),
-            pl.col("gpu_indexes").list.explode(keep_nulls=False, empty_as_null=False).n_unique().alias("gpus_seen"),
+            each_gpu_hour("gpu_utils").quantile(0.95, interpolation="linear").alias("p95"),
+            each_gpu_hour("gpu_utils").mean().alias("mean"),
+            each_gpu_hour("gpu_indexes").n_unique().alias("gpus_seen"),
             pl.len().alias("observed_hours"),
         )
         .sort("resource_id")
