@@ -34,6 +34,18 @@ n = con.execute("SELECT count(*) FROM t").fetchone()[0]
 con.close()
 print('BENCH-RESULT {"rows": %d, "load_s": %.3f}' % (n, time.perf_counter() - started))
 """
+TYPED_SQL = Path(__file__).resolve().parent / "typed_load_focus.sql"
+TYPED_LOAD = """
+import sys, time
+from pathlib import Path
+from flows.warehouse import connect
+con = connect(sys.argv[1])
+started = time.perf_counter()
+con.execute(Path(sys.argv[3]).read_text(), {"path": sys.argv[2]})
+n = con.execute("SELECT count(*) FROM billing_line_items").fetchone()[0]
+con.close()
+print('BENCH-RESULT {"rows": %d, "load_s": %.3f}' % (n, time.perf_counter() - started))
+"""
 
 
 def cpu_s(m: Measured) -> float:
@@ -66,6 +78,16 @@ def measure_duckdb(path: Path) -> Measured:
     remove(db)
     try:
         return run_measured([PYTHON, "-c", RAW_LOAD, str(db), str(path)])
+    finally:
+        remove(db)
+
+
+def measure_typed(path: Path) -> Measured:
+    """DuckDB's load of a FOCUS CSV into the warehouse's own table, casts only (``typed_load_focus.sql``)."""
+    db = WORK / "bench-typed.duckdb"
+    remove(db)
+    try:
+        return run_measured([PYTHON, "-c", TYPED_LOAD, str(db), str(path), str(TYPED_SQL)], cwd=PROJECT_ROOT)
     finally:
         remove(db)
 
@@ -168,6 +190,9 @@ def bench_size(
             ours = measure_aicost(path)
             table.append(row(rows, fmt, path, "DuckDB raw load (floor)", floor, None))
             table.append(row(rows, fmt, path, "aicost ingest", ours, floor))
+            if fmt == "focus":
+                typed = measure_typed(path)
+                table.append(row(rows, fmt, path, "DuckDB typed load, casts only (typed floor)", typed, floor))
             if fmt == "aws_cur_parquet" and rows > fc_max_rows:
                 notes.append(
                     f"{rows:,} rows: focus-converter not run (above --fc-max-rows {fc_max_rows:,}: at 5M rows "

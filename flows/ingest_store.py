@@ -17,7 +17,7 @@ import duckdb
 import polars as pl
 
 from flows.ingest_discover import FileResult, IngestError, _Delivery
-from flows.ingest_stage import StagedFile
+from flows.ingest_stage import STAGED_COMPRESSION, StagedFile
 from flows.settings import get_settings
 from flows.telemetry import roll_up
 from flows.warehouse import insert_parquet, sql_text, transaction
@@ -66,7 +66,7 @@ def _store_file(
             good_parts = []
             if fresh.height:
                 good_parts = [str(Path(staged.good_parts[0]).with_name(f"{result.file_sha256[:16]}-keyed.parquet"))]
-                fresh.write_parquet(good_parts[0])
+                fresh.write_parquet(good_parts[0], compression=STAGED_COMPRESSION)
             loaded = fresh["source_row"].n_unique()
             totals = fresh.group_by("billing_currency").agg(pl.col("billed_cost").sum(), pl.col("effective_cost").sum())
             billed = {c: b for c, b, _ in totals.iter_rows()}
