@@ -47,7 +47,6 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> pl.DataFr
 def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: DetectorConfig) -> dict[str, pl.DataFrame]:
     """Every frame a detector may ask for, read with bound parameters."""
     week = week_params(week_start)
-    lookback = config.commitments.lookback_weeks
     frames = {
         name: _query(con, f"recommend_{name}", week)
         for name in (
@@ -66,12 +65,16 @@ def read_inputs(con: duckdb.DuckDBPyConnection, week_start: date, config: Detect
     frames["storage_inventory"] = frames.pop("storage")
     frames["network_flows"] = frames.pop("network")
     frames["attributed_cost"] = query(con, "attribution_week", {"week_start": week_start})
-    frames["commitment_lookback"] = query(
-        con,
-        "recommend_commitment_lookback",
-        {"lookback_start": week["week_end"] - timedelta(weeks=lookback), "week_end": week["week_end"]},
-    )
+    frames |= commitment_inputs(con, week["week_end"], config.commitments.lookback_weeks)
     return frames
+
+
+def commitment_inputs(con: duckdb.DuckDBPyConnection, week_end, lookback_weeks: int) -> dict[str, pl.DataFrame]:
+    """The commitments detector's two inputs over the ``lookback_weeks`` weeks ending at ``week_end``:
+    on-demand spend added up by hour, type and machine, and each commitment's use (aggregated in DuckDB:
+    the lookback's lines are millions for a large fleet)."""
+    window = {"lookback_start": week_end - timedelta(weeks=lookback_weeks), "week_end": week_end}
+    return {name: query(con, f"recommend_{name}", window) for name in ("on_demand_spend", "commitment_use")}
 
 
 # Detectors that judge each machine on its own rows (metrics, bill, jobs, owners): cut by machine.

@@ -234,3 +234,13 @@ def attributed(*rows: dict) -> pl.DataFrame:
 def instances_frame(*rows: tuple) -> pl.DataFrame:
     """Instance reference rows: (provider, instance_type, gpu_count)."""
     return pl.DataFrame([{"provider": p, "instance_type": i, "gpu_count": float(g)} for p, i, g in rows])
+
+
+def commitment_inputs(con, lines: pl.DataFrame, lookback_weeks: int = 4) -> dict[str, pl.DataFrame]:
+    """The commitments detector's inputs as the flow reads them: ``lines`` (billing line items) stored in
+    the warehouse ``con``, then read by the flow's own queries for the lookback ending with ``WEEK``."""
+    from flows.recommend import commitment_inputs as read
+    from flows.warehouse import insert_frame
+
+    insert_frame(con, "billing_line_items", lines)
+    return read(con, T0 + timedelta(weeks=1), lookback_weeks)

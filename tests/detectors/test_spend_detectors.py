@@ -11,6 +11,7 @@ from tests.detectors.helpers import (
     T0,
     at,
     attributed,
+    commitment_inputs,
     config,
     flows,
     hourly_flows,
@@ -105,7 +106,7 @@ def test_best_commitment_level_by_hand():
     assert best_level([Decimal(10)] * 3, 4, Decimal("0.2")) == (Decimal(0), Decimal(0))
 
 
-def test_commitment_for_a_steady_baseline_and_an_underused_reservation():
+def test_commitment_for_a_steady_baseline_and_an_underused_reservation(warehouse):
     hours = 4 * 168
     # a steady 20 USD/h of p4d on-demand for 3 weeks of the 4-week lookback (504 h), 0 before
     rows = [_usage(h, "20") for h in range(504)]
@@ -119,7 +120,7 @@ def test_commitment_for_a_steady_baseline_and_an_underused_reservation():
         ("aws", "us-east-1", "p4d.24xlarge", "ondemand_hour", "21.957642"),
         ("aws", "us-east-1", "p4d.24xlarge", "commit_1yr_hour", "13.921094"),
     )
-    out = commitments.detect({"commitment_lookback": frame, "prices": px}, config()).sort("resource_id")
+    out = commitments.detect({**commitment_inputs(warehouse, frame), "prices": px}, config()).sort("resource_id")
     assert out["resource_id"].to_list() == ["commitment-baseline:aws:USD", "ri-1"]
     d = Decimal(1) - Decimal("13.921094") / Decimal("21.957642")
     net = Decimal(504) * 20 - Decimal(hours) * 20 * (Decimal(1) - d)
@@ -130,6 +131,31 @@ def test_commitment_for_a_steady_baseline_and_an_underused_reservation():
     # and the reservation's whole fee as a month ((60 + 140) / 672 h x 730)
     assert json.loads(out["cost_basis"][0]) == {"i-base": "10950.00"}
     assert json.loads(out["cost_basis"][1]) == {"ri-1": "217.26"}
+
+
+def test_commitment_spreads_lines_off_the_hour_and_without_an_end_without_counting_them_twice(warehouse):
+    # 671 one-hour lines of 1 USD that start at half past: each touches two clock hours and puts 0.50 on
+    # each (it put 1 USD on each before, doubling the on-demand spend); one 5 USD line without an end is a
+    # moment in its hour (it was spread over every hour to the lookback's end).
+    rows = []
+    for h in range(671):
+        line = _usage(h, "1")
+        line["charge_period_start"] += timedelta(minutes=30)
+        line["charge_period_end"] += timedelta(minutes=30)
+        rows.append(line)
+    moment = _usage(10, "5", resource="i-moment")
+    moment["charge_period_end"] = None
+    frame = pl.DataFrame([*rows, moment], schema=LOOKBACK_SCHEMA)
+    out = commitments.detect({**commitment_inputs(warehouse, frame), "prices": prices()}, config())
+    evidence = json.loads(out["evidence"][0])
+    assert evidence["on_demand_spend"] == 676.0  # 671 x 1 + 5: each line's cost once
+    # 0.50 in the first and last hour, 1.00 in the 670 between, 6.00 in hour 10: a level of 1.00 is reached in 670 h
+    assert evidence["commit_level_per_hour"] == 1.0
+    assert evidence["hours_at_or_above_level"] == 670
+    assert json.loads(out["cost_basis"][0]) == {
+        "i-base": str((Decimal(671) / 672 * 730).quantize(C)),
+        "i-moment": str((Decimal(5) / 672 * 730).quantize(C)),
+    }
 
 
 def test_spot_fires_on_long_on_demand_training_only():

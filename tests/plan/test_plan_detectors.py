@@ -12,6 +12,7 @@ from flows.recommend import detect_all
 from tests.detectors.helpers import (
     T0,
     attributed,
+    commitment_inputs,
     config,
     g5_xlarge,
     hourly_requests,
@@ -52,7 +53,7 @@ def _lookback() -> pl.DataFrame:
     return pl.DataFrame(rows, schema=LOOKBACK_SCHEMA)
 
 
-def test_four_recommendations_on_one_endpoint_machine_add_up_to_less_than_its_cost():
+def test_four_recommendations_on_one_endpoint_machine_add_up_to_less_than_its_cost(warehouse):
     # i-a: one g5.xlarge GPU billed 1 USD/h for the whole week: 730 USD a month
     frames = {
         # 3,000 requests an hour (0.83 / s), one at a time, 100 tokens in and 50 out: small and quiet
@@ -74,7 +75,7 @@ def test_four_recommendations_on_one_endpoint_machine_add_up_to_less_than_its_co
                 "effective_cost_reporting": "168.00",
             }
         ),
-        "commitment_lookback": _lookback(),
+        **commitment_inputs(warehouse, _lookback()),
     }
     found = detect_all(frames, config(compression={"min_monthly_spend": 100}))
     standalone = dict(zip(found["kind"], found["monthly_savings"]))

@@ -3,8 +3,10 @@ report existing commitments that go unused.
 
 New commitment. Over the lookback (``lookback_weeks``, default 4, ending with the report week) the
 on-demand (pricing_category Standard, no commitment) usage of instance types is spread evenly over
-the hours each row covers into an hourly spend series s_h per provider and billing currency (hours
-without spend count as 0). A commitment of level c (on-demand-equivalent spend per hour) costs
+the clock hours each line touches (from the hour it starts in to its end; a line without an end is a
+moment in its hour) into an hourly spend series s_h per provider and billing currency (hours without
+spend count as 0). The lines are added up in DuckDB (``sql/recommend_on_demand_spend.sql``: by hour,
+by instance type and by machine) and each line's cost is divided by its hours here, in decimals. A commitment of level c (on-demand-equivalent spend per hour) costs
 c x (1 - d) every hour and covers min(s_h, c); like the providers' own recommenders, the detector
 tries every level c in {s_h} and keeps the one maximising
 
@@ -15,8 +17,9 @@ d is the commitment discount: 1 - commit_{term}_hour / ondemand_hour from config
 instance type (``term`` default 1yr), weighted by each type's on-demand spend; types without a
 commitment rate use ``default_discount`` (0.28). No positive net: no recommendation.
 
-Existing commitments (rows with a commitment_discount_id): utilisation = used / (used + unused)
-effective cost (commitment_discount_status Used / Unused). Below ``min_utilisation`` (0.8):
+Existing commitments (rows with a commitment_discount_id, added up per commitment by
+``sql/recommend_commitment_use.sql``): utilisation = used / (used + unused) effective cost
+(commitment_discount_status Used / Unused). Below ``min_utilisation`` (0.8):
 
     monthly_savings = unused effective cost over the lookback / H x 730 h
 
@@ -48,7 +51,7 @@ from transforms.detectors.common import (
 
 KIND = "commitments"
 STRATEGY = "reserved / spot / on-demand"
-INPUTS = ("commitment_lookback", "prices")
+INPUTS = ("on_demand_spend", "commitment_use", "prices")
 MONEY_HOURLY = pl.Decimal(38, 10)
 
 
@@ -59,48 +62,18 @@ def lookback_window(config: DetectorConfig) -> tuple:
     return end - timedelta(weeks=weeks), end
 
 
-def hourly_on_demand(rows: pl.DataFrame, start, end) -> pl.DataFrame:
-    """On-demand instance spend spread over its hours: one row per line and hour (provider, billing_currency,
-    x_instance_type, region_id, resource_id, hour, cost); the detector only adds them up, by hour, type or
-    machine.
+def spread(spend: pl.DataFrame, grain: str, keys: list[str]) -> pl.DataFrame:
+    """On-demand spend of one grain of ``sql/recommend_on_demand_spend.sql`` (``hour``, ``type`` or
+    ``resource``), each line's cost divided by its hours: ``keys`` and ``cost``.
 
-    A line covering n hours (at least 1) puts cost / n on each of its hours inside [start, end). Most
-    lines are one hour: those take their hour as it is; only the others are exploded into hours (a
-    four-week lookback of a 6,000-machine fleet is 4M lines).
+    The SQL sums the lines' undivided costs per slot count; dividing each sum by its slots here, in
+    exact decimals, is the same as spreading every line over its hours and adding them up.
     """
-    keys = ["provider", "billing_currency", "x_instance_type", "region_id", "resource_id"]
-    spans = (
-        rows.filter(
-            (pl.col("charge_category") == "Usage")
-            & (pl.col("pricing_category") == "Standard")
-            & pl.col("x_instance_type").is_not_null()
-            & pl.col("commitment_discount_id").is_null()
-        )
-        .select(
-            *keys,
-            pl.max_horizontal(pl.col("charge_period_start").dt.truncate("1h"), pl.lit(start)).alias("_from"),
-            pl.min_horizontal(pl.col("charge_period_end"), pl.lit(end)).alias("_to"),
-            (
-                pl.col("effective_cost")
-                / pl.max_horizontal(
-                    ((pl.col("charge_period_end") - pl.col("charge_period_start")).dt.total_seconds() / 3600.0).ceil(),
-                    pl.lit(1.0),
-                )
-                .cast(pl.Int64)
-                .cast(MONEY_HOURLY)
-            ).alias("cost"),
-        )
-        .filter(pl.col("_to") > pl.col("_from"))
-    )
-    one_hour = pl.col("_to") <= pl.col("_from").dt.offset_by("1h")
-    return pl.concat(
-        [
-            spans.filter(one_hour).select(*keys, pl.col("_from").alias("hour"), "cost"),
-            spans.filter(~one_hour)
-            .with_columns(pl.datetime_ranges("_from", "_to", "1h", closed="left").alias("hour"))
-            .explode("hour")
-            .select(*keys, "hour", "cost"),
-        ]
+    return (
+        spend.filter(pl.col("grain") == grain)
+        .group_by(keys)
+        .agg((pl.col("cost") / pl.col("slots").cast(MONEY_HOURLY)).sum().alias("cost"))
+        .sort(keys, nulls_last=True)
     )
 
 
@@ -119,13 +92,10 @@ def best_level(series: list[Decimal], hours: int, discount: Decimal) -> tuple[De
     return best_c, best_net
 
 
-def _discount(group: pl.DataFrame, prices, config, term: str, default: Decimal) -> tuple[Decimal, dict]:
-    """Spend-weighted commitment discount of the instance types in the series."""
+def _discount(per_type: pl.DataFrame, prices, config, term: str, default: Decimal) -> tuple[Decimal, dict]:
+    """Spend-weighted commitment discount of the instance types in the series (one row per type and region)."""
     weighted, total, used = Decimal(0), Decimal(0), {}
-    per_type = (
-        group.group_by("provider", "x_instance_type", "region_id").agg(pl.col("cost").sum()).sort("x_instance_type")
-    )
-    for t in per_type.iter_rows(named=True):
+    for t in per_type.sort("x_instance_type", "region_id", nulls_last=True).iter_rows(named=True):
         od = lookup_price(prices, t["provider"], t["region_id"], t["x_instance_type"], "ondemand_hour", config)
         cm = lookup_price(prices, t["provider"], t["region_id"], t["x_instance_type"], f"commit_{term}_hour", config)
         d = Decimal(1) - cm.value / od.value if od is not None and cm is not None and od.value > 0 else default
@@ -139,11 +109,13 @@ def _discount(group: pl.DataFrame, prices, config, term: str, default: Decimal) 
     return (weighted / total if total else default), used
 
 
-def _baseline_basis(group: pl.DataFrame, hours: int, currency: str, config: DetectorConfig) -> dict[str, Decimal]:
+def _baseline_basis(
+    per_resource: pl.DataFrame, hours: int, currency: str, config: DetectorConfig
+) -> dict[str, Decimal]:
     """Per machine: its on-demand spend over the lookback as a month (the cost a commitment prices)."""
     month = hours_per_month(config)
     per_resource = (
-        group.with_columns(pl.col("resource_id").fill_null("on-demand:unnamed"))
+        per_resource.with_columns(pl.col("resource_id").fill_null("on-demand:unnamed"))
         .group_by("resource_id")
         .agg(pl.col("cost").sum())
         .sort("resource_id")
@@ -154,41 +126,48 @@ def _baseline_basis(group: pl.DataFrame, hours: int, currency: str, config: Dete
     }
 
 
+def _data_days(*frames: pl.DataFrame | None) -> int:
+    """Whole days between the first and the last charge start the lookback holds (0 without any)."""
+    spans = [f.select("first_charge", "last_charge") for f in frames if f is not None and f.height]
+    if not spans:
+        return 0
+    both = pl.concat(spans)
+    return both.select((pl.col("last_charge").max() - pl.col("first_charge").min()).dt.total_days()).item() or 0
+
+
 def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.DataFrame:
     """A commitment for the steady baseline, and commitments that go unused."""
     cfg = config.commitments
     term = cfg.term
     default = cfg.default_discount
     min_util = cfg.min_utilisation
-    rows_in = frame(frames, "commitment_lookback")
-    if rows_in is None:
+    spend = frame(frames, "on_demand_spend")
+    use = frame(frames, "commitment_use")
+    if spend is None and use is None:
         return to_frame([])
     start, end = lookback_window(config)
     hours = int((end - start).total_seconds() // 3600)
     month = hours_per_month(config)
     cur = config.reporting_currency
-    series = hourly_on_demand(rows_in, start, end)
-    # in charge order: a commitment's type and name are those of its first line that has one
-    committed = rows_in.filter(pl.col("commitment_discount_id").is_not_null()).sort("charge_period_start")
-    covered = committed.filter(pl.col("commitment_discount_status") == "Used")
-    data_days = rows_in.select(
-        (pl.col("charge_period_start").max() - pl.col("charge_period_start").min()).dt.total_days()
-    ).item()
+    short = _data_days(spend, use) < 14
     out = []
-    for (provider, currency), group in sorted(series.group_by("provider", "billing_currency"), key=lambda kv: kv[0]):
-        per_hour = group.group_by("hour").agg(pl.col("cost").sum())["cost"].to_list()
-        discount, per_type = _discount(group, frames.get("prices"), config, term, default)
+    groups = ["provider", "billing_currency"]
+    per_hour_all = spread(spend, "hour", [*groups, "hour"]) if spend is not None else None
+    per_type_all = spread(spend, "type", [*groups, "x_instance_type", "region_id"]) if spend is not None else None
+    per_resource_all = spread(spend, "resource", [*groups, "resource_id"]) if spend is not None else None
+    pairs = sorted(per_hour_all.select(groups).unique().iter_rows()) if per_hour_all is not None else []
+    for provider, currency in pairs:
+        mine = (pl.col("provider") == provider) & (pl.col("billing_currency") == currency)
+        per_hour = per_hour_all.filter(mine)["cost"].to_list()
+        discount, per_type = _discount(per_type_all.filter(mine), frames.get("prices"), config, term, default)
         level, net = best_level(per_hour, hours, discount)
         monthly = to_reporting(net / Decimal(hours) * month, currency, config)
         if monthly is None or net <= 0:
             continue
         on_demand = sum(per_hour, Decimal(0))
-        committed_spend = covered.filter((pl.col("provider") == provider) & (pl.col("billing_currency") == currency))[
-            "effective_cost"
-        ].sum() or Decimal(0)
+        committed_spend = (use.filter(mine)["used"].sum() if use is not None else None) or Decimal(0)
         coverage = committed_spend / (committed_spend + on_demand) if committed_spend + on_demand else Decimal(0)
         hours_covered = sum(1 for v in per_hour if v >= level)
-        short = (data_days or 0) < 14
         out.append(
             recommendation(
                 kind=KIND,
@@ -228,22 +207,11 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
                     f"Buy a {term} {provider} commitment worth {num(money(level * (Decimal(1) - discount)))} "
                     f"{currency}/h (covering {num(money(level))} {currency}/h of on-demand usage)."
                 ),
-                cost_basis=_baseline_basis(group, hours, currency, config),
+                cost_basis=_baseline_basis(per_resource_all.filter(mine), hours, currency, config),
                 overlap_group=f"commitments:{provider}:{currency}",
             )
         )
-    per_commitment = (
-        committed.group_by("commitment_discount_id", "provider", "billing_currency")
-        .agg(
-            pl.col("effective_cost").filter(pl.col("commitment_discount_status") == "Used").sum().alias("used"),
-            pl.col("effective_cost").filter(pl.col("commitment_discount_status") == "Unused").sum().alias("unused"),
-            pl.col("commitment_discount_type").drop_nulls().first().alias("type"),
-            pl.col("commitment_discount_name").drop_nulls().first().alias("name")
-            if "commitment_discount_name" in committed.columns
-            else pl.lit(None, dtype=pl.String).alias("name"),
-        )
-        .sort("commitment_discount_id")
-    )
+    per_commitment = use.sort("commitment_discount_id") if use is not None else pl.DataFrame()
     for c in per_commitment.iter_rows(named=True):
         used, unused = c["used"] or Decimal(0), c["unused"] or Decimal(0)
         if used + unused <= 0 or unused <= 0:
