@@ -6,14 +6,16 @@
 -- The exact id wins over a name; a name shared by a machine and another resource (GCP boot disks take
 -- their VM's name) means the machine; a name left ambiguous after that is not an alias at all.
 CREATE OR REPLACE MACRO machine_aliases(week_start, week_end) AS TABLE
-WITH billed AS (
-    SELECT
-        resource_id,
-        resource_name,
-        bool_or(x_instance_type IS NOT NULL OR x_gpu_count IS NOT NULL) OVER (PARTITION BY resource_id) AS is_machine
+WITH named AS (  -- each (id, name) the bill gives once: a 13-week window of a large fleet is millions of lines
+    SELECT resource_id, resource_name, bool_or(x_instance_type IS NOT NULL OR x_gpu_count IS NOT NULL) AS machine_line
     FROM billing_week(week_start, week_end)
     WHERE starts_in_week
       AND resource_id IS NOT NULL
+    GROUP BY resource_id, resource_name
+),
+billed AS (
+    SELECT resource_id, resource_name, bool_or(machine_line) OVER (PARTITION BY resource_id) AS is_machine
+    FROM named
 ),
 names AS (
     SELECT DISTINCT lower(resource_id) AS alias, resource_id, 0 AS precedence FROM billed
