@@ -6,9 +6,10 @@ on-demand (pricing_category Standard, no commitment) usage of instance types is 
 the clock hours each line touches (from the hour it starts in to its end; a line without an end is a
 moment in its hour) into an hourly spend series s_h per provider and billing currency (hours without
 spend count as 0). The lines are added up in DuckDB (``sql/recommend_on_demand_spend.sql``: by hour,
-by instance type and by machine) and each line's cost is divided by its hours here, in decimals. A commitment of level c (on-demand-equivalent spend per hour) costs
-c x (1 - d) every hour and covers min(s_h, c); like the providers' own recommenders, the detector
-tries every level c in {s_h} and keeps the one maximising
+by instance type and by machine) and each line's cost is divided by its hours here, in decimals.
+A commitment of level c (on-demand-equivalent spend per hour) costs c x (1 - d) every hour and
+covers min(s_h, c); like the providers' own recommenders, the detector tries every level c in
+{s_h} and keeps the one maximising
 
     net(c)          = sum_h min(s_h, c) - H x c x (1 - d)
     monthly_savings = net(c*) / H x 730 h                    (H = hours in the lookback)
