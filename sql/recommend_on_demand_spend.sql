@@ -25,12 +25,8 @@ WITH lines AS (
 ),
 hours AS (
     SELECT provider, billing_currency, x_instance_type, region_id, resource_id, effective_cost, charge_period_start,
-           slots, first_hour AS hour
-    FROM lines WHERE slots = 1
-    UNION ALL
-    SELECT provider, billing_currency, x_instance_type, region_id, resource_id, effective_cost, charge_period_start,
            slots, first_hour + to_hours(k) AS hour
-    FROM (SELECT *, unnest(range(slots)) AS k FROM lines WHERE slots > 1)
+    FROM (SELECT *, unnest(range(slots)) AS k FROM lines)
     WHERE first_hour + to_hours(k) < $week_end
 )
 SELECT

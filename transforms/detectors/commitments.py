@@ -153,10 +153,12 @@ def detect(frames: Mapping[str, pl.DataFrame], config: DetectorConfig) -> pl.Dat
     short = _data_days(spend, use) < 14
     out = []
     groups = ["provider", "billing_currency"]
-    per_hour_all = spread(spend, "hour", [*groups, "hour"]) if spend is not None else None
-    per_type_all = spread(spend, "type", [*groups, "x_instance_type", "region_id"]) if spend is not None else None
-    per_resource_all = spread(spend, "resource", [*groups, "resource_id"]) if spend is not None else None
-    pairs = sorted(per_hour_all.select(groups).unique().iter_rows()) if per_hour_all is not None else []
+    pairs = []
+    if spend is not None:
+        per_hour_all = spread(spend, "hour", [*groups, "hour"])
+        per_type_all = spread(spend, "type", [*groups, "x_instance_type", "region_id"])
+        per_resource_all = spread(spend, "resource", [*groups, "resource_id"])
+        pairs = sorted(per_hour_all.select(groups).unique().iter_rows())
     for provider, currency in pairs:
         mine = (pl.col("provider") == provider) & (pl.col("billing_currency") == currency)
         per_hour = per_hour_all.filter(mine)["cost"].to_list()
